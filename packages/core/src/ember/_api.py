@@ -1,0 +1,273 @@
+"""The core API: init/shutdown, get/put/wait, kill/cancel, actors by name, cluster info."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ember._core import context, procutil, refs, values
+from ember._object_ref import ObjectRef
+from ember.actor import ActorClass, ActorHandle
+from ember._remote_function import RemoteFunction
+
+_init_lock = threading.RLock()
+_state: dict[str, Any] = {}
+
+
+def _detect_gpus() -> int:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    try:
+        return len(os.listdir("/proc/driver/nvidia/gpus"))
+    except OSError:
+        return 0
+
+
+def init(address: str | None = None, *, num_cpus: int | None = None,
+         num_gpus: int | None = None, resources: dict[str, float] | None = None,
+         object_store_memory: int | None = None, namespace: str | None = None,
+         runtime_env: dict | None = None, ignore_reinit_error: bool = False,
+         include_dashboard: bool | None = None, log_to_driver: bool = True,
+         **kwargs: Any) -> dict:
+    """Start an embedded one-node cluster for this driver (or join one: later releases).
+
+    Returns information about the cluster. Calling it twice raises unless
+    ignore_reinit_error=True.
+    """
+    with _init_lock:
+        if context.client is not None:
+            if ignore_reinit_error:
+                return _state["info"]
+            raise RuntimeError("Maybe you called ember.init twice by accident? This error "
+                               "can be suppressed with ember.init(ignore_reinit_error=True).")
+        unknown = set(kwargs) - {"local_mode", "logging_level", "logging_format",
+                                 "configure_logging", "_system_config", "_temp_dir",
+                                 "dashboard_host", "dashboard_port", "job_config",
+                                 "_memory", "_plasma_directory", "_node_ip_address"}
+        if unknown:
+            raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
+        address = address or os.environ.get("EMBER_ADDRESS") or None
+        if address not in (None, "local"):
+            raise ConnectionError(
+                f"Cannot connect to the cluster at {address!r}: joining a running cluster "
+                "is not available in this release; call ember.init() to start an embedded "
+                "one-node cluster.")
+        from ember._core import runtime_env as renv
+        from ember._core.client import DriverClient
+        from ember._core.node_manager import NodeManager
+
+        totals = _resources(num_cpus, num_gpus, resources)
+        store_bytes = int(object_store_memory or min(procutil.total_memory_bytes() * 0.3,
+                                                     200 << 30))
+        if store_bytes < 1 << 20:
+            raise ValueError(f"object_store_memory must be at least 1 MiB, got {store_bytes}.")
+        session_dir = procutil.new_session_dir()
+        job_id = os.urandom(4)
+        refs.current = refs.LocalRefs()
+        manager = NodeManager(resources=totals, object_store_memory=store_bytes,
+                              session_dir=session_dir, job_id=job_id,
+                              namespace=namespace or f"anon-{os.urandom(4).hex()}",
+                              log_to_driver=log_to_driver)
+        client = DriverClient(manager)
+        client.job_runtime_env = renv.validate(runtime_env)
+        context.client = client
+        info = {"address": "127.0.0.1", "node_id": manager.node_id,
+                "session_dir": session_dir, "dashboard_url": None,
+                "object_store_memory": store_bytes, "resources": totals}
+        _state.update(manager=manager, info=info, session_dir=session_dir)
+        if not _state.get("atexit"):
+            atexit.register(shutdown)
+            _state["atexit"] = True
+        return info
+
+
+def _resources(num_cpus: int | None, num_gpus: int | None,
+               custom: dict[str, float] | None) -> dict[str, float]:
+    cpus = os.cpu_count() or 1 if num_cpus is None else num_cpus
+    if not isinstance(cpus, int | float) or cpus < 0:
+        raise ValueError(f"num_cpus must be a number >= 0, got {num_cpus!r}.")
+    gpus = _detect_gpus() if num_gpus is None else num_gpus
+    out = {"CPU": float(cpus), "memory": float(int(procutil.total_memory_bytes() * 0.7))}
+    if gpus:
+        out["GPU"] = float(gpus)
+    for k, v in (custom or {}).items():
+        if k in ("CPU", "GPU"):
+            raise ValueError(f"Use num_cpus/num_gpus instead of resources={{{k!r}: ...}}.")
+        out[k] = float(v)
+    return out
+
+
+def _auto_init() -> Any:
+    with _init_lock:
+        if context.client is None:
+            init()
+        return context.client
+
+
+def is_initialized() -> bool:
+    return context.client is not None
+
+
+def shutdown() -> None:
+    """Stop the embedded cluster: every worker exits and shared memory is released."""
+    with _init_lock:
+        manager = _state.pop("manager", None)
+        session_dir = _state.pop("session_dir", None)
+        _state.pop("info", None)
+        if context.client is not None and context.client.is_driver:
+            context.client = None
+            refs.current = refs.LocalRefs()
+        if manager is not None:
+            manager.shutdown()
+        if session_dir:
+            shutil.rmtree(session_dir, ignore_errors=True)
+
+
+def _client() -> Any:
+    return context.require_client()
+
+
+def get(object_refs: Any, *, timeout: float | None = None) -> Any:
+    """Block until the object(s) are ready and return their values.
+
+    A task's exception is re-raised here (as RayTaskError, also an instance of the
+    original exception class); GetTimeoutError if `timeout` seconds pass first.
+    """
+    single = isinstance(object_refs, ObjectRef)
+    if single:
+        refs_list = [object_refs]
+    elif isinstance(object_refs, list | tuple):
+        refs_list = list(object_refs)
+        for r in refs_list:
+            if not isinstance(r, ObjectRef):
+                raise TypeError(f"get() expects ObjectRefs, got {type(r).__name__} in the list.")
+    else:
+        raise ValueError("'object_refs' must either be an ObjectRef or a list of ObjectRefs, "
+                         f"got {type(object_refs).__name__}.")
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be >= 0 or None, got {timeout}.")
+    if not refs_list:
+        return []
+    results = _client().get_objects([r.binary() for r in refs_list], timeout)
+    out = [values.raise_if_error(v, e) for v, e in results]
+    return out[0] if single else out
+
+
+def put(value: Any, *, _owner: Any = None) -> ObjectRef:
+    """Store `value` in the object store and return a reference to it."""
+    if isinstance(value, ObjectRef):
+        raise TypeError("Calling 'put' on an ObjectRef is not allowed. If you really want "
+                        "to do this, you can wrap the ObjectRef in a list and call 'put' "
+                        "on it.")
+    return ObjectRef(_client().put(value), _announce=False)
+
+
+def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
+         timeout: float | None = None, fetch_local: bool = True
+         ) -> tuple[list[ObjectRef], list[ObjectRef]]:
+    """Return (ready, not_ready) once `num_returns` refs are ready or `timeout` passes."""
+    if isinstance(object_refs, ObjectRef):
+        raise TypeError("wait() expects a list of ObjectRefs, not a single ObjectRef.")
+    refs_list = list(object_refs)
+    for r in refs_list:
+        if not isinstance(r, ObjectRef):
+            raise TypeError(f"wait() expects ObjectRefs, got {type(r).__name__}.")
+    if len(set(refs_list)) != len(refs_list):
+        raise ValueError("Wait requires a list of unique object refs.")
+    if not isinstance(num_returns, int) or num_returns <= 0:
+        raise ValueError(f"Invalid number of objects to return {num_returns}.")
+    if num_returns > len(refs_list):
+        raise ValueError("num_returns cannot be greater than the number of objects provided "
+                         f"to wait ({num_returns} > {len(refs_list)}).")
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be >= 0 or None, got {timeout}.")
+    ready_ids = set(_client().call("wait", [r.binary() for r in refs_list], num_returns,
+                                   timeout))
+    ready = [r for r in refs_list if r.binary() in ready_ids]
+    not_ready = [r for r in refs_list if r.binary() not in ready_ids]
+    return ready, not_ready
+
+
+def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
+    """Kill an actor's process now; with no_restart=False it may be restarted."""
+    if not isinstance(actor, ActorHandle):
+        raise ValueError(f"ember.kill() only supports actors; got {type(actor).__name__}.")
+    _client().call("kill", actor._actor_id, bool(no_restart))
+
+
+def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
+    """Cancel the task that makes `object_ref`; its get() raises TaskCancelledError."""
+    if not isinstance(object_ref, ObjectRef):
+        raise TypeError(f"ember.cancel() expects an ObjectRef, got {type(object_ref).__name__}.")
+    _client().call("cancel", object_ref.binary(), bool(force), bool(recursive))
+
+
+def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
+    """Look up a named actor (in the current namespace unless given)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("Please supply a non-empty actor name.")
+    info = _client().call("get_actor", name, namespace)
+    return ActorHandle(info["actor_id"], info["meta"], _announce=False)
+
+
+def nodes() -> list[dict]:
+    return _client().call("cluster_info", "nodes")
+
+
+def cluster_resources() -> dict[str, float]:
+    return _client().call("cluster_info", "resources")
+
+
+def available_resources() -> dict[str, float]:
+    return _client().call("cluster_info", "available")
+
+
+def get_gpu_ids() -> list[int]:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not visible:
+        return []
+    return [int(x) for x in visible.split(",") if x.strip().isdigit()]
+
+
+def timeline(filename: str | None = None) -> list[dict]:
+    """Chrome-trace events of finished tasks (open in chrome://tracing or Perfetto)."""
+    import json
+
+    events = [{"name": t["name"], "cat": t["type"], "ph": "i", "pid": t.get("worker_pid") or 0,
+               "tid": 0, "ts": 0, "args": t} for t in _client().call("state", "tasks")]
+    if filename:
+        with open(filename, "w") as f:
+            json.dump(events, f)
+    return events
+
+
+def remote(*args: Any, **options: Any) -> Any:
+    """Make a function a remote function or a class an actor class.
+
+    `@ember.remote` or `@ember.remote(num_cpus=2, ...)`.
+    """
+    if len(args) == 1 and not options and callable(args[0]):
+        return _make_remote(args[0], {})
+    if args:
+        raise TypeError("The @ember.remote decorator must be applied either with no "
+                        "arguments and no parentheses, or with keyword options only.")
+
+    def deco(obj: Any) -> Any:
+        return _make_remote(obj, options)
+
+    return deco
+
+
+def _make_remote(obj: Any, options: dict) -> Any:
+    import inspect
+
+    if inspect.isclass(obj):
+        return ActorClass(obj, options)
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or callable(obj):
+        return RemoteFunction(obj, options)
+    raise TypeError("The @ember.remote decorator must be applied to a function or a class.")

@@ -1,0 +1,1 @@
+"""The private runtime: node manager, worker processes, objects and their wire format."""

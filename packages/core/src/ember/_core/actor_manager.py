@@ -1,0 +1,337 @@
+"""Actors: creation on a dedicated worker, ordered method calls, restarts, names, death.
+
+A mixin of NodeManager. Method calls are sent to the actor's worker in submission order
+as soon as their arguments are ready; the worker runs them one at a time, on a thread
+pool (max_concurrency) or on an event loop (async actors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember._core import ids, serialization
+from ember._core.records import (
+    ALIVE,
+    DEAD,
+    DEPENDENCIES_UNREADY,
+    FAILED,
+    PENDING_CREATION,
+    QUEUED,
+    RESTARTING,
+    RUNNING,
+    STREAMING,
+    Actor,
+    GenState,
+    Task,
+)
+from ember.exceptions import ActorDiedError, TaskCancelledError
+
+HANDLE_SUFFIX = b"\xfe\xfe\xfe\xfe"
+
+
+def handle_id(actor_id: bytes) -> bytes:
+    """The id under which references to an actor's handles are counted."""
+    return actor_id + HANDLE_SUFFIX
+
+
+class ActorMixin:
+    def _init_actors(self) -> None:
+        self.actors: dict[bytes, Actor] = {}
+        self.named: dict[tuple[str, str], bytes] = {}
+        self.pending_actors: list[Actor] = []
+
+    # -- creation ---------------------------------------------------------------------
+
+    def op_create_actor(self, caller: int, reply: Any, spec: dict) -> dict:
+        name = spec.get("name")
+        ns = spec.get("namespace") or self.namespace
+        spec["namespace"] = ns
+        if name:
+            existing = self.named.get((ns, name))
+            if existing is not None and self.actors[existing].state != DEAD:
+                if spec.get("get_if_exists"):
+                    return self._actor_info(caller, self.actors[existing])
+                raise ValueError(
+                    f"An actor named {name!r} already exists in namespace {ns!r}. Use "
+                    "get_if_exists=True to reuse it, or ember.get_actor() to look it up."
+                )
+        fn_bytes = spec.pop("fn_bytes", None)
+        if fn_bytes is not None:
+            self.fns[spec["fn_id"]] = fn_bytes
+        self._check_feasible(spec.get("resources") or {}, spec.get("pg"),
+                             spec.get("class_name", ""))
+        spec["env_key"] = self.envs.register(spec.get("runtime_env"))
+        actor = Actor(spec, caller)
+        actor.namespace = ns
+        self.actors[actor.actor_id] = actor
+        if name:
+            self.named[(ns, name)] = actor.actor_id
+        entry = self.objects.create(handle_id(actor.actor_id), None)
+        entry.on_free = self._actor_out_of_scope
+        self.objects.set_inline(handle_id(actor.actor_id), b"\x00N.", ())
+        self._hold(caller, handle_id(actor.actor_id))
+        for oid in spec.get("deps", []) + spec.get("contained", []):
+            self.objects.incref(oid)
+        init = Task({"task_id": spec["actor_id"], "deps": spec.get("deps", [])}, caller)
+        self._wait_deps(init, lambda _t: self._actor_deps_ready(actor))
+        return {"actor_id": actor.actor_id}
+
+    def _actor_deps_ready(self, actor: Actor) -> None:
+        if actor.state == DEAD:
+            return
+        for oid in actor.spec.get("deps", []):
+            err = self.objects.error_bytes(oid)
+            if err is not None:
+                value, _ = serialization.deserialize(err)
+                self._actor_dead(actor, f"The actor's constructor arguments failed: {value}")
+                return
+        actor.state = PENDING_CREATION
+        self._schedule_actor(actor)
+
+    def _schedule_actor(self, actor: Actor) -> None:
+        if not self.envs.ready(actor.env_key, lambda: self._env_prepared(actor.env_key)):
+            self.pending_actors.append(actor)
+            return
+        pg = actor.pg
+        if pg is not None:
+            ok = (self._pg_ready_for(pg)
+                  and self.scheduler.acquire_bundle(pg[0], pg[1], actor.resources) != "")
+        else:
+            ok = self.scheduler.acquire(self.node_id, actor.resources)
+        if not ok:
+            if actor not in self.pending_actors:
+                self.pending_actors.append(actor)
+            return
+        actor.node_id = self.node_id
+        w = self.idle.pop(actor.env_key)
+        if w is not None:
+            self._start_actor_on(actor, w)
+        else:
+            self._start_worker(actor.env_key, actor)
+
+    def _retry_pending_actors(self) -> None:
+        if not self.pending_actors:
+            return
+        pending, self.pending_actors = self.pending_actors, []
+        for actor in pending:
+            if actor.state != DEAD:
+                self._schedule_actor(actor)
+
+    def _fail_actors_for_env(self, env_key: str, err: BaseException) -> None:
+        for actor in list(self.pending_actors):
+            if actor.env_key == env_key:
+                self.pending_actors.remove(actor)
+                self._actor_dead(actor, f"The actor's runtime_env could not be set up: {err}")
+
+    def _start_actor_on(self, actor: Actor, w: Any) -> None:
+        if actor.state == DEAD:
+            self._release_actor_resources(actor)
+            self._make_idle(w)
+            return
+        w.state = "actor"
+        w.actor = actor
+        actor.worker = w
+        actor.pid = w.pid
+        actor.node_id = self.node_id
+        self._send_task(w, "actor_init", actor.spec, actor.spec.get("deps", []))
+        actor.state = ALIVE
+        self._pump_actor(actor)
+
+    def _on_actor_ready(self, w: Any, actor_id: bytes, info: dict) -> None:
+        pass
+
+    def _on_actor_failed(self, w: Any, actor_id: bytes, err: bytes) -> None:
+        actor = self.actors.get(actor_id)
+        if actor is None:
+            return
+        value, _ = serialization.deserialize(err)
+        actor.no_restart = True
+        self._actor_dead(actor, f"The actor died because its constructor raised: {value}",
+                         value)
+
+    # -- method calls -----------------------------------------------------------------
+
+    def op_submit_actor_task(self, caller: int, reply: Any, spec: dict) -> None:
+        actor = self.actors.get(spec["actor_id"])
+        task = Task(spec, caller)
+        task.actor = actor
+        task.retries_left = spec.get("max_task_retries", 0)
+        n = spec.get("num_returns", 1)
+        if n == STREAMING:
+            task.gen = GenState()
+        for i in range(max(n, 0)):
+            self._hold(caller, ids.return_id(task.task_id, i))
+        if actor is None or actor.state == DEAD:
+            msg = actor.death_cause if actor is not None else "The actor does not exist."
+            self._fail_task(task, self._actor_died_error(actor, msg))
+            return
+        self.tasks[task.task_id] = task
+        for oid in task.pins:
+            self.objects.incref(oid)
+        actor.submitted.append(task)
+        self._wait_deps(task, lambda _t: self._pump_actor(actor))
+
+    def _pump_actor(self, actor: Actor) -> None:
+        if actor.state != ALIVE or actor.worker is None:
+            return
+        q = actor.submitted
+        while q and q[0].missing == 0:
+            task = q.popleft()
+            if task.cancelled:
+                continue
+            err = self._dep_error(task)
+            if err is not None:
+                self._fail_task(task, err)
+                continue
+            task.state = RUNNING
+            task.worker = actor.worker
+            actor.inflight[task.task_id] = task
+            self._send_task(actor.worker, "actor_task", task.spec, task.deps)
+        self._maybe_terminate_idle(actor)
+
+    def _on_actor_task_done(self, w: Any, task: Task, results: list, retryable: bool) -> None:
+        actor = task.actor
+        actor.inflight.pop(task.task_id, None)
+        if retryable and task.retries_left != 0 and not task.cancelled:
+            task.retries_left -= 1
+            actor.inflight[task.task_id] = task
+            self._send_task(w, "actor_task", task.spec, task.deps)
+            return
+        self._finish_task(task, results)
+        self._maybe_terminate_idle(actor)
+
+    def _cancel_actor_task(self, task: Task, force: bool) -> bool:
+        if force:
+            raise ValueError("force=True is not supported for actor tasks; use ember.kill().")
+        actor = task.actor
+        task.cancelled = True
+        if task in actor.submitted:
+            actor.submitted.remove(task)
+            err = serialization.serialize_error(TaskCancelledError(task.task_id.hex()))
+            self._fail_task(task, err.to_bytes())
+        elif task.task_id in actor.inflight and actor.worker is not None:
+            actor.worker.send(("cancel", task.task_id))
+        return True
+
+    # -- death and restarts -----------------------------------------------------------
+
+    def _on_actor_worker_died(self, actor: Actor, w: Any) -> None:
+        actor.worker = None
+        self._release_actor_resources(actor)
+        if actor.state == DEAD:
+            return
+        if actor.no_restart or actor.restarts_left == 0:
+            cause = actor.death_cause or (
+                f"The actor's worker process (pid={w.pid}) died unexpectedly "
+                f"and max_restarts ({actor.spec.get('max_restarts', 0)}) is used up.")
+            self._actor_dead(actor, cause)
+            return
+        if actor.restarts_left > 0:
+            actor.restarts_left -= 1
+        actor.num_restarts += 1
+        actor.state = RESTARTING
+        retry = []
+        for task in list(actor.inflight.values()):
+            if task.retries_left != 0:
+                if task.retries_left > 0:
+                    task.retries_left -= 1
+                task.state = QUEUED
+                retry.append(task)
+            else:
+                self._fail_task(task, self._actor_died_error(
+                    actor, f"The actor died (pid={w.pid}) while running this call; it is "
+                    "restarting, but max_task_retries does not allow retrying the call."))
+        actor.inflight.clear()
+        for task in reversed(retry):
+            actor.submitted.appendleft(task)
+        self._schedule_actor(actor)
+
+    def _release_actor_resources(self, actor: Actor) -> None:
+        if actor.node_id == "":
+            return
+        pg = actor.pg
+        if pg is not None:
+            if pg[0] in self.pgs:
+                self.scheduler.release_bundle(pg[0], pg[1], actor.resources)
+        else:
+            self.scheduler.release(self.node_id, actor.resources)
+        actor.node_id = ""
+
+    def _actor_died_error(self, actor: Actor | None, msg: str, cause: Any = None) -> bytes:
+        aid = actor.actor_id.hex() if actor is not None else ""
+        err = ActorDiedError(msg, aid, cause)
+        return serialization.serialize_error(err).to_bytes()
+
+    def _actor_dead(self, actor: Actor, cause: str, exc: Any = None) -> None:
+        if actor.state == DEAD:
+            return
+        actor.state = DEAD
+        actor.death_cause = cause
+        if actor in self.pending_actors:
+            self.pending_actors.remove(actor)
+        if actor.name and self.named.get((actor.namespace, actor.name)) == actor.actor_id:
+            del self.named[(actor.namespace, actor.name)]
+        err = self._actor_died_error(actor, cause, exc)
+        for task in list(actor.inflight.values()) + list(actor.submitted):
+            self._fail_task(task, err)
+        actor.inflight.clear()
+        actor.submitted.clear()
+        for oid in actor.spec.get("deps", []) + actor.spec.get("contained", []):
+            self.objects.decref(oid)
+        actor.spec["deps"] = []
+        actor.spec["contained"] = []
+        self._release_actor_resources(actor)
+        if actor.worker is not None:
+            actor.worker.kill()
+
+    def op_kill(self, caller: int, reply: Any, actor_id: bytes, no_restart: bool) -> None:
+        actor = self.actors.get(actor_id)
+        if actor is None:
+            raise ValueError(f"No actor with id {actor_id.hex()}.")
+        if no_restart:
+            actor.no_restart = True
+            actor.death_cause = "The actor was killed by ember.kill()."
+        if actor.worker is not None:
+            actor.worker.kill()
+        elif no_restart:
+            self._actor_dead(actor, actor.death_cause)
+
+    def _actor_out_of_scope(self, hid: bytes) -> None:
+        actor = self.actors.get(hid[:-len(HANDLE_SUFFIX)])
+        if actor is None or actor.detached or actor.name:
+            return
+        actor.out_of_scope = True
+        self._maybe_terminate_idle(actor)
+
+    def _maybe_terminate_idle(self, actor: Actor) -> None:
+        if not actor.out_of_scope or actor.state == DEAD:
+            return
+        if actor.inflight or actor.submitted:
+            return
+        actor.no_restart = True
+        self._actor_dead(actor, "All handles to the actor went out of scope.")
+
+    # -- lookup -----------------------------------------------------------------------
+
+    def op_get_actor(self, caller: int, reply: Any, name: str, namespace: str | None) -> dict:
+        ns = namespace or self.namespace
+        aid = self.named.get((ns, name))
+        if aid is None or self.actors[aid].state == DEAD:
+            raise ValueError(f"Failed to look up actor with name {name!r} in namespace {ns!r}.")
+        return self._actor_info(caller, self.actors[aid])
+
+    def _actor_info(self, caller: int, actor: Actor) -> dict:
+        self._hold(caller, handle_id(actor.actor_id))
+        return {"actor_id": actor.actor_id, "meta": actor.spec.get("meta")}
+
+    def _actor_summary(self, actor: Actor) -> dict:
+        return {
+            "actor_id": actor.actor_id.hex(), "class_name": actor.class_name,
+            "state": actor.state, "name": actor.name or "", "namespace": actor.namespace,
+            "pid": actor.pid, "num_restarts": actor.num_restarts, "node_id": self.node_id,
+            "death_cause": actor.death_cause or None,
+            "is_detached": actor.detached, "required_resources": dict(actor.resources),
+        }
+
+
+__all__ = ["ActorMixin", "DEPENDENCIES_UNREADY", "FAILED", "handle_id"]

@@ -1,0 +1,91 @@
+"""What a process uses to talk to its node manager; the same surface in drivers and workers.
+
+DriverClient calls the node manager in-process; WorkerClient (in worker_process) sends
+requests over the worker's socket. The public API above never knows which it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ember._core import ids, serialization, values
+
+
+class BaseClient:
+    region: Any
+    is_driver = False
+
+    def call(self, op: str, *args: Any) -> Any:
+        raise NotImplementedError
+
+    def call_async(self, op: str, args: tuple, cb: Callable[[bool, Any], None]) -> None:
+        raise NotImplementedError
+
+    def release_cb(self, oid: bytes) -> Callable[[], None]:
+        raise NotImplementedError
+
+    def put_serialized(self, oid: bytes, ser: serialization.Serialized) -> None:
+        raise NotImplementedError
+
+    def decode(self, oid: bytes, payload: tuple) -> tuple[Any, bool]:
+        if payload[0] == "i":
+            return serialization.deserialize(payload[1])
+        return values.decode(payload, self.region, self.release_cb(oid))
+
+    def get_objects(self, object_ids: list[bytes], timeout: float | None) -> list[tuple[Any, bool]]:
+        payloads = self.call("get", object_ids, timeout)
+        return [self.decode(oid, p) for oid, p in zip(object_ids, payloads, strict=True)]
+
+    def get_async(self, object_ids: list[bytes],
+                  cb: Callable[[bool, Any], None]) -> None:
+        """cb(True, [(value, is_error), ...]) or cb(False, exception), from any thread."""
+
+        def done(ok: bool, payloads: Any) -> None:
+            if not ok:
+                cb(False, payloads)
+                return
+            try:
+                out = [self.decode(o, p) for o, p in zip(object_ids, payloads, strict=True)]
+            except BaseException as e:  # noqa: BLE001
+                cb(False, e)
+                return
+            cb(True, out)
+
+        self.call_async("get", (object_ids, None), done)
+
+    def put(self, value: Any) -> bytes:
+        ser = serialization.serialize(value)
+        oid = ids.new_put_id()
+        self.put_serialized(oid, ser)
+        return oid
+
+    def task_context(self) -> dict:
+        return {}
+
+
+class DriverClient(BaseClient):
+    """The driver of an embedded cluster: requests are method calls on the node manager."""
+
+    is_driver = True
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+        self.region = manager.region
+        self._store = manager.store
+
+    def call(self, op: str, *args: Any) -> Any:
+        return self.manager.request(op, args)
+
+    def call_async(self, op: str, args: tuple, cb: Callable[[bool, Any], None]) -> None:
+        m = self.manager
+        with m.lock:
+            m.process_driver_refs()
+            m._handle(0, op, args, cb)
+
+    def release_cb(self, oid: bytes) -> Callable[[], None]:
+        store = self._store
+        return lambda: store.release(oid)
+
+    def put_serialized(self, oid: bytes, ser: serialization.Serialized) -> None:
+        self.manager.put_local(oid, ser)

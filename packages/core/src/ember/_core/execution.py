@@ -1,0 +1,292 @@
+"""Running tasks and actor methods inside a worker, and reporting their results."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import pickle
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ember._core import args as argpack
+from ember._core import context, ids, serialization
+from ember._core.objects import INLINE_MAX
+from ember._core.records import STREAMING
+from ember.exceptions import RayTaskError, TaskCancelledError
+
+
+class ExitActor(BaseException):
+    """Raised by exit_actor() to leave the actor after the current call."""
+
+
+class Runner:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.fns: dict[bytes, Any] = {}
+        self.instance: Any = None
+        self.actor_id: bytes | None = None
+        self.actor_name = ""
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _function(self, spec: dict) -> Any:
+        fn_id = spec["fn_id"]
+        fn = self.fns.get(fn_id)
+        if fn is None:
+            fn = pickle.loads(spec["fn_bytes"])
+            self.fns[fn_id] = fn
+        return fn
+
+    def _args(self, spec: dict) -> tuple[tuple, dict]:
+        values = []
+        for oid, p in zip(spec.get("deps") or [], spec.get("dep_payloads") or [], strict=True):
+            value, is_error = self.client.decode(oid, p)
+            if is_error:
+                raise value
+            values.append(value)
+        return argpack.unpack(spec["args"], values)
+
+    def encode(self, oid: bytes, value: Any) -> tuple:
+        ser = serialization.serialize(value)
+        if ser.size <= INLINE_MAX:
+            return ("i", ser.to_bytes(), ser.contained)
+        self.client.write_to_store(oid, ser)
+        return ("s", ser.size, ser.contained)
+
+    def _error(self, spec: dict, e: BaseException) -> tuple[bytes, bool]:
+        """Serialize a task's exception; also say whether retry_exceptions covers it."""
+        name = spec.get("name") or "task"
+        if isinstance(e, KeyboardInterrupt | asyncio.CancelledError):
+            err: BaseException = TaskCancelledError(spec["task_id"].hex())
+            return serialization.serialize_error(err).to_bytes(), False
+        if isinstance(e, RayTaskError):
+            err = e
+        else:
+            tb = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next
+                                                    if e.__traceback__ else None))
+            cause = e
+            try:
+                pickle.loads(serialization.dumps_function(e))
+            except Exception:  # noqa: BLE001 - an unpicklable exception keeps its message
+                cause = RuntimeError(f"{type(e).__name__}: {e}")
+            err = RayTaskError(name, tb, cause, pid=os.getpid())
+        retry = spec.get("retry_exceptions")
+        retryable = False
+        if retry is True:
+            retryable = True
+        elif isinstance(retry, bytes):
+            retryable = isinstance(e, tuple(pickle.loads(retry)))
+        return serialization.serialize_error(err).to_bytes(), retryable
+
+    def _results(self, spec: dict, value: Any) -> list:
+        n = spec.get("num_returns", 1)
+        tid = spec["task_id"]
+        if n == 1:
+            return [self.encode(ids.return_id(tid, 0), value)]
+        if n == 0:
+            return []
+        if inspect.isgenerator(value):
+            value = list(value)
+        if not isinstance(value, tuple | list) or len(value) != n:
+            got = len(value) if isinstance(value, tuple | list) else type(value).__name__
+            raise ValueError(f"Task {spec.get('name')!r} declared num_returns={n} but "
+                             f"returned {got} values.")
+        return [self.encode(ids.return_id(tid, i), v) for i, v in enumerate(value)]
+
+    def _stream(self, spec: dict, gen: Any) -> None:
+        tid = spec["task_id"]
+        for i, item in enumerate(gen, 1):
+            self.client.send(("gen", tid, i, self.encode(ids.return_id(tid, i), item)))
+
+    def _set_ctx(self, spec: dict) -> None:
+        context.task_ctx.set({
+            "task_id": spec["task_id"], "actor_id": self.actor_id,
+            "resources": spec.get("resources") or {}, "name": spec.get("name", ""),
+            "pg": spec.get("pg"), "actor_name": self.actor_name,
+        })
+
+    # -- plain tasks and sync actors (main thread) -------------------------------------
+
+    def execute(self, kind: str, spec: dict) -> None:
+        if kind == "actor_init":
+            self._init_actor(spec)
+            return
+        self._run_sync(spec, kind == "actor_task")
+
+    def _run_sync(self, spec: dict, is_actor: bool) -> None:
+        c = self.client
+        self._set_ctx(spec)
+        retryable = False
+        on_main = threading.current_thread() is threading.main_thread()
+        try:
+            a, k = self._args(spec)
+            fn = getattr(self.instance, spec["method"]) if is_actor else self._function(spec)
+            if on_main:
+                c.in_user_code = True
+            try:
+                value = fn(*a, **k)
+                if inspect.iscoroutine(value):
+                    value = asyncio.run(value)
+                if spec.get("num_returns", 1) == STREAMING:
+                    self._stream(spec, value)
+                    results: list = []
+                else:
+                    results = self._results(spec, value)
+            finally:
+                if on_main:
+                    c.in_user_code = False
+        except ExitActor:
+            self._exit_actor()
+            return
+        except BaseException as e:  # noqa: BLE001 - reported to the caller
+            err, retryable = self._error(spec, e)
+            n = spec.get("num_returns", 1)
+            results = [("i", err, [])] * (1 if n == STREAMING else max(n, 1))
+            if n == 0:
+                results = []
+        finally:
+            context.task_ctx.set(None)
+        c.send(("done", spec["task_id"], results, retryable))
+        _flush_std()
+
+    # -- actors -----------------------------------------------------------------------
+
+    def _init_actor(self, spec: dict) -> None:
+        c = self.client
+        self.actor_id = spec["actor_id"]
+        self.actor_name = spec.get("class_name", "")
+        self._set_ctx({**spec, "task_id": spec["actor_id"]})
+        try:
+            cls = self._function(spec)
+            a, k = self._args(spec)
+            c.in_user_code = True
+            try:
+                self.instance = cls(*a, **k)
+            finally:
+                c.in_user_code = False
+        except BaseException as e:  # noqa: BLE001
+            err, _ = self._error({**spec, "name": f"{self.actor_name}.__init__"}, e)
+            c.send(("actor_failed", spec["actor_id"], err))
+            return
+        finally:
+            context.task_ctx.set(None)
+        is_async = _has_async_methods(type(self.instance))
+        groups = spec.get("concurrency_groups") or {}
+        max_conc = spec.get("max_concurrency") or (1000 if is_async else 1)
+        if is_async:
+            c.executor = AsyncExecutor(self, max_conc, groups)
+        elif max_conc > 1 or groups:
+            c.executor = ThreadExecutor(self, max_conc, groups)
+        c.send(("actor_ready", spec["actor_id"], {"pid": os.getpid()}))
+        if c.executor is not None:
+            pending = [s for kind, s in c.work if kind == "actor_task"]
+            c.work.clear()
+            for s in pending:
+                c.executor.submit(s)
+
+    def _exit_actor(self) -> None:
+        self.client.send(("actor_exit", self.actor_id))
+        _flush_std()
+        os._exit(0)
+
+
+class ThreadExecutor:
+    """Runs actor calls on a pool per concurrency group (max_concurrency for the default)."""
+
+    def __init__(self, runner: Runner, max_conc: int, groups: dict[str, int]) -> None:
+        self.runner = runner
+        self.pools = {"": ThreadPoolExecutor(max_conc, thread_name_prefix="ember-actor")}
+        for name, n in groups.items():
+            self.pools[name] = ThreadPoolExecutor(n, thread_name_prefix=f"ember-{name}")
+
+    def submit(self, spec: dict) -> None:
+        pool = self.pools.get(spec.get("concurrency_group") or "", self.pools[""])
+        pool.submit(self.runner._run_sync, spec, True)
+
+    def cancel(self, task_id: bytes) -> None:
+        pass
+
+
+class AsyncExecutor:
+    """Runs actor calls as coroutines on one event loop thread, bounded per group."""
+
+    def __init__(self, runner: Runner, max_conc: int, groups: dict[str, int]) -> None:
+        self.runner = runner
+        self.loop = asyncio.new_event_loop()
+        self.tasks: dict[bytes, asyncio.Task] = {}
+        self.limits = {"": max_conc, **groups}
+        self.sems: dict[str, asyncio.Semaphore] = {}
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                       name="ember-async-actor")
+        self.thread.start()
+
+    def submit(self, spec: dict) -> None:
+        self.loop.call_soon_threadsafe(self._start, spec)
+
+    def _start(self, spec: dict) -> None:
+        t = self.loop.create_task(self._run(spec))
+        self.tasks[spec["task_id"]] = t
+        t.add_done_callback(lambda _t: self.tasks.pop(spec["task_id"], None))
+
+    def cancel(self, task_id: bytes) -> None:
+        def do() -> None:
+            t = self.tasks.get(task_id)
+            if t is not None:
+                t.cancel()
+
+        self.loop.call_soon_threadsafe(do)
+
+    async def _run(self, spec: dict) -> None:
+        r = self.runner
+        group = spec.get("concurrency_group") or ""
+        sem = self.sems.get(group)
+        if sem is None:
+            sem = self.sems[group] = asyncio.Semaphore(self.limits.get(group, self.limits[""]))
+        retryable = False
+        async with sem:
+            r._set_ctx(spec)
+            try:
+                a, k = r._args(spec)
+                value = getattr(r.instance, spec["method"])(*a, **k)
+                if inspect.isawaitable(value):
+                    value = await value
+                if spec.get("num_returns", 1) == STREAMING:
+                    if inspect.isasyncgen(value):
+                        tid = spec["task_id"]
+                        i = 0
+                        async for item in value:
+                            i += 1
+                            r.client.send(("gen", tid, i, r.encode(ids.return_id(tid, i), item)))
+                    else:
+                        r._stream(spec, value)
+                    results: list = []
+                else:
+                    results = r._results(spec, value)
+            except ExitActor:
+                r._exit_actor()
+                return
+            except BaseException as e:  # noqa: BLE001
+                err, retryable = r._error(spec, e)
+                n = spec.get("num_returns", 1)
+                results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
+            r.client.send(("done", spec["task_id"], results, retryable))
+
+
+def _has_async_methods(cls: type) -> bool:
+    for _, member in inspect.getmembers(cls):
+        if inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member):
+            return True
+    return False
+
+
+def _flush_std() -> None:
+    import sys
+
+    for s in (sys.stdout, sys.stderr):
+        try:
+            s.flush()
+        except (OSError, ValueError):
+            pass

@@ -1,0 +1,483 @@
+"""The node manager: one per node; owns the store, the scheduler and the worker pool.
+
+It runs an IO thread that reads every worker's socket and the template's fd channel. The
+driver of an embedded cluster calls the same request handlers in-process (no socket).
+All state is guarded by one lock; handlers never block: a request that must wait (a get of
+a pending object) registers a callback and replies later.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import selectors
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ember._core import framing, refs
+from ember._core.actor_manager import ActorMixin
+from ember._core.objects import ObjectTable
+from ember._core.placement import PlacementMixin
+from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
+from ember._core.records import Actor, PlacementGroup, Task
+from ember._core.runtime_env import EnvCache
+from ember._core.task_manager import TaskMixin
+from ember.exceptions import GetTimeoutError
+
+DRIVER = 0
+DEFERRED = object()
+
+
+class _Timer:
+    __slots__ = ("cb", "cancelled")
+
+    def __init__(self, cb: Callable[[], None]) -> None:
+        self.cb = cb
+        self.cancelled = False
+
+
+class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
+    def __init__(self, *, resources: dict[str, float], object_store_memory: int,
+                 session_dir: str, job_id: bytes, namespace: str,
+                 log_to_driver: bool = True) -> None:
+        from ember import _native
+
+        self.lock = threading.RLock()
+        self.session_dir = session_dir
+        self.log_to_driver = log_to_driver
+        self.job_id = job_id
+        self.namespace = namespace
+        self.node_id = os.urandom(14).hex()
+        self.start_time = time.time()
+        spill_dir = os.path.join(session_dir, "spill")
+        os.makedirs(spill_dir, exist_ok=True)
+        self.store = _native.ObjectStore(object_store_memory, spill_dir)
+        self.region = self.store.region
+        self.objects = ObjectTable(self.store)
+        self.scheduler = _native.Scheduler()
+        self.total_resources = dict(resources)
+        self.scheduler.add_node(self.node_id, self.total_resources)
+        self.num_cpus = int(resources.get("CPU", 1))
+        self.envs = EnvCache(session_dir)
+        self.workers: dict[int, WorkerHandle] = {}
+        self.idle = IdleWorkers()
+        self.wids = itertools.count(1)
+        self.reserved: dict[int, Actor] = {}  # wid being forked -> actor waiting for it
+        self.fns: dict[bytes, bytes] = {}
+        self.driver_refs = refs.current
+        self._init_tasks()
+        self._init_actors()
+        self._init_placement()
+        self._timers: list[tuple[float, int, _Timer]] = []
+        self._timer_seq = itertools.count()
+        self._stopped = False
+        self._sel = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self.template = Template(self.store.fd, self.store.capacity)
+        self._sel.register(self.template.fd_sock, selectors.EVENT_READ, "fds")
+        self._sel.register(self.template.conn.sock, selectors.EVENT_READ, "template")
+        self._ops = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("op_")}
+        self._thread = threading.Thread(target=self._loop, name="ember-node", daemon=True)
+        self._thread.start()
+        with self.lock:
+            for _ in range(self.num_cpus):
+                self._start_worker("", None)
+
+    # -- the IO loop ------------------------------------------------------------------
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def _loop(self) -> None:
+        while not self._stopped:
+            timeout = 0.1
+            if self._timers:
+                timeout = max(0.0, min(timeout, self._timers[0][0] - time.monotonic()))
+            try:
+                events = self._sel.select(timeout)
+            except (OSError, ValueError):
+                if self._stopped:
+                    return
+                raise
+            with self.lock:
+                if self._stopped:
+                    return
+                self.process_driver_refs()
+                for key, _ in events:
+                    self._on_readable(key.data)
+                self._run_timers()
+
+    def _on_readable(self, data: Any) -> None:
+        if data == "wake":
+            try:
+                os.read(self._wake_r, 4096)
+            except OSError:
+                pass
+        elif data == "fds":
+            self._on_worker_forked(*self.template.receive_worker())
+        elif data == "template":
+            try:
+                self.template.conn.recv_available()
+            except (framing.ConnectionClosed, OSError):
+                self._sel.unregister(self.template.conn.sock)
+        else:
+            w: WorkerHandle = data
+            try:
+                msgs = w.conn.recv_available()
+            except (framing.ConnectionClosed, OSError):
+                self._on_worker_dead(w)
+                return
+            for msg in msgs:
+                self._on_worker_message(w, msg)
+
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, t = heapq.heappop(self._timers)
+            if not t.cancelled:
+                t.cb()
+
+    def add_timer(self, delay: float, cb: Callable[[], None]) -> _Timer:
+        t = _Timer(cb)
+        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._timer_seq), t))
+        self.wake()
+        return t
+
+    # -- requests ---------------------------------------------------------------------
+
+    def process_driver_refs(self) -> None:
+        ev = self.driver_refs.events
+        if not ev:
+            return
+        objects = self.objects
+        for is_add, oid in self.driver_refs.drain():
+            if is_add:
+                objects.add_holder(oid, DRIVER)
+            else:
+                objects.remove_holder(oid, DRIVER)
+
+    def request(self, op: str, args: tuple) -> Any:
+        """Run a request for the driver in its own thread; blocks for deferred replies."""
+        box: list[Any] = []
+        done = threading.Event()
+
+        def reply(ok: bool, value: Any) -> None:
+            box.append((ok, value))
+            done.set()
+
+        with self.lock:
+            self.process_driver_refs()
+            self._handle(DRIVER, op, args, reply)
+        if not box:
+            done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+    def _handle(self, caller: int, op: str, args: tuple, reply: Callable[[bool, Any], None]) -> None:
+        fn = self._ops.get(op)
+        if fn is None:
+            reply(False, ValueError(f"unknown request {op!r}"))
+            return
+        try:
+            result = fn(caller, reply, *args)
+        except BaseException as e:  # noqa: BLE001 - returned to the caller
+            reply(False, e)
+            return
+        if result is not DEFERRED:
+            reply(True, result)
+
+    def _worker_reply(self, w: WorkerHandle, rid: int) -> Callable[[bool, Any], None]:
+        def reply(ok: bool, value: Any) -> None:
+            if rid:
+                if not w.send(("reply", rid, ok, value)) and w.state != DEAD:
+                    pass
+
+        return reply
+
+    def _on_worker_message(self, w: WorkerHandle, msg: tuple) -> None:
+        kind = msg[0]
+        if kind == "req":
+            self._handle(w.wid, msg[2], msg[3], self._worker_reply(w, msg[1]))
+        elif kind == "refs":
+            objects = self.objects
+            for is_add, oid in msg[1]:
+                if is_add:
+                    objects.add_holder(oid, w.wid)
+                    w.held.add(oid)
+                else:
+                    w.held.discard(oid)
+                    objects.remove_holder(oid, w.wid)
+        elif kind == "unpin":
+            for oid in msg[1]:
+                if w.pins[oid] > 0:
+                    w.pins[oid] -= 1
+                    self.store.release(oid)
+        elif kind == "done":
+            self._on_task_done(w, msg[1], msg[2], msg[3])
+        elif kind == "gen":
+            self._on_gen_item(w, msg[1], msg[2], msg[3])
+        elif kind == "actor_ready":
+            self._on_actor_ready(w, msg[1], msg[2])
+        elif kind == "actor_failed":
+            self._on_actor_failed(w, msg[1], msg[2])
+        elif kind == "actor_exit":
+            if w.actor is not None:
+                w.actor.no_restart = True
+                w.actor.death_cause = "The actor exited through exit_actor()."
+
+    # -- workers ----------------------------------------------------------------------
+
+    def _start_worker(self, env_key: str, actor: Actor | None) -> None:
+        setup = dict(self.envs.setup_for(env_key), log_to_driver=self.log_to_driver)
+        wid = next(self.wids)
+        if actor is not None:
+            self.reserved[wid] = actor
+        self.template.fork(wid, env_key, setup)
+
+    def _on_worker_forked(self, wid: int, pid: int, sock: Any, env_key: str) -> None:
+        w = WorkerHandle(wid, pid, framing.Connection(sock), env_key)
+        self.workers[wid] = w
+        self._sel.register(sock, selectors.EVENT_READ, w)
+        w.send(("hello", {"node_id": self.node_id, "job_id": self.job_id,
+                          "namespace": self.namespace, "session_dir": self.session_dir}))
+        actor = self.reserved.pop(wid, None)
+        if actor is not None:
+            self._start_actor_on(actor, w)
+            return
+        self._make_idle(w)
+        self.dispatch()
+
+    def _make_idle(self, w: WorkerHandle) -> None:
+        w.state = IDLE
+        w.task = None
+        self.idle.push(w)
+
+    def _on_worker_dead(self, w: WorkerHandle) -> None:
+        if w.state == DEAD:
+            return
+        prev = w.state
+        w.state = DEAD
+        self.workers.pop(w.wid, None)
+        try:
+            self._sel.unregister(w.conn.sock)
+        except (KeyError, ValueError):
+            pass
+        w.conn.close()
+        self.idle.discard(w)
+        for oid, n in w.pins.items():
+            for _ in range(n):
+                self.store.release(oid)
+        w.pins.clear()
+        for oid in list(w.held):
+            self.objects.remove_holder(oid, w.wid)
+        w.held.clear()
+        if prev == BUSY and w.task is not None:
+            self._on_task_worker_died(w)
+        elif prev == ACTOR and w.actor is not None:
+            self._on_actor_worker_died(w.actor, w)
+        self.on_resources_freed()
+
+    def on_resources_freed(self) -> None:
+        self._retry_pending_placement_groups()
+        self._retry_pending_actors()
+        self.dispatch()
+
+    # -- simple requests --------------------------------------------------------------
+
+    def op_register_fn(self, caller: int, reply: Any, fn_id: bytes, data: bytes) -> None:
+        self.fns[fn_id] = data
+
+    def op_put_inline(self, caller: int, reply: Any, oid: bytes, data: bytes,
+                      contained: list[bytes]) -> None:
+        self._hold(caller, oid)
+        self.objects.set_inline(oid, data, contained)
+
+    def op_create_object(self, caller: int, reply: Any, oid: bytes, size: int) -> int:
+        return self.objects.allocate(oid, size)
+
+    def op_seal_object(self, caller: int, reply: Any, oid: bytes, size: int,
+                       contained: list[bytes]) -> None:
+        self._hold(caller, oid)
+        self.store.seal(oid)
+        self.objects.set_in_store(oid, size, contained)
+
+    def _hold(self, caller: int, oid: bytes) -> None:
+        """Register `caller` as a holder of a new object (its ref is created unannounced)."""
+        self.objects.create(oid, caller)
+        if caller != DRIVER:
+            w = self.workers.get(caller)
+            if w is not None:
+                w.held.add(oid)
+
+    def put_local(self, oid: bytes, ser: Any) -> None:
+        with self.lock:
+            self.process_driver_refs()
+            self.objects.put_value(oid, ser, DRIVER)
+
+    def op_get(self, caller: int, reply: Any, ids: list[bytes], timeout: float | None) -> Any:
+        objects = self.objects
+        pending = {oid for oid in ids if not objects.is_ready(oid)}
+        if not pending:
+            return self._payloads(caller, ids)
+        state = {"left": len(pending), "done": False, "timer": None}
+
+        def on_ready(_oid: bytes) -> None:
+            state["left"] -= 1
+            if state["left"] == 0 and not state["done"]:
+                state["done"] = True
+                if state["timer"] is not None:
+                    state["timer"].cancelled = True
+                self._unblock(caller)
+                reply(True, self._payloads(caller, ids))
+
+        for oid in pending:
+            objects.when_ready(oid, on_ready)
+        if timeout is not None:
+            def on_timeout() -> None:
+                if state["done"]:
+                    return
+                state["done"] = True
+                for oid in pending:
+                    objects.cancel_wait(oid, on_ready)
+                self._unblock(caller)
+                reply(False, GetTimeoutError(
+                    f"Get timed out: {state['left']} of {len(ids)} objects not ready "
+                    f"after {timeout} s."))
+
+            state["timer"] = self.add_timer(timeout, on_timeout)
+        self._block(caller)
+        return DEFERRED
+
+    def _payloads(self, caller: int, ids: list[bytes]) -> list[tuple]:
+        out = []
+        w = self.workers.get(caller) if caller != DRIVER else None
+        for oid in ids:
+            p = self.objects.payload(oid)
+            if p[0] == "s" and w is not None:
+                w.pins[oid] += 1
+            out.append(p)
+        return out
+
+    def op_wait(self, caller: int, reply: Any, ids: list[bytes], num_returns: int,
+                timeout: float | None) -> Any:
+        objects = self.objects
+        ready = [oid for oid in ids if objects.is_ready(oid)]
+        if len(ready) >= num_returns or timeout == 0:
+            return ready[:num_returns]
+        state = {"count": len(ready), "done": False, "timer": None}
+        waiting = [oid for oid in set(ids) if not objects.is_ready(oid)]
+
+        def finish() -> None:
+            state["done"] = True
+            for oid in waiting:
+                objects.cancel_wait(oid, on_ready)
+            if state["timer"] is not None:
+                state["timer"].cancelled = True
+            self._unblock(caller)
+            now_ready = [oid for oid in ids if objects.is_ready(oid)]
+            reply(True, now_ready[:num_returns])
+
+        def on_ready(_oid: bytes) -> None:
+            state["count"] += ids.count(_oid)
+            if state["count"] >= num_returns and not state["done"]:
+                finish()
+
+        for oid in waiting:
+            objects.when_ready(oid, on_ready)
+        if timeout is not None:
+            state["timer"] = self.add_timer(timeout, lambda: state["done"] or finish())
+        self._block(caller)
+        return DEFERRED
+
+    def _block(self, caller: int) -> None:
+        """A worker waits on objects: lend its CPU to others so nested tasks can run."""
+        w = self.workers.get(caller)
+        if w is None:
+            return
+        w.blocked += 1
+        if w.blocked == 1 and w.holds_resources and w.task is not None:
+            self._release_task_resources(w.task)
+            w.holds_resources = False
+            self.dispatch()
+
+    def _unblock(self, caller: int) -> None:
+        w = self.workers.get(caller)
+        if w is None or w.blocked == 0:
+            return
+        w.blocked -= 1
+        if w.blocked == 0 and w.task is not None and not w.holds_resources:
+            w.holds_resources = self._acquire_task_resources(w.task)
+
+    def op_cluster_info(self, caller: int, reply: Any, what: str) -> Any:
+        if what == "resources":
+            return self.scheduler.total(self.node_id)
+        if what == "available":
+            return self.scheduler.available(self.node_id)
+        if what == "nodes":
+            return [self.node_info()]
+        raise ValueError(f"unknown cluster info {what!r}")
+
+    def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
+        """Rows for the state API (ember.util.state, `ember list`)."""
+        if kind == "tasks":
+            live = [self._task_summary(t) for t in self.tasks.values()]
+            return list(self.history) + live
+        if kind == "actors":
+            return [self._actor_summary(a) for a in self.actors.values()]
+        if kind == "objects":
+            return [{"object_id": oid.hex(), "object_size": e.size,
+                     "reference_count": e.refs, "state": "READY" if e.state else "PENDING",
+                     "in_store": e.in_store, "node_id": self.node_id}
+                    for oid, e in self.objects.entries.items()]
+        if kind == "nodes":
+            return [self.node_info()]
+        if kind == "placement_groups":
+            return [self._pg_summary(p) for p in self.pgs.values()]
+        if kind == "workers":
+            return [{"worker_id": f"{w.wid:016x}", "pid": w.pid, "state": w.state,
+                     "is_alive": True, "worker_type": "WORKER"} for w in self.workers.values()]
+        if kind == "jobs":
+            return [{"job_id": self.job_id.hex(), "status": "RUNNING",
+                     "start_time": int(self.start_time * 1000), "driver_pid": os.getpid()}]
+        if kind == "store":
+            return [self.store.stats()]
+        raise ValueError(f"Unknown state kind {kind!r}.")
+
+    def node_info(self) -> dict:
+        return {
+            "NodeID": self.node_id, "Alive": True, "NodeManagerAddress": "127.0.0.1",
+            "NodeManagerHostname": os.uname().nodename, "Resources": dict(self.total_resources),
+            "alive": True, "ObjectStoreSocketName": "", "state": "ALIVE",
+        }
+
+    # -- shutdown ---------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        with self.lock:
+            self._stopped = True
+            workers = list(self.workers.values())
+        self.wake()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+        for w in workers:
+            w.kill()
+        self.template.stop()
+        for w in workers:
+            w.conn.close()
+        self._sel.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self.envs.close()
+
+
+__all__ = ["DEFERRED", "DRIVER", "NodeManager", "PlacementGroup", "Task"]

@@ -1,0 +1,191 @@
+"""The node manager's object table: values, reference counts, waiters, store placement.
+
+An entry lives while anything references it: a process holding ObjectRefs to it (each
+process counts once), a pending task that takes it as an argument, or another object whose
+value contains it. When the count reaches zero the value is freed (its shared-memory
+block deleted) and the objects it contains are released in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ember._core import serialization
+from ember.exceptions import ObjectLostError, ObjectStoreFullError
+
+PENDING = 0
+READY = 1
+
+# Values up to this size travel inside messages and never touch shared memory.
+INLINE_MAX = 100 * 1024
+
+
+class Entry:
+    __slots__ = ("state", "inline", "size", "in_store", "refs", "holders", "waiters",
+                 "contained", "is_error", "on_free")
+
+    def __init__(self) -> None:
+        self.state = PENDING
+        self.inline: bytes | None = None
+        self.size = 0
+        self.in_store = False
+        self.refs = 0
+        self.holders: set[int] = set()
+        self.waiters: list[Callable[[bytes], None]] | None = None
+        self.contained: list[bytes] = []
+        self.is_error = False
+        self.on_free: Callable[[bytes], None] | None = None
+
+
+class ObjectTable:
+    """Not thread-safe: the node manager calls it under its lock."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.entries: dict[bytes, Entry] = {}
+
+    # -- creation and readiness -------------------------------------------------------
+
+    def create(self, oid: bytes, holder: int | None) -> Entry:
+        e = self.entries.get(oid)
+        if e is None:
+            e = Entry()
+            self.entries[oid] = e
+        if holder is not None and holder not in e.holders:
+            e.holders.add(holder)
+            e.refs += 1
+        return e
+
+    def set_inline(self, oid: bytes, data: bytes, contained: list[bytes] = ()) -> None:
+        e = self.entries.get(oid)
+        if e is None or e.state == READY:
+            return
+        e.inline = data
+        e.size = len(data)
+        e.is_error = bool(data[0] & serialization.FLAG_ERROR)
+        self._ready(oid, e, contained)
+
+    def set_in_store(self, oid: bytes, size: int, contained: list[bytes] = ()) -> None:
+        e = self.entries.get(oid)
+        if e is None or e.state == READY:
+            self.store.delete(oid)
+            return
+        e.in_store = True
+        e.size = size
+        self._ready(oid, e, contained)
+
+    def _ready(self, oid: bytes, e: Entry, contained: list[bytes]) -> None:
+        e.state = READY
+        if contained:
+            e.contained = list(contained)
+            for c in contained:
+                self.incref(c)
+        waiters = e.waiters
+        e.waiters = None
+        if waiters:
+            for cb in waiters:
+                cb(oid)
+        if e.refs <= 0:
+            self._free(oid, e)
+
+    def put_value(self, oid: bytes, ser: serialization.Serialized, holder: int) -> None:
+        """Store a serialized value created in the manager's own process."""
+        self.create(oid, holder)
+        if ser.size <= INLINE_MAX:
+            self.set_inline(oid, ser.to_bytes(), ser.contained)
+            return
+        offset = self.allocate(oid, ser.size)
+        region = self.store.region
+        ser.write_into(lambda off, piece: region.write(offset + off, piece))
+        self.store.seal(oid)
+        self.set_in_store(oid, ser.size, ser.contained)
+
+    def allocate(self, oid: bytes, size: int) -> int:
+        from ember._native import StoreFullError
+
+        try:
+            return self.store.create(oid, size)
+        except StoreFullError as e:
+            raise ObjectStoreFullError(
+                f"Cannot fit an object of {size} bytes in the object store "
+                f"(capacity {self.store.capacity} bytes) even after spilling: {e}"
+            ) from None
+
+    # -- references -------------------------------------------------------------------
+
+    def incref(self, oid: bytes) -> None:
+        e = self.entries.get(oid)
+        if e is not None:
+            e.refs += 1
+
+    def decref(self, oid: bytes) -> None:
+        e = self.entries.get(oid)
+        if e is None:
+            return
+        e.refs -= 1
+        if e.refs <= 0 and e.state == READY:
+            self._free(oid, e)
+
+    def add_holder(self, oid: bytes, holder: int) -> None:
+        e = self.entries.get(oid)
+        if e is not None and holder not in e.holders:
+            e.holders.add(holder)
+            e.refs += 1
+
+    def remove_holder(self, oid: bytes, holder: int) -> None:
+        e = self.entries.get(oid)
+        if e is not None and holder in e.holders:
+            e.holders.discard(holder)
+            self.decref(oid)
+
+    def _free(self, oid: bytes, e: Entry) -> None:
+        del self.entries[oid]
+        if e.in_store:
+            self.store.delete(oid)
+        if e.on_free is not None:
+            e.on_free(oid)
+        for c in e.contained:
+            self.decref(c)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def is_ready(self, oid: bytes) -> bool:
+        e = self.entries.get(oid)
+        return e is not None and e.state == READY
+
+    def when_ready(self, oid: bytes, cb: Callable[[bytes], None]) -> bool:
+        """Call cb(oid) once ready; returns True if it was already ready (cb not called)."""
+        e = self.entries.get(oid)
+        if e is None or e.state == READY:
+            return True
+        if e.waiters is None:
+            e.waiters = [cb]
+        else:
+            e.waiters.append(cb)
+        return False
+
+    def cancel_wait(self, oid: bytes, cb: Callable[[bytes], None]) -> None:
+        e = self.entries.get(oid)
+        if e is not None and e.waiters:
+            try:
+                e.waiters.remove(cb)
+            except ValueError:
+                pass
+
+    def payload(self, oid: bytes) -> tuple:
+        """("i", bytes) or ("s", offset, size) pinned once: the reader must release it."""
+        e = self.entries.get(oid)
+        if e is None:
+            err = ObjectLostError(oid.hex(), f"Object {oid.hex()} was freed or never existed.")
+            return ("i", serialization.serialize_error(err).to_bytes())
+        if e.inline is not None:
+            return ("i", e.inline)
+        offset, size = self.store.get(oid)
+        return ("s", offset, size)
+
+    def error_bytes(self, oid: bytes) -> bytes | None:
+        e = self.entries.get(oid)
+        if e is not None and e.is_error:
+            return e.inline
+        return None

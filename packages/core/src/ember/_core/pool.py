@@ -1,0 +1,128 @@
+"""The worker pool: the template process, worker handles, idle workers per environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections import Counter, deque
+
+from ember._core import framing
+
+IDLE = "idle"
+BUSY = "busy"
+ACTOR = "actor"
+DEAD = "dead"
+
+
+class WorkerHandle:
+    """The node manager's view of one worker process."""
+
+    __slots__ = ("wid", "pid", "conn", "env_key", "state", "task", "actor", "fns",
+                 "pins", "held", "blocked", "holds_resources")
+
+    def __init__(self, wid: int, pid: int, conn: framing.Connection, env_key: str) -> None:
+        self.wid = wid
+        self.pid = pid
+        self.conn = conn
+        self.env_key = env_key
+        self.state = IDLE
+        self.task = None  # the Task it runs (plain workers)
+        self.actor = None  # the Actor it hosts
+        self.fns: set[bytes] = set()  # function ids already sent to it
+        self.pins: Counter[bytes] = Counter()  # store objects it has mapped
+        self.held: set[bytes] = set()  # ids it holds refs to
+        self.blocked = 0  # nested get/wait calls in progress
+        self.holds_resources = False
+
+    def send(self, msg: object) -> bool:
+        try:
+            self.conn.send(msg)
+            return True
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Template:
+    """Starts the template process and asks it for workers; fds of new workers come back
+    over a datagram socket (SCM_RIGHTS) and are read by the node manager's IO loop."""
+
+    def __init__(self, store_fd: int, store_size: int) -> None:
+        ctl_a, ctl_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        fd_a, fd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ember._core.template", str(ctl_b.fileno()),
+             str(fd_b.fileno()), str(store_fd), str(store_size)],
+            pass_fds=(ctl_b.fileno(), fd_b.fileno(), store_fd),
+            env=env,
+            close_fds=True,
+        )
+        ctl_b.close()
+        fd_b.close()
+        self.conn = framing.Connection(ctl_a)
+        self.fd_sock = fd_a
+        self.pending: Counter[str] = Counter()  # env_key -> forks asked, not yet connected
+        self.env_of: dict[int, str] = {}
+
+    def fork(self, wid: int, env_key: str, setup: dict) -> None:
+        self.pending[env_key] += 1
+        self.env_of[wid] = env_key
+        self.conn.send(("fork", wid, setup))
+
+    def receive_worker(self) -> tuple[int, int, socket.socket, str]:
+        msg, fds, _flags, _addr = socket.recv_fds(self.fd_sock, 16, 1)
+        wid = int.from_bytes(msg[:8], "little")
+        pid = int.from_bytes(msg[8:16], "little")
+        env_key = self.env_of.pop(wid, "")
+        self.pending[env_key] -= 1
+        return wid, pid, socket.socket(fileno=fds[0]), env_key
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(("exit",))
+        except OSError:
+            pass
+        self.conn.close()
+        self.fd_sock.close()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class IdleWorkers:
+    """Idle plain workers per runtime-environment key, most recently used first."""
+
+    def __init__(self) -> None:
+        self._by_env: dict[str, deque[WorkerHandle]] = {}
+
+    def push(self, w: WorkerHandle) -> None:
+        self._by_env.setdefault(w.env_key, deque()).append(w)
+
+    def pop(self, env_key: str) -> WorkerHandle | None:
+        q = self._by_env.get(env_key)
+        while q:
+            w = q.pop()
+            if w.state == IDLE:
+                return w
+        return None
+
+    def discard(self, w: WorkerHandle) -> None:
+        q = self._by_env.get(w.env_key)
+        if q and w in q:
+            q.remove(w)
+
+    def count(self, env_key: str) -> int:
+        q = self._by_env.get(env_key)
+        return len(q) if q else 0

@@ -1,0 +1,81 @@
+"""Small process helpers: parent-death signals, memory readings, session directories."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import tempfile
+
+_PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def total_memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 << 30
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process, 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size (shared pages split among their users), 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def session_root() -> str:
+    return os.path.join(tempfile.gettempdir(), "ember")
+
+
+def new_session_dir() -> str:
+    """Make this session's directory, first removing those whose owner process is gone."""
+    root = session_root()
+    os.makedirs(root, exist_ok=True)
+    for name in os.listdir(root):
+        if not name.startswith("session_"):
+            continue
+        try:
+            pid = int(name.rsplit("_", 1)[1])
+        except ValueError:
+            continue
+        if not _alive(pid):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+    path = tempfile.mkdtemp(prefix="session_", suffix=f"_{os.getpid()}", dir=root)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,106 @@
+"""Records the node manager keeps for tasks, actors and placement groups."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+# Task states
+WAITING = "PENDING_ARGS_AVAIL"
+QUEUED = "PENDING_NODE_ASSIGNMENT"
+RUNNING = "RUNNING"
+FINISHED = "FINISHED"
+FAILED = "FAILED"
+
+# Actor states (Ray's names)
+DEPENDENCIES_UNREADY = "DEPENDENCIES_UNREADY"
+PENDING_CREATION = "PENDING_CREATION"
+ALIVE = "ALIVE"
+RESTARTING = "RESTARTING"
+DEAD = "DEAD"
+
+STREAMING = -1  # num_returns="streaming"
+
+
+class Task:
+    __slots__ = ("spec", "task_id", "caller", "deps", "pins", "missing", "retries_left",
+                 "worker", "state", "cancelled", "actor", "parent", "env_key", "gen",
+                 "resources", "name", "sched_key")
+
+    def __init__(self, spec: dict, caller: int) -> None:
+        self.spec = spec
+        self.task_id: bytes = spec["task_id"]
+        self.caller = caller
+        self.deps: list[bytes] = spec.get("deps") or []
+        self.pins: list[bytes] = self.deps + (spec.get("contained") or [])
+        self.missing = 0
+        self.retries_left: int = spec.get("max_retries", 0)
+        self.worker = None
+        self.state = WAITING
+        self.cancelled = False
+        self.actor: Actor | None = None
+        self.parent: bytes | None = None
+        self.env_key: str = spec.get("env_key", "")
+        self.gen: GenState | None = None
+        self.resources: dict[str, float] = spec.get("resources") or {}
+        self.name: str = spec.get("name", "")
+        self.sched_key: Any = None
+
+
+class GenState:
+    """Progress of a streaming generator task, read by the caller's ObjectRefGenerator."""
+
+    __slots__ = ("produced", "done", "waiters", "dropped_from")
+
+    def __init__(self) -> None:
+        self.produced = 0
+        self.done = False
+        self.waiters: list[Any] = []
+        self.dropped_from: int | None = None
+
+
+class Actor:
+    __slots__ = ("actor_id", "spec", "caller", "state", "worker", "restarts_left",
+                 "num_restarts", "no_restart", "submitted", "inflight", "death_cause",
+                 "name", "namespace", "detached", "resources", "env_key", "class_name",
+                 "out_of_scope", "pid", "missing", "node_id", "pg")
+
+    def __init__(self, spec: dict, caller: int) -> None:
+        self.actor_id: bytes = spec["actor_id"]
+        self.spec = spec
+        self.caller = caller
+        self.state = DEPENDENCIES_UNREADY
+        self.worker = None
+        self.restarts_left: int = spec.get("max_restarts", 0)
+        self.num_restarts = 0
+        self.no_restart = False
+        self.submitted: deque[Task] = deque()  # not yet sent to the worker, in order
+        self.inflight: dict[bytes, Task] = {}  # sent, not finished
+        self.death_cause = ""
+        self.name: str | None = spec.get("name")
+        self.namespace: str = spec.get("namespace", "")
+        self.detached = spec.get("lifetime") == "detached"
+        self.resources: dict[str, float] = spec.get("resources") or {}
+        self.env_key: str = spec.get("env_key", "")
+        self.class_name: str = spec.get("class_name", "")
+        self.out_of_scope = False
+        self.pid = 0
+        self.missing = 0
+        self.node_id = ""
+        self.pg = spec.get("pg")
+
+
+class PlacementGroup:
+    __slots__ = ("pg_id", "bundles", "strategy", "name", "state", "nodes", "waiters",
+                 "lifetime")
+
+    def __init__(self, pg_id: str, bundles: list[dict], strategy: str, name: str,
+                 lifetime: str | None) -> None:
+        self.pg_id = pg_id
+        self.bundles = bundles
+        self.strategy = strategy
+        self.name = name
+        self.state = "PENDING"
+        self.nodes: list[str] = []
+        self.waiters: list[Any] = []
+        self.lifetime = lifetime

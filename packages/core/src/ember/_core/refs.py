@@ -1,0 +1,53 @@
+"""Per-process reference counts of ObjectRefs and actor handles.
+
+Each process counts its own live ObjectRef objects per id and tells the node manager only
+on transitions (first ref in this process: ADD; last ref gone: DEL). Events are queued,
+never sent from `__del__`, and flushed in order ahead of the process's next message, so a
+borrowed ref is announced before the container that kept it alive can be released.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class LocalRefs:
+    """Counts of live refs in this process; thread-safe enough under the GIL."""
+
+    def __init__(self) -> None:
+        self.counts: dict[bytes, int] = {}
+        self.events: deque[tuple[bool, bytes]] = deque()
+
+    def add(self, object_id: bytes, announce: bool = True) -> None:
+        n = self.counts.get(object_id, 0)
+        self.counts[object_id] = n + 1
+        if n == 0 and announce:
+            self.events.append((True, object_id))
+
+    def remove(self, object_id: bytes) -> None:
+        n = self.counts.get(object_id, 0) - 1
+        if n > 0:
+            self.counts[object_id] = n
+            return
+        self.counts.pop(object_id, None)
+        if n == 0:
+            self.events.append((False, object_id))
+
+    def drain(self) -> list[tuple[bool, bytes]]:
+        """The queued (is_add, id) events, oldest first; order matters to the manager."""
+        out = []
+        ev = self.events
+        while ev:
+            try:
+                out.append(ev.popleft())
+            except IndexError:
+                break
+        return out
+
+    def clear(self) -> None:
+        self.counts.clear()
+        self.events.clear()
+
+
+# The refs of the process the code runs in; the runtime swaps in a fresh one per session.
+current = LocalRefs()

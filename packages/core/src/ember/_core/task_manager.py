@@ -1,0 +1,401 @@
+"""Task submission, dependency waiting, dispatch to workers, completion and retries.
+
+A mixin of NodeManager (shares its state and lock). Ready tasks wait in per-class queues
+keyed by resource shape, environment and placement; dispatch takes the head of each queue
+while resources and workers allow, so one large request does not hold back small ones.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import deque
+from typing import Any
+
+from ember._core import ids, serialization
+from ember._core.records import (
+    FAILED,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    STREAMING,
+    WAITING,
+    GenState,
+    Task,
+)
+from ember.exceptions import (
+    InfeasibleResourceError,
+    TaskCancelledError,
+    WorkerCrashedError,
+)
+
+_HISTORY = 10_000
+
+
+class TaskMixin:
+    def _init_tasks(self) -> None:
+        self.tasks: dict[bytes, Task] = {}
+        self.queues: dict[Any, deque[Task]] = {}
+        self.history: deque[dict] = deque(maxlen=_HISTORY)
+        self.max_task_workers = max(32, 4 * self.num_cpus)
+
+    # -- submission -------------------------------------------------------------------
+
+    def op_submit_task(self, caller: int, reply: Any, spec: dict) -> None:
+        fn_bytes = spec.pop("fn_bytes", None)
+        if fn_bytes is not None:
+            self.fns[spec["fn_id"]] = fn_bytes
+        self._check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""))
+        spec["env_key"] = self.envs.register(spec.get("runtime_env"))
+        task = Task(spec, caller)
+        caller_w = self.workers.get(caller)
+        if caller_w is not None and caller_w.task is not None:
+            task.parent = caller_w.task.task_id
+        n = spec.get("num_returns", 1)
+        if n == STREAMING:
+            task.gen = GenState()
+        else:
+            for i in range(n):
+                self._hold(caller, ids.return_id(task.task_id, i))
+        self.tasks[task.task_id] = task
+        for oid in task.pins:
+            self.objects.incref(oid)
+        self._wait_deps(task, self._task_deps_ready)
+
+    def _check_feasible(self, request: dict, pg: Any, name: str) -> None:
+        if pg is not None:
+            self._check_bundle_request(pg, request)
+            return
+        if not self.scheduler.is_feasible(request):
+            totals = self.scheduler.total(self.node_id)
+            raise InfeasibleResourceError(
+                f"Task or actor {name!r} requests {request}, which no node can ever "
+                f"provide (this cluster has {totals}). Lower the request, or start the "
+                "cluster with more resources (init(num_cpus=..., resources={...}))."
+            )
+
+    def _wait_deps(self, task: Task, on_ready: Any) -> None:
+        missing = [oid for oid in set(task.deps) if not self.objects.is_ready(oid)]
+        task.missing = len(missing)
+        if not missing:
+            on_ready(task)
+            return
+
+        def dep_ready(_oid: bytes) -> None:
+            task.missing -= 1
+            if task.missing == 0:
+                on_ready(task)
+
+        for oid in missing:
+            self.objects.when_ready(oid, dep_ready)
+
+    def _dep_error(self, task: Task) -> bytes | None:
+        for oid in task.deps:
+            err = self.objects.error_bytes(oid)
+            if err is not None:
+                return err
+        return None
+
+    def _task_deps_ready(self, task: Task) -> None:
+        if task.cancelled or task.state != WAITING:
+            return
+        err = self._dep_error(task)
+        if err is not None:
+            self._fail_task(task, err)
+            return
+        if not self.envs.ready(task.env_key, lambda: self._env_prepared(task.env_key)):
+            task.state = QUEUED
+            self._enqueue(task)
+            return
+        task.state = QUEUED
+        self._enqueue(task)
+        self.dispatch()
+
+    def _env_prepared(self, env_key: str) -> None:
+        with self.lock:
+            err = self.envs.error(env_key)
+            if err is not None:
+                for q in list(self.queues.values()):
+                    for t in list(q):
+                        if t.env_key == env_key:
+                            q.remove(t)
+                            self._fail_task(t, serialization.serialize_error(err).to_bytes())
+                self._fail_actors_for_env(env_key, err)
+            self.on_resources_freed()
+
+    def _enqueue(self, task: Task, front: bool = False) -> None:
+        pg = task.spec.get("pg")
+        key = (tuple(sorted(task.resources.items())), task.env_key,
+               tuple(pg) if pg else None)
+        task.sched_key = key
+        q = self.queues.get(key)
+        if q is None:
+            q = self.queues[key] = deque()
+        if front:
+            q.appendleft(task)
+        else:
+            q.append(task)
+
+    # -- dispatch ---------------------------------------------------------------------
+
+    def _acquire_task_resources(self, task: Task) -> bool:
+        pg = task.spec.get("pg")
+        if pg is not None:
+            if not self._pg_ready_for(pg):
+                return False
+            return self.scheduler.acquire_bundle(pg[0], pg[1], task.resources) != ""
+        return self.scheduler.acquire(self.node_id, task.resources)
+
+    def _release_task_resources(self, task: Task) -> None:
+        pg = task.spec.get("pg")
+        if pg is not None:
+            if pg[0] in self.pgs:
+                self.scheduler.release_bundle(pg[0], pg[1], task.resources)
+            return
+        self.scheduler.release(self.node_id, task.resources)
+
+    def dispatch(self) -> None:
+        for key, q in list(self.queues.items()):
+            while q:
+                task = q[0]
+                if task.cancelled or task.state != QUEUED:
+                    q.popleft()
+                    continue
+                if not self.envs.ready(task.env_key, None):
+                    break
+                if not self._acquire_task_resources(task):
+                    break
+                w = self.idle.pop(task.env_key)
+                if w is None:
+                    self._release_task_resources(task)
+                    self._grow_pool(task.env_key, len(q))
+                    break
+                q.popleft()
+                self._run_on(task, w)
+            if not q:
+                self.queues.pop(key, None)
+
+    def _grow_pool(self, env_key: str, demand: int) -> None:
+        pending = self.template.pending[env_key]
+        if pending >= min(demand, 2 * self.num_cpus):
+            return
+        plain = sum(1 for w in self.workers.values() if w.actor is None)
+        if plain + sum(self.template.pending.values()) >= self.max_task_workers:
+            self._reap_idle_other_env(env_key)
+            return
+        self._start_worker(env_key, None)
+
+    def _reap_idle_other_env(self, env_key: str) -> None:
+        for w in list(self.workers.values()):
+            if w.state == "idle" and w.env_key != env_key:
+                self.idle.discard(w)
+                w.kill()
+                return
+
+    def _run_on(self, task: Task, w: Any) -> None:
+        w.state = "busy"
+        w.task = task
+        w.holds_resources = True
+        task.worker = w
+        task.state = RUNNING
+        self._send_task(w, "task", task.spec, task.deps)
+
+    def _send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes]) -> None:
+        msg = dict(spec)
+        fn_id = spec.get("fn_id")
+        if fn_id is not None and fn_id not in w.fns:
+            msg["fn_bytes"] = self.fns[fn_id]
+            w.fns.add(fn_id)
+        if deps:
+            msg["dep_payloads"] = self._payloads(w.wid, deps)
+        w.send((kind, msg))
+
+    # -- completion -------------------------------------------------------------------
+
+    def _on_task_done(self, w: Any, task_id: bytes, results: list, retryable: bool) -> None:
+        task = self.tasks.get(task_id)
+        if task is None:
+            return
+        if task.actor is not None:
+            self._on_actor_task_done(w, task, results, retryable)
+            return
+        if w.holds_resources:
+            self._release_task_resources(task)
+            w.holds_resources = False
+        if w.state != "dead":
+            self._make_idle(w)
+        task.worker = None
+        if retryable and task.retries_left != 0 and not task.cancelled:
+            task.retries_left -= 1
+            task.state = QUEUED
+            self._enqueue(task, front=True)
+        else:
+            self._finish_task(task, results)
+        self.on_resources_freed()
+
+    def _finish_task(self, task: Task, results: list) -> None:
+        """Store a task's results and drop what it pinned."""
+        if task.gen is not None:
+            produced = task.gen.produced
+            if results:  # a generator that raised: the error is the next item
+                self._store_result(ids.return_id(task.task_id, produced + 1), results[0], task)
+                task.gen.produced += 1
+            task.gen.done = True
+            self._wake_gen(task)
+        else:
+            for i, res in enumerate(results):
+                self._store_result(ids.return_id(task.task_id, i), res, task)
+        self._close_task(task, FINISHED)
+
+    def _store_result(self, oid: bytes, res: tuple, task: Task) -> None:
+        if task.gen is not None:
+            holder = None if task.gen.dropped_from is not None else task.caller
+            if holder is not None:
+                self._hold(holder, oid)
+            else:
+                self.objects.create(oid, None)
+        if res[0] == "i":
+            self.objects.set_inline(oid, res[1], res[2])
+        else:
+            self.store.seal(oid)
+            self.objects.set_in_store(oid, res[1], res[2])
+
+    def _close_task(self, task: Task, state: str) -> None:
+        task.state = state
+        self.tasks.pop(task.task_id, None)
+        for oid in task.pins:
+            self.objects.decref(oid)
+        task.pins = []
+        self.history.append(self._task_summary(task))
+
+    def _fail_task(self, task: Task, err: bytes) -> None:
+        """Every return of the task becomes the error `err` (serialized)."""
+        res = ("i", err, [])
+        if task.gen is not None:
+            self._finish_task(task, [res])
+        else:
+            n = task.spec.get("num_returns", 1)
+            for i in range(n):
+                oid = ids.return_id(task.task_id, i)
+                self.objects.set_inline(oid, err, ())
+            self._close_task(task, FAILED)
+
+    def _on_task_worker_died(self, w: Any) -> None:
+        task = w.task
+        w.task = None
+        task.worker = None
+        if w.holds_resources:
+            self._release_task_resources(task)
+            w.holds_resources = False
+        if task.cancelled:
+            err: Exception = TaskCancelledError(task.task_id.hex())
+        elif task.retries_left != 0:
+            task.retries_left -= 1
+            task.state = QUEUED
+            self._enqueue(task, front=True)
+            return
+        else:
+            err = WorkerCrashedError(
+                f"The worker running task {task.name!r} (pid={w.pid}) died unexpectedly "
+                f"and max_retries ({task.spec.get('max_retries', 0)}) is used up. It was "
+                "killed, ran out of memory, or exited (os._exit, a crash in native code)."
+            )
+        self._fail_task(task, serialization.serialize_error(err).to_bytes())
+
+    # -- generators -------------------------------------------------------------------
+
+    def _on_gen_item(self, w: Any, task_id: bytes, index: int, res: tuple) -> None:
+        task = self.tasks.get(task_id)
+        if task is None or task.gen is None:
+            return
+        self._store_result(ids.return_id(task_id, index), res, task)
+        task.gen.produced = max(task.gen.produced, index)
+        self._wake_gen(task)
+
+    def _wake_gen(self, task: Task) -> None:
+        waiters = task.gen.waiters
+        task.gen.waiters = []
+        for cb in waiters:
+            cb()
+
+    def op_gen_next(self, caller: int, reply: Any, task_id: bytes, index: int,
+                    gen_state: Any = None) -> Any:
+        task = self.tasks.get(task_id)
+        oid = ids.return_id(task_id, index)
+        if task is None or task.gen is None:
+            return ("item", oid) if self.objects.entries.get(oid) is not None else ("end",)
+        if task.gen.produced >= index:
+            return ("item", oid)
+        if task.gen.done:
+            return ("end",)
+
+        def again() -> None:
+            self._handle(caller, "gen_next", (task_id, index), reply)
+
+        task.gen.waiters.append(again)
+        from ember._core.node_manager import DEFERRED
+
+        return DEFERRED
+
+    def op_gen_drop(self, caller: int, reply: Any, task_id: bytes, next_index: int) -> None:
+        task = self.tasks.get(task_id)
+        last = task.gen.produced if task is not None and task.gen is not None else None
+        if task is not None and task.gen is not None:
+            task.gen.dropped_from = next_index
+        i = next_index
+        while True:
+            oid = ids.return_id(task_id, i)
+            if oid not in self.objects.entries:
+                if last is None or i > last:
+                    break
+            else:
+                self.objects.remove_holder(oid, caller)
+                w = self.workers.get(caller)
+                if w is not None:
+                    w.held.discard(oid)
+            i += 1
+
+    # -- cancellation -----------------------------------------------------------------
+
+    def op_cancel(self, caller: int, reply: Any, oid: bytes, force: bool, recursive: bool) -> bool:
+        task = self.tasks.get(ids.task_of(oid))
+        if task is None:
+            return False
+        if task.actor is not None:
+            return self._cancel_actor_task(task, force)
+        self._cancel_task(task, force)
+        if recursive:
+            for child in [t for t in self.tasks.values() if t.parent == task.task_id]:
+                self._cancel_task(child, force)
+        return True
+
+    def _cancel_task(self, task: Task, force: bool) -> None:
+        task.cancelled = True
+        err = serialization.serialize_error(TaskCancelledError(task.task_id.hex())).to_bytes()
+        if task.state in (WAITING, QUEUED):
+            q = self.queues.get(task.sched_key)
+            if q is not None and task in q:
+                q.remove(task)
+            self._fail_task(task, err)
+        elif task.state == RUNNING and task.worker is not None:
+            if force:
+                task.worker.kill()
+            else:
+                try:
+                    os.kill(task.worker.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    pass
+
+    # -- state ------------------------------------------------------------------------
+
+    def _task_summary(self, task: Task) -> dict:
+        return {
+            "task_id": task.task_id.hex(),
+            "name": task.name,
+            "state": task.state,
+            "type": "ACTOR_TASK" if task.actor is not None else "NORMAL_TASK",
+            "actor_id": task.actor.actor_id.hex() if task.actor is not None else None,
+            "worker_pid": task.worker.pid if task.worker is not None else None,
+            "required_resources": dict(task.resources),
+            "node_id": self.node_id,
+        }

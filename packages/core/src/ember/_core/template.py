@@ -1,0 +1,100 @@
+"""The worker template: a pre-imported, single-threaded process that forks workers.
+
+A new worker costs a fork (milliseconds) instead of an interpreter start and imports.
+The template leaves its process group so a Ctrl-C at the driver's terminal does not
+reach workers, and exits (taking its workers with it) when the node manager's end of
+its socket closes, which is also what happens when the driver is SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import selectors
+import signal
+import socket
+import sys
+
+from ember._core import framing, worker_process
+from ember._core.procutil import set_parent_death_signal
+
+
+def _fork_worker(ctl: socket.socket, fds: socket.socket, wid: int, setup: dict,
+                 store_fd: int, store_size: int) -> int:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:  # the worker
+        code = 1
+        try:
+            ctl.close()
+            fds.close()
+            a.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            set_parent_death_signal()
+            code = worker_process.main(b, wid, store_fd, store_size, setup)
+        except BaseException:  # noqa: BLE001 - the worker must never return into the template
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    b.close()
+    socket.send_fds(fds, [wid.to_bytes(8, "little") + pid.to_bytes(8, "little")], [a.fileno()])
+    a.close()
+    return pid
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main() -> None:
+    ctl_fd, fd_fd, store_fd, store_size = (int(x) for x in sys.argv[1:5])
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ctl = socket.socket(fileno=ctl_fd)
+    fds = socket.socket(fileno=fd_fd)
+    conn = framing.Connection(ctl)
+    sel = selectors.DefaultSelector()
+    sel.register(ctl, selectors.EVENT_READ)
+    preloaded = False
+    while True:
+        events = sel.select(timeout=0.5 if preloaded else 0.05)
+        if not events:
+            _reap()
+            if not preloaded:
+                preloaded = True
+                _preload()
+            continue
+        try:
+            msgs = conn.recv_available()
+        except (framing.ConnectionClosed, OSError):
+            break
+        for msg in msgs:
+            if msg[0] == "fork":
+                _fork_worker(ctl, fds, msg[1], msg[2], store_fd, store_size)
+            elif msg[0] == "exit":
+                os._exit(0)
+        _reap()
+    # The node manager is gone: take the workers down with us.
+    os.killpg(0, signal.SIGKILL)
+
+
+def _preload() -> None:
+    """Import heavy common modules while idle so later forks get them for free."""
+    for name in ("numpy",):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    pickle.dumps(None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""A worker process: receives tasks from its node manager and runs them.
+
+Reading the socket follows a leader/follower pattern: whichever thread needs a reply
+and finds nobody reading becomes the reader until its reply arrives. A plain worker
+therefore runs on one thread (its main thread reads when idle, and reads its own replies
+during a nested get); actors with max_concurrency or async methods keep the main thread
+as a dedicated reader and run calls on a thread pool or an event loop.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ember._core import context, framing, ids, refs, serialization
+from ember._core.client import BaseClient
+from ember._core.objects import INLINE_MAX
+
+
+class WorkerClient(BaseClient):
+    def __init__(self, sock: socket.socket, wid: int, store_fd: int, store_size: int) -> None:
+        self.conn = framing.Connection(sock)
+        self.wid = wid
+        self._store = (store_fd, store_size)
+        self._region: Any = None
+        self.cond = threading.Condition()
+        self.leading = False
+        self.replies: dict[int, tuple[bool, Any]] = {}
+        self.callbacks: dict[int, Callable[[bool, Any], None]] = {}
+        self.rids = itertools.count(1)
+        self.work: deque[tuple[str, dict]] = deque()
+        self.info: dict = {}
+        self.unpins: deque[bytes] = deque()
+        self.refs = refs.current
+        self.send_lock = threading.Lock()
+        self.executor: Any = None  # set for threaded/async actors
+        self.in_user_code = False
+        self.in_runtime = 0
+        self.interruptible = False
+        self.cancel_pending = False
+
+    @property
+    def region(self) -> Any:
+        if self._region is None:
+            from ember import _native
+
+            self._region = _native.Region(*self._store)
+        return self._region
+
+    # -- sending ----------------------------------------------------------------------
+
+    def send(self, msg: Any) -> None:
+        with self.send_lock:
+            batch = []
+            if self.unpins:
+                un = []
+                while self.unpins:
+                    un.append(self.unpins.popleft())
+                batch.append(("unpin", un))
+            if self.refs.events:
+                batch.append(("refs", self.refs.drain()))
+            if msg is not None:
+                batch.append(msg)
+            if batch:
+                self.conn.send_many(batch)
+
+    def call(self, op: str, *args: Any) -> Any:
+        rid = next(self.rids)
+        self.in_runtime += 1
+        try:
+            self.send(("req", rid, op, args))
+            self._pump(lambda: rid in self.replies)
+        finally:
+            self.in_runtime -= 1
+        with self.cond:
+            ok, value = self.replies.pop(rid)
+        if not ok:
+            raise value
+        return value
+
+    def call_async(self, op: str, args: tuple, cb: Callable[[bool, Any], None]) -> None:
+        rid = next(self.rids)
+        with self.cond:
+            self.callbacks[rid] = cb
+        self.send(("req", rid, op, args))
+        with self.cond:
+            needs_reader = not self.leading and self.executor is None
+        if needs_reader:
+            threading.Thread(target=self._pump, args=(lambda: rid not in self.callbacks,),
+                             daemon=True).start()
+
+    def release_cb(self, oid: bytes) -> Callable[[], None]:
+        unpins = self.unpins
+        return lambda: unpins.append(oid)
+
+    def put_serialized(self, oid: bytes, ser: serialization.Serialized) -> None:
+        if ser.size <= INLINE_MAX:
+            self.send(("req", 0, "put_inline", (oid, ser.to_bytes(), ser.contained)))
+            return
+        self.write_to_store(oid, ser)
+        self.send(("req", 0, "seal_object", (oid, ser.size, ser.contained)))
+
+    def write_to_store(self, oid: bytes, ser: serialization.Serialized) -> None:
+        offset = self.call("create_object", oid, ser.size)
+        region = self.region
+        ser.write_into(lambda off, piece: region.write(offset + off, piece))
+
+    def task_context(self) -> dict:
+        return context.task_ctx.get() or {}
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _pump(self, until: Callable[[], bool]) -> None:
+        with self.cond:
+            while not until():
+                if self.leading:
+                    self.cond.wait()
+                    continue
+                self.leading = True
+                self.cond.release()
+                try:
+                    self.interruptible = True
+                    msgs = self.conn.recv_blocking()
+                except (framing.ConnectionClosed, OSError):
+                    os._exit(0)
+                finally:
+                    self.interruptible = False
+                    self.cond.acquire()
+                    self.leading = False
+                for m in msgs:
+                    self._dispatch(m)
+                self.cond.notify_all()
+                if self.cancel_pending and self.in_user_code and \
+                        threading.current_thread() is threading.main_thread():
+                    self.cancel_pending = False
+                    raise KeyboardInterrupt
+
+    def _dispatch(self, m: tuple) -> None:
+        kind = m[0]
+        if kind == "reply":
+            cb = self.callbacks.pop(m[1], None)
+            if cb is not None:
+                cb(m[2], m[3])
+            else:
+                self.replies[m[1]] = (m[2], m[3])
+        elif kind in ("task", "actor_task", "actor_init"):
+            if self.executor is not None and kind == "actor_task":
+                self.executor.submit(m[1])
+            else:
+                self.work.append((kind, m[1]))
+        elif kind == "hello":
+            self.info = m[1]
+        elif kind == "cancel":
+            if self.executor is not None:
+                self.executor.cancel(m[1])
+        elif kind == "exit":
+            os._exit(0)
+
+    def run(self) -> None:
+        from ember._core.execution import Runner
+
+        runner = Runner(self)
+        while True:
+            if self.work:
+                kind, spec = self.work.popleft()
+                runner.execute(kind, spec)
+                continue
+            if self.executor is not None:
+                self._pump(lambda: False)
+            self._pump(lambda: bool(self.work))
+
+
+class _LineWriter(io.TextIOBase):
+    """Writes whole lines to an fd, each prefixed with '(pid=N) ' as the driver shows it."""
+
+    def __init__(self, fd: int, prefix: str) -> None:
+        self._fd = fd
+        self._prefix = prefix
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        with self._lock:
+            data = self._partial + s
+            lines = data.split("\n")
+            self._partial = lines.pop()
+            if lines:
+                out = "".join(f"{self._prefix}{ln}\n" for ln in lines)
+                _write_all(self._fd, out.encode("utf-8", "replace"))
+        return len(s)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._partial:
+                _write_all(self._fd, f"{self._prefix}{self._partial}".encode("utf-8", "replace"))
+                self._partial = ""
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        try:
+            n = os.write(fd, data)
+        except OSError:
+            return
+        data = data[n:]
+
+
+def _apply_setup(setup: dict) -> None:
+    os.environ.update(setup.get("env_vars") or {})
+    for p in reversed(setup.get("sys_path") or []):
+        sys.path.insert(0, p)
+    if setup.get("cwd"):
+        os.chdir(setup["cwd"])
+    if setup.get("gpu_ids") is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in setup["gpu_ids"])
+
+
+def _flusher(client: WorkerClient) -> None:
+    """Send queued ref and unpin events of an idle worker (GC happens between tasks too)."""
+    while True:
+        time.sleep(0.1)
+        if client.refs.events or client.unpins:
+            try:
+                client.send(None)
+            except OSError:
+                return
+
+
+def main(sock: socket.socket, wid: int, store_fd: int, store_size: int, setup: dict) -> int:
+    ids.reseed()
+    refs.current = refs.LocalRefs()
+    if setup.get("log_to_driver", True):
+        prefix = f"(pid={os.getpid()}) "
+        sys.stdout = _LineWriter(1, prefix)
+        sys.stderr = _LineWriter(2, prefix)
+    else:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        sys.stdout = _LineWriter(devnull, "")
+        sys.stderr = _LineWriter(devnull, "")
+    _apply_setup(setup)
+    client = WorkerClient(sock, wid, store_fd, store_size)
+    context.client = client
+
+    def on_sigint(_sig: int, _frame: Any) -> None:
+        if not client.in_user_code:
+            return
+        if client.in_runtime and not client.interruptible:
+            client.cancel_pending = True
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    threading.Thread(target=_flusher, args=(client,), daemon=True, name="ember-flush").start()
+    client.run()
+    return 0

@@ -1,0 +1,145 @@
+"""ObjectRef: a reference to a value in the cluster; ObjectRefGenerator for streaming."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Generator
+from typing import Any
+
+from ember._core import context, ids, refs, serialization, values
+
+
+class ObjectRef:
+    """A reference to an object (a task's return value or a `put` value).
+
+    Hashable and comparable by id; `await ref` and `ref.future()` wait for the value. The
+    value is freed when no ObjectRef to it remains anywhere in the cluster.
+    """
+
+    __slots__ = ("_id", "__weakref__")
+
+    def __init__(self, binary: bytes, _announce: bool = True) -> None:
+        self._id = binary
+        refs.current.add(binary, _announce)
+
+    def __del__(self) -> None:
+        try:
+            refs.current.remove(self._id)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    def binary(self) -> bytes:
+        return self._id
+
+    def hex(self) -> str:
+        return self._id.hex()
+
+    def task_id(self) -> bytes:
+        return ids.task_of(self._id)
+
+    def __hash__(self) -> int:
+        return hash(self._id)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ObjectRef and other._id == self._id
+
+    def __repr__(self) -> str:
+        return f"ObjectRef({self._id.hex()})"
+
+    def __reduce__(self) -> Any:
+        c = serialization.contained_collector()
+        if c is not None:
+            c.append(self._id)
+        return (_rebuild, (self._id,))
+
+    def __copy__(self) -> ObjectRef:
+        return ObjectRef(self._id)
+
+    def __deepcopy__(self, memo: Any) -> ObjectRef:
+        return ObjectRef(self._id)
+
+    def future(self) -> concurrent.futures.Future:
+        """A concurrent.futures.Future that resolves to the value (or its error)."""
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+
+        def done(ok: bool, result: Any) -> None:
+            if not ok:
+                fut.set_exception(result)
+                return
+            value, is_error = result[0]
+            try:
+                fut.set_result(values.raise_if_error(value, is_error))
+            except BaseException as e:  # noqa: BLE001
+                fut.set_exception(e)
+
+        context.require_client().get_async([self._id], done)
+        return fut
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return asyncio.wrap_future(self.future()).__await__()
+
+
+def _rebuild(binary: bytes) -> ObjectRef:
+    return ObjectRef(binary)
+
+
+class ObjectRefGenerator:
+    """The result of a streaming generator task: iterate to get an ObjectRef per item.
+
+    Iteration blocks until the task yields the next item; an error raised by the task
+    is raised by the `get` of the item at which it happened.
+    """
+
+    def __init__(self, task_id: bytes) -> None:
+        self._task_id = task_id
+        self._next = 1
+        self._done = False
+
+    def __iter__(self) -> ObjectRefGenerator:
+        return self
+
+    def __next__(self) -> ObjectRef:
+        ref = self._next_ref(None)
+        if ref is None:
+            raise StopIteration
+        return ref
+
+    def _next_ref(self, timeout: float | None) -> ObjectRef | None:
+        if self._done:
+            return None
+        res = context.require_client().call("gen_next", self._task_id, self._next)
+        if res[0] == "end":
+            self._done = True
+            return None
+        self._next += 1
+        return ObjectRef(res[1], _announce=False)
+
+    def __aiter__(self) -> ObjectRefGenerator:
+        return self
+
+    async def __anext__(self) -> ObjectRef:
+        loop = asyncio.get_running_loop()
+        ref = await loop.run_in_executor(None, self._next_ref, None)
+        if ref is None:
+            raise StopAsyncIteration
+        return ref
+
+    def is_finished(self) -> bool:
+        return self._done
+
+    def task_id(self) -> bytes:
+        return self._task_id
+
+    def __del__(self) -> None:
+        if self._done:
+            return
+        try:
+            c = context.client
+            if c is not None:
+                c.call_async("gen_drop", (self._task_id, self._next), lambda ok, v: None)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __repr__(self) -> str:
+        return f"ObjectRefGenerator({self._task_id.hex()})"

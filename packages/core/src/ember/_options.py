@@ -1,0 +1,130 @@
+"""Task and actor options: validated at the call site, turned into a resource request."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from ember._core import runtime_env as renv
+from ember._core import serialization
+
+TASK_OPTIONS = {
+    "num_cpus", "num_gpus", "resources", "memory", "accelerator_type", "max_retries",
+    "retry_exceptions", "num_returns", "scheduling_strategy", "runtime_env", "name",
+    "placement_group", "placement_group_bundle_index", "placement_group_capture_child_tasks",
+    "object_store_memory", "_metadata", "label_selector", "enable_task_events",
+    "_labels", "concurrency_group",
+}
+ACTOR_OPTIONS = TASK_OPTIONS - {"num_returns", "max_retries", "retry_exceptions",
+                                "concurrency_group"} | {
+    "max_restarts", "max_task_retries", "max_concurrency", "concurrency_groups", "namespace",
+    "lifetime", "get_if_exists", "max_pending_calls", "allow_out_of_order_execution",
+}
+METHOD_OPTIONS = {"num_returns", "concurrency_group", "max_task_retries", "retry_exceptions",
+                  "name", "enable_task_events", "_generator_backpressure_num_objects"}
+
+DEFAULT_MAX_RETRIES = 3
+
+
+def check(options: dict, allowed: set[str], what: str) -> None:
+    for key in options:
+        if key not in allowed:
+            raise ValueError(f"Invalid option keyword {key!r} for {what}. Valid options: "
+                             f"{', '.join(sorted(allowed))}.")
+
+
+def _number(options: dict, key: str, integer: bool = False) -> float | None:
+    v = options.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{key} must be a number, got {v!r}.")
+    if v < 0:
+        raise ValueError(f"{key} must be >= 0, got {v}.")
+    if integer and int(v) != v:
+        raise ValueError(f"{key} must be an integer, got {v}.")
+    if key == "num_gpus" and v > 1 and int(v) != v:
+        raise ValueError(f"num_gpus above 1 must be a whole number, got {v}.")
+    return float(v)
+
+
+def resources(options: dict, default_cpus: float) -> dict[str, float]:
+    """The resource request described by num_cpus/num_gpus/memory/resources/…"""
+    out: dict[str, float] = {}
+    cpus = _number(options, "num_cpus")
+    out["CPU"] = default_cpus if cpus is None else cpus
+    gpus = _number(options, "num_gpus")
+    if gpus:
+        out["GPU"] = gpus
+    mem = _number(options, "memory")
+    if mem:
+        out["memory"] = mem
+    custom = options.get("resources") or {}
+    if not isinstance(custom, dict):
+        raise TypeError(f"resources must be a dict, got {type(custom).__name__}.")
+    for name, amount in custom.items():
+        if name in ("CPU", "GPU"):
+            raise ValueError(f"Use the num_cpus and num_gpus options instead of "
+                             f"resources={{{name!r}: ...}}.")
+        if not isinstance(name, str):
+            raise TypeError(f"Resource names must be strings, got {name!r}.")
+        if isinstance(amount, bool) or not isinstance(amount, numbers.Real) or amount < 0:
+            raise ValueError(f"Resource {name!r} must be a number >= 0, got {amount!r}.")
+        if amount:
+            out[name] = float(amount)
+    acc = options.get("accelerator_type")
+    if acc:
+        out[f"accelerator_type:{acc}"] = 0.001
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
+    """(pg, affinity, strategy) from scheduling_strategy and the legacy pg options."""
+    from ember.util.placement_group import PlacementGroup
+    from ember.util.scheduling_strategies import (
+        NodeAffinitySchedulingStrategy,
+        PlacementGroupSchedulingStrategy,
+    )
+
+    s = options.get("scheduling_strategy")
+    pg = options.get("placement_group")
+    if isinstance(s, PlacementGroupSchedulingStrategy):
+        return (s.placement_group.id.hex(), s.placement_group_bundle_index), None, "PG"
+    if isinstance(pg, PlacementGroup):
+        return (pg.id.hex(), options.get("placement_group_bundle_index", -1)), None, "PG"
+    if isinstance(s, NodeAffinitySchedulingStrategy):
+        return None, (s.node_id, bool(s.soft)), "NODE_AFFINITY"
+    if s is None or s in ("DEFAULT", "SPREAD"):
+        return None, None, s or "DEFAULT"
+    raise ValueError(f"Invalid scheduling_strategy {s!r}: use 'DEFAULT', 'SPREAD', a "
+                     "PlacementGroupSchedulingStrategy or a NodeAffinitySchedulingStrategy.")
+
+
+def num_returns(options: dict) -> int:
+    from ember._core.records import STREAMING
+
+    n = options.get("num_returns", 1)
+    if n == "streaming":
+        return STREAMING
+    if n == "dynamic":
+        raise ValueError("num_returns='dynamic' is not supported; use 'streaming'.")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"num_returns must be an int >= 0 or 'streaming', got {n!r}.")
+    return n
+
+
+def retry_exceptions(options: dict) -> Any:
+    r = options.get("retry_exceptions", False)
+    if r is True or r is False:
+        return r
+    if isinstance(r, list | tuple) and all(isinstance(c, type) and issubclass(c, BaseException)
+                                           for c in r):
+        return serialization.dumps_function(list(r))
+    raise TypeError("retry_exceptions must be a bool or a list of exception classes.")
+
+
+def runtime_env(options: dict, inherited: dict | None) -> dict | None:
+    env = options.get("runtime_env")
+    if env is None:
+        return inherited
+    return renv.validate(env)

@@ -1,0 +1,124 @@
+"""Remote functions: `@ember.remote def f(...)`, then `f.remote(...)` runs it as a task."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+from ember import _options
+from ember._core import args as argpack
+from ember._core import context, ids, serialization
+from ember._core.records import STREAMING
+from ember._object_ref import ObjectRef, ObjectRefGenerator
+
+
+def put_ref(value: Any) -> ObjectRef:
+    """Put a value from library code paths that already hold a client."""
+    return ObjectRef(context.require_client().put(value), _announce=False)
+
+
+def submit_refs(task_id: bytes, n: int) -> Any:
+    """The caller's view of a task's returns: one ref, a list, None, or a generator."""
+    if n == STREAMING:
+        return ObjectRefGenerator(task_id)
+    if n == 1:
+        return ObjectRef(ids.return_id(task_id, 0), _announce=False)
+    if n == 0:
+        return None
+    return [ObjectRef(ids.return_id(task_id, i), _announce=False) for i in range(n)]
+
+
+class RemoteFunction:
+    """A function that runs as a task; call `.remote()` (or `.options(...).remote()`)."""
+
+    def __init__(self, fn: Any, options: dict) -> None:
+        _options.check(options, _options.TASK_OPTIONS, f"remote function {fn.__qualname__!r}")
+        self._function = fn
+        self._default_options = options
+        self._fn_id = os.urandom(16)
+        self._fn_bytes: bytes | None = None
+        self._templates: dict[Any, dict] = {}
+        self._sent: set[int] = set()
+        functools.update_wrapper(self, fn)
+        self._base = self._template(options)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = self._function.__name__
+        raise TypeError(f"Remote functions cannot be called directly. Instead of running "
+                        f"'{name}()', try '{name}.remote()'.")
+
+    def __reduce__(self) -> Any:
+        return (RemoteFunction, (self._function, self._default_options))
+
+    def _template(self, options: dict) -> dict:
+        from ember._core import runtime_env as renv
+
+        pg, affinity, strategy = _options.placement(options)
+        n = _options.num_returns(options)
+        if n == 1 and _is_generator(self._function) and "num_returns" not in options:
+            n = STREAMING
+        env = _options.runtime_env(options, None)
+        return {
+            "fn_id": self._fn_id,
+            "name": options.get("name") or self._function.__qualname__,
+            "num_returns": n,
+            "resources": _options.resources(options, 1.0),
+            "max_retries": int(options.get("max_retries", _options.DEFAULT_MAX_RETRIES)),
+            "retry_exceptions": _options.retry_exceptions(options),
+            "runtime_env": env,
+            "env_key": renv.env_key(env),
+            "pg": pg,
+            "affinity": affinity,
+            "strategy": strategy,
+        }
+
+    def options(self, **options: Any) -> _BoundFunction:
+        _options.check(options, _options.TASK_OPTIONS,
+                       f"remote function {self._function.__qualname__!r}")
+        merged = {**self._default_options, **options}
+        return _BoundFunction(self, self._template(merged))
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._submit(self._base, args, kwargs)
+
+    def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
+        client = context.require_client()
+        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_ref)
+        task_id = ids.new_task_id()
+        spec = dict(template)
+        spec["task_id"] = task_id
+        spec["args"] = blob
+        if deps:
+            spec["deps"] = deps
+        if contained:
+            spec["contained"] = contained
+        key = id(client)
+        if key not in self._sent:
+            if self._fn_bytes is None:
+                self._fn_bytes = serialization.dumps_function(self._function)
+            spec["fn_bytes"] = self._fn_bytes
+        client.call("submit_task", spec)
+        self._sent.add(key)
+        del keep
+        return submit_refs(task_id, template["num_returns"])
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Task DAGs (.bind) are not supported yet; use .remote().")
+
+
+class _BoundFunction:
+    """The result of `.options(...)`: a remote function with overridden options."""
+
+    def __init__(self, rf: RemoteFunction, template: dict) -> None:
+        self._rf = rf
+        self._template = template
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._rf._submit(self._template, args, kwargs)
+
+
+def _is_generator(fn: Any) -> bool:
+    import inspect
+
+    return inspect.isgeneratorfunction(fn)

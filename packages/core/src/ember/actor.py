@@ -1,0 +1,242 @@
+"""Actors: `@ember.remote class C`, `C.remote(...)` → ActorHandle, `h.m.remote(...)`."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any
+
+from ember import _options
+from ember._core import args as argpack
+from ember._core import context, ids, refs, serialization
+from ember._core.actor_manager import handle_id
+from ember._core.execution import ExitActor
+from ember._core.records import STREAMING
+from ember._object_ref import ObjectRef
+from ember._remote_function import put_ref, submit_refs
+
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor", "method"]
+
+_METHOD_ATTR = "__ember_method_options__"
+
+
+def method(**options: Any) -> Any:
+    """Decorate an actor method with defaults: num_returns, concurrency_group, …"""
+    _options.check(options, _options.METHOD_OPTIONS, "an actor method")
+
+    def wrap(fn: Any) -> Any:
+        setattr(fn, _METHOD_ATTR, options)
+        return fn
+
+    return wrap
+
+
+def _method_meta(cls: type) -> dict[str, dict]:
+    meta: dict[str, dict] = {}
+    for name, member in inspect.getmembers(cls):
+        if not callable(member) or (name.startswith("__") and name != "__call__"):
+            continue
+        opts = dict(getattr(member, _METHOD_ATTR, {}))
+        n = opts.get("num_returns", 1)
+        if n == "streaming" or ("num_returns" not in opts and (
+                inspect.isgeneratorfunction(member) or inspect.isasyncgenfunction(member))):
+            n = STREAMING
+        opts["num_returns"] = n
+        meta[name] = opts
+    return meta
+
+
+class ActorClass:
+    """A class turned into an actor factory by `@ember.remote`."""
+
+    def __init__(self, cls: type, options: dict) -> None:
+        _options.check(options, _options.ACTOR_OPTIONS, f"actor class {cls.__qualname__!r}")
+        self._cls = cls
+        self._default_options = options
+        self._fn_id = os.urandom(16)
+        self._fn_bytes: bytes | None = None
+        self._meta = {"class_name": cls.__qualname__, "methods": _method_meta(cls)}
+        self.__name__ = cls.__name__
+        self.__qualname__ = cls.__qualname__
+        self.__doc__ = cls.__doc__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        name = self._cls.__name__
+        raise TypeError(f"Actors cannot be instantiated directly. Instead of '{name}()', "
+                        f"use '{name}.remote()'.")
+
+    def __reduce__(self) -> Any:
+        return (ActorClass, (self._cls, self._default_options))
+
+    def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
+        return self._create(self._default_options, args, kwargs)
+
+    def options(self, **options: Any) -> _BoundActorClass:
+        _options.check(options, _options.ACTOR_OPTIONS, f"actor class {self.__qualname__!r}")
+        return _BoundActorClass(self, {**self._default_options, **options})
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("Actor DAGs (.bind) are not supported yet; use .remote().")
+
+    def _create(self, options: dict, args: tuple, kwargs: dict) -> ActorHandle:
+        client = context.require_client()
+        pg, affinity, strategy = _options.placement(options)
+        lifetime = options.get("lifetime")
+        if lifetime not in (None, "detached", "non_detached"):
+            raise ValueError(f"lifetime must be 'detached' or 'non_detached', got {lifetime!r}.")
+        max_conc = options.get("max_concurrency")
+        if max_conc is not None and (not isinstance(max_conc, int) or max_conc < 1):
+            raise ValueError(f"max_concurrency must be an int >= 1, got {max_conc!r}.")
+        groups = options.get("concurrency_groups") or {}
+        if not isinstance(groups, dict) or not all(
+                isinstance(v, int) and v >= 1 for v in groups.values()):
+            raise ValueError("concurrency_groups must map group names to ints >= 1.")
+        name = options.get("name")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"Actor name must be a non-empty string, got {name!r}.")
+        from ember._core import runtime_env as renv
+
+        env = _options.runtime_env(options, None)
+        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_ref)
+        if self._fn_bytes is None:
+            self._fn_bytes = serialization.dumps_function(self._cls)
+        spec = {
+            "actor_id": ids.new_actor_id(), "fn_id": self._fn_id, "fn_bytes": self._fn_bytes,
+            "class_name": self._cls.__qualname__, "args": blob, "deps": deps,
+            "contained": contained, "resources": _options.resources(options, 0.0),
+            "max_restarts": int(options.get("max_restarts", 0)),
+            "max_task_retries": int(options.get("max_task_retries", 0)),
+            "max_concurrency": max_conc, "concurrency_groups": groups, "name": name,
+            "namespace": options.get("namespace"), "lifetime": lifetime,
+            "get_if_exists": bool(options.get("get_if_exists")), "runtime_env": env,
+            "env_key": renv.env_key(env), "pg": pg, "affinity": affinity,
+            "strategy": strategy, "meta": self._meta,
+        }
+        info = client.call("create_actor", spec)
+        del keep
+        return ActorHandle(info["actor_id"], info.get("meta") or self._meta, _announce=False)
+
+
+class _BoundActorClass:
+    def __init__(self, ac: ActorClass, options: dict) -> None:
+        self._ac = ac
+        self._options = options
+
+    def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
+        return self._ac._create(self._options, args, kwargs)
+
+
+class ActorHandle:
+    """A reference to a running actor; pass it to tasks and other actors freely.
+
+    A non-detached, unnamed actor is stopped once every handle to it is gone.
+    """
+
+    def __init__(self, actor_id: bytes, meta: dict, _announce: bool = True) -> None:
+        self._actor_id = actor_id
+        self._meta = meta
+        self._methods: dict[str, ActorMethod] = {}
+        refs.current.add(handle_id(actor_id), _announce)
+
+    def __del__(self) -> None:
+        try:
+            refs.current.remove(handle_id(self._actor_id))
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __getattr__(self, name: str) -> ActorMethod:
+        if name.startswith("_") and name != "__call__":
+            raise AttributeError(name)
+        m = self._methods.get(name)
+        if m is None:
+            opts = self._meta["methods"].get(name)
+            if opts is None:
+                raise AttributeError(f"'{self._meta['class_name']}' actor has no method "
+                                     f"{name!r}.")
+            m = self._methods[name] = ActorMethod(self, name, opts)
+        return m
+
+    def __reduce__(self) -> Any:
+        c = serialization.contained_collector()
+        if c is not None:
+            c.append(handle_id(self._actor_id))
+        return (ActorHandle, (self._actor_id, self._meta))
+
+    def __repr__(self) -> str:
+        return f"Actor({self._meta['class_name']}, {self._actor_id.hex()})"
+
+    def __hash__(self) -> int:
+        return hash(self._actor_id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
+
+    @property
+    def _ember_actor_id(self) -> bytes:
+        return self._actor_id
+
+
+class ActorMethod:
+    """`handle.method`: call `.remote(...)` or `.options(num_returns=...).remote(...)`."""
+
+    def __init__(self, handle: ActorHandle, name: str, options: dict) -> None:
+        self._handle = handle
+        self._name = name
+        self._base = self._template(options)
+
+    def _template(self, options: dict) -> dict:
+        n = options.get("num_returns", 1)
+        n = STREAMING if n in ("streaming", STREAMING) else _options.num_returns(
+            {"num_returns": n})
+        return {
+            "actor_id": self._handle._actor_id, "method": self._name,
+            "name": f"{self._handle._meta['class_name']}.{self._name}",
+            "num_returns": n,
+            "max_task_retries": int(options.get("max_task_retries", 0)),
+            "retry_exceptions": _options.retry_exceptions(options),
+            "concurrency_group": options.get("concurrency_group"),
+        }
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"Actor methods cannot be called directly. Instead of running "
+                        f"'{self._name}()', try '{self._name}.remote()'.")
+
+    def options(self, **options: Any) -> _BoundMethod:
+        _options.check(options, _options.METHOD_OPTIONS, f"actor method {self._name!r}")
+        base = self._handle._meta["methods"].get(self._name, {})
+        return _BoundMethod(self, self._template({**base, **options}))
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._submit(self._base, args, kwargs)
+
+    def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
+        client = context.require_client()
+        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_ref)
+        task_id = ids.new_task_id()
+        spec = dict(template)
+        spec["task_id"] = task_id
+        spec["args"] = blob
+        if deps:
+            spec["deps"] = deps
+        if contained:
+            spec["contained"] = contained
+        client.call("submit_actor_task", spec)
+        del keep
+        return submit_refs(task_id, template["num_returns"])
+
+
+class _BoundMethod:
+    def __init__(self, m: ActorMethod, template: dict) -> None:
+        self._m = m
+        self._template = template
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._m._submit(self._template, args, kwargs)
+
+
+def exit_actor() -> None:
+    """Stop the current actor after this call; it is not restarted."""
+    ctx = context.client.task_context() if context.client is not None else {}
+    if not ctx.get("actor_id"):
+        raise TypeError("exit_actor() may only be called from inside an actor method.")
+    raise ExitActor()

@@ -1,0 +1,213 @@
+"""The exception tree of ember, drawn once here.
+
+    RayError (EmberError)
+    ├── RayTaskError              a task raised; re-raised at get() as a class that is also
+    │                             an instance of the user's exception type
+    ├── RayActorError
+    │   └── ActorDiedError
+    ├── ActorUnavailableError
+    ├── TaskCancelledError
+    ├── WorkerCrashedError        the process running a task died
+    ├── NodeDiedError
+    ├── ObjectLostError
+    │   └── OwnerDiedError
+    ├── ObjectStoreFullError
+    ├── OutOfMemoryError
+    ├── RuntimeEnvSetupError
+    ├── InfeasibleResourceError   no node can ever provide the requested resources
+    └── GetTimeoutError           (also a TimeoutError)
+
+The Ray names are the primary names so that `except ray.exceptions.RayTaskError` ports;
+`EmberError` and `EmberTaskError` are aliases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ActorDiedError",
+    "ActorUnavailableError",
+    "EmberError",
+    "EmberTaskError",
+    "GetTimeoutError",
+    "InfeasibleResourceError",
+    "NodeDiedError",
+    "ObjectLostError",
+    "ObjectStoreFullError",
+    "OutOfMemoryError",
+    "OwnerDiedError",
+    "RayActorError",
+    "RayError",
+    "RayTaskError",
+    "RuntimeEnvSetupError",
+    "TaskCancelledError",
+    "WorkerCrashedError",
+]
+
+
+class RayError(Exception):
+    """Base of every error raised by ember's runtime."""
+
+
+class RayTaskError(RayError):
+    """A task or actor method raised; carries the remote traceback.
+
+    At `get()` the error is re-raised as an instance of a class deriving from both this
+    class and the user's exception class, so `except ValueError` still catches it.
+    """
+
+    def __init__(
+        self,
+        function_name: str = "",
+        traceback_str: str = "",
+        cause: BaseException | None = None,
+        proctitle: str = "",
+        pid: int = 0,
+    ) -> None:
+        self.function_name = function_name
+        self.traceback_str = traceback_str
+        self.cause = cause
+        self.proctitle = proctitle
+        self.pid = pid
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        head = f"{type(self.cause).__name__ if self.cause else 'Error'} in {self.function_name}"
+        where = f" (pid={self.pid})" if self.pid else ""
+        return f"{head}{where}:\n{self.traceback_str.rstrip()}"
+
+    def __str__(self) -> str:
+        return self._message()
+
+    def __reduce__(self) -> Any:
+        return (
+            RayTaskError,
+            (self.function_name, self.traceback_str, self.cause, self.proctitle, self.pid),
+        )
+
+    def as_instanceof_cause(self) -> RayTaskError:
+        """Return an error that is an instance of both RayTaskError and the cause's type."""
+        cause_cls = type(self.cause) if self.cause is not None else None
+        if cause_cls is None or isinstance(self.cause, RayTaskError):
+            return self
+        if not _can_subclass(cause_cls):
+            return self
+        dual = _dual_class(cause_cls)
+        err = dual.__new__(dual)
+        err.__dict__.update(self.__dict__)
+        err.args = (self._message(),)
+        return err
+
+
+_DUAL_CACHE: dict[type, type] = {}
+
+
+def _can_subclass(cls: type) -> bool:
+    try:
+        type("_probe", (RayTaskError, cls), {})
+    except TypeError:
+        return False
+    return True
+
+
+def _dual_class(cause_cls: type) -> type:
+    cls = _DUAL_CACHE.get(cause_cls)
+    if cls is None:
+
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # never called by us
+            RayTaskError.__init__(self, *args, **kwargs)
+
+        def __str__(self: Any) -> str:
+            return RayTaskError._message(self)
+
+        def __reduce__(self: Any) -> Any:
+            return RayTaskError.__reduce__(self)
+
+        cls = type(
+            f"RayTaskError({cause_cls.__name__})",
+            (RayTaskError, cause_cls),
+            {"__init__": __init__, "__str__": __str__, "__reduce__": __reduce__,
+             "__module__": "ember.exceptions"},
+        )
+        _DUAL_CACHE[cause_cls] = cls
+    return cls
+
+
+class RayActorError(RayError):
+    """An actor could not run the method: it died or could not be created."""
+
+    def __init__(self, message: str = "The actor died unexpectedly.", actor_id: str = "",
+                 cause: BaseException | None = None) -> None:
+        self.actor_id = actor_id
+        self.cause = cause
+        super().__init__(message)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (str(self), self.actor_id, self.cause))
+
+
+class ActorDiedError(RayActorError):
+    """The actor is dead: killed, out of restarts, or its constructor raised."""
+
+
+class ActorUnavailableError(RayError):
+    """The actor is temporarily unreachable (for example, restarting)."""
+
+
+class TaskCancelledError(RayError):
+    """The task was cancelled with `cancel()` before it finished."""
+
+    def __init__(self, task_id: str = "") -> None:
+        self.task_id = task_id
+        super().__init__(f"Task {task_id} was cancelled." if task_id else "Task was cancelled.")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.task_id,))
+
+
+class WorkerCrashedError(RayError):
+    """The worker process running the task died (signal, os._exit, segfault)."""
+
+
+class NodeDiedError(RayError):
+    """The node running the task or holding the object died."""
+
+
+class ObjectLostError(RayError):
+    """The object's value is gone and cannot be rebuilt."""
+
+    def __init__(self, object_ref_hex: str = "", message: str = "") -> None:
+        self.object_ref_hex = object_ref_hex
+        super().__init__(message or f"Object {object_ref_hex} is lost and cannot be rebuilt.")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.object_ref_hex, str(self)))
+
+
+class OwnerDiedError(ObjectLostError):
+    """The process that owned the object died, so its value is gone."""
+
+
+class ObjectStoreFullError(RayError, MemoryError):
+    """The object store has no room for the object even after spilling."""
+
+
+class OutOfMemoryError(RayError, MemoryError):
+    """A worker was killed because the node ran out of memory."""
+
+
+class RuntimeEnvSetupError(RayError):
+    """The task's runtime_env could not be set up (for example, a pip install failed)."""
+
+
+class InfeasibleResourceError(RayError, ValueError):
+    """No node of the cluster can ever provide the resources a task or actor asks for."""
+
+
+class GetTimeoutError(RayError, TimeoutError):
+    """`get()` or `wait()` ran past its timeout."""
+
+
+EmberError = RayError
+EmberTaskError = RayTaskError

@@ -1,0 +1,58 @@
+"""Utilities on top of the core API: actor pools, queues, placement groups, state, …"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ember.util.actor_pool import ActorPool
+from ember.util.placement_group import (
+    PlacementGroup,
+    get_current_placement_group,
+    get_placement_group,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
+
+__all__ = [
+    "ActorPool",
+    "PlacementGroup",
+    "get_current_placement_group",
+    "get_placement_group",
+    "inspect_serializability",
+    "placement_group",
+    "placement_group_table",
+    "remove_placement_group",
+]
+
+
+def inspect_serializability(base_obj: Any, name: str | None = None, depth: int = 3,
+                            print_file: Any = None) -> tuple[bool, set]:
+    """Find which part of an object cannot be pickled; returns (ok, failing members)."""
+    import cloudpickle
+
+    failures: set = set()
+
+    def check(obj: Any, label: str, level: int) -> bool:
+        try:
+            cloudpickle.dumps(obj)
+            return True
+        except Exception as e:  # noqa: BLE001
+            found = False
+            if level > 0:
+                members = {}
+                if hasattr(obj, "__closure__") and obj.__closure__:
+                    names = obj.__code__.co_freevars
+                    members.update({n: c.cell_contents for n, c in zip(names, obj.__closure__)})
+                if hasattr(obj, "__dict__"):
+                    members.update(vars(obj))
+                for k, v in members.items():
+                    if not check(v, f"{label}.{k}", level - 1):
+                        found = True
+            if not found:
+                failures.add((label, type(obj).__name__, str(e)))
+                print(f"Cannot serialize {label} ({type(obj).__name__}): {e}", file=print_file)
+            return False
+
+    ok = check(base_obj, name or getattr(base_obj, "__name__", type(base_obj).__name__), depth)
+    return ok, failures
