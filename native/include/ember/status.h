@@ -34,9 +34,7 @@ class Status {
     return Status(Code::kAlreadyExists, std::move(msg));
   }
   static Status StoreFull(std::string msg) { return Status(Code::kStoreFull, std::move(msg)); }
-  static Status Infeasible(std::string msg) {
-    return Status(Code::kInfeasible, std::move(msg));
-  }
+  static Status Infeasible(std::string msg) { return Status(Code::kInfeasible, std::move(msg)); }
   static Status InvalidArgument(std::string msg) {
     return Status(Code::kInvalidArgument, std::move(msg));
   }

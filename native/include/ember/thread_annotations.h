@@ -16,8 +16,7 @@
 #endif
 
 #ifndef EXCLUSIVE_LOCKS_REQUIRED
-#define EXCLUSIVE_LOCKS_REQUIRED(...) \
-  EMBER_THREAD_ANNOTATION(exclusive_locks_required(__VA_ARGS__))
+#define EXCLUSIVE_LOCKS_REQUIRED(...) EMBER_THREAD_ANNOTATION(exclusive_locks_required(__VA_ARGS__))
 #endif
 
 #endif  // EMBER_THREAD_ANNOTATIONS_H_

@@ -92,7 +92,7 @@ struct ViewExporter {
   ViewExporter& operator=(const ViewExporter&) = delete;
 
   ~ViewExporter() {
-    if (on_release.is_none()) return;
+    if (!on_release || on_release.is_none()) return;
     py::object callback = std::move(on_release);
     try {
       callback();
@@ -110,14 +110,29 @@ py::object MakeView(const Region& region, uint64_t offset, uint64_t size, py::ob
   return py::reinterpret_steal<py::object>(view);
 }
 
-void Write(Region& region, uint64_t offset, const py::object& data) {
-  Py_buffer buffer;
-  if (PyObject_GetBuffer(data.ptr(), &buffer, PyBUF_ANY_CONTIGUOUS) != 0) {
-    throw py::error_already_set();
+// Holds a contiguous buffer export of a Python object; released with the
+// GIL held, on every path.
+class BufferView {
+ public:
+  explicit BufferView(const py::object& data) {
+    if (PyObject_GetBuffer(data.ptr(), &buffer_, PyBUF_ANY_CONTIGUOUS) != 0) {
+      throw py::error_already_set();
+    }
   }
-  Status s = WithoutGil([&] { return region.Write(offset, buffer.buf, buffer.len); });
-  PyBuffer_Release(&buffer);
-  Check(s);
+  BufferView(const BufferView&) = delete;
+  BufferView& operator=(const BufferView&) = delete;
+  ~BufferView() { PyBuffer_Release(&buffer_); }
+
+  const void* data() const { return buffer_.buf; }
+  uint64_t size() const { return static_cast<uint64_t>(buffer_.len); }
+
+ private:
+  Py_buffer buffer_;
+};
+
+void Write(Region& region, uint64_t offset, const py::object& data) {
+  BufferView buffer(data);
+  Check(WithoutGil([&] { return region.Write(offset, buffer.data(), buffer.size()); }));
 }
 
 py::dict StatsDict(const ObjectStoreStats& s) {
@@ -213,13 +228,12 @@ void BindObjectStore(py::module_& m) {
 }
 
 void BindRegion(py::module_& m) {
-  py::class_<ViewExporter>(m, "_RegionView", py::buffer_protocol())
-      .def_buffer([](ViewExporter& e) {
-        static char empty = 0;  // some consumers dislike a null pointer, even for 0 bytes
-        void* ptr = e.slice.data != nullptr ? e.slice.data : &empty;
-        return py::buffer_info(ptr, 1, py::format_descriptor<uint8_t>::format(), 1,
-                               {static_cast<py::ssize_t>(e.slice.size)}, {1}, /*readonly=*/true);
-      });
+  py::class_<ViewExporter>(m, "_RegionView", py::buffer_protocol()).def_buffer([](ViewExporter& e) {
+    static char empty = 0;  // some consumers dislike a null pointer, even for 0 bytes
+    void* ptr = e.slice.data != nullptr ? e.slice.data : &empty;
+    return py::buffer_info(ptr, 1, py::format_descriptor<uint8_t>::format(), 1,
+                           {static_cast<py::ssize_t>(e.slice.size)}, {1}, /*readonly=*/true);
+  });
 
   py::class_<Region, std::shared_ptr<Region>>(
       m, "Region", "A MAP_SHARED read/write mapping of a store's memfd in any process.")
@@ -246,85 +260,97 @@ void BindScheduler(py::module_& m) {
   PyObject* key_error = PyExc_KeyError;
   py::class_<Scheduler>(m, "Scheduler")
       .def(py::init<>())
-      .def("add_node",
-           [](Scheduler& s, const std::string& node, const Quantities& resources) {
-             Check(s.AddNode(node, ToResources(resources)));
-           },
-           py::arg("node_id"), py::arg("resources"))
-      .def("remove_node",
-           [=](Scheduler& s, const std::string& node) { Check(s.RemoveNode(node), key_error); },
-           py::arg("node_id"))
+      .def(
+          "add_node",
+          [](Scheduler& s, const std::string& node, const Quantities& resources) {
+            Check(s.AddNode(node, ToResources(resources)));
+          },
+          py::arg("node_id"), py::arg("resources"))
+      .def(
+          "remove_node",
+          [=](Scheduler& s, const std::string& node) { Check(s.RemoveNode(node), key_error); },
+          py::arg("node_id"))
       .def("nodes", &Scheduler::Nodes)
-      .def("total",
-           [=](Scheduler& s, const std::string& node) {
-             return Unwrap(s.Total(node), key_error).ToDoubles();
-           },
-           py::arg("node_id"))
-      .def("available",
-           [=](Scheduler& s, const std::string& node) {
-             return Unwrap(s.Available(node), key_error).ToDoubles();
-           },
-           py::arg("node_id"))
-      .def("is_feasible",
-           [](Scheduler& s, const Quantities& request) {
-             return s.IsFeasible(ToResources(request));
-           },
-           py::arg("request"))
-      .def("pick_node",
-           [=](Scheduler& s, const Quantities& request, const std::string& strategy,
-               const std::string& local_node, const std::string& affinity_node, bool soft,
-               double spread_threshold) {
-             SchedulingOptions options;
-             Check(ParseSchedulingPolicy(strategy, &options.policy));
-             options.local_node = local_node;
-             options.affinity_node = affinity_node;
-             options.soft = soft;
-             options.spread_threshold = spread_threshold;
-             return Unwrap(s.PickNode(ToResources(request), options), key_error);
-           },
-           py::arg("request"), py::arg("strategy") = "DEFAULT", py::arg("local_node") = "",
-           py::arg("affinity_node") = "", py::arg("soft") = false,
-           py::arg("spread_threshold") = 0.5)
-      .def("acquire",
-           [](Scheduler& s, const std::string& node, const Quantities& request) {
-             return s.Acquire(node, ToResources(request));
-           },
-           py::arg("node_id"), py::arg("request"))
-      .def("release",
-           [](Scheduler& s, const std::string& node, const Quantities& request) {
-             s.Release(node, ToResources(request));
-           },
-           py::arg("node_id"), py::arg("request"))
-      .def("create_placement_group",
-           [=](Scheduler& s, const std::string& pg, const std::vector<Quantities>& bundles,
-               const std::string& strategy) {
-             PlacementStrategy parsed;
-             Check(ParsePlacementStrategy(strategy, &parsed));
-             std::vector<ResourceSet> sets;
-             for (const Quantities& b : bundles) sets.push_back(ToResources(b));
-             return Unwrap(s.CreatePlacementGroup(pg, sets, parsed), key_error);
-           },
-           py::arg("pg_id"), py::arg("bundles"), py::arg("strategy"))
-      .def("remove_placement_group",
-           [=](Scheduler& s, const std::string& pg) {
-             Check(s.RemovePlacementGroup(pg), key_error);
-           },
-           py::arg("pg_id"))
-      .def("acquire_bundle",
-           [=](Scheduler& s, const std::string& pg, int index, const Quantities& request) {
-             return Unwrap(s.AcquireBundle(pg, index, ToResources(request)), key_error);
-           },
-           py::arg("pg_id"), py::arg("bundle_index"), py::arg("request"))
-      .def("release_bundle",
-           [=](Scheduler& s, const std::string& pg, int index, const Quantities& request) {
-             Check(s.ReleaseBundle(pg, index, ToResources(request)), key_error);
-           },
-           py::arg("pg_id"), py::arg("bundle_index"), py::arg("request"))
-      .def("placement_group_bundles",
-           [=](Scheduler& s, const std::string& pg) {
-             return BundlesList(Unwrap(s.PlacementGroupBundles(pg), key_error));
-           },
-           py::arg("pg_id"));
+      .def(
+          "total",
+          [=](Scheduler& s, const std::string& node) {
+            return Unwrap(s.Total(node), key_error).ToDoubles();
+          },
+          py::arg("node_id"))
+      .def(
+          "available",
+          [=](Scheduler& s, const std::string& node) {
+            return Unwrap(s.Available(node), key_error).ToDoubles();
+          },
+          py::arg("node_id"))
+      .def(
+          "is_feasible",
+          [](Scheduler& s, const Quantities& request) {
+            return s.IsFeasible(ToResources(request));
+          },
+          py::arg("request"))
+      .def(
+          "pick_node",
+          [=](Scheduler& s, const Quantities& request, const std::string& strategy,
+              const std::string& local_node, const std::string& affinity_node, bool soft,
+              double spread_threshold) {
+            SchedulingOptions options;
+            Check(ParseSchedulingPolicy(strategy, &options.policy));
+            options.local_node = local_node;
+            options.affinity_node = affinity_node;
+            options.soft = soft;
+            options.spread_threshold = spread_threshold;
+            return Unwrap(s.PickNode(ToResources(request), options), key_error);
+          },
+          py::arg("request"), py::arg("strategy") = "DEFAULT", py::arg("local_node") = "",
+          py::arg("affinity_node") = "", py::arg("soft") = false, py::arg("spread_threshold") = 0.5)
+      .def(
+          "acquire",
+          [](Scheduler& s, const std::string& node, const Quantities& request) {
+            return s.Acquire(node, ToResources(request));
+          },
+          py::arg("node_id"), py::arg("request"))
+      .def(
+          "release",
+          [](Scheduler& s, const std::string& node, const Quantities& request) {
+            s.Release(node, ToResources(request));
+          },
+          py::arg("node_id"), py::arg("request"))
+      .def(
+          "create_placement_group",
+          [=](Scheduler& s, const std::string& pg, const std::vector<Quantities>& bundles,
+              const std::string& strategy) {
+            PlacementStrategy parsed;
+            Check(ParsePlacementStrategy(strategy, &parsed));
+            std::vector<ResourceSet> sets;
+            for (const Quantities& b : bundles) sets.push_back(ToResources(b));
+            return Unwrap(s.CreatePlacementGroup(pg, sets, parsed), key_error);
+          },
+          py::arg("pg_id"), py::arg("bundles"), py::arg("strategy"))
+      .def(
+          "remove_placement_group",
+          [=](Scheduler& s, const std::string& pg) {
+            Check(s.RemovePlacementGroup(pg), key_error);
+          },
+          py::arg("pg_id"))
+      .def(
+          "acquire_bundle",
+          [=](Scheduler& s, const std::string& pg, int index, const Quantities& request) {
+            return Unwrap(s.AcquireBundle(pg, index, ToResources(request)), key_error);
+          },
+          py::arg("pg_id"), py::arg("bundle_index"), py::arg("request"))
+      .def(
+          "release_bundle",
+          [=](Scheduler& s, const std::string& pg, int index, const Quantities& request) {
+            Check(s.ReleaseBundle(pg, index, ToResources(request)), key_error);
+          },
+          py::arg("pg_id"), py::arg("bundle_index"), py::arg("request"))
+      .def(
+          "placement_group_bundles",
+          [=](Scheduler& s, const std::string& pg) {
+            return BundlesList(Unwrap(s.PlacementGroupBundles(pg), key_error));
+          },
+          py::arg("pg_id"));
 }
 
 PyObject* AddException(py::module_& m, const char* name, PyObject* base, const char* doc) {
@@ -349,8 +375,8 @@ PYBIND11_MODULE(_native, m) {
                                     "The object is unknown, unsealed or deleted.");
   g_infeasible = AddException(m, "InfeasibleError", PyExc_ValueError,
                               "No node of the cluster could ever satisfy the request.");
-  g_native_io = AddException(m, "NativeIOError", PyExc_OSError,
-                             "Spilling to or restoring from disk failed.");
+  g_native_io =
+      AddException(m, "NativeIOError", PyExc_OSError, "Spilling to or restoring from disk failed.");
   BindObjectStore(m);
   BindRegion(m);
   BindScheduler(m);

@@ -19,9 +19,10 @@ Placement StrictPack(const Capacity& capacity, const std::vector<ResourceSet>& b
 
 // Places bundles one at a time on the node `choose` picks among those with
 // room left, or fails if none has room.
-Placement Greedy(Capacity remaining, const std::vector<ResourceSet>& bundles,
-                 const std::function<const std::string*(const Capacity&, const ResourceSet&,
-                                                        const std::map<std::string, int>&)>& choose) {
+Placement Greedy(
+    Capacity remaining, const std::vector<ResourceSet>& bundles,
+    const std::function<const std::string*(const Capacity&, const ResourceSet&,
+                                           const std::map<std::string, int>&)>& choose) {
   std::vector<std::string> placement;
   std::map<std::string, int> used;  // node -> bundles of this group on it
   for (const ResourceSet& bundle : bundles) {
@@ -38,22 +39,23 @@ Placement Greedy(Capacity remaining, const std::vector<ResourceSet>& bundles,
 Placement Pack(const Capacity& capacity, const std::vector<ResourceSet>& bundles) {
   Placement one_node = StrictPack(capacity, bundles);
   if (one_node) return one_node;
-  return Greedy(capacity, bundles, [](const Capacity& remaining, const ResourceSet& bundle,
-                                      const std::map<std::string, int>& used) {
-    const std::string* fresh = nullptr;
-    for (const auto& [node, offer] : remaining) {
-      if (!bundle.IsSubsetOf(offer)) continue;
-      if (used.count(node) != 0) return &node;  // reuse a node of the group first
-      if (fresh == nullptr) fresh = &node;
-    }
-    return fresh;
-  });
+  return Greedy(capacity, bundles,
+                [](const Capacity& remaining, const ResourceSet& bundle,
+                   const std::map<std::string, int>& used) {
+                  const std::string* fresh = nullptr;
+                  for (const auto& [node, offer] : remaining) {
+                    if (!bundle.IsSubsetOf(offer)) continue;
+                    if (used.count(node) != 0) return &node;  // reuse a node of the group first
+                    if (fresh == nullptr) fresh = &node;
+                  }
+                  return fresh;
+                });
 }
 
 // Kuhn's augmenting path: tries to give `bundle` a node, moving earlier
 // bundles to other nodes when that frees one.
-bool Augment(size_t bundle, const std::vector<std::vector<size_t>>& fits,
-             std::vector<int>& owner, std::vector<bool>& visited) {
+bool Augment(size_t bundle, const std::vector<std::vector<size_t>>& fits, std::vector<int>& owner,
+             std::vector<bool>& visited) {
   // A free node first, so bundles keep the natural id order when they can.
   for (size_t node : fits[bundle]) {
     if (owner[node] < 0) {
@@ -98,21 +100,22 @@ Placement StrictSpread(const Capacity& capacity, const std::vector<ResourceSet>&
 Placement Spread(const Capacity& capacity, const std::vector<ResourceSet>& bundles) {
   Placement distinct = StrictSpread(capacity, bundles);
   if (distinct) return distinct;
-  return Greedy(capacity, bundles, [](const Capacity& remaining, const ResourceSet& bundle,
-                                      const std::map<std::string, int>& used) {
-    const std::string* best = nullptr;
-    int best_count = 0;
-    for (const auto& [node, offer] : remaining) {
-      if (!bundle.IsSubsetOf(offer)) continue;
-      auto it = used.find(node);
-      int count = it == used.end() ? 0 : it->second;
-      if (best == nullptr || count < best_count) {
-        best = &node;
-        best_count = count;
-      }
-    }
-    return best;
-  });
+  return Greedy(capacity, bundles,
+                [](const Capacity& remaining, const ResourceSet& bundle,
+                   const std::map<std::string, int>& used) {
+                  const std::string* best = nullptr;
+                  int best_count = 0;
+                  for (const auto& [node, offer] : remaining) {
+                    if (!bundle.IsSubsetOf(offer)) continue;
+                    auto it = used.find(node);
+                    int count = it == used.end() ? 0 : it->second;
+                    if (best == nullptr || count < best_count) {
+                      best = &node;
+                      best_count = count;
+                    }
+                  }
+                  return best;
+                });
 }
 
 }  // namespace

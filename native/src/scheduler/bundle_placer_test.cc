@@ -39,8 +39,7 @@ TEST(BundlePlacerTest, StrictPackNeedsOneNodeForTheSum) {
 TEST(BundlePlacerTest, PackUsesFewNodesButMaySplit) {
   auto capacity = Cpus({{"a", 2}, {"b", 2}, {"c", 2}});
   ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 1}), PlacementStrategy::kPack)), "aa");
-  ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 1, 1, 1}), PlacementStrategy::kPack)),
-            "aabb");
+  ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 1, 1, 1}), PlacementStrategy::kPack)), "aabb");
   ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({2, 2, 2, 1}), PlacementStrategy::kPack)),
             "<none>");
 }
@@ -50,11 +49,9 @@ TEST(BundlePlacerTest, StrictSpreadUsesDistinctNodes) {
   ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 1, 1}), PlacementStrategy::kStrictSpread)),
             "abc");
   // The matching moves the small bundle off "a" so the big one gets it.
-  ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 4}), PlacementStrategy::kStrictSpread)),
-            "ba");
-  ASSERT_EQ(
-      Join(PlaceBundles(capacity, Bundles({1, 1, 1, 1}), PlacementStrategy::kStrictSpread)),
-      "<none>");
+  ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 4}), PlacementStrategy::kStrictSpread)), "ba");
+  ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 1, 1, 1}), PlacementStrategy::kStrictSpread)),
+            "<none>");
   ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({2, 2}), PlacementStrategy::kStrictSpread)),
             "<none>");
 }
@@ -64,8 +61,7 @@ TEST(BundlePlacerTest, SpreadFallsBackToSharingNodes) {
   ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 1}), PlacementStrategy::kSpread)), "ab");
   ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({1, 1, 1, 1}), PlacementStrategy::kSpread)),
             "abab");
-  ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({3, 3, 3}), PlacementStrategy::kSpread)),
-            "<none>");
+  ASSERT_EQ(Join(PlaceBundles(capacity, Bundles({3, 3, 3}), PlacementStrategy::kSpread)), "<none>");
 }
 
 TEST(BundlePlacerTest, MultipleResourceKinds) {

@@ -15,8 +15,8 @@ NodeResources Node(const std::map<std::string, double>& total,
 }  // namespace
 
 TEST(NodePolicyTest, CriticalUtilizationCountsThePlacedRequest) {
-  NodeResources node = Node({{"CPU", 4}, {"GPU", 2}, {"memory", 100}},
-                            {{"CPU", 2}, {"GPU", 2}, {"memory", 100}});
+  NodeResources node =
+      Node({{"CPU", 4}, {"GPU", 2}, {"memory", 100}}, {{"CPU", 2}, {"GPU", 2}, {"memory", 100}});
   ASSERT_EQ(CriticalUtilization(node, R({})), 0.5);
   ASSERT_EQ(CriticalUtilization(node, R({{"CPU", 1}})), 0.75);
   ASSERT_EQ(CriticalUtilization(node, R({{"GPU", 2}})), 1.0);

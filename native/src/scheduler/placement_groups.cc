@@ -49,8 +49,7 @@ Status Scheduler::CheckGroupFeasible(const std::vector<ResourceSet>& bundles,
   }
   if (strategy == PlacementStrategy::kStrictSpread && bundles.size() > nodes_.size()) {
     return Status::Infeasible("STRICT_SPREAD needs " + std::to_string(bundles.size()) +
-                              " distinct nodes, the cluster has " +
-                              std::to_string(nodes_.size()));
+                              " distinct nodes, the cluster has " + std::to_string(nodes_.size()));
   }
   if (strategy == PlacementStrategy::kStrictPack) {
     ResourceSet sum;
@@ -68,8 +67,7 @@ Status Scheduler::CheckGroupFeasible(const std::vector<ResourceSet>& bundles,
 }
 
 StatusOr<std::vector<std::string>> Scheduler::CreatePlacementGroup(
-    const std::string& pg_id, const std::vector<ResourceSet>& bundles,
-    PlacementStrategy strategy) {
+    const std::string& pg_id, const std::vector<ResourceSet>& bundles, PlacementStrategy strategy) {
   if (groups_.count(pg_id) != 0) {
     return Status::InvalidArgument("placement group " + pg_id + " already exists");
   }
@@ -153,8 +151,7 @@ Status Scheduler::ReleaseBundle(const std::string& pg_id, int bundle_index,
   return Status::OK();
 }
 
-StatusOr<std::vector<BundleInfo>> Scheduler::PlacementGroupBundles(
-    const std::string& pg_id) const {
+StatusOr<std::vector<BundleInfo>> Scheduler::PlacementGroupBundles(const std::string& pg_id) const {
   auto it = groups_.find(pg_id);
   if (it == groups_.end()) return Status::NotFound("unknown placement group " + pg_id);
   std::vector<BundleInfo> out;

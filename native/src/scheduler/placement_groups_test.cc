@@ -59,9 +59,8 @@ TEST(PlacementGroupTest, ReservationIsAllOrNothing) {
   ASSERT_TRUE(s.PlacementGroupBundles("pg").status().IsNotFound());
   s.Release("a", R({{"CPU", 2}}));
   ASSERT_EQ(pg->size(), 0u);
-  ASSERT_EQ(
-      Join(*s.CreatePlacementGroup("pg", Cpus({2, 2, 2}), PlacementStrategy::kStrictSpread)),
-      "abc");
+  ASSERT_EQ(Join(*s.CreatePlacementGroup("pg", Cpus({2, 2, 2}), PlacementStrategy::kStrictSpread)),
+            "abc");
   ASSERT_TRUE(s.CreatePlacementGroup("pg", Cpus({1}), PlacementStrategy::kPack)
                   .status()
                   .IsInvalidArgument());
@@ -84,8 +83,9 @@ TEST(PlacementGroupTest, InfeasibleGroups) {
   ASSERT_TRUE(s.CreatePlacementGroup("x", {R({{"CPU", 1}}), R({})}, PlacementStrategy::kPack)
                   .status()
                   .IsInfeasible());
-  ASSERT_TRUE(
-      s.CreatePlacementGroup("x", Cpus({2, 2, 2, 1}), PlacementStrategy::kPack).status().IsInfeasible());
+  ASSERT_TRUE(s.CreatePlacementGroup("x", Cpus({2, 2, 2, 1}), PlacementStrategy::kPack)
+                  .status()
+                  .IsInfeasible());
 }
 
 TEST(PlacementGroupTest, RemoveReturnsBundleTotals) {

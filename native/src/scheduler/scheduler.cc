@@ -103,8 +103,10 @@ StatusOr<std::string> Scheduler::PickNode(const ResourceSet& request,
                                   " (hard affinity) is unknown or dead");
       }
       if (!request.IsSubsetOf(it->second.total)) {
-        return Status::Infeasible("node " + options.affinity_node + " (hard affinity) can never "
-                                  "satisfy " + request.ToString() + "; its totals are " +
+        return Status::Infeasible("node " + options.affinity_node +
+                                  " (hard affinity) can never "
+                                  "satisfy " +
+                                  request.ToString() + "; its totals are " +
                                   it->second.total.ToString());
       }
       return std::string();  // wait for that node

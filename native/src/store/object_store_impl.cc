@@ -55,8 +55,7 @@ ObjectStoreImpl::Table::iterator ObjectStoreImpl::FindVisible(const std::string&
   return it != objects_.end() && it->second.removed ? objects_.end() : it;
 }
 
-StatusOr<uint64_t> ObjectStoreImpl::Create(const std::string& id, uint64_t size,
-                                           bool evictable) {
+StatusOr<uint64_t> ObjectStoreImpl::Create(const std::string& id, uint64_t size, bool evictable) {
   if (id.empty()) return Status::InvalidArgument("object id is empty");
   std::lock_guard<std::mutex> lock(mu_);
   auto existing = objects_.find(id);

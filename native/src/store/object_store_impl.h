@@ -75,8 +75,8 @@ class ObjectStoreImpl final : public ObjectStore {
   std::mutex mu_;
   Allocator allocator_ GUARDED_BY(mu_);
   Table objects_ GUARDED_BY(mu_);
-  LruList lru_ GUARDED_BY(mu_);          // sealed, in memory, not removed
-  std::string spill_dir_ GUARDED_BY(mu_);  // created on the first spill
+  LruList lru_ GUARDED_BY(mu_);                // sealed, in memory, not removed
+  std::string spill_dir_ GUARDED_BY(mu_);      // created on the first spill
   ObjectStoreStats counters_ GUARDED_BY(mu_);  // the running totals only
 };
 

@@ -20,7 +20,7 @@ TEST(ObjectStoreTest, CreateSealGetRelease) {
   auto offset = store->Create("a", 5, false);
   ASSERT_OK(offset);
   ASSERT_EQ(*offset % 64, 0u);
-  ASSERT_FALSE(store->Contains("a"));                   // not sealed yet
+  ASSERT_FALSE(store->Contains("a"));                  // not sealed yet
   ASSERT_TRUE(store->Get("a").status().IsNotFound());  // unsealed is invisible
   std::memcpy(store->memory()->data() + *offset, "hello", 5);
   ASSERT_OK(store->Seal("a"));
@@ -138,7 +138,7 @@ TEST(ObjectStoreTest, EvictsEvictableObjectsInLruOrder) {
   Put(store.get(), "c", 64, 'c', true);
   Put(store.get(), "d", 64, 'd', true);
   ASSERT_EQ(Read(store.get(), "a"), std::string(64, 'a'));  // a is now most recent
-  Put(store.get(), "e", 64, 'e', true);                    // evicts b
+  Put(store.get(), "e", 64, 'e', true);                     // evicts b
   ASSERT_FALSE(store->Contains("b"));
   Put(store.get(), "f", 128, 'f', true);  // evicts c and d
   ASSERT_FALSE(store->Contains("c"));

@@ -23,8 +23,8 @@ Status ObjectStoreImpl::MakeRoom(uint64_t size) {
   }
   // Refuse early rather than evict or spill objects for nothing.
   if (!allocator_.CanAllocate(size) && ReclaimableBytes() < Allocator::RoundUp(size)) {
-    return Status::StoreFull("cannot make room for " + std::to_string(size) + " bytes: " +
-                             std::to_string(allocator_.used()) + " of " +
+    return Status::StoreFull("cannot make room for " + std::to_string(size) +
+                             " bytes: " + std::to_string(allocator_.used()) + " of " +
                              std::to_string(allocator_.capacity()) +
                              " bytes in use by pinned objects" +
                              (spill_root_.empty() ? " or objects that cannot be spilled" : ""));

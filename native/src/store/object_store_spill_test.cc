@@ -29,7 +29,7 @@ TEST(ObjectStoreSpillTest, SpillsInLruOrderAndRestoresOnGet) {
   auto store = OpenStore(&env, 64 * 4, "spill");
   for (char c : std::string("abcd")) Put(store.get(), std::string(1, c), 64, c);
   ASSERT_EQ(Read(store.get(), "a"), std::string(64, 'a'));  // LRU order: b c d a
-  Put(store.get(), "e", 64, 'e');                          // spills b
+  Put(store.get(), "e", 64, 'e');                           // spills b
   ASSERT_EQ(StateOf(store.get(), "b"), ObjectState::kSpilled);
   ASSERT_TRUE(store->Contains("b"));
   ASSERT_EQ(env.NumFiles(), 1u);
@@ -131,7 +131,8 @@ TEST(ObjectStoreSpillTest, RealDirectoryRoundTrip) {
       payloads.push_back(payload);
     }
     ASSERT_GT(store->GetStats().num_spilled, 0u);
-    for (int i = 0; i < 6; ++i) ASSERT_TRUE(Read(store.get(), "obj" + std::to_string(i)) == payloads[i]);
+    for (int i = 0; i < 6; ++i)
+      ASSERT_TRUE(Read(store.get(), "obj" + std::to_string(i)) == payloads[i]);
     ASSERT_GT(store->GetStats().restored_total, 0u);
   }
   ASSERT_TRUE(std::filesystem::is_empty(dir));

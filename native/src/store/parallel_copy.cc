@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -28,7 +29,11 @@ void ParallelCopy(char* dst, const char* src, uint64_t n) {
     uint64_t begin = chunk * i;
     if (begin >= n) break;
     uint64_t len = std::min(chunk, n - begin);
-    workers.emplace_back([=] { std::memcpy(dst + begin, src + begin, len); });
+    try {
+      workers.emplace_back([=] { std::memcpy(dst + begin, src + begin, len); });
+    } catch (const std::system_error&) {
+      std::memcpy(dst + begin, src + begin, len);  // no thread to be had: copy it here
+    }
   }
   std::memcpy(dst, src, std::min(chunk, n));  // the first chunk on this thread
   for (std::thread& t : workers) t.join();

@@ -24,9 +24,8 @@ bool Region::closed() const {
 Status Region::CheckBounds(uint64_t offset, uint64_t n) const {
   // Written so that offset + n cannot overflow.
   if (offset > size_ || n > size_ - offset) {
-    return Status::InvalidArgument("range [" + std::to_string(offset) + ", +" +
-                                   std::to_string(n) + ") is outside the " +
-                                   std::to_string(size_) + "-byte region");
+    return Status::InvalidArgument("range [" + std::to_string(offset) + ", +" + std::to_string(n) +
+                                   ") is outside the " + std::to_string(size_) + "-byte region");
   }
   return Status::OK();
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <vector>
 
 namespace ember {
@@ -58,7 +59,8 @@ int RunAllTests(const std::string& filter) {
     auto start = std::chrono::steady_clock::now();
     std::string error = RunOne(test);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::now() - start).count();
+                  std::chrono::steady_clock::now() - start)
+                  .count();
     if (error.empty()) {
       ++passed;
       std::printf("[ OK ] %s (%lld ms)\n", full.c_str(), static_cast<long long>(ms));
@@ -73,9 +75,7 @@ int RunAllTests(const std::string& filter) {
 }
 
 std::string NewTempDir() {
-  const char* base = getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                        "/ember-test-XXXXXX";
+  std::string pattern = (std::filesystem::temp_directory_path() / "ember-test-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) Fail(__FILE__, __LINE__, "mkdtemp failed");
   return pattern;
 }

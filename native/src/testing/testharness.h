@@ -78,23 +78,23 @@ void CheckBinary(const char* file, int line, const char* expr, const A& a, const
 #define EMBER_TEST_CONCAT2(a, b) a##b
 #define EMBER_TEST_CONCAT(a, b) EMBER_TEST_CONCAT2(a, b)
 
-#define TEST(suite, name)                                                              \
-  static void EMBER_TEST_CONCAT(Test_##suite##_, name)();                              \
-  static const bool EMBER_TEST_CONCAT(registered_##suite##_, name) =                   \
+#define TEST(suite, name)                                                                    \
+  static void EMBER_TEST_CONCAT(Test_##suite##_, name)();                                    \
+  static const bool EMBER_TEST_CONCAT(registered_##suite##_, name) =                         \
       ::ember::test::RegisterTest(#suite, #name, &EMBER_TEST_CONCAT(Test_##suite##_, name)); \
   static void EMBER_TEST_CONCAT(Test_##suite##_, name)()
 
-#define ASSERT_TRUE(c) \
-  do {                 \
+#define ASSERT_TRUE(c)                                                        \
+  do {                                                                        \
     if (!(c)) ::ember::test::Fail(__FILE__, __LINE__, "ASSERT_TRUE(" #c ")"); \
   } while (0)
-#define ASSERT_FALSE(c) \
-  do {                  \
+#define ASSERT_FALSE(c)                                                     \
+  do {                                                                      \
     if (c) ::ember::test::Fail(__FILE__, __LINE__, "ASSERT_FALSE(" #c ")"); \
   } while (0)
 
-#define EMBER_TEST_BINARY(op, a, b)                                                  \
-  ::ember::test::CheckBinary(__FILE__, __LINE__, #a " " #op " " #b, (a), (b),        \
+#define EMBER_TEST_BINARY(op, a, b)                                           \
+  ::ember::test::CheckBinary(__FILE__, __LINE__, #a " " #op " " #b, (a), (b), \
                              [](const auto& x, const auto& y) { return x op y; })
 #define ASSERT_EQ(a, b) EMBER_TEST_BINARY(==, a, b)
 #define ASSERT_NE(a, b) EMBER_TEST_BINARY(!=, a, b)
@@ -104,12 +104,12 @@ void CheckBinary(const char* file, int line, const char* expr, const A& a, const
 #define ASSERT_GE(a, b) EMBER_TEST_BINARY(>=, a, b)
 
 // Works on a Status or a StatusOr<T>.
-#define ASSERT_OK(expr)                                                               \
-  do {                                                                                \
-    ::ember::Status _s = ::ember::test::ToStatus(expr);                                \
-    if (!_s.ok()) {                                                                   \
+#define ASSERT_OK(expr)                                                                  \
+  do {                                                                                   \
+    ::ember::Status _s = ::ember::test::ToStatus(expr);                                  \
+    if (!_s.ok()) {                                                                      \
       ::ember::test::Fail(__FILE__, __LINE__, "ASSERT_OK(" #expr "): " + _s.ToString()); \
-    }                                                                                 \
+    }                                                                                    \
   } while (0)
 
 #endif  // EMBER_TESTING_TESTHARNESS_H_

@@ -135,7 +135,7 @@ class ActorHandle:
     def __init__(self, actor_id: bytes, meta: dict, _announce: bool = True) -> None:
         self._actor_id = actor_id
         self._meta = meta
-        self._methods: dict[str, ActorMethod] = {}
+        self._templates: dict[str, dict] = {}  # per method; no ActorMethod cycle back to us
         refs.current.add(handle_id(actor_id), _announce)
 
     def __del__(self) -> None:
@@ -147,14 +147,14 @@ class ActorHandle:
     def __getattr__(self, name: str) -> ActorMethod:
         if name.startswith("_") and name != "__call__":
             raise AttributeError(name)
-        m = self._methods.get(name)
-        if m is None:
+        template = self._templates.get(name)
+        if template is None:
             opts = self._meta["methods"].get(name)
             if opts is None:
                 raise AttributeError(f"'{self._meta['class_name']}' actor has no method "
                                      f"{name!r}.")
-            m = self._methods[name] = ActorMethod(self, name, opts)
-        return m
+            template = self._templates[name] = ActorMethod.template(self, name, opts)
+        return ActorMethod(self, name, template)
 
     def __reduce__(self) -> Any:
         c = serialization.contained_collector()
@@ -179,20 +179,21 @@ class ActorHandle:
 class ActorMethod:
     """`handle.method`: call `.remote(...)` or `.options(num_returns=...).remote(...)`."""
 
-    def __init__(self, handle: ActorHandle, name: str, options: dict) -> None:
+    def __init__(self, handle: ActorHandle, name: str, template: dict) -> None:
         self._handle = handle
         self._name = name
-        self._base = self._template(options)
+        self._base = template
 
-    def _template(self, options: dict) -> dict:
+    @staticmethod
+    def template(handle: ActorHandle, name: str, options: dict) -> dict:
         n = options.get("num_returns", 1)
         n = STREAMING if n in ("streaming", STREAMING) else _options.num_returns(
             {"num_returns": n})
         return {
-            "actor_id": self._handle._actor_id, "method": self._name,
-            "name": f"{self._handle._meta['class_name']}.{self._name}",
+            "actor_id": handle._actor_id, "method": name,
+            "name": f"{handle._meta['class_name']}.{name}",
             "num_returns": n,
-            "max_task_retries": int(options.get("max_task_retries", 0)),
+            "max_task_retries": options.get("max_task_retries"),
             "retry_exceptions": _options.retry_exceptions(options),
             "concurrency_group": options.get("concurrency_group"),
         }
@@ -204,7 +205,7 @@ class ActorMethod:
     def options(self, **options: Any) -> _BoundMethod:
         _options.check(options, _options.METHOD_OPTIONS, f"actor method {self._name!r}")
         base = self._handle._meta["methods"].get(self._name, {})
-        return _BoundMethod(self, self._template({**base, **options}))
+        return _BoundMethod(self, self.template(self._handle, self._name, {**base, **options}))
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         return self._submit(self._base, args, kwargs)

@@ -66,10 +66,10 @@ class ActorMixin:
         self.actors[actor.actor_id] = actor
         if name:
             self.named[(ns, name)] = actor.actor_id
-        entry = self.objects.create(handle_id(actor.actor_id), None)
+        self._hold(caller, handle_id(actor.actor_id))
+        entry = self.objects.entries[handle_id(actor.actor_id)]
         entry.on_free = self._actor_out_of_scope
         self.objects.set_inline(handle_id(actor.actor_id), b"\x00N.", ())
-        self._hold(caller, handle_id(actor.actor_id))
         for oid in spec.get("deps", []) + spec.get("contained", []):
             self.objects.incref(oid)
         init = Task({"task_id": spec["actor_id"], "deps": spec.get("deps", [])}, caller)
@@ -155,7 +155,10 @@ class ActorMixin:
         actor = self.actors.get(spec["actor_id"])
         task = Task(spec, caller)
         task.actor = actor
-        task.retries_left = spec.get("max_task_retries", 0)
+        retries = spec.get("max_task_retries")
+        if retries is None and actor is not None:
+            retries = actor.spec.get("max_task_retries", 0)
+        task.retries_left = int(retries or 0)
         n = spec.get("num_returns", 1)
         if n == STREAMING:
             task.gen = GenState()
@@ -292,7 +295,9 @@ class ActorMixin:
             actor.no_restart = True
             actor.death_cause = "The actor was killed by ember.kill()."
         if actor.worker is not None:
-            actor.worker.kill()
+            w = actor.worker
+            w.kill()
+            self._on_worker_dead(w)  # now, so later calls wait for the restart
         elif no_restart:
             self._actor_dead(actor, actor.death_cause)
 

@@ -136,7 +136,12 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
                 self._on_worker_dead(w)
                 return
             for msg in msgs:
-                self._on_worker_message(w, msg)
+                try:
+                    self._on_worker_message(w, msg)
+                except Exception:  # noqa: BLE001 - one bad message must not stop the node
+                    import traceback
+
+                    traceback.print_exc()
 
     def _run_timers(self) -> None:
         now = time.monotonic()

@@ -86,7 +86,7 @@ class ObjectTable:
         if waiters:
             for cb in waiters:
                 cb(oid)
-        if e.refs <= 0:
+        if e.refs <= 0 and self.entries.get(oid) is e:
             self._free(oid, e)
 
     def put_value(self, oid: bytes, ser: serialization.Serialized, holder: int) -> None:
@@ -140,7 +140,8 @@ class ObjectTable:
             self.decref(oid)
 
     def _free(self, oid: bytes, e: Entry) -> None:
-        del self.entries[oid]
+        if self.entries.pop(oid, None) is not e:
+            return
         if e.in_store:
             self.store.delete(oid)
         if e.on_free is not None:

@@ -1,0 +1,54 @@
+"""Shared fixtures: a one-node cluster per test module, and a leak check for the session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import ember
+
+
+def ember_processes() -> list[int]:
+    """Pids of live ember template/worker processes started from this test session."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if b"ember._core.template" in cmd and state != "Z":
+            out.append(int(pid))
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """An embedded cluster with 2 CPUs shared by the tests of one module."""
+    ember.init(num_cpus=2)
+    yield
+    ember.shutdown()
+
+
+@pytest.fixture
+def shutdown_after():
+    """For tests that call ember.init() themselves with their own settings."""
+    if ember.is_initialized():
+        ember.shutdown()
+    yield
+    ember.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leftover_processes():
+    before = set(ember_processes())
+    yield
+    if ember.is_initialized():
+        ember.shutdown()
+    left = set(ember_processes()) - before
+    assert not left, f"ember processes left behind: {sorted(left)}"
