@@ -9,9 +9,11 @@ import pytest
 import ember
 
 
-def ember_processes() -> list[int]:
-    """Pids of live ember template/worker processes started from this test session."""
-    out = []
+def ember_processes(root: int | None = None) -> list[int]:
+    """Pids of live ember template/worker processes descended from `root` (default: us)."""
+    root = os.getpid() if root is None else root
+    parent: dict[int, int] = {}
+    candidates = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -19,12 +21,30 @@ def ember_processes() -> list[int]:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read()
             with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
+                fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if b"ember._core.template" in cmd and state != "Z":
-            out.append(int(pid))
+        parent[int(pid)] = int(fields[1])
+        if b"ember._core.template" in cmd and fields[0] != "Z":
+            candidates.append(int(pid))
+    out = []
+    for pid in candidates:
+        p = pid
+        while p > 1:
+            p = parent.get(p, 0)
+            if p == root:
+                out.append(pid)
+                break
     return out
+
+
+def is_running(pid: int) -> bool:
+    """True if the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,152 @@
+"""Start-up, shutdown and a killed driver: nothing is left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+import ember
+from conftest import ember_processes, is_running
+
+
+def _dev_shm() -> set[str]:
+    try:
+        return set(os.listdir("/dev/shm"))
+    except OSError:
+        return set()
+
+
+def _wait_gone(pids: list[int], timeout: float = 10) -> list[int]:
+    deadline = time.time() + timeout
+    alive = pids
+    while time.time() < deadline:
+        alive = [p for p in pids if is_running(p)]
+        if not alive:
+            return []
+        time.sleep(0.05)
+    return alive
+
+
+def test_shutdown_leaves_no_process_or_shared_memory(shutdown_after):
+    shm_before = _dev_shm()
+    ember.init(num_cpus=2)
+
+    @ember.remote
+    def pid():
+        return os.getpid()
+
+    @ember.remote
+    class A:
+        def pid(self):
+            return os.getpid()
+
+    pids = ember.get([pid.remote() for _ in range(4)]) + [ember.get(A.remote().pid.remote())]
+    template = ember_processes()
+    assert template
+    ember.shutdown()
+    assert not ember.is_initialized()
+    assert _wait_gone(pids + template) == []
+    assert _dev_shm() == shm_before
+
+
+def test_sigkilled_driver_leaves_nothing_behind(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys, time
+        import numpy as np
+        import ember
+        ember.init(num_cpus=2)
+
+        @ember.remote
+        def pid():
+            return os.getpid()
+
+        @ember.remote
+        class A:
+            def pid(self):
+                return os.getpid()
+
+        ref = ember.put(np.ones(10_000_000))
+        pids = ember.get([pid.remote() for _ in range(4)])
+        a = A.remote()
+        pids.append(ember.get(a.pid.remote()))
+        print(" ".join(map(str, pids)), flush=True)
+        time.sleep(60)
+    """))
+    shm_before = _dev_shm()
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    pids = [int(p) for p in line.split()]
+    assert pids, "the driver did not start"
+    new = ember_processes(proc.pid)
+    assert set(pids) <= set(new)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _wait_gone(pids + new) == []
+    assert _dev_shm() == shm_before
+
+
+def test_init_twice_raises_unless_ignored(shutdown_after):
+    ember.init(num_cpus=1)
+    with pytest.raises(RuntimeError, match="twice"):
+        ember.init()
+    info = ember.init(ignore_reinit_error=True)
+    assert info["resources"]["CPU"] == 1
+
+
+def test_first_remote_call_starts_a_cluster(shutdown_after):
+    @ember.remote
+    def one():
+        return 1
+
+    assert not ember.is_initialized()
+    assert ember.get(one.remote()) == 1
+    assert ember.is_initialized()
+
+
+def test_init_rejects_bad_arguments(shutdown_after):
+    with pytest.raises(TypeError, match="unexpected"):
+        ember.init(num_cpu=2)
+    with pytest.raises(ConnectionError):
+        ember.init(address="10.0.0.1:6379")
+    assert not ember.is_initialized()
+
+
+def test_custom_resources_and_cluster_info(shutdown_after):
+    ember.init(num_cpus=3, resources={"accel": 2})
+    total = ember.cluster_resources()
+    assert total["CPU"] == 3 and total["accel"] == 2
+    nodes = ember.nodes()
+    assert len(nodes) == 1 and nodes[0]["Alive"]
+
+    @ember.remote(resources={"accel": 1.5})
+    def use():
+        return ember.get_runtime_context().get_assigned_resources()
+
+    assert ember.get(use.remote()) == {"CPU": 1.0, "accel": 1.5}
+    assert ember.available_resources()["accel"] == 2
+
+
+def test_worker_output_is_streamed_with_pid_prefix(shutdown_after, capfd):
+    ember.init(num_cpus=1)
+
+    @ember.remote
+    def speak():
+        print("hello from a worker")
+        return os.getpid()
+
+    pid = ember.get(speak.remote())
+    deadline = time.time() + 5
+    out = ""
+    while time.time() < deadline:
+        out += capfd.readouterr().out
+        if "hello from a worker" in out:
+            break
+        time.sleep(0.05)
+    assert f"(pid={pid}) hello from a worker" in out

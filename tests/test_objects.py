@@ -1,0 +1,144 @@
+"""Objects: put/get, zero-copy reads, wait, reference counting, spilling, store limits."""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import numpy as np
+import pytest
+
+import ember
+from ember.util import state
+
+pytestmark = pytest.mark.usefixtures("cluster")
+
+
+def _object_ids() -> set[str]:
+    return {o["object_id"] for o in state.list_objects()}
+
+
+def _wait_until(cond, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_put_get_roundtrip_of_python_values():
+    values = [1, "s", b"b", None, [1, 2], {"a": (1, 2)}, {1, 2}, 3.5]
+    assert ember.get([ember.put(v) for v in values]) == values
+
+
+def test_numpy_arrays_are_read_zero_copy_and_read_only():
+    arr = np.arange(2_000_000, dtype=np.int64)
+    ref = ember.put(arr)
+    out = ember.get(ref)
+    assert not out.flags.owndata and not out.flags.writeable
+    assert np.array_equal(out, arr)
+    again = ember.get(ref)
+    # Both reads view the same shared memory.
+    assert out.__array_interface__["data"][0] == again.__array_interface__["data"][0]
+
+
+def test_put_of_an_object_ref_is_refused():
+    with pytest.raises(TypeError, match="ObjectRef"):
+        ember.put(ember.put(1))
+
+
+def test_get_rejects_non_refs():
+    with pytest.raises(ValueError, match="ObjectRef"):
+        ember.get(5)
+    with pytest.raises(TypeError):
+        ember.get([ember.put(1), 2])
+
+
+def test_wait_returns_ready_first_and_respects_timeout():
+    @ember.remote
+    def sleep(s):
+        time.sleep(s)
+        return s
+
+    fast = sleep.remote(0)
+    slow = sleep.remote(3)
+    ready, not_ready = ember.wait([slow, fast], num_returns=1, timeout=2)
+    assert ready == [fast] and not_ready == [slow]
+    ready, not_ready = ember.wait([slow], timeout=0)
+    assert ready == [] and not_ready == [slow]
+    ember.cancel(slow, force=True)
+
+
+def test_wait_argument_errors():
+    r = ember.put(1)
+    with pytest.raises(ValueError, match="unique"):
+        ember.wait([r, r])
+    with pytest.raises(ValueError, match="num_returns"):
+        ember.wait([r], num_returns=2)
+
+
+def test_object_is_freed_when_last_ref_is_dropped():
+    ref = ember.put(np.zeros(1_000_000))
+    oid = ref.hex()
+    assert oid in _object_ids()
+    del ref
+    gc.collect()
+    assert _wait_until(lambda: oid not in _object_ids())
+
+
+def test_borrowed_ref_keeps_object_alive_in_an_actor():
+    @ember.remote
+    class Keeper:
+        def keep(self, box):
+            self.box = box
+            return True
+
+        def read(self):
+            return float(ember.get(self.box[0]).sum())
+
+    k = Keeper.remote()
+    ref = ember.put(np.ones(100_000))
+    oid = ref.hex()
+    assert ember.get(k.keep.remote([ref]))
+    del ref
+    gc.collect()
+    time.sleep(0.3)
+    assert oid in _object_ids()
+    assert ember.get(k.read.remote()) == 100_000.0
+    del k
+    assert _wait_until(lambda: oid not in _object_ids())
+
+
+def test_refs_inside_a_put_value_stay_alive_with_it():
+    inner = ember.put("inner value")
+    outer = ember.put({"ref": inner})
+    del inner
+    gc.collect()
+    time.sleep(0.2)
+    assert ember.get(ember.get(outer)["ref"]) == "inner value"
+
+
+def test_task_results_freed_after_get_and_drop():
+    @ember.remote
+    def big():
+        return np.ones(500_000)
+
+    ref = big.remote()
+    assert ember.get(ref).sum() == 500_000
+    oid = ref.hex()
+    del ref
+    gc.collect()
+    assert _wait_until(lambda: oid not in _object_ids())
+
+
+def test_await_and_future():
+    import asyncio
+
+    ref = ember.put(7)
+    assert ref.future().result(timeout=5) == 7
+
+    async def main():
+        return await ref
+
+    assert asyncio.run(main()) == 7
