@@ -12,6 +12,7 @@ import heapq
 import itertools
 import os
 import selectors
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -243,11 +244,14 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
     # -- workers ----------------------------------------------------------------------
 
     def _start_worker(self, env_key: str, actor: Actor | None) -> None:
-        setup = dict(self.envs.setup_for(env_key), log_to_driver=self.log_to_driver)
+        # Workers see the driver's import path, so functions pickled by reference to a
+        # module the driver imported (a test module, a script's sibling) import there too.
+        setup = dict(self.envs.setup_for(env_key), log_to_driver=self.log_to_driver,
+                     driver_sys_path=[p for p in sys.path if p])
         wid = next(self.wids)
         if actor is not None:
             self.reserved[wid] = actor
-        self.template.fork(wid, env_key, setup)
+        self.template.fork(wid, env_key, setup, for_task=actor is None)
 
     def _on_worker_forked(self, wid: int, pid: int, sock: Any, env_key: str) -> None:
         w = WorkerHandle(wid, pid, framing.Connection(sock), env_key)

@@ -71,20 +71,24 @@ class Template:
         fd_b.close()
         self.conn = framing.Connection(ctl_a)
         self.fd_sock = fd_a
-        self.pending: Counter[str] = Counter()  # env_key -> forks asked, not yet connected
-        self.env_of: dict[int, str] = {}
+        # env_key -> forks asked for queued tasks, not yet connected (actor forks are not
+        # counted: they are spoken for).
+        self.pending: Counter[str] = Counter()
+        self.env_of: dict[int, tuple[str, bool]] = {}
 
-    def fork(self, wid: int, env_key: str, setup: dict) -> None:
-        self.pending[env_key] += 1
-        self.env_of[wid] = env_key
+    def fork(self, wid: int, env_key: str, setup: dict, for_task: bool) -> None:
+        if for_task:
+            self.pending[env_key] += 1
+        self.env_of[wid] = (env_key, for_task)
         self.conn.send(("fork", wid, setup))
 
     def receive_worker(self) -> tuple[int, int, socket.socket, str]:
         msg, fds, _flags, _addr = socket.recv_fds(self.fd_sock, 16, 1)
         wid = int.from_bytes(msg[:8], "little")
         pid = int.from_bytes(msg[8:16], "little")
-        env_key = self.env_of.pop(wid, "")
-        self.pending[env_key] -= 1
+        env_key, for_task = self.env_of.pop(wid, ("", False))
+        if for_task:
+            self.pending[env_key] -= 1
         return wid, pid, socket.socket(fileno=fds[0]), env_key
 
     def stop(self) -> None:

@@ -225,6 +225,9 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _apply_setup(setup: dict) -> None:
     os.environ.update(setup.get("env_vars") or {})
+    for p in setup.get("driver_sys_path") or []:
+        if p not in sys.path:
+            sys.path.append(p)
     for p in reversed(setup.get("sys_path") or []):
         sys.path.insert(0, p)
     if setup.get("cwd"):

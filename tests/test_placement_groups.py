@@ -1,0 +1,86 @@
+"""Placement groups: reservation, scheduling into bundles, pending groups, removal."""
+
+from __future__ import annotations
+
+import pytest
+
+import ember
+from ember.exceptions import InfeasibleResourceError
+from ember.util import (
+    get_placement_group,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
+from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+
+@pytest.fixture(autouse=True)
+def four_cpus(shutdown_after):
+    ember.init(num_cpus=4)
+    yield
+
+
+@ember.remote
+def where():
+    ctx = ember.get_runtime_context()
+    return ctx.get_placement_group_id(), ctx.get_assigned_resources()
+
+
+def test_reserve_and_schedule_into_bundles():
+    pg = placement_group([{"CPU": 1}, {"CPU": 2}], strategy="PACK", name="pg1")
+    assert pg.wait(10)
+    assert ember.get(pg.ready()) is True
+    assert ember.available_resources()["CPU"] == 1
+    strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=1)
+    pg_id, res = ember.get(where.options(scheduling_strategy=strategy, num_cpus=2).remote())
+    assert pg_id == pg.id.hex() and res == {"CPU": 2}
+    assert placement_group_table(pg)["state"] == "CREATED"
+    assert get_placement_group("pg1") == pg
+    remove_placement_group(pg)
+    assert ember.available_resources()["CPU"] == 4
+
+
+def test_actor_in_placement_group_dies_with_it():
+    pg = placement_group([{"CPU": 1}])
+    assert pg.wait(10)
+
+    @ember.remote(num_cpus=1)
+    class Pinned:
+        def ping(self):
+            return "pong"
+
+    a = Pinned.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg)).remote()
+    assert ember.get(a.ping.remote()) == "pong"
+    remove_placement_group(pg)
+    with pytest.raises(ember.exceptions.ActorDiedError):
+        ember.get(a.ping.remote())
+
+
+def test_group_that_does_not_fit_now_stays_pending_until_resources_free():
+    first = placement_group([{"CPU": 3}])
+    assert first.wait(10)
+    second = placement_group([{"CPU": 2}])
+    assert not second.wait(0.2)
+    assert placement_group_table(second)["state"] == "PENDING"
+    remove_placement_group(first)
+    assert second.wait(10)
+
+
+def test_infeasible_groups_are_refused():
+    with pytest.raises(InfeasibleResourceError):
+        placement_group([{"CPU": 8}])
+    with pytest.raises(InfeasibleResourceError):
+        placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    with pytest.raises(ValueError, match="strategy"):
+        placement_group([{"CPU": 1}], strategy="SIDEWAYS")
+    with pytest.raises(ValueError, match="Bundle 0"):
+        placement_group([{"CPU": -1}])
+
+
+def test_task_request_larger_than_bundle_is_refused():
+    pg = placement_group([{"CPU": 1}])
+    assert pg.wait(10)
+    with pytest.raises(InfeasibleResourceError, match="bundle"):
+        where.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg),
+                      num_cpus=2).remote()

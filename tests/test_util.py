@@ -1,0 +1,131 @@
+"""ember.util: ActorPool, Queue, multiprocessing.Pool, state, inspect_serializability."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import ember
+from ember.util import ActorPool, inspect_serializability, state
+from ember.util.multiprocessing import Pool
+from ember.util.queue import Empty, Full, Queue
+
+pytestmark = pytest.mark.usefixtures("cluster")
+
+
+@ember.remote
+class Doubler:
+    def double(self, x):
+        return 2 * x
+
+
+def test_actor_pool_map_keeps_order():
+    pool = ActorPool([Doubler.remote(), Doubler.remote()])
+    assert list(pool.map(lambda a, v: a.double.remote(v), range(10))) == [2 * i for i in range(10)]
+
+
+def test_actor_pool_map_unordered_and_submit():
+    pool = ActorPool([Doubler.remote(), Doubler.remote()])
+    assert sorted(pool.map_unordered(lambda a, v: a.double.remote(v), range(6))) == \
+        [0, 2, 4, 6, 8, 10]
+    for i in range(3):
+        pool.submit(lambda a, v: a.double.remote(v), i)
+    got = [pool.get_next() for _ in range(3)]
+    assert got == [0, 2, 4] and not pool.has_next()
+
+
+def test_queue_between_tasks():
+    q = Queue(maxsize=10)
+
+    @ember.remote
+    def producer(queue, n):
+        for i in range(n):
+            queue.put(i)
+
+    ember.get(producer.remote(q, 5))
+    assert q.qsize() == 5
+    assert [q.get() for _ in range(5)] == [0, 1, 2, 3, 4]
+    assert q.empty()
+    with pytest.raises(Empty):
+        q.get(block=False)
+    with pytest.raises(Empty):
+        q.get(timeout=0.1)
+    q.put_nowait_batch([1, 2])
+    assert q.get_nowait_batch(2) == [1, 2]
+    q.shutdown()
+
+
+def test_queue_full():
+    q = Queue(maxsize=1)
+    q.put(1)
+    with pytest.raises(Full):
+        q.put(2, block=False)
+    with pytest.raises(Full):
+        q.put(2, timeout=0.1)
+    q.shutdown()
+
+
+def _square(x):
+    return x * x
+
+
+def _add(a, b):
+    return a + b
+
+
+def test_pool_map_apply_starmap_imap():
+    with Pool(processes=2) as pool:
+        assert pool.map(_square, range(100)) == [i * i for i in range(100)]
+        assert pool.apply(_add, (2, 3)) == 5
+        assert pool.starmap(_add, [(1, 2), (3, 4)]) == [3, 7]
+        assert list(pool.imap(_square, range(5))) == [0, 1, 4, 9, 16]
+        assert sorted(pool.imap_unordered(_square, range(5))) == [0, 1, 4, 9, 16]
+        res = pool.map_async(_square, range(10))
+        assert res.get(timeout=10) == [i * i for i in range(10)] and res.successful()
+
+
+def test_pool_callbacks_and_errors():
+    done = threading.Event()
+    got = []
+
+    def cb(value):
+        got.append(value)
+        done.set()
+
+    def boom(x):
+        raise ZeroDivisionError("x")
+
+    with Pool(processes=1) as pool:
+        pool.apply_async(_square, (4,), callback=cb)
+        assert done.wait(10) and got == [16]
+        with pytest.raises(ZeroDivisionError):
+            pool.map(boom, [1])
+
+
+def test_state_lists():
+    @ember.remote
+    def named_task():
+        return 1
+
+    ember.get(named_task.options(name="named_task").remote())
+    d = Doubler.options(name="state-doubler").remote()
+    ember.get(d.double.remote(1))
+    tasks = state.list_tasks(filters=[("name", "=", "named_task")])
+    assert tasks and tasks[-1]["state"] == "FINISHED"
+    actors = state.list_actors(filters=[("name", "=", "state-doubler")])
+    assert actors[0]["state"] == "ALIVE" and actors[0]["class_name"] == "Doubler"
+    assert state.list_nodes()[0]["Alive"]
+    assert state.summarize_tasks()["cluster"]["summary"]["named_task"]["state_counts"]
+
+
+def test_inspect_serializability_names_the_culprit():
+    lock = threading.Lock()
+
+    def uses_lock():
+        return lock
+
+    ok, failures = inspect_serializability(uses_lock, name="uses_lock")
+    assert not ok
+    assert any("lock" in f[0] for f in failures)
+    assert inspect_serializability(lambda: 1)[0]
