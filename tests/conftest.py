@@ -18,14 +18,14 @@ def ember_processes(root: int | None = None) -> list[int]:
         if not pid.isdigit():
             continue
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
+            with open(f"/proc/{pid}/comm", "rb") as f:
                 cmd = f.read()
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
         parent[int(pid)] = int(fields[1])
-        if b"ember._core.template" in cmd and fields[0] != "Z":
+        if cmd.startswith(b"ember-") and fields[0] != "Z":
             candidates.append(int(pid))
     out = []
     for pid in candidates:

@@ -150,3 +150,28 @@ def test_worker_output_is_streamed_with_pid_prefix(shutdown_after, capfd):
             break
         time.sleep(0.05)
     assert f"(pid={pid}) hello from a worker" in out
+
+
+def test_spawned_template_when_fork_is_unsafe(tmp_path):
+    """With threads or device libraries loaded, the template starts as a new interpreter."""
+    script = tmp_path / "spawned.py"
+    script.write_text(textwrap.dedent("""
+        import os, threading
+        import ember
+        stop = threading.Event()
+        threading.Thread(target=stop.wait, daemon=True).start()  # a second thread
+        ember.init(num_cpus=1)
+
+        @ember.remote
+        def ppid():
+            return os.getppid()
+
+        manager = ember._api._state["manager"]
+        assert manager.template.proc is not None, "expected a spawned template"
+        assert ember.get(ppid.remote()) == manager.template.pid
+        ember.shutdown()
+        print("ok")
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr

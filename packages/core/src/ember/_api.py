@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from ember._core import context, procutil, refs, values
+from ember._core import context, refs, values
 from ember._object_ref import ObjectRef
 from ember.actor import ActorClass, ActorHandle
 from ember._remote_function import RemoteFunction
@@ -57,6 +56,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                 f"Cannot connect to the cluster at {address!r}: joining a running cluster "
                 "is not available in this release; call ember.init() to start an embedded "
                 "one-node cluster.")
+        from ember._core import procutil
         from ember._core import runtime_env as renv
         from ember._core.client import DriverClient
         from ember._core.node_manager import NodeManager
@@ -88,6 +88,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
 
 def _resources(num_cpus: int | None, num_gpus: int | None,
                custom: dict[str, float] | None) -> dict[str, float]:
+    from ember._core import procutil
+
     cpus = os.cpu_count() or 1 if num_cpus is None else num_cpus
     if not isinstance(cpus, int | float) or cpus < 0:
         raise ValueError(f"num_cpus must be a number >= 0, got {num_cpus!r}.")
@@ -125,6 +127,8 @@ def shutdown() -> None:
         if manager is not None:
             manager.shutdown()
         if session_dir:
+            import shutil
+
             shutil.rmtree(session_dir, ignore_errors=True)
 
 

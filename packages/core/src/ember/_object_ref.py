@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core import context, ids, refs, serialization, values
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 
 class ObjectRef:
@@ -61,6 +62,8 @@ class ObjectRef:
 
     def future(self) -> concurrent.futures.Future:
         """A concurrent.futures.Future that resolves to the value (or its error)."""
+        import concurrent.futures
+
         fut: concurrent.futures.Future = concurrent.futures.Future()
 
         def done(ok: bool, result: Any) -> None:
@@ -77,6 +80,8 @@ class ObjectRef:
         return fut
 
     def __await__(self) -> Generator[Any, None, Any]:
+        import asyncio
+
         return asyncio.wrap_future(self.future()).__await__()
 
 
@@ -119,6 +124,8 @@ class ObjectRefGenerator:
         return self
 
     async def __anext__(self) -> ObjectRef:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         ref = await loop.run_in_executor(None, self._next_ref, None)
         if ref is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from ember._core import runtime_env as renv
 from ember._core import serialization
 
 TASK_OPTIONS = {
@@ -127,4 +126,6 @@ def runtime_env(options: dict, inherited: dict | None) -> dict | None:
     env = options.get("runtime_env")
     if env is None:
         return inherited
+    from ember._core import runtime_env as renv
+
     return renv.validate(env)

@@ -9,8 +9,7 @@ from typing import Any
 from ember import _options
 from ember._core import args as argpack
 from ember._core import context, ids, refs, serialization
-from ember._core.actor_manager import handle_id
-from ember._core.execution import ExitActor
+from ember._core.ids import handle_id
 from ember._core.records import STREAMING
 from ember._object_ref import ObjectRef
 from ember._remote_function import put_ref, submit_refs
@@ -240,4 +239,6 @@ def exit_actor() -> None:
     ctx = context.client.task_context() if context.client is not None else {}
     if not ctx.get("actor_id"):
         raise TypeError("exit_actor() may only be called from inside an actor method.")
+    from ember._core.execution import ExitActor
+
     raise ExitActor()

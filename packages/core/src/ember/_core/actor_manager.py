@@ -26,12 +26,8 @@ from ember._core.records import (
 )
 from ember.exceptions import ActorDiedError, TaskCancelledError
 
-HANDLE_SUFFIX = b"\xfe\xfe\xfe\xfe"
-
-
-def handle_id(actor_id: bytes) -> bytes:
-    """The id under which references to an actor's handles are counted."""
-    return actor_id + HANDLE_SUFFIX
+HANDLE_SUFFIX = ids.HANDLE_SUFFIX
+handle_id = ids.handle_id
 
 
 class ActorMixin:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 import pickle
+import sys
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ember._core import args as argpack
@@ -59,7 +58,9 @@ class Runner:
     def _error(self, spec: dict, e: BaseException) -> tuple[bytes, bool]:
         """Serialize a task's exception; also say whether retry_exceptions covers it."""
         name = spec.get("name") or "task"
-        if isinstance(e, KeyboardInterrupt | asyncio.CancelledError):
+        asyncio = sys.modules.get("asyncio")
+        cancelled = (KeyboardInterrupt,) + ((asyncio.CancelledError,) if asyncio else ())
+        if isinstance(e, cancelled):
             err: BaseException = TaskCancelledError(spec["task_id"].hex())
             return serialization.serialize_error(err).to_bytes(), False
         if isinstance(e, RayTaskError):
@@ -129,6 +130,8 @@ class Runner:
             try:
                 value = fn(*a, **k)
                 if inspect.iscoroutine(value):
+                    import asyncio
+
                     value = asyncio.run(value)
                 if spec.get("num_returns", 1) == STREAMING:
                     self._stream(spec, value)
@@ -197,6 +200,8 @@ class ThreadExecutor:
     """Runs actor calls on a pool per concurrency group (max_concurrency for the default)."""
 
     def __init__(self, runner: Runner, max_conc: int, groups: dict[str, int]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.runner = runner
         self.pools = {"": ThreadPoolExecutor(max_conc, thread_name_prefix="ember-actor")}
         for name, n in groups.items():
@@ -214,11 +219,13 @@ class AsyncExecutor:
     """Runs actor calls as coroutines on one event loop thread, bounded per group."""
 
     def __init__(self, runner: Runner, max_conc: int, groups: dict[str, int]) -> None:
+        import asyncio
+
         self.runner = runner
         self.loop = asyncio.new_event_loop()
-        self.tasks: dict[bytes, asyncio.Task] = {}
+        self.tasks: dict[bytes, Any] = {}
         self.limits = {"": max_conc, **groups}
-        self.sems: dict[str, asyncio.Semaphore] = {}
+        self.sems: dict[str, Any] = {}
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                        name="ember-async-actor")
         self.thread.start()
@@ -242,6 +249,8 @@ class AsyncExecutor:
     async def _run(self, spec: dict) -> None:
         r = self.runner
         group = spec.get("concurrency_group") or ""
+        import asyncio
+
         sem = self.sems.get(group)
         if sem is None:
             sem = self.sems[group] = asyncio.Semaphore(self.limits.get(group, self.limits[""]))

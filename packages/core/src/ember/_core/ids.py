@@ -44,5 +44,13 @@ def return_id(task_id: bytes, index: int) -> bytes:
     return task_id + index.to_bytes(4, "little")
 
 
+HANDLE_SUFFIX = b"\xfe\xfe\xfe\xfe"
+
+
+def handle_id(actor_id: bytes) -> bytes:
+    """The id under which references to an actor's handles are counted."""
+    return actor_id + HANDLE_SUFFIX
+
+
 def task_of(object_id: bytes) -> bytes:
     return object_id[:TASK_ID_SIZE]

@@ -58,15 +58,18 @@ class Template:
     def __init__(self, store_fd: int, store_size: int) -> None:
         ctl_a, ctl_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fd_a, fd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        env = dict(os.environ)
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ember._core.template", str(ctl_b.fileno()),
-             str(fd_b.fileno()), str(store_fd), str(store_size)],
-            pass_fds=(ctl_b.fileno(), fd_b.fileno(), store_fd),
-            env=env,
-            close_fds=True,
-        )
+        fds = (ctl_b.fileno(), fd_b.fileno(), store_fd)
+        self.proc: subprocess.Popen | None = None
+        self.pid = 0
+        if _safe_to_fork():
+            from ember._core import template
+
+            self.pid = template.fork_from(fds, *fds, store_size)
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ember._core.template", *map(str, fds), str(store_size)],
+                pass_fds=fds, close_fds=True)
+            self.pid = self.proc.pid
         ctl_b.close()
         fd_b.close()
         self.conn = framing.Connection(ctl_a)
@@ -98,11 +101,48 @@ class Template:
             pass
         self.conn.close()
         self.fd_sock.close()
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            return
+        _wait_pid(self.pid, timeout=2)
+
+
+def _wait_pid(pid: int, timeout: float) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.005)
+    os.kill(pid, signal.SIGKILL)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+# Modules that start threads or hold device state a fork must not copy.
+_FORK_UNSAFE = ("torch", "tensorflow", "jax", "grpc", "cupy")
+
+
+def _safe_to_fork() -> bool:
+    """Fork the template from this process when nothing makes a fork risky."""
+    import threading
+
+    if os.environ.get("EMBER_TEMPLATE_SPAWN"):
+        return False
+    if threading.active_count() != 1:
+        return False
+    return not any(m in sys.modules for m in _FORK_UNSAFE)
 
 
 class IdleWorkers:

@@ -22,6 +22,18 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
         os._exit(1)
 
 
+_PR_SET_NAME = 15
+
+
+def set_process_name(name: str) -> None:
+    """Name the process as `ps -o comm` and /proc/<pid>/comm show it (15 chars max)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def total_memory_bytes() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -19,7 +19,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import cloudpickle
+_cloudpickle: Any = None
+
+
+def _cp() -> Any:
+    """cloudpickle, imported on first use (it costs ~30 ms of start-up)."""
+    global _cloudpickle
+    if _cloudpickle is None:
+        import cloudpickle
+
+        _cloudpickle = cloudpickle
+    return _cloudpickle
 
 FLAG_BUFFERS = 1
 FLAG_ERROR = 2
@@ -102,7 +112,7 @@ def serialize(value: Any, *, error: bool = False) -> Serialized:
     contained: list[bytes] = []
     _ctx.collector = contained
     try:
-        payload = cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        payload = _cp().dumps(value, protocol=5, buffer_callback=buffers.append)
     except Exception as e:  # noqa: BLE001 - reported with the cause attached
         raise TypeError(
             f"Could not serialize {type(value).__name__} object: {e}. "
@@ -153,7 +163,7 @@ def deserialize(data: memoryview | bytes) -> tuple[Any, bool]:
 def dumps_function(fn: Any) -> bytes:
     """Pickle code (functions, classes) by value so workers need not import __main__."""
     try:
-        return cloudpickle.dumps(fn, protocol=5)
+        return _cp().dumps(fn, protocol=5)
     except Exception as e:  # noqa: BLE001
         name = getattr(fn, "__qualname__", repr(fn))
         raise TypeError(

@@ -16,7 +16,7 @@ import socket
 import sys
 
 from ember._core import framing, worker_process
-from ember._core.procutil import set_parent_death_signal
+from ember._core.procutil import set_parent_death_signal, set_process_name
 
 
 def _fork_worker(ctl: socket.socket, fds: socket.socket, wid: int, setup: dict,
@@ -30,6 +30,7 @@ def _fork_worker(ctl: socket.socket, fds: socket.socket, wid: int, setup: dict,
             fds.close()
             a.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            set_process_name("ember-worker")
             set_parent_death_signal()
             code = worker_process.main(b, wid, store_fd, store_size, setup)
         except BaseException:  # noqa: BLE001 - the worker must never return into the template
@@ -55,8 +56,13 @@ def _reap() -> None:
 
 
 def main() -> None:
-    ctl_fd, fd_fd, store_fd, store_size = (int(x) for x in sys.argv[1:5])
+    serve(*(int(x) for x in sys.argv[1:5]))
+
+
+def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int) -> None:
+    """The template's loop: fork a worker per request until the manager goes away."""
     os.setpgid(0, 0)
+    set_process_name("ember-template")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ctl = socket.socket(fileno=ctl_fd)
     fds = socket.socket(fileno=fd_fd)
@@ -78,12 +84,45 @@ def main() -> None:
             break
         for msg in msgs:
             if msg[0] == "fork":
-                _fork_worker(ctl, fds, msg[1], msg[2], store_fd, store_size)
+                try:
+                    _fork_worker(ctl, fds, msg[1], msg[2], store_fd, store_size)
+                except OSError:  # the node manager is gone
+                    os.killpg(0, signal.SIGKILL)
             elif msg[0] == "exit":
                 os._exit(0)
         _reap()
     # The node manager is gone: take the workers down with us.
     os.killpg(0, signal.SIGKILL)
+
+
+def fork_from(keep: tuple[int, ...], ctl_fd: int, fd_fd: int, store_fd: int,
+              store_size: int) -> int:
+    """Become the template by forking the calling (single-threaded) process.
+
+    Saves an interpreter start and every import: the child already has ember loaded.
+    All file descriptors but `keep` are closed in the child so that it holds no copy of
+    the parent's files, pipes or sockets.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    try:
+        keep_set = {0, 1, 2, *keep}
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd not in keep_set:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        serve(ctl_fd, fd_fd, store_fd, store_size)
+    finally:
+        os._exit(0)
 
 
 def _preload() -> None:
