@@ -175,3 +175,20 @@ def test_spawned_template_when_fork_is_unsafe(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_gpu_ids_are_assigned_per_task(shutdown_after):
+    ember.init(num_cpus=2, num_gpus=2)
+
+    @ember.remote(num_gpus=1)
+    def one_gpu():
+        time.sleep(0.3)
+        return ember.get_gpu_ids()
+
+    @ember.remote(num_gpus=0.5)
+    def half_gpu():
+        return ember.get_gpu_ids()
+
+    first, second = ember.get([one_gpu.remote(), one_gpu.remote()])
+    assert sorted(first + second) == [0, 1]
+    assert ember.get(half_gpu.remote()) in ([0], [1])

@@ -55,7 +55,7 @@ class ActorMixin:
         if fn_bytes is not None:
             self.fns[spec["fn_id"]] = fn_bytes
         self._check_feasible(spec.get("resources") or {}, spec.get("pg"),
-                             spec.get("class_name", ""))
+                             spec.get("class_name", ""), spec.get("affinity"))
         spec["env_key"] = self.envs.register(spec.get("runtime_env"))
         actor = Actor(spec, caller)
         actor.namespace = ns
@@ -129,7 +129,9 @@ class ActorMixin:
         actor.worker = w
         actor.pid = w.pid
         actor.node_id = self.node_id
-        self._send_task(w, "actor_init", actor.spec, actor.spec.get("deps", []))
+        gpus = actor.resources.get("GPU")
+        actor.gpu_ids = self.gpus.allocate(gpus) if gpus else []
+        self._send_task(w, "actor_init", actor.spec, actor.spec.get("deps", []), actor.gpu_ids)
         actor.state = ALIVE
         self._pump_actor(actor)
 
@@ -246,6 +248,7 @@ class ActorMixin:
         self._schedule_actor(actor)
 
     def _release_actor_resources(self, actor: Actor) -> None:
+        self._release_gpus(actor)
         if actor.node_id == "":
             return
         pg = actor.pg

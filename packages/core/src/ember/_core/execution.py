@@ -28,6 +28,7 @@ class Runner:
         self.instance: Any = None
         self.actor_id: bytes | None = None
         self.actor_name = ""
+        self.set_gpus = False
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -103,6 +104,13 @@ class Runner:
             self.client.send(("gen", tid, i, self.encode(ids.return_id(tid, i), item)))
 
     def _set_ctx(self, spec: dict) -> None:
+        gpu_ids = spec.get("gpu_ids")
+        if gpu_ids:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_ids))
+            self.set_gpus = True
+        elif self.set_gpus and self.actor_id is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # not for this task
+            self.set_gpus = False
         context.task_ctx.set({
             "task_id": spec["task_id"], "actor_id": self.actor_id,
             "resources": spec.get("resources") or {}, "name": spec.get("name", ""),

@@ -20,6 +20,7 @@ from typing import Any
 
 from ember._core import framing, refs
 from ember._core.actor_manager import ActorMixin
+from ember._core.gpus import GpuIds
 from ember._core.objects import ObjectTable
 from ember._core.placement import PlacementMixin
 from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
@@ -62,6 +63,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         self.total_resources = dict(resources)
         self.scheduler.add_node(self.node_id, self.total_resources)
         self.num_cpus = int(resources.get("CPU", 1))
+        self.gpus = GpuIds(int(resources.get("GPU", 0)))
         self.envs = EnvCache(session_dir)
         self.workers: dict[int, WorkerHandle] = {}
         self.idle = IdleWorkers()
@@ -171,19 +173,26 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
                 objects.remove_holder(oid, DRIVER)
 
     def request(self, op: str, args: tuple) -> Any:
-        """Run a request for the driver in its own thread; blocks for deferred replies."""
+        """Run a request for the driver in its own thread; blocks for deferred replies.
+
+        Replies are only ever made under the lock, so the Event is created (under the
+        lock) just for requests that were deferred.
+        """
         box: list[Any] = []
-        done = threading.Event()
 
         def reply(ok: bool, value: Any) -> None:
             box.append((ok, value))
-            done.set()
+            if len(box) == 2:
+                box[0].set()
 
         with self.lock:
             self.process_driver_refs()
             self._handle(DRIVER, op, args, reply)
-        if not box:
-            done.wait()
+            if not box:
+                box.append(threading.Event())
+        if len(box) == 1 and isinstance(box[0], threading.Event):
+            box[0].wait()
+            box.pop(0)
         ok, value = box[0]
         if not ok:
             raise value

@@ -25,7 +25,7 @@ STREAMING = -1  # num_returns="streaming"
 class Task:
     __slots__ = ("spec", "task_id", "caller", "deps", "pins", "missing", "retries_left",
                  "worker", "state", "cancelled", "actor", "parent", "env_key", "gen",
-                 "resources", "name", "sched_key")
+                 "resources", "name", "sched_key", "gpu_ids")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.spec = spec
@@ -45,6 +45,7 @@ class Task:
         self.resources: dict[str, float] = spec.get("resources") or {}
         self.name: str = spec.get("name", "")
         self.sched_key: Any = None
+        self.gpu_ids: list[int] = []
 
 
 class GenState:
@@ -63,7 +64,7 @@ class Actor:
     __slots__ = ("actor_id", "spec", "caller", "state", "worker", "restarts_left",
                  "num_restarts", "no_restart", "submitted", "inflight", "death_cause",
                  "name", "namespace", "detached", "resources", "env_key", "class_name",
-                 "out_of_scope", "pid", "missing", "node_id", "pg")
+                 "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.actor_id: bytes = spec["actor_id"]
@@ -88,6 +89,7 @@ class Actor:
         self.missing = 0
         self.node_id = ""
         self.pg = spec.get("pg")
+        self.gpu_ids: list[int] = []
 
 
 class PlacementGroup:

@@ -45,7 +45,8 @@ class TaskMixin:
         fn_bytes = spec.pop("fn_bytes", None)
         if fn_bytes is not None:
             self.fns[spec["fn_id"]] = fn_bytes
-        self._check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""))
+        self._check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""),
+                             spec.get("affinity"))
         spec["env_key"] = self.envs.register(spec.get("runtime_env"))
         task = Task(spec, caller)
         caller_w = self.workers.get(caller)
@@ -62,7 +63,11 @@ class TaskMixin:
             self.objects.incref(oid)
         self._wait_deps(task, self._task_deps_ready)
 
-    def _check_feasible(self, request: dict, pg: Any, name: str) -> None:
+    def _check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
+        if affinity is not None and not affinity[1] and affinity[0] != self.node_id:
+            raise InfeasibleResourceError(
+                f"Task or actor {name!r} must run on node {affinity[0]} "
+                "(NodeAffinitySchedulingStrategy with soft=False), which is not alive.")
         if pg is not None:
             self._check_bundle_request(pg, request)
             return
@@ -198,10 +203,15 @@ class TaskMixin:
         w.holds_resources = True
         task.worker = w
         task.state = RUNNING
-        self._send_task(w, "task", task.spec, task.deps)
+        gpus = task.resources.get("GPU")
+        task.gpu_ids = self.gpus.allocate(gpus) if gpus else []
+        self._send_task(w, "task", task.spec, task.deps, task.gpu_ids)
 
-    def _send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes]) -> None:
+    def _send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes],
+                   gpu_ids: list[int] | None = None) -> None:
         msg = dict(spec)
+        if gpu_ids:
+            msg["gpu_ids"] = gpu_ids
         fn_id = spec.get("fn_id")
         if fn_id is not None and fn_id not in w.fns:
             msg["fn_bytes"] = self.fns[fn_id]
@@ -209,6 +219,11 @@ class TaskMixin:
         if deps:
             msg["dep_payloads"] = self._payloads(w.wid, deps)
         w.send((kind, msg))
+
+    def _release_gpus(self, owner: Any) -> None:
+        if owner.gpu_ids:
+            self.gpus.release(owner.gpu_ids, owner.resources.get("GPU", 0))
+            owner.gpu_ids = []
 
     # -- completion -------------------------------------------------------------------
 
@@ -219,6 +234,7 @@ class TaskMixin:
         if task.actor is not None:
             self._on_actor_task_done(w, task, results, retryable)
             return
+        self._release_gpus(task)
         if w.holds_resources:
             self._release_task_resources(task)
             w.holds_resources = False
@@ -284,6 +300,7 @@ class TaskMixin:
         task = w.task
         w.task = None
         task.worker = None
+        self._release_gpus(task)
         if w.holds_resources:
             self._release_task_resources(task)
             w.holds_resources = False
