@@ -98,7 +98,7 @@ class RemoteFunction:
             if self._fn_bytes is None:
                 self._fn_bytes = serialization.dumps_function(self._function)
             spec["fn_bytes"] = self._fn_bytes
-        client.call("submit_task", spec)
+        client.submit("submit_task", spec)
         self._sent.add(key)
         del keep
         return submit_refs(task_id, template["num_returns"])

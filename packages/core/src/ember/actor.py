@@ -220,7 +220,7 @@ class ActorMethod:
             spec["deps"] = deps
         if contained:
             spec["contained"] = contained
-        client.call("submit_actor_task", spec)
+        client.submit("submit_actor_task", spec)
         del keep
         return submit_refs(task_id, template["num_returns"])
 

@@ -25,6 +25,10 @@ class BaseClient:
     def release_cb(self, oid: bytes) -> Callable[[], None]:
         raise NotImplementedError
 
+    def submit(self, op: str, spec: dict) -> None:
+        """Submit a task or actor call; errors the call site must see are raised here."""
+        self.call(op, spec)
+
     def put_serialized(self, oid: bytes, ser: serialization.Serialized) -> None:
         raise NotImplementedError
 

@@ -211,18 +211,31 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         if result is not DEFERRED:
             reply(True, result)
 
-    def _worker_reply(self, w: WorkerHandle, rid: int) -> Callable[[bool, Any], None]:
+    def _worker_reply(self, w: WorkerHandle, rid: int, op: str,
+                      args: tuple) -> Callable[[bool, Any], None]:
         def reply(ok: bool, value: Any) -> None:
             if rid:
-                if not w.send(("reply", rid, ok, value)) and w.state != DEAD:
-                    pass
+                w.send(("reply", rid, ok, value))
+            elif not ok and op in ("submit_task", "submit_actor_task"):
+                self._fail_submission(w.wid, args[0], value)
 
         return reply
+
+    def _fail_submission(self, caller: int, spec: dict, err: BaseException) -> None:
+        """A one-way submission was refused: its returns carry the error instead."""
+        from ember._core import ids, serialization
+
+        data = serialization.serialize_error(err).to_bytes()
+        n = spec.get("num_returns", 1)
+        for i in range(max(n, 1)):
+            oid = ids.return_id(spec["task_id"], i)
+            self._hold(caller, oid)
+            self.objects.set_inline(oid, data, ())
 
     def _on_worker_message(self, w: WorkerHandle, msg: tuple) -> None:
         kind = msg[0]
         if kind == "req":
-            self._handle(w.wid, msg[2], msg[3], self._worker_reply(w, msg[1]))
+            self._handle(w.wid, msg[2], msg[3], self._worker_reply(w, msg[1], msg[2], msg[3]))
         elif kind == "refs":
             objects = self.objects
             for is_add, oid in msg[1]:
@@ -267,7 +280,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         self.workers[wid] = w
         self._sel.register(sock, selectors.EVENT_READ, w)
         w.send(("hello", {"node_id": self.node_id, "job_id": self.job_id,
-                          "namespace": self.namespace, "session_dir": self.session_dir}))
+                          "namespace": self.namespace, "session_dir": self.session_dir,
+                          "totals": dict(self.total_resources)}))
         actor = self.reserved.pop(wid, None)
         if actor is not None:
             self._start_actor_on(actor, w)

@@ -98,6 +98,21 @@ class WorkerClient(BaseClient):
             threading.Thread(target=self._pump, args=(lambda: rid not in self.callbacks,),
                              daemon=True).start()
 
+    def submit(self, op: str, spec: dict) -> None:
+        """One-way submission (no round trip) when the request is checked here."""
+        if spec.get("pg") is not None or spec.get("affinity") is not None:
+            self.call(op, spec)
+            return
+        totals = self.info.get("totals") or {}
+        for name, amount in (spec.get("resources") or {}).items():
+            if totals.get(name, 0.0) + 1e-9 < amount:
+                from ember.exceptions import InfeasibleResourceError
+
+                raise InfeasibleResourceError(
+                    f"Task or actor {spec.get('name')!r} requests {spec.get('resources')}, "
+                    f"which no node can ever provide (this cluster has {totals}).")
+        self.send(("req", 0, op, (spec,)))
+
     def release_cb(self, oid: bytes) -> Callable[[], None]:
         unpins = self.unpins
         return lambda: unpins.append(oid)
