@@ -264,4 +264,4 @@ def test_bad_actor_options_fail_at_call_site():
     with pytest.raises(TypeError, match="directly"):
         Counter()
     with pytest.raises(AttributeError, match="no method"):
-        Counter.remote().nope
+        _ = Counter.remote().nope

@@ -1,6 +1,7 @@
 """The scheduler through ember._native: policies, fixed point, placement groups."""
 
 import pytest
+
 from ember import _native
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from ember._core import context, refs, values
 from ember._object_ref import ObjectRef
-from ember.actor import ActorClass, ActorHandle
 from ember._remote_function import RemoteFunction
+from ember.actor import ActorClass, ActorHandle
 
 _init_lock = threading.RLock()
 _state: dict[str, Any] = {}

@@ -43,7 +43,7 @@ def inspect_serializability(base_obj: Any, name: str | None = None, depth: int =
                 members = {}
                 if hasattr(obj, "__closure__") and obj.__closure__:
                     names = obj.__code__.co_freevars
-                    members.update({n: c.cell_contents for n, c in zip(names, obj.__closure__)})
+                    members.update({n: c.cell_contents for n, c in zip(names, obj.__closure__, strict=False)})
                 if hasattr(obj, "__dict__"):
                     members.update(vars(obj))
                 for k, v in members.items():

@@ -34,7 +34,7 @@ class _QueueActor:
     async def put(self, item: Any, timeout: float | None = None) -> None:
         try:
             await asyncio.wait_for(self.queue.put(item), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Full from None
 
     async def put_batch(self, items: list, timeout: float | None = None) -> None:
@@ -44,7 +44,7 @@ class _QueueActor:
     async def get(self, timeout: float | None = None) -> Any:
         try:
             return await asyncio.wait_for(self.queue.get(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Empty from None
 
     def put_nowait(self, item: Any) -> None:
