@@ -1,0 +1,1 @@
+"""Cluster services: the control store (GCS) on the head node, its storage and clients."""

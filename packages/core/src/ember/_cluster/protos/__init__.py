@@ -1,0 +1,1 @@
+"""Generated gRPC/protobuf modules, one .proto per service (regenerate: protos/generate.py)."""
