@@ -50,12 +50,10 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                  "_memory", "_plasma_directory", "_node_ip_address"}
         if unknown:
             raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
-        address = address or os.environ.get("EMBER_ADDRESS") or None
-        if address not in (None, "local"):
-            raise ConnectionError(
-                f"Cannot connect to the cluster at {address!r}: joining a running cluster "
-                "is not available in this release; call ember.init() to start an embedded "
-                "one-node cluster.")
+        address = address or os.environ.get("EMBER_ADDRESS") or os.environ.get("RAY_ADDRESS")
+        if address not in (None, "", "local"):
+            return _connect(address, namespace, runtime_env,
+                            (num_cpus, num_gpus, resources, object_store_memory))
         from ember._core import procutil
         from ember._core import runtime_env as renv
         from ember._core.client import DriverClient
@@ -84,6 +82,31 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             atexit.register(shutdown)
             _state["atexit"] = True
         return info
+
+
+def _connect(address: str, namespace: str | None, runtime_env: dict | None,
+             local_only: tuple) -> dict:
+    """Attach this driver to the running cluster's node on this machine."""
+    if any(v is not None for v in local_only):
+        raise ValueError("num_cpus, num_gpus, resources and object_store_memory describe a "
+                         "new cluster; they cannot be passed when connecting to an existing "
+                         "one (set them with `ember start`).")
+    from ember._cluster.connect import connect
+    from ember._core import runtime_env as renv
+
+    refs.current = refs.LocalRefs()
+    client = connect(address, namespace)
+    client.refs = refs.current
+    client.job_runtime_env = renv.validate(runtime_env)
+    context.client = client
+    info = {"address": client.info["gcs_address"], "node_id": client.info["node_id"],
+            "session_dir": client.info["session_dir"], "dashboard_url": None,
+            "resources": client.info["totals"]}
+    _state.update(info=info, connected=client)
+    if not _state.get("atexit"):
+        atexit.register(shutdown)
+        _state["atexit"] = True
+    return info
 
 
 def _resources(num_cpus: int | None, num_gpus: int | None,
@@ -120,10 +143,13 @@ def shutdown() -> None:
     with _init_lock:
         manager = _state.pop("manager", None)
         session_dir = _state.pop("session_dir", None)
+        connected = _state.pop("connected", None)
         _state.pop("info", None)
         if context.client is not None and context.client.is_driver:
             context.client = None
             refs.current = refs.LocalRefs()
+        if connected is not None:
+            connected.close()
         if manager is not None:
             manager.shutdown()
         if session_dir:

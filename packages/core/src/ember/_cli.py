@@ -16,6 +16,19 @@ def main(argv: list[str] | None = None) -> int:
     mb.add_argument("--duration", type=float, default=2.0, help="seconds per row")
     mb.add_argument("--json", default=None, help="also write results to this JSON file")
     sub.add_parser("version", help="print the version")
+    st = sub.add_parser("start", help="start a cluster node on this machine")
+    st.add_argument("--head", action="store_true", help="start the head node")
+    st.add_argument("--address", default=None, help="the head's address (worker nodes)")
+    st.add_argument("--port", type=int, default=None, help="control store port (6379)")
+    st.add_argument("--host", "--node-ip-address", dest="host", default="127.0.0.1",
+                    help="address to bind (default 127.0.0.1: this machine only)")
+    st.add_argument("--num-cpus", type=float, default=None)
+    st.add_argument("--num-gpus", type=float, default=None)
+    st.add_argument("--resources", default=None, help="custom resources as a JSON object")
+    st.add_argument("--object-store-memory", type=int, default=None)
+    st.add_argument("--block", action="store_true", help="run in the foreground")
+    sub.add_parser("stop", help="stop the cluster running on this machine")
+    sub.add_parser("status", help="nodes, resources in use, pending demand")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ember._demo import run
@@ -25,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         from ember._microbenchmark import run as run_mb
 
         return run_mb(args.filter, args.duration, args.json)
+    if args.command in ("start", "stop", "status"):
+        from ember._cluster import cli
+
+        return getattr(cli, args.command)(args)
     if args.command == "version":
         import ember
 

@@ -16,11 +16,7 @@ class RuntimeContext:
         self._client = client
 
     def _info(self) -> dict:
-        c = self._client
-        if c.is_driver:
-            m = c.manager
-            return {"node_id": m.node_id, "job_id": m.job_id, "namespace": m.namespace}
-        return c.info
+        return self._client.node_info()
 
     def _task(self) -> dict:
         return self._client.task_context()
@@ -33,7 +29,7 @@ class RuntimeContext:
 
     def get_worker_id(self) -> str:
         c = self._client
-        return "driver" if c.is_driver else f"{c.wid:016x}"
+        return f"{getattr(c, 'wid', 0):016x}"
 
     def get_task_id(self) -> str | None:
         t = self._task().get("task_id")

@@ -67,6 +67,10 @@ class BaseClient:
     def task_context(self) -> dict:
         return {}
 
+    def node_info(self) -> dict:
+        """node_id, job_id and namespace of the node this process is attached to."""
+        raise NotImplementedError
+
 
 class DriverClient(BaseClient):
     """The driver of an embedded cluster: requests are method calls on the node manager."""
@@ -93,3 +97,10 @@ class DriverClient(BaseClient):
 
     def put_serialized(self, oid: bytes, ser: serialization.Serialized) -> None:
         self.manager.put_local(oid, ser)
+
+    def node_info(self) -> dict:
+        m = self.manager
+        return {"node_id": m.node_id, "job_id": m.job_id, "namespace": m.namespace}
+
+    def close(self) -> None:
+        pass

@@ -77,6 +77,9 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = itertools.count()
         self._stopped = False
+        self._listener: Any = None
+        self._token = b""
+        self.on_driver_change: Callable[[bool, WorkerHandle, bytes], None] | None = None
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -118,8 +121,64 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
                     self._on_readable(key.data)
                 self._run_timers()
 
+    # -- drivers that connect to a running node (cluster mode) --------------------------
+
+    def listen(self, path: str, token: str) -> None:
+        """Accept drivers on a Unix socket (owner-only file) that present the token."""
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(path)
+        os.chmod(path, 0o600)
+        sock.listen(64)
+        sock.setblocking(False)
+        self._listener = sock
+        self._token = token.encode()
+        with self.lock:
+            self._sel.register(sock, selectors.EVENT_READ, "listen")
+        self.wake()
+
+    def _accept_driver(self) -> None:
+        import hmac
+        import socket
+
+        try:
+            sock, _ = self._listener.accept()
+        except BlockingIOError:
+            return
+        sock.setblocking(True)
+        sock.settimeout(5.0)
+        conn = framing.Connection(sock)
+        try:
+            hello = conn.recv_blocking()[0]
+            if hello[0] != "hello" or not hmac.compare_digest(str(hello[1]).encode(),
+                                                                self._token):
+                conn.send(("refused", "missing or wrong cluster token"))
+                conn.close()
+                return
+            wid = next(self.wids)
+            socket.send_fds(sock, [b"F"], [self.store.fd])
+            job_id = os.urandom(4)
+            conn.send(("welcome", {
+                "node_id": self.node_id, "job_id": job_id, "wid": wid,
+                "namespace": hello[3] or f"anon-{os.urandom(4).hex()}",
+                "session_dir": self.session_dir, "totals": dict(self.total_resources),
+                "capacity": self.store.capacity}))
+        except (OSError, IndexError, framing.ConnectionClosed):
+            conn.close()
+            return
+        sock.settimeout(None)
+        w = WorkerHandle(wid, int(hello[2]), conn, "")
+        w.state = "driver"
+        self.workers[wid] = w
+        self._sel.register(sock, selectors.EVENT_READ, w)
+        if self.on_driver_change is not None:
+            self.on_driver_change(True, w, job_id)
+
     def _on_readable(self, data: Any) -> None:
-        if data == "wake":
+        if data == "listen":
+            self._accept_driver()
+        elif data == "wake":
             try:
                 os.read(self._wake_r, 4096)
             except OSError:
@@ -313,11 +372,22 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         for oid in list(w.held):
             self.objects.remove_holder(oid, w.wid)
         w.held.clear()
+        if prev == "driver":
+            self._on_driver_gone(w)
         if prev == BUSY and w.task is not None:
             self._on_task_worker_died(w)
         elif prev == ACTOR and w.actor is not None:
             self._on_actor_worker_died(w.actor, w)
         self.on_resources_freed()
+
+    def _on_driver_gone(self, w: WorkerHandle) -> None:
+        """A connected driver left: its job's non-detached actors go with it."""
+        for actor in list(self.actors.values()):
+            if actor.caller == w.wid and not actor.detached:
+                actor.no_restart = True
+                self._actor_dead(actor, "The driver that created the actor exited.")
+        if self.on_driver_change is not None:
+            self.on_driver_change(False, w, b"")
 
     def on_resources_freed(self) -> None:
         self._retry_pending_placement_groups()
@@ -502,11 +572,14 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)
         for w in workers:
-            w.kill()
+            if w.state != "driver":
+                w.kill()
         self.template.stop()
         for w in workers:
             w.conn.close()
         self._sel.close()
+        if self._listener is not None:
+            self._listener.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
         self.envs.close()

@@ -184,7 +184,7 @@ class TaskMixin:
         pending = self.template.pending[env_key]
         if pending >= min(demand, 2 * self.num_cpus):
             return
-        plain = sum(1 for w in self.workers.values() if w.actor is None)
+        plain = sum(1 for w in self.workers.values() if w.actor is None and w.state != "driver")
         if plain + sum(self.template.pending.values()) >= self.max_task_workers:
             self._reap_idle_other_env(env_key)
             return

@@ -129,6 +129,9 @@ class WorkerClient(BaseClient):
         region = self.region
         ser.write_into(lambda off, piece: region.write(offset + off, piece))
 
+    def node_info(self) -> dict:
+        return self.info
+
     def task_context(self) -> dict:
         return context.task_ctx.get() or {}
 

@@ -1,0 +1,142 @@
+"""`ember start`, `ember stop`, `ember status`: run and inspect a cluster on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from ember._cluster.connect import cluster_file, load_token, read_cluster
+
+
+def start(args: object) -> int:
+    a = vars(args)
+    if not a.get("head"):
+        print("ember start --address: joining worker nodes is not available in this release; "
+              "run `ember start --head` on this machine.", file=sys.stderr)
+        return 2
+    existing = _running()
+    if existing is not None:
+        print(f"A cluster is already running here (head pid {existing['head_pid']}, "
+              f"{existing['gcs_address']}). Stop it with `ember stop`.", file=sys.stderr)
+        return 1
+    resources = json.loads(a.get("resources") or "{}")
+    if not isinstance(resources, dict):
+        print("--resources must be a JSON object, e.g. '{\"accel\": 2}'", file=sys.stderr)
+        return 2
+    if a.get("num_cpus") is not None:
+        resources["CPU"] = float(a["num_cpus"])
+    else:
+        resources.setdefault("CPU", float(os.cpu_count() or 1))
+    if a.get("num_gpus"):
+        resources["GPU"] = float(a["num_gpus"])
+    from ember._core import procutil
+
+    resources.setdefault("memory", float(int(procutil.total_memory_bytes() * 0.7)))
+    cmd = [sys.executable, "-m", "ember._cluster.head", "--host", a.get("host") or "127.0.0.1",
+           "--port", str(a.get("port") if a.get("port") is not None else 6379),
+           "--resources-json", json.dumps(resources)]
+    if a.get("object_store_memory"):
+        cmd += ["--object-store-memory", str(a["object_store_memory"])]
+    if a.get("block"):
+        os.execv(sys.executable, cmd)
+    os.makedirs(procutil.session_root(), exist_ok=True)
+    log_path = os.path.join(procutil.session_root(), "head.log")
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            print(f"The head node failed to start (exit {proc.returncode}); see {log_path}",
+                  file=sys.stderr)
+            return 1
+        info = _running()
+        if info is not None and info.get("head_pid") == proc.pid:
+            print(f"Started the head node (pid {proc.pid}).\n"
+                  f"  Control store: {info['gcs_address']} (token in {info['token_file']})\n"
+                  "  Attach a driver on this machine: ember.init(address=\"auto\")\n"
+                  "  Stop it: ember stop")
+            return 0
+        time.sleep(0.05)
+    proc.kill()
+    print(f"The head node did not come up within 30 s; see {log_path}", file=sys.stderr)
+    return 1
+
+
+def _running() -> dict | None:
+    try:
+        return read_cluster("auto")
+    except ConnectionError:
+        return None
+
+
+def stop(args: object) -> int:
+    info = _running()
+    if info is None:
+        try:
+            os.remove(cluster_file())
+        except OSError:
+            pass
+        print("No cluster is running on this machine.")
+        return 0
+    pid = int(info["head_pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if not _alive(pid):
+            print(f"Stopped the cluster (head pid {pid}).")
+            return 0
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    print(f"Killed the head node (pid {pid}) after it did not stop in 15 s.")
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def status(args: object) -> int:
+    info = _running()
+    if info is None:
+        print("No cluster is running on this machine (start one with `ember start --head`).")
+        return 1
+    from ember._cluster.gcs_client import GcsClient
+
+    client = GcsClient(info["gcs_address"], load_token(info))
+    nodes = client.nodes()
+    alive = [n for n in nodes if n.state == "ALIVE"]
+    print(f"Cluster at {info['gcs_address']}: {len(alive)} node(s) alive, "
+          f"{len(nodes) - len(alive)} dead")
+    totals: dict[str, float] = {}
+    used: dict[str, float] = {}
+    pending = 0.0
+    for n in alive:
+        role = "head" if n.is_head else "worker"
+        print(f"  {n.node_id}  {role:6} {n.address}  "
+              + ", ".join(f"{k}={v:g}" for k, v in sorted(n.resources.items())
+                          if k != "memory"))
+        for k, v in n.resources.items():
+            totals[k] = totals.get(k, 0) + v
+            used[k] = used.get(k, 0) + v - n.available.get(k, 0)
+        pending += n.pending_demand
+    print("Resources (used / total):")
+    for k in sorted(totals):
+        scale = 1 / 2**30 if k == "memory" else 1
+        unit = " GiB" if k == "memory" else ""
+        print(f"  {k}: {used[k] * scale:g}{unit} / {totals[k] * scale:g}{unit}")
+    print(f"Pending demand: {pending:g} task(s) waiting for resources")
+    client.close()
+    return 0

@@ -1,0 +1,83 @@
+"""Attach a driver to a running node (`init(address=...)`): Unix socket, token, memfd."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from typing import Any
+
+from ember._core import framing, procutil
+from ember._core.worker_process import WorkerClient, _flusher
+
+
+def cluster_file() -> str:
+    """Where `ember start --head` records how to reach the cluster on this machine."""
+    return os.path.join(procutil.session_root(), "current_cluster.json")
+
+
+def read_cluster(address: str) -> dict:
+    """The local cluster's record; `address` is "auto" or its control-store address."""
+    path = cluster_file()
+    try:
+        with open(path) as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        raise ConnectionError(
+            f"Could not find a running cluster (no {path}). Start one with "
+            "`ember start --head`, or call ember.init() for an embedded one.") from None
+    if address not in ("auto", info.get("gcs_address"), info.get("address")):
+        raise ConnectionError(
+            f"No cluster at {address!r} on this machine (the running one is at "
+            f"{info.get('gcs_address')}); drivers attach to a node on their own machine.")
+    if not procutil._alive(int(info.get("head_pid", 0))):
+        raise ConnectionError(f"The cluster recorded in {path} is not running any more.")
+    return info
+
+
+class ConnectedDriver(WorkerClient):
+    """A driver attached to a node manager in another process."""
+
+    is_driver = True
+
+    def close(self) -> None:
+        try:
+            self.send(None)
+        except OSError:
+            pass
+        self.conn.close()
+
+
+def connect(address: str, namespace: str | None, token: str | None = None) -> ConnectedDriver:
+    info = read_cluster(address)
+    if token is None:
+        with open(info["token_file"]) as f:
+            token = f.read().strip()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(info["node_socket"])
+    except OSError as e:
+        raise ConnectionError(f"Cannot reach the node manager at {info['node_socket']}: {e}") from e
+    conn = framing.Connection(sock)
+    conn.send(("hello", token, os.getpid(), namespace))
+    msg, fds, _, _ = socket.recv_fds(sock, 1, 1)
+    if not fds:
+        reply = framing.Connection(sock)
+        reply._buf += msg
+        try:
+            why = reply.recv_blocking()[0][1]
+        except (framing.ConnectionClosed, IndexError):
+            why = "the node manager closed the connection"
+        sock.close()
+        raise ConnectionError(f"The cluster refused this driver: {why}")
+    welcome = conn.recv_blocking()[0][1]
+    client = ConnectedDriver(sock, welcome["wid"], fds[0], welcome["capacity"])
+    client.info = dict(welcome, gcs_address=info["gcs_address"])
+    threading.Thread(target=_flusher, args=(client,), daemon=True, name="ember-flush").start()
+    return client
+
+
+def load_token(info: dict[str, Any]) -> str:
+    with open(info["token_file"]) as f:
+        return f.read().strip()
