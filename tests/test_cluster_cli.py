@@ -164,3 +164,28 @@ def test_init_without_a_cluster_and_worker_nodes_are_clear_errors(tmp_path):
     assert out.returncode != 0 and "ember start --head" in out.stderr
     out = _ember(env, "start", "--address", "127.0.0.1:6379", check=False)
     assert out.returncode == 2 and "not available" in out.stderr
+
+
+def test_list_summary_memory_and_timeline(head, tmp_path):
+    env, info = head
+    _driver(env, """
+        import ember
+        ember.init(address="auto", namespace="inspect")
+        @ember.remote
+        class Keeper:
+            def ping(self):
+                return 1
+        k = Keeper.options(name="keeper", lifetime="detached").remote()
+        ember.get(k.ping.remote())
+        ember.get([ember.remote(lambda: 1).options(name="one").remote() for _ in range(3)])
+    """)
+    out = _ember(env, "list", "actors").stdout
+    assert "Keeper" in out and "keeper" in out and "ALIVE" in out
+    assert info["node_id"] in _ember(env, "list", "nodes").stdout
+    rows = json.loads(_ember(env, "list", "tasks", "--format", "json").stdout)
+    assert sum(1 for r in rows if r["name"] == "one") == 3
+    assert "FINISHED" in _ember(env, "summary", "tasks").stdout
+    assert "MiB used of" in _ember(env, "memory").stdout
+    trace = tmp_path / "trace.json"
+    _ember(env, "timeline", "--output", str(trace))
+    assert any(e["name"] == "one" for e in json.loads(trace.read_text()))

@@ -28,6 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--object-store-memory", type=int, default=None)
     st.add_argument("--block", action="store_true", help="run in the foreground")
     sub.add_parser("stop", help="stop the cluster running on this machine")
+    ls = sub.add_parser("list", help="list what the running cluster holds")
+    ls.add_argument("kind", choices=["nodes", "actors", "tasks", "objects", "jobs",
+                                     "placement-groups", "workers"])
+    ls.add_argument("--format", choices=["table", "json"], default="table")
+    sm = sub.add_parser("summary", help="summarize tasks of the running cluster")
+    sm.add_argument("kind", choices=["tasks"])
+    sub.add_parser("memory", help="objects in the running cluster's store, by size")
+    tl = sub.add_parser("timeline", help="write a Chrome trace of finished tasks")
+    tl.add_argument("--output", default="timeline.json")
     sub.add_parser("status", help="nodes, resources in use, pending demand")
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -42,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         from ember._cluster import cli
 
         return getattr(cli, args.command)(args)
+    if args.command in ("list", "summary", "memory", "timeline"):
+        from ember._cluster import inspect_cli
+
+        return getattr(inspect_cli, args.command)(args)
     if args.command == "version":
         import ember
 
