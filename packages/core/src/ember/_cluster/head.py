@@ -19,12 +19,14 @@ from ember._cluster import auth
 from ember._cluster.connect import cluster_file
 from ember._cluster.gcs_client import GcsClient
 from ember._cluster.gcs_server import GcsServer
+from ember._cluster.node_process import NodeAgent
 from ember._cluster.protos import gcs_pb2 as pb
 
 
 class Head:
     def __init__(self, host: str, port: int, resources: dict[str, float],
-                 object_store_memory: int | None, storage: str | None) -> None:
+                 object_store_memory: int | None, storage: str | None,
+                 heartbeat_period_s: float = 1.0, dead_after_s: float = 10.0) -> None:
         from ember._core import procutil
         from ember._core.node_manager import NodeManager
 
@@ -33,7 +35,8 @@ class Head:
         self.token_file = os.path.join(self.session_dir, "token")
         auth.write_token(self.token_file, self.token)
         db = storage if storage is not None else os.path.join(self.session_dir, "gcs.sqlite")
-        self.gcs = GcsServer(self.token, db, host, port).start()
+        self.gcs = GcsServer(self.token, db, host, port, heartbeat_period_s,
+                             dead_after_s).start()
         store = object_store_memory or int(min(procutil.total_memory_bytes() * 0.3, 200 << 30))
         self.manager = NodeManager(resources=resources, object_store_memory=store,
                                    session_dir=self.session_dir, job_id=b"\0\0\0\0",
@@ -43,12 +46,7 @@ class Head:
         self._jobs: dict[int, str] = {}
         self.manager.on_driver_change = self._driver_changed
         self.manager.listen(self.node_socket, self.token)
-        self.period = self.client.register_node(self.manager.node_id, self.gcs.address,
-                                                resources, is_head=True)
-        self._stop = threading.Event()
-        self._beat = threading.Thread(target=self._heartbeat, daemon=True,
-                                      name="ember-heartbeat")
-        self._beat.start()
+        self.agent = NodeAgent(self.manager, self.client, self.token, host, is_head=True)
         self._write_cluster_file()
 
     def _write_cluster_file(self) -> None:
@@ -60,17 +58,6 @@ class Head:
         with open(tmp, "w") as f:
             json.dump(info, f)
         os.replace(tmp, cluster_file())
-
-    def _heartbeat(self) -> None:
-        m = self.manager
-        while not self._stop.wait(self.period):
-            with m.lock:
-                available = m.scheduler.available(m.node_id)
-                pending = float(sum(len(q) for q in m.queues.values()))
-            try:
-                self.client.heartbeat(m.node_id, available, pending)
-            except Exception:  # noqa: BLE001 - the next beat retries
-                pass
 
     def _driver_changed(self, connected: bool, w: Any, job_id: bytes) -> None:
         # Runs in the node manager's IO thread: keep the control store call off it.
@@ -88,11 +75,7 @@ class Head:
         threading.Thread(target=record, daemon=True).start()
 
     def stop(self) -> None:
-        self._stop.set()
-        try:
-            self.client.unregister_node(self.manager.node_id, "head stopped")
-        except Exception:  # noqa: BLE001
-            pass
+        self.agent.stop("head stopped")
         self.manager.shutdown()
         self.client.close()
         self.gcs.stop()
@@ -114,9 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resources-json", default="{}")
     p.add_argument("--object-store-memory", type=int, default=None)
     p.add_argument("--storage", default=None)
+    p.add_argument("--heartbeat-period", type=float, default=1.0)
+    p.add_argument("--dead-after", type=float, default=10.0)
     args = p.parse_args(argv)
     resources = json.loads(args.resources_json)
-    head = Head(args.host, args.port, resources, args.object_store_memory, args.storage)
+    head = Head(args.host, args.port, resources, args.object_store_memory, args.storage,
+                args.heartbeat_period, args.dead_after)
     done = threading.Event()
 
     def on_signal(_sig: int, _frame: Any) -> None:

@@ -25,6 +25,7 @@ from ember._core.objects import ObjectTable
 from ember._core.placement import PlacementMixin
 from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
 from ember._core.records import Actor, PlacementGroup, Task
+from ember._core.remote_nodes import ClusterLink, RemoteMixin
 from ember._core.runtime_env import EnvCache
 from ember._core.task_manager import TaskMixin
 from ember.exceptions import GetTimeoutError
@@ -41,7 +42,7 @@ class _Timer:
         self.cancelled = False
 
 
-class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
+class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True) -> None:
@@ -74,6 +75,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         self._init_tasks()
         self._init_actors()
         self._init_placement()
+        self._init_remote()
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = itertools.count()
         self._stopped = False
@@ -163,7 +165,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
                 "node_id": self.node_id, "job_id": job_id, "wid": wid,
                 "namespace": hello[3] or f"anon-{os.urandom(4).hex()}",
                 "session_dir": self.session_dir, "totals": dict(self.total_resources),
-                "capacity": self.store.capacity}))
+                "capacity": self.store.capacity, "cluster": self.link is not None}))
         except (OSError, IndexError, framing.ConnectionClosed):
             conn.close()
             return
@@ -340,7 +342,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         self._sel.register(sock, selectors.EVENT_READ, w)
         w.send(("hello", {"node_id": self.node_id, "job_id": self.job_id,
                           "namespace": self.namespace, "session_dir": self.session_dir,
-                          "totals": dict(self.total_resources)}))
+                          "totals": dict(self.total_resources),
+                          "cluster": self.link is not None}))
         actor = self.reserved.pop(wid, None)
         if actor is not None:
             self._start_actor_on(actor, w)
@@ -520,13 +523,26 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         if w.blocked == 0 and w.task is not None and not w.holds_resources:
             w.holds_resources = self._acquire_task_resources(w.task)
 
+    def join_cluster(self, token: str, host: str) -> str:
+        """Serve peers (NodeService) and take part in cross-node scheduling."""
+        self.link = ClusterLink(self, token, host)
+        return self.link.address
+
     def op_cluster_info(self, caller: int, reply: Any, what: str) -> Any:
-        if what == "resources":
-            return self.scheduler.total(self.node_id)
-        if what == "available":
-            return self.scheduler.available(self.node_id)
+        nodes = [self.node_id, *self.peers]
+        if what in ("resources", "available"):
+            out: dict[str, float] = {}
+            for n in nodes:
+                part = self.scheduler.total(n) if what == "resources" else \
+                    self.scheduler.available(n)
+                for k, v in part.items():
+                    out[k] = out.get(k, 0.0) + v
+            return out
         if what == "nodes":
-            return [self.node_info()]
+            return [self.node_info()] + [
+                {"NodeID": p.node_id, "Alive": True, "alive": True, "state": "ALIVE",
+                 "NodeManagerAddress": p.address.rsplit(":", 1)[0],
+                 "Resources": dict(p.totals)} for p in self.peers.values()]
         raise ValueError(f"unknown cluster info {what!r}")
 
     def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
@@ -577,6 +593,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin):
         self.template.stop()
         for w in workers:
             w.conn.close()
+        if self.link is not None:
+            self.link.stop()
         self._sel.close()
         if self._listener is not None:
             self._listener.close()

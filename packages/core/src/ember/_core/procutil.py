@@ -63,7 +63,8 @@ def pss_bytes(pid: int) -> int:
 
 
 def session_root() -> str:
-    return os.path.join(tempfile.gettempdir(), "ember")
+    """Sessions and the running cluster's record live here ($EMBER_TMPDIR or the temp dir)."""
+    return os.path.join(os.environ.get("EMBER_TMPDIR") or tempfile.gettempdir(), "ember")
 
 
 def new_session_dir() -> str:

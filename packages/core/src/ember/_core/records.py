@@ -25,7 +25,7 @@ STREAMING = -1  # num_returns="streaming"
 class Task:
     __slots__ = ("spec", "task_id", "caller", "deps", "pins", "missing", "retries_left",
                  "worker", "state", "cancelled", "actor", "parent", "env_key", "gen",
-                 "resources", "name", "sched_key", "gpu_ids")
+                 "resources", "name", "sched_key", "gpu_ids", "remote_node", "owner")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.spec = spec
@@ -46,6 +46,8 @@ class Task:
         self.name: str = spec.get("name", "")
         self.sched_key: Any = None
         self.gpu_ids: list[int] = []
+        self.remote_node = ""  # we own it and it runs on that node
+        self.owner: tuple[str, str] | None = None  # (node, address) that owns it
 
 
 class GenState:

@@ -64,7 +64,8 @@ class TaskMixin:
         self._wait_deps(task, self._task_deps_ready)
 
     def _check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
-        if affinity is not None and not affinity[1] and affinity[0] != self.node_id:
+        if affinity is not None and not affinity[1] and affinity[0] != self.node_id and \
+                affinity[0] not in getattr(self, "peers", {}):
             raise InfeasibleResourceError(
                 f"Task or actor {name!r} must run on node {affinity[0]} "
                 "(NodeAffinitySchedulingStrategy with soft=False), which is not alive.")
@@ -168,7 +169,19 @@ class TaskMixin:
                     continue
                 if not self.envs.ready(task.env_key, None):
                     break
+                aff = task.spec.get("affinity")
+                if self.link is not None and (task.spec.get("strategy") != "DEFAULT" or aff):
+                    target = self._spill_target(task, True)
+                    if target and self._forward(task, target):
+                        q.popleft()
+                        continue
+                    if aff and not aff[1] and aff[0] != self.node_id:
+                        break  # pinned to a peer that is busy now: wait for it
                 if not self._acquire_task_resources(task):
+                    target = self._spill_target(task, False)
+                    if target and self._forward(task, target):
+                        q.popleft()
+                        continue
                     break
                 w = self.idle.pop(task.env_key)
                 if w is None:
@@ -251,6 +264,10 @@ class TaskMixin:
 
     def _finish_task(self, task: Task, results: list) -> None:
         """Store a task's results and drop what it pinned."""
+        if task.owner is not None:
+            self._return_to_owner(task, results, False)
+            self._close_task(task, FINISHED)
+            return
         if task.gen is not None:
             produced = task.gen.produced
             if results:  # a generator that raised: the error is the next item
@@ -287,6 +304,10 @@ class TaskMixin:
     def _fail_task(self, task: Task, err: bytes) -> None:
         """Every return of the task becomes the error `err` (serialized)."""
         res = ("i", err, [])
+        if task.owner is not None:
+            self._return_to_owner(task, [res] * max(task.spec.get("num_returns", 1), 1), False)
+            self._close_task(task, FAILED)
+            return
         if task.gen is not None:
             self._finish_task(task, [res])
         else:

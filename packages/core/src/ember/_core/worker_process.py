@@ -100,7 +100,8 @@ class WorkerClient(BaseClient):
 
     def submit(self, op: str, spec: dict) -> None:
         """One-way submission (no round trip) when the request is checked here."""
-        if spec.get("pg") is not None or spec.get("affinity") is not None:
+        if spec.get("pg") is not None or spec.get("affinity") is not None or \
+                self.info.get("cluster"):
             self.call(op, spec)
             return
         totals = self.info.get("totals") or {}

@@ -1,0 +1,63 @@
+"""What every node process runs besides its node manager: registration with the control
+store, heartbeats, and the periodic refresh of the other nodes' resources."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ember._cluster.gcs_client import GcsClient
+
+
+class NodeAgent:
+    """Keeps one node manager registered and in sync with the cluster."""
+
+    def __init__(self, manager: Any, gcs: GcsClient, token: str, host: str,
+                 is_head: bool) -> None:
+        self.manager = manager
+        self.gcs = gcs
+        self.address = manager.join_cluster(token, host)
+        self.period = gcs.register_node(manager.node_id, self.address,
+                                        dict(manager.total_resources), is_head=is_head)
+        self._stop = threading.Event()
+        self._sync = threading.Lock()
+        self.sync()
+        # Membership changes arrive at once by pubsub; the loop also refreshes resources.
+        self._unsubscribe = gcs.subscribe_in_background(["NODE"], lambda _m: self.sync())
+        self._thread = threading.Thread(target=self._run, daemon=True, name="ember-agent")
+        self._thread.start()
+
+    def sync(self) -> None:
+        with self._sync:
+            try:
+                self.manager.sync_peers(self.gcs.nodes())
+            except Exception:  # noqa: BLE001 - retried by the loop
+                pass
+
+    def _run(self) -> None:
+        m = self.manager
+        failures = 0
+        while not self._stop.wait(self.period):
+            with m.lock:
+                available = m.scheduler.available(m.node_id)
+                pending = float(sum(len(q) for q in m.queues.values()))
+            try:
+                if not self.gcs.heartbeat(m.node_id, available, pending):
+                    self.gcs.register_node(m.node_id, self.address, dict(m.total_resources))
+                self.sync()
+                failures = 0
+            except Exception:  # noqa: BLE001 - the control store may be restarting
+                failures += 1
+                if failures * self.period > 30 and self.on_lost is not None:
+                    self.on_lost()
+                    return
+
+    on_lost: Any = None
+
+    def stop(self, reason: str) -> None:
+        self._stop.set()
+        self._unsubscribe()
+        try:
+            self.gcs.unregister_node(self.manager.node_id, reason)
+        except Exception:  # noqa: BLE001
+            pass

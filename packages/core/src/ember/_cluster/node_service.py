@@ -1,0 +1,55 @@
+"""The NodeService gRPC server: what a node manager offers its peers."""
+
+from __future__ import annotations
+
+import pickle
+from concurrent import futures
+from typing import Any
+
+import grpc
+
+from ember._cluster import auth
+from ember._cluster.protos import node_pb2 as pb
+from ember._cluster.protos import node_pb2_grpc as pb_grpc
+
+
+class NodeServicer(pb_grpc.NodeServiceServicer):
+    def __init__(self, manager: Any) -> None:
+        self.m = manager
+
+    def ForwardTask(self, request: Any, context: Any) -> Any:
+        try:
+            spec = pickle.loads(request.spec)
+            deps = [(d.object_id, d.data) for d in request.deps]
+            self.m.accept_forwarded(spec, (request.owner_node, request.owner_address), deps)
+        except Exception as e:  # noqa: BLE001 - the owner requeues the task elsewhere
+            return pb.ForwardTaskReply(accepted=False, error=f"{type(e).__name__}: {e}")
+        return pb.ForwardTaskReply(accepted=True)
+
+    def TaskResult(self, request: Any, context: Any) -> Any:
+        self.m.on_remote_result(request.task_id, request.node_id,
+                                pickle.loads(request.results), request.retryable)
+        return pb.TaskResultReply()
+
+    def PullObject(self, request: Any, context: Any) -> Any:
+        size = request.chunk_size or (4 << 20)
+        try:
+            for offset, data, total in self.m.serve_pull(request.object_id, size):
+                yield pb.Chunk(data=data, offset=offset, total=total)
+        except KeyError as e:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(e))
+
+    def FreeObjects(self, request: Any, context: Any) -> Any:
+        self.m.free_for_owner(list(request.object_ids))
+        return pb.FreeReply()
+
+
+def serve(manager: Any, token: str, host: str) -> tuple[grpc.Server, str]:
+    """Start the NodeService on host (an ephemeral port); returns (server, "host:port")."""
+    options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options,
+                         interceptors=[auth.TokenInterceptor(token)])
+    pb_grpc.add_NodeServiceServicer_to_server(NodeServicer(manager), server)
+    port = server.add_insecure_port(f"{host}:0")
+    server.start()
+    return server, f"{host}:{port}"

@@ -1,0 +1,79 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ForwardTaskRequest(_message.Message):
+    __slots__ = ("spec", "owner_node", "owner_address", "deps")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    OWNER_NODE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    DEPS_FIELD_NUMBER: _ClassVar[int]
+    spec: bytes
+    owner_node: str
+    owner_address: str
+    deps: _containers.RepeatedCompositeFieldContainer[Dep]
+    def __init__(self, spec: _Optional[bytes] = ..., owner_node: _Optional[str] = ..., owner_address: _Optional[str] = ..., deps: _Optional[_Iterable[_Union[Dep, _Mapping]]] = ...) -> None: ...
+
+class Dep(_message.Message):
+    __slots__ = ("object_id", "data")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    object_id: bytes
+    data: bytes
+    def __init__(self, object_id: _Optional[bytes] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ForwardTaskReply(_message.Message):
+    __slots__ = ("accepted", "error")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    accepted: bool
+    error: str
+    def __init__(self, accepted: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
+class TaskResultRequest(_message.Message):
+    __slots__ = ("task_id", "node_id", "results", "retryable")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    task_id: bytes
+    node_id: str
+    results: bytes
+    retryable: bool
+    def __init__(self, task_id: _Optional[bytes] = ..., node_id: _Optional[str] = ..., results: _Optional[bytes] = ..., retryable: _Optional[bool] = ...) -> None: ...
+
+class TaskResultReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PullRequest(_message.Message):
+    __slots__ = ("object_id", "chunk_size")
+    OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    object_id: bytes
+    chunk_size: int
+    def __init__(self, object_id: _Optional[bytes] = ..., chunk_size: _Optional[int] = ...) -> None: ...
+
+class Chunk(_message.Message):
+    __slots__ = ("data", "offset", "total")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    offset: int
+    total: int
+    def __init__(self, data: _Optional[bytes] = ..., offset: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
+
+class FreeRequest(_message.Message):
+    __slots__ = ("object_ids",)
+    OBJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    object_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, object_ids: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class FreeReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

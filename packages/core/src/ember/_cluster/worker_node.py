@@ -1,0 +1,67 @@
+"""A worker node process: a node manager that joins the cluster through its control store.
+
+`ember start --address=HOST:PORT` runs this. It needs the cluster token (--token-file, or
+EMBER_CLUSTER_TOKEN), and it exits when it loses the control store for long enough or
+when it is signalled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from ember._cluster.gcs_client import GcsClient
+from ember._cluster.node_process import NodeAgent
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="ember-worker-node")
+    p.add_argument("--address", required=True, help="the control store, host:port")
+    p.add_argument("--token-file", default=None)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--resources-json", default="{}")
+    p.add_argument("--object-store-memory", type=int, default=None)
+    args = p.parse_args(argv)
+    token = os.environ.get("EMBER_CLUSTER_TOKEN", "")
+    if args.token_file:
+        with open(args.token_file) as f:
+            token = f.read().strip()
+    if not token:
+        print("A worker node needs the cluster token: --token-file or EMBER_CLUSTER_TOKEN.",
+              file=sys.stderr)
+        return 2
+    from ember._core import procutil
+    from ember._core.node_manager import NodeManager
+
+    session_dir = procutil.new_session_dir()
+    store = args.object_store_memory or int(min(procutil.total_memory_bytes() * 0.3, 200 << 30))
+    manager = NodeManager(resources=json.loads(args.resources_json), object_store_memory=store,
+                          session_dir=session_dir, job_id=b"\0\0\0\0", namespace="default")
+    gcs = GcsClient(args.address, token)
+    agent = NodeAgent(manager, gcs, token, args.host, is_head=False)
+    done = threading.Event()
+    agent.on_lost = done.set
+
+    def on_signal(_sig: int, _frame: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(json.dumps({"node_id": manager.node_id, "address": agent.address}), flush=True)
+    while not done.wait(1.0):
+        pass
+    agent.stop("worker node stopped")
+    manager.shutdown()
+    import shutil
+
+    shutil.rmtree(session_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

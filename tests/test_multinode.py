@@ -1,0 +1,88 @@
+"""Several node processes: cross-node scheduling, argument and result transfer, node
+failure, and nodes in separate network namespaces."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import ember
+from ember.cluster_utils import Cluster
+from ember.exceptions import InfeasibleResourceError
+from ember.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+
+@pytest.fixture(scope="module")
+def two_nodes():
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    worker = cluster.add_node(num_cpus=1, resources={"remote": 2})
+    cluster.connect()
+    yield cluster, worker
+    cluster.shutdown()
+
+
+@ember.remote
+def node_id(x=None):
+    return ember.get_runtime_context().get_node_id()
+
+
+def test_nodes_and_resources_cover_the_cluster(two_nodes):
+    cluster, worker = two_nodes
+    ids = {n["NodeID"] for n in ember.nodes()}
+    assert ids == {cluster.head_node.node_id, worker.node_id}
+    total = ember.cluster_resources()
+    assert total["CPU"] == 2 and total["remote"] == 2
+
+
+def test_custom_resource_pins_work_to_the_node_that_has_it(two_nodes):
+    _, worker = two_nodes
+    assert ember.get(node_id.options(resources={"remote": 1}).remote()) == worker.node_id
+    with pytest.raises(InfeasibleResourceError):
+        node_id.options(resources={"remote": 5}).remote()
+
+
+def test_large_arguments_and_results_cross_nodes(two_nodes):
+    @ember.remote(resources={"remote": 1})
+    def transform(a):
+        return a * 3, ember.get_runtime_context().get_node_id()
+
+    arr = np.arange(3_000_000, dtype=np.int64)  # 24 MB each way
+    out, where = ember.get(transform.remote(arr))
+    assert where == two_nodes[1].node_id
+    assert out.dtype == np.int64 and out[-1] == 3 * arr[-1] and np.array_equal(out, arr * 3)
+
+    @ember.remote(resources={"remote": 1})
+    def make():
+        return np.full(5_000_000, 7, dtype=np.int32)
+
+    ref = make.remote()
+    assert int(ember.get(ref).sum()) == 35_000_000
+
+
+def test_spread_and_spillback_use_both_nodes(two_nodes):
+    cluster, worker = two_nodes
+
+    @ember.remote
+    def slow():
+        time.sleep(0.3)
+        return ember.get_runtime_context().get_node_id()
+
+    spread = ember.get([slow.options(scheduling_strategy="SPREAD").remote() for _ in range(4)])
+    assert set(spread) == {cluster.head_node.node_id, worker.node_id}
+    # DEFAULT: the head has one CPU; the others spill back to the worker node.
+    default = ember.get([slow.remote() for _ in range(4)])
+    assert set(default) == {cluster.head_node.node_id, worker.node_id}
+
+
+def test_node_affinity(two_nodes):
+    cluster, worker = two_nodes
+    hard = NodeAffinitySchedulingStrategy(worker.node_id, soft=False)
+    assert ember.get(node_id.options(scheduling_strategy=hard).remote()) == worker.node_id
+    soft = NodeAffinitySchedulingStrategy("ff" * 14, soft=True)
+    assert ember.get(node_id.options(scheduling_strategy=soft).remote()) in (
+        cluster.head_node.node_id, worker.node_id)
+    with pytest.raises(InfeasibleResourceError):
+        node_id.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            "ff" * 14, soft=False)).remote()

@@ -1,0 +1,124 @@
+"""Multi-node faults and isolation: a killed node, a wrong token, network namespaces."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import ember
+from ember.cluster_utils import Cluster
+from ember.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+
+def test_task_on_a_killed_node_is_retried_elsewhere():
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        worker = cluster.add_node(num_cpus=1)
+        cluster.connect()
+
+        @ember.remote(max_retries=1)
+        def slow_where():
+            time.sleep(3)
+            return ember.get_runtime_context().get_node_id()
+
+        strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
+        ref = slow_where.options(scheduling_strategy=strategy).remote()
+        deadline = time.time() + 10
+        from ember.util import state
+
+        while time.time() < deadline:  # wait until it was forwarded to the worker node
+            rows = [t for t in state.list_tasks() if t["name"].endswith("slow_where")]
+            if rows and rows[0]["state"] == "RUNNING":
+                break
+            time.sleep(0.05)
+        time.sleep(0.5)
+        cluster.remove_node(worker, allow_graceful=False)
+        assert ember.get(ref, timeout=60) == cluster.head_node.node_id
+    finally:
+        cluster.shutdown()
+
+
+def test_worker_node_with_a_wrong_token_cannot_join(tmp_path):
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        bad = tmp_path / "token"
+        bad.write_text("wrong-token")
+        proc = subprocess.run(
+            [sys.executable, "-m", "ember._cluster.worker_node", "--address", cluster.address,
+             "--token-file", str(bad)], capture_output=True, text=True, timeout=60,
+            env=dict(os.environ))
+        assert proc.returncode != 0 and "UNAUTHENTICATED" in proc.stderr
+        assert len(cluster._nodes()) == 1
+    finally:
+        cluster.shutdown()
+
+
+def _netns_available() -> bool:
+    if os.geteuid() != 0:
+        return False
+    name = f"ember-probe-{os.getpid()}"
+    ok = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
+    if ok:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return ok
+
+
+@pytest.fixture
+def veth_namespace():
+    """A network namespace joined to this one by a veth pair: 10.213.77.1 <-> .2."""
+    if not _netns_available():
+        pytest.skip("network namespaces are not permitted here")
+    tag = os.getpid() % 10000
+    ns, here, there = f"ember-ns{tag}", f"emb{tag}a", f"emb{tag}b"
+    cmds = [
+        ["ip", "netns", "add", ns],
+        ["ip", "link", "add", here, "type", "veth", "peer", "name", there],
+        ["ip", "link", "set", there, "netns", ns],
+        ["ip", "addr", "add", "10.213.77.1/24", "dev", here],
+        ["ip", "link", "set", here, "up"],
+        ["ip", "netns", "exec", ns, "ip", "addr", "add", "10.213.77.2/24", "dev", there],
+        ["ip", "netns", "exec", ns, "ip", "link", "set", there, "up"],
+        ["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"],
+    ]
+    try:
+        for cmd in cmds:
+            subprocess.run(cmd, check=True, capture_output=True)
+    except subprocess.CalledProcessError as e:
+        subprocess.run(["ip", "link", "del", here], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        pytest.skip(f"could not set up a veth pair: {e.stderr!r}")
+    yield ns, here
+    subprocess.run(["ip", "link", "del", here], capture_output=True)
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def _rx_bytes(dev: str) -> int:
+    with open(f"/sys/class/net/{dev}/statistics/rx_bytes") as f:
+        return int(f.read())
+
+
+def test_nodes_in_separate_network_namespaces(veth_namespace):
+    ns, dev = veth_namespace
+    cluster = Cluster()
+    try:
+        cluster.add_node(num_cpus=1, host="10.213.77.1")
+        worker = cluster.add_node(num_cpus=1, resources={"far": 1}, host="10.213.77.2",
+                                  netns=ns)
+        cluster.connect()
+        before = _rx_bytes(dev)
+
+        @ember.remote(resources={"far": 1})
+        def far(a):
+            return a + 1, ember.get_runtime_context().get_node_id()
+
+        arr = np.zeros(2_000_000, dtype=np.int64)  # 16 MB out, 16 MB back
+        out, where = ember.get(far.remote(arr))
+        assert where == worker.node_id and int(out.sum()) == 2_000_000
+        assert _rx_bytes(dev) - before > 16_000_000  # the result really crossed the veth
+    finally:
+        cluster.shutdown()
