@@ -162,8 +162,9 @@ def test_init_without_a_cluster_and_worker_nodes_are_clear_errors(tmp_path):
     out = subprocess.run([sys.executable, "-c", "import ember; ember.init(address='auto')"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "ember start --head" in out.stderr
+    env.pop("EMBER_CLUSTER_TOKEN", None)
     out = _ember(env, "start", "--address", "127.0.0.1:6379", check=False)
-    assert out.returncode == 2 and "not available" in out.stderr
+    assert out.returncode == 2 and "token" in out.stderr
 
 
 def test_list_summary_memory_and_timeline(head, tmp_path):
@@ -189,3 +190,25 @@ def test_list_summary_memory_and_timeline(head, tmp_path):
     trace = tmp_path / "trace.json"
     _ember(env, "timeline", "--output", str(trace))
     assert any(e["name"] == "one" for e in json.loads(trace.read_text()))
+
+
+def test_worker_node_joins_with_the_cli(head):
+    env, info = head
+    out = _ember(env, "start", "--address", info["gcs_address"], "--num-cpus", "1",
+                 "--resources", '{"side": 1}').stdout
+    assert "Joined the cluster" in out
+    worker_id = out.split(" as node ")[1].split()[0]
+    deadline = time.time() + 15
+    while "2 node(s) alive" not in _ember(env, "status").stdout and time.time() < deadline:
+        time.sleep(0.1)
+    assert "2 node(s) alive" in _ember(env, "status").stdout
+    where = _driver(env, """
+        import ember
+        ember.init(address="auto")
+        @ember.remote(resources={"side": 1})
+        def where():
+            return ember.get_runtime_context().get_node_id()
+        print(ember.get(where.remote()))
+    """).strip()
+    assert where == worker_id
+    assert "Stopped 1 worker node(s)" in _ember(env, "stop").stdout

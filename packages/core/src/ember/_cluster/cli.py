@@ -15,27 +15,21 @@ from ember._cluster.connect import cluster_file, load_token, read_cluster
 def start(args: object) -> int:
     a = vars(args)
     if not a.get("head"):
-        print("ember start --address: joining worker nodes is not available in this release; "
-              "run `ember start --head` on this machine.", file=sys.stderr)
-        return 2
+        if not a.get("address"):
+            print("ember start needs --head (a new cluster) or --address=HOST:PORT (join one).",
+                  file=sys.stderr)
+            return 2
+        return _start_worker_node(a)
     existing = _running()
     if existing is not None:
         print(f"A cluster is already running here (head pid {existing['head_pid']}, "
               f"{existing['gcs_address']}). Stop it with `ember stop`.", file=sys.stderr)
         return 1
-    resources = json.loads(a.get("resources") or "{}")
-    if not isinstance(resources, dict):
-        print("--resources must be a JSON object, e.g. '{\"accel\": 2}'", file=sys.stderr)
+    resources = _node_resources(a)
+    if resources is None:
         return 2
-    if a.get("num_cpus") is not None:
-        resources["CPU"] = float(a["num_cpus"])
-    else:
-        resources.setdefault("CPU", float(os.cpu_count() or 1))
-    if a.get("num_gpus"):
-        resources["GPU"] = float(a["num_gpus"])
     from ember._core import procutil
 
-    resources.setdefault("memory", float(int(procutil.total_memory_bytes() * 0.7)))
     cmd = [sys.executable, "-m", "ember._cluster.head", "--host", a.get("host") or "127.0.0.1",
            "--port", str(a.get("port") if a.get("port") is not None else 6379),
            "--resources-json", json.dumps(resources)]
@@ -67,6 +61,65 @@ def start(args: object) -> int:
     return 1
 
 
+def _node_resources(a: dict) -> dict | None:
+    resources = json.loads(a.get("resources") or "{}")
+    if not isinstance(resources, dict):
+        print("--resources must be a JSON object, e.g. '{\"accel\": 2}'", file=sys.stderr)
+        return None
+    resources["CPU"] = float(a["num_cpus"]) if a.get("num_cpus") is not None else \
+        float(os.cpu_count() or 1)
+    if a.get("num_gpus"):
+        resources["GPU"] = float(a["num_gpus"])
+    from ember._core import procutil
+
+    resources.setdefault("memory", float(int(procutil.total_memory_bytes() * 0.7)))
+    return resources
+
+
+def _start_worker_node(a: dict) -> int:
+    """Join the cluster at --address as a worker node, in the background."""
+    from ember._core import procutil
+
+    token_file = a.get("token_file")
+    local = _running()
+    if token_file is None and local is not None and local["gcs_address"] == a["address"]:
+        token_file = local["token_file"]
+    if token_file is None and not os.environ.get("EMBER_CLUSTER_TOKEN"):
+        print("Joining a cluster needs its token: --token-file PATH (the head prints where it "
+              "is) or the EMBER_CLUSTER_TOKEN environment variable.", file=sys.stderr)
+        return 2
+    resources = _node_resources(a)
+    if resources is None:
+        return 2
+    cmd = [sys.executable, "-m", "ember._cluster.worker_node", "--address", a["address"],
+           "--host", a.get("host") or "127.0.0.1", "--resources-json", json.dumps(resources)]
+    if token_file:
+        cmd += ["--token-file", token_file]
+    if a.get("object_store_memory"):
+        cmd += ["--object-store-memory", str(a["object_store_memory"])]
+    if a.get("block"):
+        os.execv(sys.executable, cmd)
+    nodes_dir = os.path.join(procutil.session_root(), "worker_nodes")
+    os.makedirs(nodes_dir, exist_ok=True)
+    log_path = os.path.join(procutil.session_root(), "worker-node.log")
+    cmd += ["--log-file", log_path]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    line = proc.stdout.readline() if proc.stdout else b""
+    if proc.stdout:
+        proc.stdout.close()
+    if not line:
+        proc.wait()
+        print(f"The worker node failed to start (exit {proc.returncode}); see {log_path}",
+              file=sys.stderr)
+        return 1
+    info = json.loads(line)
+    with open(os.path.join(nodes_dir, f"{proc.pid}.json"), "w") as f:
+        json.dump({"pid": proc.pid, **info}, f)
+    print(f"Joined the cluster at {a['address']} as node {info['node_id']} (pid {proc.pid}).")
+    return 0
+
+
 def _running() -> dict | None:
     try:
         return read_cluster("auto")
@@ -74,7 +127,29 @@ def _running() -> dict | None:
         return None
 
 
+def _stop_worker_nodes() -> int:
+    from ember._core import procutil
+
+    nodes_dir = os.path.join(procutil.session_root(), "worker_nodes")
+    stopped = 0
+    for name in os.listdir(nodes_dir) if os.path.isdir(nodes_dir) else []:
+        pid = int(name.split(".")[0])
+        if _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.time() + 15
+            while _alive(pid) and time.time() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+            stopped += 1
+        os.remove(os.path.join(nodes_dir, name))
+    return stopped
+
+
 def stop(args: object) -> int:
+    workers = _stop_worker_nodes()
+    if workers:
+        print(f"Stopped {workers} worker node(s).")
     info = _running()
     if info is None:
         try:

@@ -26,7 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--resources-json", default="{}")
     p.add_argument("--object-store-memory", type=int, default=None)
+    p.add_argument("--log-file", default=None,
+                   help="after start-up, stdout/stderr (and workers' output) go here")
     args = p.parse_args(argv)
+    ready = sys.stdout
+    if args.log_file:  # the ready line goes to the original stdout, the rest to the log
+        ready = os.fdopen(os.dup(1), "w")
+        log = os.open(args.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
     token = os.environ.get("EMBER_CLUSTER_TOKEN", "")
     if args.token_file:
         with open(args.token_file) as f:
@@ -52,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    print(json.dumps({"node_id": manager.node_id, "address": agent.address}), flush=True)
+    print(json.dumps({"node_id": manager.node_id, "address": agent.address}), file=ready,
+          flush=True)
+    if ready is not sys.stdout:
+        ready.close()
     while not done.wait(1.0):
         pass
     agent.stop("worker node stopped")
