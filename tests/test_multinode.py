@@ -86,3 +86,32 @@ def test_node_affinity(two_nodes):
     with pytest.raises(InfeasibleResourceError):
         node_id.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
             "ff" * 14, soft=False)).remote()
+
+
+def test_actor_on_another_node_receives_ordered_calls(two_nodes):
+    _, worker = two_nodes
+
+    @ember.remote(resources={"remote": 1})
+    class Counter:
+        def __init__(self, start):
+            self.n = start
+
+        def add(self, k):
+            self.n += k
+            return self.n
+
+        def where(self):
+            return ember.get_runtime_context().get_node_id()
+
+    c = Counter.remote(10)
+    assert ember.get(c.where.remote()) == worker.node_id
+    assert ember.get([c.add.remote(1) for _ in range(20)]) == list(range(11, 31))
+
+    @ember.remote
+    def call_from_a_task(handle):
+        return ember.get(handle.add.remote(100))
+
+    assert ember.get(call_from_a_task.remote(c)) == 130
+    ember.kill(c)
+    with pytest.raises(ember.exceptions.ActorDiedError):
+        ember.get(c.add.remote(1))

@@ -122,3 +122,31 @@ def test_nodes_in_separate_network_namespaces(veth_namespace):
         assert _rx_bytes(dev) - before > 16_000_000  # the result really crossed the veth
     finally:
         cluster.shutdown()
+
+
+def test_actor_restarts_on_another_node_when_its_node_dies():
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        worker = cluster.add_node(num_cpus=1)
+        cluster.connect()
+
+        @ember.remote(max_restarts=1)
+        class Where:
+            def node(self):
+                return ember.get_runtime_context().get_node_id()
+
+        strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
+        a = Where.options(scheduling_strategy=strategy).remote()
+        assert ember.get(a.node.remote()) == worker.node_id
+        cluster.remove_node(worker, allow_graceful=False)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                assert ember.get(a.node.remote(), timeout=10) == cluster.head_node.node_id
+                break
+            except ember.exceptions.ActorDiedError:
+                time.sleep(0.1)  # calls in flight when the node died fail; later ones run
+        else:
+            pytest.fail("the actor was not restarted on the head node")
+    finally:
+        cluster.shutdown()

@@ -43,6 +43,10 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
         self.m.free_for_owner(list(request.object_ids))
         return pb.FreeReply()
 
+    def KillActor(self, request: Any, context: Any) -> Any:
+        self.m.kill_for_owner(request.actor_id, request.no_restart)
+        return pb.KillActorReply()
+
 
 def serve(manager: Any, token: str, host: str) -> tuple[grpc.Server, str]:
     """Start the NodeService on host (an ephemeral port); returns (server, "host:port")."""

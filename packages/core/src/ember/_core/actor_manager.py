@@ -89,12 +89,20 @@ class ActorMixin:
             self.pending_actors.append(actor)
             return
         pg = actor.pg
+        target = self._actor_target(actor)
+        if target:
+            self._forward_actor(actor, target)
+            return
         if pg is not None:
             ok = (self._pg_ready_for(pg)
                   and self.scheduler.acquire_bundle(pg[0], pg[1], actor.resources) != "")
         else:
             ok = self.scheduler.acquire(self.node_id, actor.resources)
         if not ok:
+            target = self._actor_target(actor, local_fits=False)
+            if target:
+                self._forward_actor(actor, target)
+                return
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
             return
@@ -173,6 +181,9 @@ class ActorMixin:
         self._wait_deps(task, lambda _t: self._pump_actor(actor))
 
     def _pump_actor(self, actor: Actor) -> None:
+        if actor.remote_node:
+            self._pump_remote_actor(actor)
+            return
         if actor.state != ALIVE or actor.worker is None:
             return
         q = actor.submitted
@@ -255,8 +266,8 @@ class ActorMixin:
         if pg is not None:
             if pg[0] in self.pgs:
                 self.scheduler.release_bundle(pg[0], pg[1], actor.resources)
-        else:
-            self.scheduler.release(self.node_id, actor.resources)
+        elif actor.node_id == self.node_id or actor.node_id in self.peers:
+            self.scheduler.release(actor.node_id, actor.resources)
         actor.node_id = ""
 
     def _actor_died_error(self, actor: Actor | None, msg: str, cause: Any = None) -> bytes:
@@ -285,6 +296,8 @@ class ActorMixin:
         self._release_actor_resources(actor)
         if actor.worker is not None:
             actor.worker.kill()
+        if actor.remote_node:
+            self._kill_remote_actor(actor, True)
 
     def op_kill(self, caller: int, reply: Any, actor_id: bytes, no_restart: bool) -> None:
         actor = self.actors.get(actor_id)
@@ -293,7 +306,11 @@ class ActorMixin:
         if no_restart:
             actor.no_restart = True
             actor.death_cause = "The actor was killed by ember.kill()."
-        if actor.worker is not None:
+        if actor.remote_node:
+            self._kill_remote_actor(actor, no_restart)
+            if no_restart:
+                self._actor_dead(actor, actor.death_cause)
+        elif actor.worker is not None:
             w = actor.worker
             w.kill()
             self._on_worker_dead(w)  # now, so later calls wait for the restart

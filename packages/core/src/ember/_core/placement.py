@@ -34,6 +34,11 @@ class PlacementMixin:
         except _native.InfeasibleError as e:
             raise InfeasibleResourceError(
                 f"Placement group {name or pg_id} can never be placed: {e}") from None
+        if nodes and any(n != self.node_id for n in nodes):
+            self.scheduler.remove_placement_group(pg_id)
+            raise NotImplementedError(
+                f"Placement group {name or pg_id} would need bundles on other nodes; "
+                "placement groups are reserved on the driver's node in this release.")
         self.pgs[pg_id] = pg
         if nodes:
             self._pg_created(pg, nodes)
@@ -55,7 +60,10 @@ class PlacementMixin:
             if pg.state != "PENDING":
                 continue
             nodes = self.scheduler.create_placement_group(pg.pg_id, pg.bundles, pg.strategy)
-            if nodes:
+            if nodes and any(n != self.node_id for n in nodes):
+                self.scheduler.remove_placement_group(pg.pg_id)
+                still.append(pg)
+            elif nodes:
                 self._pg_created(pg, nodes)
             else:
                 still.append(pg)

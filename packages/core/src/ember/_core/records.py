@@ -66,7 +66,8 @@ class Actor:
     __slots__ = ("actor_id", "spec", "caller", "state", "worker", "restarts_left",
                  "num_restarts", "no_restart", "submitted", "inflight", "death_cause",
                  "name", "namespace", "detached", "resources", "env_key", "class_name",
-                 "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids")
+                 "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids",
+                 "remote_node", "owner")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.actor_id: bytes = spec["actor_id"]
@@ -92,6 +93,8 @@ class Actor:
         self.node_id = ""
         self.pg = spec.get("pg")
         self.gpu_ids: list[int] = []
+        self.remote_node = ""  # we own it and it lives on that node
+        self.owner: tuple[str, str] | None = None  # (node, address) that owns it
 
 
 class PlacementGroup:

@@ -86,7 +86,10 @@ class RemoteMixin:
     def _peer_dead(self, peer: Peer, reason: str) -> None:
         self.peers.pop(peer.node_id, None)
         self.scheduler.remove_node(peer.node_id)
-        for task in [t for t in self.forwarded.values() if t.remote_node == peer.node_id]:
+        for actor in [a for a in self.actors.values() if a.remote_node == peer.node_id]:
+            self._remote_actor_lost(actor, f"its node {peer.node_id} died ({reason})")
+        for task in [t for t in self.forwarded.values()
+                     if t.remote_node == peer.node_id and t.actor is None]:
             self.forwarded.pop(task.task_id, None)
             task.remote_node = ""
             if task.retries_left != 0:
@@ -145,7 +148,7 @@ class RemoteMixin:
                 with self.lock:
                     self._forward_failed(task, node_id, why)
 
-        self.link.pool.submit(send)
+        self.link.sender(node_id).submit(send)
         return True
 
     def _forward_failed(self, task: Task, node_id: str, why: str) -> None:
@@ -170,16 +173,155 @@ class RemoteMixin:
         finally:
             self.store.release(oid)
 
+    # -- actors on peers ----------------------------------------------------------------
+
+    def _actor_target(self, actor: Any, local_fits: bool = True) -> str:
+        """A peer to place `actor` on, or "" to keep it here."""
+        if self.link is None or not self.peers or actor.owner is not None:
+            return ""
+        spec = actor.spec
+        if actor.pg is not None or spec.get("contained"):
+            return ""
+        aff = spec.get("affinity")
+        strategy = spec.get("strategy") or "DEFAULT"
+        if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node_id):
+            return ""
+        node = self.scheduler.pick_node(
+            actor.resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
+            local_node=self.node_id, affinity_node=aff[0] if aff else "",
+            soft=bool(aff[1]) if aff else False)
+        return node if node and node != self.node_id and node in self.peers else ""
+
+    def _forward_actor(self, actor: Any, node_id: str) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        if not self.scheduler.acquire(node_id, actor.resources):
+            self.pending_actors.append(actor)
+            return
+        from ember._core.records import ALIVE
+
+        actor.remote_node = node_id
+        actor.node_id = node_id
+        actor.state = ALIVE
+        spec = dict(actor.spec, kind="actor_init")
+        spec["fn_bytes"] = self.fns[spec["fn_id"]]
+        deps = [pb.Dep(object_id=oid, data=self._value_bytes(oid)) for oid in spec["deps"]]
+        self._send_forward(node_id, spec, deps, lambda why: self._remote_actor_lost(
+            actor, f"node {node_id} refused it: {why}"))
+        self._pump_remote_actor(actor)
+
+    def _send_forward(self, node_id: str, spec: dict, deps: list, on_fail: Any) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        peer = self.peers[node_id]
+        req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
+                                    owner_node=self.node_id, owner_address=self.link.address,
+                                    deps=deps)
+
+        def send() -> None:
+            try:
+                reply = peer.stub.ForwardTask(req, metadata=self.link.md, timeout=30)
+                ok, why = reply.accepted, reply.error
+            except Exception as e:  # noqa: BLE001 - the peer is unreachable
+                ok, why = False, str(e)
+            if not ok:
+                with self.lock:
+                    on_fail(why)
+
+        # One ordered lane per peer: an actor's creation and its calls arrive in order.
+        self.link.sender(node_id).submit(send)
+
+    def _pump_remote_actor(self, actor: Any) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+        from ember._core.records import ALIVE
+
+        if actor.state != ALIVE or not actor.remote_node:
+            return
+        q = actor.submitted
+        while q and q[0].missing == 0:
+            task = q.popleft()
+            if task.cancelled:
+                continue
+            err = self._dep_error(task)
+            if err is not None:
+                self._fail_task(task, err)
+                continue
+            task.state = RUNNING
+            task.remote_node = actor.remote_node
+            actor.inflight[task.task_id] = task
+            self.forwarded[task.task_id] = task
+            spec = dict(task.spec, kind="actor_task")
+            deps = [pb.Dep(object_id=oid, data=self._value_bytes(oid)) for oid in task.deps]
+            self._send_forward(actor.remote_node, spec, deps, lambda why, t=task: (
+                self._remote_call_failed(t, why)))
+        self._maybe_terminate_idle(actor)
+
+    def _remote_call_failed(self, task: Any, why: str) -> None:
+        self.forwarded.pop(task.task_id, None)
+        if task.actor is not None:
+            task.actor.inflight.pop(task.task_id, None)
+        err = self._actor_died_error(task.actor, f"The actor's node could not run the call: "
+                                     f"{why}")
+        self._fail_task(task, err)
+
+    def _remote_actor_lost(self, actor: Any, reason: str) -> None:
+        """The node hosting a remote actor is gone: restart it elsewhere or let it die."""
+        from ember._core.records import DEAD, RESTARTING
+
+        if actor.state == DEAD:
+            return
+        actor.remote_node = ""
+        actor.node_id = ""
+        retry = []
+        for task in list(actor.inflight.values()):
+            self.forwarded.pop(task.task_id, None)
+            if task.retries_left != 0 and actor.restarts_left != 0 and not actor.no_restart:
+                task.retries_left -= 1 if task.retries_left > 0 else 0
+                task.state = QUEUED
+                retry.append(task)
+            else:
+                self._fail_task(task, self._actor_died_error(
+                    actor, f"The actor died because {reason}."))
+        actor.inflight.clear()
+        if actor.no_restart or actor.restarts_left == 0:
+            self._actor_dead(actor, f"The actor died because {reason}.")
+            return
+        if actor.restarts_left > 0:
+            actor.restarts_left -= 1
+        actor.num_restarts += 1
+        actor.state = RESTARTING
+        for task in reversed(retry):
+            actor.submitted.appendleft(task)
+        self._schedule_actor(actor)
+
+    def _kill_remote_actor(self, actor: Any, no_restart: bool) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        peer = self.peers.get(actor.remote_node)
+        if peer is None:
+            return
+        req = pb.KillActorRequest(actor_id=actor.actor_id, no_restart=no_restart)
+        self.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=self.link.md,
+                                                          timeout=30))
+
     # -- running tasks for other owners ------------------------------------------------
 
     def accept_forwarded(self, spec: dict, owner: tuple[str, str],
                          deps: list[tuple[bytes, bytes]]) -> None:
         with self.lock:
-            self.fns[spec["fn_id"]] = spec.pop("fn_bytes")
+            kind = spec.pop("kind", "task")
+            if "fn_bytes" in spec:
+                self.fns[spec["fn_id"]] = spec.pop("fn_bytes")
             spec.pop("contained", None)
             for oid, data in deps:
                 self.objects.create(oid, REMOTE_OWNER)
                 self.objects.set_inline(oid, data, ())
+            if kind == "actor_init":
+                self._accept_actor(spec, owner, deps)
+                return
+            if kind == "actor_task":
+                self._accept_actor_call(spec, owner, deps)
+                return
             task = Task(spec, REMOTE_OWNER)
             task.owner = owner
             self.tasks[task.task_id] = task
@@ -188,6 +330,46 @@ class RemoteMixin:
             for oid, _ in deps:  # the task's pins keep them now
                 self.objects.remove_holder(oid, REMOTE_OWNER)
             self._wait_deps(task, self._task_deps_ready)
+
+    def _accept_actor(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
+        from ember._core.records import Actor
+
+        spec["name"] = None  # names live with the owner
+        spec["lifetime"] = None
+        actor = Actor(spec, REMOTE_OWNER)
+        actor.owner = owner
+        self.actors[actor.actor_id] = actor
+        for oid in spec.get("deps", []):
+            self.objects.incref(oid)
+        for oid, _ in deps:
+            self.objects.remove_holder(oid, REMOTE_OWNER)
+        self._actor_deps_ready(actor)
+
+    def _accept_actor_call(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
+        actor = self.actors.get(spec["actor_id"])
+        task = Task(spec, REMOTE_OWNER)
+        task.owner = owner
+        task.actor = actor
+        task.retries_left = 0  # retries are the owner's business
+        if actor is None or actor.state == "DEAD":
+            msg = actor.death_cause if actor is not None else "The actor is not on this node."
+            for oid, _ in deps:
+                self.objects.remove_holder(oid, REMOTE_OWNER)
+            self._fail_task(task, self._actor_died_error(actor, msg))
+            return
+        self.tasks[task.task_id] = task
+        for oid in task.pins:
+            self.objects.incref(oid)
+        for oid, _ in deps:
+            self.objects.remove_holder(oid, REMOTE_OWNER)
+        actor.submitted.append(task)
+        self._wait_deps(task, lambda _t: self._pump_actor(actor))
+
+    def kill_for_owner(self, actor_id: bytes, no_restart: bool) -> None:
+        with self.lock:
+            actor = self.actors.get(actor_id)
+            if actor is not None and actor.owner is not None:
+                self.op_kill(REMOTE_OWNER, None, actor_id, no_restart)
 
     def _return_to_owner(self, task: Task, results: list, retryable: bool) -> None:
         """Send a remote owner its results; large ones stay here until it frees them."""
@@ -210,13 +392,19 @@ class RemoteMixin:
             if task is None:
                 return
             task.remote_node = ""
+            if task.actor is not None:
+                task.actor.inflight.pop(task_id, None)
             if node_id in self.peers:
                 self._mirror(self.peers[node_id])
             if retryable and task.retries_left != 0 and not task.cancelled:
                 task.retries_left -= 1
                 task.state = QUEUED
-                self._enqueue(task, front=True)
-                self.dispatch()
+                if task.actor is not None:
+                    task.actor.submitted.appendleft(task)
+                    self._pump_actor(task.actor)
+                else:
+                    self._enqueue(task, front=True)
+                    self.dispatch()
                 return
             pulls = []
             for i, res in enumerate(results):
@@ -226,6 +414,8 @@ class RemoteMixin:
                 else:
                     pulls.append((oid, res[1], res[2]))
             self._close_task(task, "FINISHED")
+            if task.actor is not None:
+                self._maybe_terminate_idle(task.actor)
         for oid, size, contained in pulls:
             self.link.pool.submit(self._pull, node_id, oid, size, contained)
 
@@ -297,8 +487,18 @@ class ClusterLink:
         self.pool = ThreadPoolExecutor(8, thread_name_prefix="ember-peer")
         self._grpc = grpc
         self._stubs: dict[str, Any] = {}
+        self._senders: dict[str, ThreadPoolExecutor] = {}
         self._lock = threading.Lock()
         self.server, self.address = serve(manager, token, host)
+
+    def sender(self, node_id: str) -> ThreadPoolExecutor:
+        """A single-threaded executor per peer, so forwards to it keep their order."""
+        with self._lock:
+            lane = self._senders.get(node_id)
+            if lane is None:
+                lane = self._senders[node_id] = ThreadPoolExecutor(
+                    1, thread_name_prefix="ember-lane")
+            return lane
 
     def stub_for(self, address: str) -> Any:
         from ember._cluster.protos import node_pb2_grpc as pb_grpc
@@ -325,6 +525,8 @@ class ClusterLink:
     def stop(self) -> None:
         self.server.stop(0.5)
         self.pool.shutdown(wait=False, cancel_futures=True)
+        for lane in self._senders.values():
+            lane.shutdown(wait=False, cancel_futures=True)
 
 
 __all__ = ["REMOTE_OWNER", "STREAMING", "ClusterLink", "RemoteMixin"]

@@ -77,3 +77,15 @@ class FreeRequest(_message.Message):
 class FreeReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class KillActorRequest(_message.Message):
+    __slots__ = ("actor_id", "no_restart")
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    NO_RESTART_FIELD_NUMBER: _ClassVar[int]
+    actor_id: bytes
+    no_restart: bool
+    def __init__(self, actor_id: _Optional[bytes] = ..., no_restart: _Optional[bool] = ...) -> None: ...
+
+class KillActorReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

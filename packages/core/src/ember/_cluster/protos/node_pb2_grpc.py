@@ -54,6 +54,11 @@ class NodeServiceStub:
                 request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.FreeRequest.SerializeToString,
                 response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.FreeReply.FromString,
                 _registered_method=True)
+        self.KillActor = channel.unary_unary(
+                '/ember.node.NodeService/KillActor',
+                request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorRequest.SerializeToString,
+                response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorReply.FromString,
+                _registered_method=True)
 
 
 class NodeServiceServicer:
@@ -83,6 +88,12 @@ class NodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def KillActor(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -105,6 +116,11 @@ def add_NodeServiceServicer_to_server(servicer, server):
                     servicer.FreeObjects,
                     request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.FreeRequest.FromString,
                     response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.FreeReply.SerializeToString,
+            ),
+            'KillActor': grpc.unary_unary_rpc_method_handler(
+                    servicer.KillActor,
+                    request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorRequest.FromString,
+                    response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +231,33 @@ class NodeService:
             '/ember.node.NodeService/FreeObjects',
             ember_dot___cluster_dot_protos_dot_node__pb2.FreeRequest.SerializeToString,
             ember_dot___cluster_dot_protos_dot_node__pb2.FreeReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KillActor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ember.node.NodeService/KillActor',
+            ember_dot___cluster_dot_protos_dot_node__pb2.KillActorRequest.SerializeToString,
+            ember_dot___cluster_dot_protos_dot_node__pb2.KillActorReply.FromString,
             options,
             channel_credentials,
             insecure,
