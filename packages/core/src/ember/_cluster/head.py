@@ -31,7 +31,9 @@ class Head:
         from ember._core.node_manager import NodeManager
 
         self.session_dir = procutil.new_session_dir()
-        self.token = auth.new_token()
+        # A token given in the environment (e.g. from a Kubernetes Secret) is shared with
+        # worker nodes started elsewhere; otherwise the head makes a fresh one.
+        self.token = os.environ.get("EMBER_CLUSTER_TOKEN") or auth.new_token()
         self.token_file = os.path.join(self.session_dir, "token")
         auth.write_token(self.token_file, self.token)
         db = storage if storage is not None else os.path.join(self.session_dir, "gcs.sqlite")
