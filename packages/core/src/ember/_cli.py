@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--resources", default=None, help="custom resources as a JSON object")
     st.add_argument("--object-store-memory", type=int, default=None)
     st.add_argument("--block", action="store_true", help="run in the foreground")
+    st.add_argument("--storage", default=None,
+                    help="control store state: an SQLite file path or a redis:// URL")
     st.add_argument("--token-file", default=None,
                     help="the cluster token (worker nodes; or EMBER_CLUSTER_TOKEN)")
     sub.add_parser("stop", help="stop the cluster running on this machine")

@@ -35,6 +35,8 @@ def start(args: object) -> int:
            "--resources-json", json.dumps(resources)]
     if a.get("object_store_memory"):
         cmd += ["--object-store-memory", str(a["object_store_memory"])]
+    if a.get("storage"):
+        cmd += ["--storage", a["storage"]]
     if a.get("block"):
         os.execv(sys.executable, cmd)
     os.makedirs(procutil.session_root(), exist_ok=True)
