@@ -68,7 +68,11 @@ class RemoteMixin:
                 self.on_resources_freed()
 
     def _mirror(self, peer: Peer) -> None:
-        """Set the scheduler's view of a peer: its reported use plus what we sent since."""
+        """Set the scheduler's view of a peer from its last report and what we sent it.
+
+        Its report already counts those of our tasks that had started, so per resource the
+        larger of the two is taken rather than their sum (which would count them twice).
+        """
         in_flight: dict[str, float] = {}
         for t in self.forwarded.values():
             if t.remote_node == peer.node_id:
@@ -78,7 +82,7 @@ class RemoteMixin:
         self.scheduler.add_node(peer.node_id, peer.totals)
         used = {k: max(0.0, v - peer.available.get(k, 0.0)) for k, v in peer.totals.items()}
         for k, v in in_flight.items():
-            used[k] = min(peer.totals.get(k, 0.0), used.get(k, 0.0) + v)
+            used[k] = min(peer.totals.get(k, 0.0), max(used.get(k, 0.0), v))
         used = {k: v for k, v in used.items() if v > 0}
         if used:
             self.scheduler.acquire(peer.node_id, used)
@@ -394,8 +398,8 @@ class RemoteMixin:
             task.remote_node = ""
             if task.actor is not None:
                 task.actor.inflight.pop(task_id, None)
-            if node_id in self.peers:
-                self._mirror(self.peers[node_id])
+            elif node_id in self.peers:
+                self.scheduler.release(node_id, task.resources)
             if retryable and task.retries_left != 0 and not task.cancelled:
                 task.retries_left -= 1
                 task.state = QUEUED
@@ -416,6 +420,8 @@ class RemoteMixin:
             self._close_task(task, "FINISHED")
             if task.actor is not None:
                 self._maybe_terminate_idle(task.actor)
+            else:
+                self.dispatch()
         for oid, size, contained in pulls:
             self.link.pool.submit(self._pull, node_id, oid, size, contained)
 
