@@ -47,6 +47,11 @@ class Region {
   // split across a few threads. InvalidArgument if out of bounds or closed.
   Status Write(uint64_t offset, const void* src, uint64_t n);
 
+  // Reads exactly `n` bytes from the stream socket or pipe `fd` straight into
+  // [offset, offset + n): the one copy an object transfer needs. IOError if
+  // the peer closes early or the read fails; InvalidArgument if out of bounds.
+  Status ReadFrom(int fd, uint64_t offset, uint64_t n);
+
   // Returns [offset, offset + n) without copying. InvalidArgument if out of
   // bounds or closed.
   StatusOr<RegionSlice> Slice(uint64_t offset, uint64_t n) const;

@@ -135,6 +135,10 @@ void Write(Region& region, uint64_t offset, const py::object& data) {
   Check(WithoutGil([&] { return region.Write(offset, buffer.data(), buffer.size()); }));
 }
 
+void ReadFrom(Region& region, int fd, uint64_t offset, uint64_t n) {
+  Check(WithoutGil([&] { return region.ReadFrom(fd, offset, n); }));
+}
+
 py::dict StatsDict(const ObjectStoreStats& s) {
   py::dict d;
   d["capacity"] = s.capacity;
@@ -244,6 +248,7 @@ void BindRegion(py::module_& m) {
       .def_property_readonly("size", &Region::size)
       .def_property_readonly("closed", &Region::closed)
       .def("write", &Write, py::arg("offset"), py::arg("data"))
+      .def("read_from", &ReadFrom, py::arg("fd"), py::arg("offset"), py::arg("size"))
       .def("view", &MakeView, py::arg("offset"), py::arg("size"),
            py::arg("on_release") = py::none())
       .def("close", &Region::Close);

@@ -1,5 +1,9 @@
 #include "ember/region.h"
 
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <string>
 #include <utility>
 
@@ -40,6 +44,24 @@ StatusOr<RegionSlice> Region::Slice(uint64_t offset, uint64_t n) const {
   slice.data = memory_->data() == nullptr ? nullptr : memory_->data() + offset;
   slice.size = n;
   return slice;
+}
+
+Status Region::ReadFrom(int fd, uint64_t offset, uint64_t n) {
+  StatusOr<RegionSlice> slice = Slice(offset, n);
+  if (!slice.ok()) return slice.status();
+  uint64_t done = 0;
+  while (done < n) {
+    ssize_t got = ::read(fd, slice->data + done, n - done);
+    if (got > 0) {
+      done += static_cast<uint64_t>(got);
+    } else if (got == 0) {
+      return Status::IOError("the peer closed the stream after " + std::to_string(done) +
+                             " of " + std::to_string(n) + " bytes");
+    } else if (errno != EINTR) {
+      return Status::IOError(std::string("read failed: ") + strerror(errno));
+    }
+  }
+  return Status::OK();
 }
 
 Status Region::Write(uint64_t offset, const void* src, uint64_t n) {

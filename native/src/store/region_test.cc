@@ -1,5 +1,7 @@
 #include "ember/region.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 #include <vector>
@@ -25,6 +27,23 @@ TEST(RegionTest, WriteThenSlice) {
   auto slice = region.Slice(100, 5);
   ASSERT_OK(slice);
   ASSERT_EQ(std::string(slice->data, slice->size), "hello");
+}
+
+TEST(RegionTest, ReadFromFillsBytesFromAPipe) {
+  MemEnv env;
+  Region region(NewMemory(&env, 1024));
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], "transfer", 8), 8);
+  ASSERT_OK(region.ReadFrom(fds[0], 10, 8));
+  auto slice = region.Slice(10, 8);
+  ASSERT_OK(slice);
+  ASSERT_EQ(std::string(slice->data, slice->size), "transfer");
+  ASSERT_EQ(write(fds[1], "abc", 3), 3);
+  close(fds[1]);
+  ASSERT_TRUE(region.ReadFrom(fds[0], 0, 8).IsIOError());  // the peer closed early
+  ASSERT_TRUE(region.ReadFrom(fds[0], 1020, 8).IsInvalidArgument());
+  close(fds[0]);
 }
 
 TEST(RegionTest, BoundsAreChecked) {

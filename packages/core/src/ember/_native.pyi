@@ -93,6 +93,8 @@ class Region:
     def size(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+    def read_from(self, fd: int, offset: int, size: int) -> None:
+        """Read exactly `size` bytes from a socket/pipe fd into [offset, offset + size)."""
     def write(self, offset: int, data: Buffer) -> None:
         """Copies a contiguous buffer to [offset, offset + len); bounds-checked, GIL released,
         split over a few threads from 8 MiB up."""

@@ -17,8 +17,10 @@ class NodeAgent:
         self.manager = manager
         self.gcs = gcs
         self.address = manager.join_cluster(token, host)
+        self.labels = {"transfer": manager.link.transfer_server.address}
         self.period = gcs.register_node(manager.node_id, self.address,
-                                        dict(manager.total_resources), is_head=is_head)
+                                        dict(manager.total_resources), self.labels,
+                                        is_head=is_head)
         self._stop = threading.Event()
         self._sync = threading.Lock()
         self.sync()
@@ -43,7 +45,8 @@ class NodeAgent:
                 pending = float(sum(len(q) for q in m.queues.values()))
             try:
                 if not self.gcs.heartbeat(m.node_id, available, pending):
-                    self.gcs.register_node(m.node_id, self.address, dict(m.total_resources))
+                    self.gcs.register_node(m.node_id, self.address, dict(m.total_resources),
+                                           self.labels)
                 self.sync()
                 failures = 0
             except Exception:  # noqa: BLE001 - the control store may be restarting

@@ -25,14 +25,16 @@ _CHUNK = 4 << 20
 
 
 class Peer:
-    __slots__ = ("node_id", "address", "totals", "available", "stub")
+    __slots__ = ("node_id", "address", "totals", "available", "stub", "transfer")
 
-    def __init__(self, node_id: str, address: str, totals: dict[str, float], stub: Any) -> None:
+    def __init__(self, node_id: str, address: str, totals: dict[str, float], stub: Any,
+                 transfer: str) -> None:
         self.node_id = node_id
         self.address = address
         self.totals = totals
         self.available = dict(totals)
         self.stub = stub
+        self.transfer = transfer  # host:port of its object transfer service
 
 
 class RemoteMixin:
@@ -58,7 +60,7 @@ class RemoteMixin:
                     continue
                 if peer is None:
                     peer = Peer(n.node_id, n.address, dict(n.resources),
-                                self.link.stub_for(n.address))
+                                self.link.stub_for(n.address), n.labels.get("transfer", ""))
                     self.peers[n.node_id] = peer
                     self.scheduler.add_node(n.node_id, peer.totals)
                     changed = True
@@ -433,10 +435,13 @@ class RemoteMixin:
         try:
             with self.lock:
                 offset = self.objects.allocate(oid, size)
-            stream = peer.stub.PullObject(pb.PullRequest(object_id=oid, chunk_size=_CHUNK),
-                                          metadata=self.link.md, timeout=600)
-            for chunk in stream:
-                self.region.write(offset + chunk.offset, chunk.data)
+            if peer.transfer:
+                self.link.transfer.pull_into(peer.transfer, oid, self.region, offset, size)
+            else:  # a peer without the transfer service: chunks over gRPC
+                stream = peer.stub.PullObject(pb.PullRequest(object_id=oid, chunk_size=_CHUNK),
+                                              metadata=self.link.md, timeout=600)
+                for chunk in stream:
+                    self.region.write(offset + chunk.offset, chunk.data)
             with self.lock:
                 self.store.seal(oid)
                 self.objects.set_in_store(oid, size, contained)
@@ -488,6 +493,7 @@ class ClusterLink:
 
         from ember._cluster import auth
         from ember._cluster.node_service import serve
+        from ember._cluster.transfer import TransferClient, TransferServer
 
         self.md = auth.metadata(token)
         self.pool = ThreadPoolExecutor(8, thread_name_prefix="ember-peer")
@@ -496,6 +502,8 @@ class ClusterLink:
         self._senders: dict[str, ThreadPoolExecutor] = {}
         self._lock = threading.Lock()
         self.server, self.address = serve(manager, token, host)
+        self.transfer_server = TransferServer(manager, token, host)
+        self.transfer = TransferClient(token)
 
     def sender(self, node_id: str) -> ThreadPoolExecutor:
         """A single-threaded executor per peer, so forwards to it keep their order."""
@@ -530,6 +538,8 @@ class ClusterLink:
 
     def stop(self) -> None:
         self.server.stop(0.5)
+        self.transfer_server.stop()
+        self.transfer.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
         for lane in self._senders.values():
             lane.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,138 @@
+"""The object transfer service: raw TCP streams of object bytes between node managers.
+
+Control messages go over gRPC; bulk bytes do not need its framing. A pull asks a peer for
+one object (with the cluster token) and the peer writes the object's bytes straight from
+its shared memory to the socket; the puller reads them straight into the destination in
+its own store (Region.read_from, GIL released): one copy on each side, never the whole
+object in Python memory.
+"""
+
+from __future__ import annotations
+
+import hmac
+import socket
+import struct
+import threading
+from typing import Any
+
+from ember._core import framing
+
+_SIZE = struct.Struct(">q")
+
+
+class TransferServer:
+    """Serves pulls of this node's objects to peers that present the token."""
+
+    def __init__(self, manager: Any, token: str, host: str) -> None:
+        self.manager = manager
+        self._token = token.encode()
+        self.sock = socket.create_server((host, 0))
+        self.address = f"{host}:{self.sock.getsockname()[1]}"
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True, name="ember-transfer").start()
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        c = framing.Connection(conn)
+        try:
+            while True:
+                for op, token, oid in c.recv_blocking():
+                    if op != "pull" or not hmac.compare_digest(str(token).encode(),
+                                                               self._token):
+                        conn.sendall(_SIZE.pack(-2))
+                        return
+                    self._send_object(conn, oid)
+        except (OSError, framing.ConnectionClosed, ValueError):
+            pass
+        finally:
+            conn.close()
+
+    def _send_object(self, conn: socket.socket, oid: bytes) -> None:
+        m = self.manager
+        with m.lock:
+            e = m.objects.entries.get(oid)
+            if e is None:
+                conn.sendall(_SIZE.pack(-1))
+                return
+            if e.inline is not None:
+                data, pinned = e.inline, False
+            else:
+                offset, size = m.store.get(oid)
+                data, pinned = m.region.view(offset, size), True
+        try:
+            conn.sendall(_SIZE.pack(len(data)))
+            conn.sendall(data)
+        finally:
+            if pinned:
+                del data
+                m.store.release(oid)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.sock.close()
+
+
+class TransferClient:
+    """Pulls objects from peers, one pooled connection per peer at a time."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+        self._idle: dict[str, list[socket.socket]] = {}
+        self._lock = threading.Lock()
+
+    def pull_into(self, address: str, oid: bytes, region: Any, offset: int, size: int) -> None:
+        """Copy object `oid` from the peer at `address` into region[offset:offset+size]."""
+        sock = self._connection(address)
+        ok = False
+        try:
+            framing.Connection(sock).send(("pull", self._token, oid))
+            header = _recv_exact(sock, _SIZE.size)
+            (n,) = _SIZE.unpack(header)
+            if n == -2:
+                raise PermissionError("the peer refused the cluster token")
+            if n < 0:
+                raise KeyError(f"object {oid.hex()} is not on {address}")
+            if n != size:
+                raise ValueError(f"object {oid.hex()} is {n} bytes on {address}, expected {size}")
+            region.read_from(sock.fileno(), offset, size)
+            ok = True
+        finally:
+            if ok:
+                with self._lock:
+                    self._idle.setdefault(address, []).append(sock)
+            else:
+                sock.close()
+
+    def _connection(self, address: str) -> socket.socket:
+        with self._lock:
+            pool = self._idle.get(address)
+            if pool:
+                return pool.pop()
+        host, port = address.rsplit(":", 1)
+        sock = socket.create_connection((host, int(port)), timeout=30)
+        sock.settimeout(None)
+        return sock
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._idle.values():
+                for s in pool:
+                    s.close()
+            self._idle.clear()
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("the peer closed the transfer connection")
+        buf += chunk
+    return bytes(buf)
