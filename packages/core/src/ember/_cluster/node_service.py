@@ -17,6 +17,15 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
     def __init__(self, manager: Any) -> None:
         self.m = manager
 
+    def ForwardBatch(self, request: Any, context: Any) -> Any:
+        return pb.ForwardBatchReply(replies=[self.ForwardTask(t, context)
+                                             for t in request.tasks])
+
+    def TaskResults(self, request: Any, context: Any) -> Any:
+        for r in request.results:
+            self.TaskResult(r, context)
+        return pb.TaskResultReply()
+
     def ForwardTask(self, request: Any, context: Any) -> Any:
         try:
             spec = pickle.loads(request.spec)

@@ -23,6 +23,7 @@ class Connection:
         self.sock = sock
         self._send_lock = threading.Lock()
         self._buf = bytearray()
+        self._out = bytearray()  # frames not yet written (non-blocking senders only)
         self.closed = False
 
     def fileno(self) -> int:
@@ -43,6 +44,40 @@ class Connection:
         with self._send_lock:
             self.sock.sendall(b"".join(parts))
 
+    def send_nowait(self, msg: Any) -> bool:
+        """Queue a frame and write what the socket takes now, never blocking.
+
+        For a non-blocking socket read by an event loop: returns False when bytes are
+        left over, and the loop must call flush() once the socket is writable. (A node
+        manager that blocked writing to a worker that is itself blocked writing to the
+        node manager would deadlock both.)
+        """
+        data = pickle.dumps(msg, protocol=5)
+        frame = _HEADER.pack(len(data)) + data
+        with self._send_lock:
+            if self._out:
+                self._out += frame
+                return False
+            try:
+                n = self.sock.send(frame)
+            except BlockingIOError:
+                n = 0
+            if n < len(frame):
+                self._out += memoryview(frame)[n:]
+                return False
+            return True
+
+    def flush(self) -> bool:
+        """Write queued bytes; True once nothing is left."""
+        with self._send_lock:
+            while self._out:
+                try:
+                    n = self.sock.send(self._out)
+                except BlockingIOError:
+                    return False
+                del self._out[:n]
+            return True
+
     def _parse(self) -> list[Any]:
         out = []
         buf = self._buf
@@ -60,7 +95,10 @@ class Connection:
 
     def recv_available(self) -> list[Any]:
         """Read what the socket has now (it must be readable) and return whole frames."""
-        data = self.sock.recv(_RECV_CHUNK)
+        try:
+            data = self.sock.recv(_RECV_CHUNK)
+        except BlockingIOError:
+            return []
         if not data:
             self.closed = True
             raise ConnectionClosed()

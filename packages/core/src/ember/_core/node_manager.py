@@ -82,6 +82,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
         self._listener: Any = None
         self._token = b""
         self.on_driver_change: Callable[[bool, WorkerHandle, bytes], None] | None = None
+        self._backlog: set[WorkerHandle] = set()  # sockets with unwritten frames
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -119,9 +120,13 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
                 if self._stopped:
                     return
                 self.process_driver_refs()
-                for key, _ in events:
-                    self._on_readable(key.data)
+                for key, mask in events:
+                    if mask & selectors.EVENT_WRITE:
+                        self._flush_backlog(key.data)
+                    if mask & selectors.EVENT_READ:
+                        self._on_readable(key.data)
                 self._run_timers()
+                self._watch_backlog()
 
     # -- drivers that connect to a running node (cluster mode) --------------------------
 
@@ -169,8 +174,9 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
         except (OSError, IndexError, framing.ConnectionClosed):
             conn.close()
             return
-        sock.settimeout(None)
+        sock.setblocking(False)
         w = WorkerHandle(wid, int(hello[2]), conn, "")
+        w.on_backlog = self._want_write
         w.state = "driver"
         self.workers[wid] = w
         self._sel.register(sock, selectors.EVENT_READ, w)
@@ -206,6 +212,34 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
                     import traceback
 
                     traceback.print_exc()
+
+    def _want_write(self, w: WorkerHandle) -> None:
+        self._backlog.add(w)
+        if threading.current_thread() is not self._thread:
+            self.wake()
+
+    def _watch_backlog(self) -> None:
+        """Ask the selector to report writability of sockets with queued frames."""
+        for w in self._backlog:
+            if w.state != DEAD and not w.conn.closed:
+                try:
+                    self._sel.modify(w.conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, w)
+                except (KeyError, ValueError, OSError):
+                    pass
+        self._backlog.clear()
+
+    def _flush_backlog(self, w: Any) -> None:
+        if not isinstance(w, WorkerHandle) or w.state == DEAD:
+            return
+        try:
+            done = w.conn.flush()
+        except OSError:
+            return
+        if done:
+            try:
+                self._sel.modify(w.conn.sock, selectors.EVENT_READ, w)
+            except (KeyError, ValueError, OSError):
+                pass
 
     def _run_timers(self) -> None:
         now = time.monotonic()
@@ -337,7 +371,9 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
         self.template.fork(wid, env_key, setup, for_task=actor is None)
 
     def _on_worker_forked(self, wid: int, pid: int, sock: Any, env_key: str) -> None:
+        sock.setblocking(False)
         w = WorkerHandle(wid, pid, framing.Connection(sock), env_key)
+        w.on_backlog = self._want_write
         self.workers[wid] = w
         self._sel.register(sock, selectors.EVENT_READ, w)
         w.send(("hello", {"node_id": self.node_id, "job_id": self.job_id,

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections import Counter, deque
+from typing import Any
 
 from ember._core import framing
 
@@ -21,7 +22,7 @@ class WorkerHandle:
     """The node manager's view of one worker process."""
 
     __slots__ = ("wid", "pid", "conn", "env_key", "state", "task", "actor", "fns",
-                 "pins", "held", "blocked", "holds_resources")
+                 "pins", "held", "blocked", "holds_resources", "on_backlog")
 
     def __init__(self, wid: int, pid: int, conn: framing.Connection, env_key: str) -> None:
         self.wid = wid
@@ -36,10 +37,13 @@ class WorkerHandle:
         self.held: set[bytes] = set()  # ids it holds refs to
         self.blocked = 0  # nested get/wait calls in progress
         self.holds_resources = False
+        self.on_backlog: Any = None  # called when a send could not be written at once
 
     def send(self, msg: object) -> bool:
+        """Send without ever blocking the node manager; the IO loop writes the rest."""
         try:
-            self.conn.send(msg)
+            if not self.conn.send_nowait(msg) and self.on_backlog is not None:
+                self.on_backlog(self)
             return True
         except OSError:
             return False

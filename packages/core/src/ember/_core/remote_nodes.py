@@ -144,17 +144,11 @@ class RemoteMixin:
                                     owner_node=self.node_id,
                                     owner_address=self.link.address, deps=deps)
 
-        def send() -> None:
-            try:
-                reply = peer.stub.ForwardTask(req, metadata=self.link.md, timeout=30)
-                ok, why = reply.accepted, reply.error
-            except Exception as e:  # noqa: BLE001 - the peer is unreachable
-                ok, why = False, str(e)
-            if not ok:
-                with self.lock:
-                    self._forward_failed(task, node_id, why)
+        def failed(why: str) -> None:
+            with self.lock:
+                self._forward_failed(task, node_id, why)
 
-        self.link.sender(node_id).submit(send)
+        self.link.forward(peer, req, failed)
         return True
 
     def _forward_failed(self, task: Task, node_id: str, why: str) -> None:
@@ -224,18 +218,11 @@ class RemoteMixin:
                                     owner_node=self.node_id, owner_address=self.link.address,
                                     deps=deps)
 
-        def send() -> None:
-            try:
-                reply = peer.stub.ForwardTask(req, metadata=self.link.md, timeout=30)
-                ok, why = reply.accepted, reply.error
-            except Exception as e:  # noqa: BLE001 - the peer is unreachable
-                ok, why = False, str(e)
-            if not ok:
-                with self.lock:
-                    on_fail(why)
+        def failed(why: str) -> None:
+            with self.lock:
+                on_fail(why)
 
-        # One ordered lane per peer: an actor's creation and its calls arrive in order.
-        self.link.sender(node_id).submit(send)
+        self.link.forward(peer, req, failed)
 
     def _pump_remote_actor(self, actor: Any) -> None:
         from ember._cluster.protos import node_pb2 as pb
@@ -499,20 +486,23 @@ class ClusterLink:
         self.pool = ThreadPoolExecutor(8, thread_name_prefix="ember-peer")
         self._grpc = grpc
         self._stubs: dict[str, Any] = {}
-        self._senders: dict[str, ThreadPoolExecutor] = {}
+        self._lanes: dict[str, _Lane] = {}
         self._lock = threading.Lock()
         self.server, self.address = serve(manager, token, host)
         self.transfer_server = TransferServer(manager, token, host)
         self.transfer = TransferClient(token)
 
-    def sender(self, node_id: str) -> ThreadPoolExecutor:
-        """A single-threaded executor per peer, so forwards to it keep their order."""
+    def _lane(self, address: str) -> _Lane:
+        stub = self.stub_for(address)
         with self._lock:
-            lane = self._senders.get(node_id)
+            lane = self._lanes.get(address)
             if lane is None:
-                lane = self._senders[node_id] = ThreadPoolExecutor(
-                    1, thread_name_prefix="ember-lane")
+                lane = self._lanes[address] = _Lane(stub, self.md)
             return lane
+
+    def forward(self, peer: Peer, req: Any, on_fail: Any) -> None:
+        """Send a task/actor forward to a peer, in order, batched with others."""
+        self._lane(peer.address).put(("forward", req, on_fail))
 
     def stub_for(self, address: str) -> Any:
         from ember._cluster.protos import node_pb2_grpc as pb_grpc
@@ -533,16 +523,75 @@ class ClusterLink:
         req = pb.TaskResultRequest(task_id=task_id, node_id=node_id,
                                    results=pickle.dumps(results, protocol=5),
                                    retryable=retryable)
-        stub = self.stub_for(owner_address)
-        self.pool.submit(lambda: stub.TaskResult(req, metadata=self.md, timeout=60))
+        self._lane(owner_address).put(("result", req, None))
 
     def stop(self) -> None:
         self.server.stop(0.5)
         self.transfer_server.stop()
         self.transfer.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
-        for lane in self._senders.values():
-            lane.shutdown(wait=False, cancel_futures=True)
+        for lane in self._lanes.values():
+            lane.stop()
+
+
+class _Lane:
+    """An ordered outbox to one peer: whatever is queued goes out in one batch RPC."""
+
+    def __init__(self, stub: Any, md: Any) -> None:
+        import queue
+
+        self.stub = stub
+        self.md = md
+        self.q: queue.Queue = queue.Queue()
+        threading.Thread(target=self._run, daemon=True, name="ember-lane").start()
+
+    def put(self, item: tuple) -> None:
+        self.q.put(item)
+
+    def stop(self) -> None:
+        self.q.put(None)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException:  # noqa: BLE001 - a dead lane would stall the peer silently
+            import traceback
+
+            traceback.print_exc()
+
+    def _loop(self) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        while True:
+            first = self.q.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < 256 and not self.q.empty():
+                item = self.q.get()
+                if item is None:
+                    self.q.put(None)
+                    break
+                batch.append(item)
+            forwards = [b for b in batch if b[0] == "forward"]
+            results = [b[1] for b in batch if b[0] == "result"]
+            if forwards:
+                try:
+                    reply = self.stub.ForwardBatch(
+                        pb.ForwardBatchRequest(tasks=[f[1] for f in forwards]),
+                        metadata=self.md, timeout=60)
+                    outcomes = [(r.accepted, r.error) for r in reply.replies]
+                except Exception as e:  # noqa: BLE001 - the peer is unreachable
+                    outcomes = [(False, str(e))] * len(forwards)
+                for (_, _, on_fail), (ok, why) in zip(forwards, outcomes, strict=True):
+                    if not ok:
+                        on_fail(why)
+            if results:
+                try:
+                    self.stub.TaskResults(pb.TaskResultBatch(results=results),
+                                          metadata=self.md, timeout=60)
+                except Exception:  # noqa: BLE001 - the owner is gone; nothing to tell
+                    pass
 
 
 __all__ = ["REMOTE_OWNER", "STREAMING", "ClusterLink", "RemoteMixin"]

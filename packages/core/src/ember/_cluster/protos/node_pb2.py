@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ember/_cluster/protos/node.proto\x12\nember.node\"l\n\x12\x46orwardTaskRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x12\n\nowner_node\x18\x02 \x01(\t\x12\x15\n\rowner_address\x18\x03 \x01(\t\x12\x1d\n\x04\x64\x65ps\x18\x04 \x03(\x0b\x32\x0f.ember.node.Dep\"&\n\x03\x44\x65p\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"3\n\x10\x46orwardTaskReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"Y\n\x11TaskResultRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0f\n\x07results\x18\x03 \x01(\x0c\x12\x11\n\tretryable\x18\x04 \x01(\x08\"\x11\n\x0fTaskResultReply\"4\n\x0bPullRequest\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x12\n\nchunk_size\x18\x02 \x01(\x03\"4\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0b\x46reeRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\"\x0b\n\tFreeReply\"8\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\x12\n\nno_restart\x18\x02 \x01(\x08\"\x10\n\x0eKillActorReply2\xe6\x02\n\x0bNodeService\x12K\n\x0b\x46orwardTask\x12\x1e.ember.node.ForwardTaskRequest\x1a\x1c.ember.node.ForwardTaskReply\x12H\n\nTaskResult\x12\x1d.ember.node.TaskResultRequest\x1a\x1b.ember.node.TaskResultReply\x12:\n\nPullObject\x12\x17.ember.node.PullRequest\x1a\x11.ember.node.Chunk0\x01\x12=\n\x0b\x46reeObjects\x12\x17.ember.node.FreeRequest\x1a\x15.ember.node.FreeReply\x12\x45\n\tKillActor\x12\x1c.ember.node.KillActorRequest\x1a\x1a.ember.node.KillActorReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ember/_cluster/protos/node.proto\x12\nember.node\"l\n\x12\x46orwardTaskRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x12\n\nowner_node\x18\x02 \x01(\t\x12\x15\n\rowner_address\x18\x03 \x01(\t\x12\x1d\n\x04\x64\x65ps\x18\x04 \x03(\x0b\x32\x0f.ember.node.Dep\"&\n\x03\x44\x65p\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"3\n\x10\x46orwardTaskReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"Y\n\x11TaskResultRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0f\n\x07results\x18\x03 \x01(\x0c\x12\x11\n\tretryable\x18\x04 \x01(\x08\"\x11\n\x0fTaskResultReply\"D\n\x13\x46orwardBatchRequest\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.ember.node.ForwardTaskRequest\"B\n\x11\x46orwardBatchReply\x12-\n\x07replies\x18\x01 \x03(\x0b\x32\x1c.ember.node.ForwardTaskReply\"A\n\x0fTaskResultBatch\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.ember.node.TaskResultRequest\"4\n\x0bPullRequest\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x12\n\nchunk_size\x18\x02 \x01(\x03\"4\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0b\x46reeRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\"\x0b\n\tFreeReply\"8\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\x12\n\nno_restart\x18\x02 \x01(\x08\"\x10\n\x0eKillActorReply2\xff\x03\n\x0bNodeService\x12K\n\x0b\x46orwardTask\x12\x1e.ember.node.ForwardTaskRequest\x1a\x1c.ember.node.ForwardTaskReply\x12H\n\nTaskResult\x12\x1d.ember.node.TaskResultRequest\x1a\x1b.ember.node.TaskResultReply\x12N\n\x0c\x46orwardBatch\x12\x1f.ember.node.ForwardBatchRequest\x1a\x1d.ember.node.ForwardBatchReply\x12G\n\x0bTaskResults\x12\x1b.ember.node.TaskResultBatch\x1a\x1b.ember.node.TaskResultReply\x12:\n\nPullObject\x12\x17.ember.node.PullRequest\x1a\x11.ember.node.Chunk0\x01\x12=\n\x0b\x46reeObjects\x12\x17.ember.node.FreeRequest\x1a\x15.ember.node.FreeReply\x12\x45\n\tKillActor\x12\x1c.ember.node.KillActorRequest\x1a\x1a.ember.node.KillActorReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,18 +41,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKRESULTREQUEST']._serialized_end=340
   _globals['_TASKRESULTREPLY']._serialized_start=342
   _globals['_TASKRESULTREPLY']._serialized_end=359
-  _globals['_PULLREQUEST']._serialized_start=361
-  _globals['_PULLREQUEST']._serialized_end=413
-  _globals['_CHUNK']._serialized_start=415
-  _globals['_CHUNK']._serialized_end=467
-  _globals['_FREEREQUEST']._serialized_start=469
-  _globals['_FREEREQUEST']._serialized_end=502
-  _globals['_FREEREPLY']._serialized_start=504
-  _globals['_FREEREPLY']._serialized_end=515
-  _globals['_KILLACTORREQUEST']._serialized_start=517
-  _globals['_KILLACTORREQUEST']._serialized_end=573
-  _globals['_KILLACTORREPLY']._serialized_start=575
-  _globals['_KILLACTORREPLY']._serialized_end=591
-  _globals['_NODESERVICE']._serialized_start=594
-  _globals['_NODESERVICE']._serialized_end=952
+  _globals['_FORWARDBATCHREQUEST']._serialized_start=361
+  _globals['_FORWARDBATCHREQUEST']._serialized_end=429
+  _globals['_FORWARDBATCHREPLY']._serialized_start=431
+  _globals['_FORWARDBATCHREPLY']._serialized_end=497
+  _globals['_TASKRESULTBATCH']._serialized_start=499
+  _globals['_TASKRESULTBATCH']._serialized_end=564
+  _globals['_PULLREQUEST']._serialized_start=566
+  _globals['_PULLREQUEST']._serialized_end=618
+  _globals['_CHUNK']._serialized_start=620
+  _globals['_CHUNK']._serialized_end=672
+  _globals['_FREEREQUEST']._serialized_start=674
+  _globals['_FREEREQUEST']._serialized_end=707
+  _globals['_FREEREPLY']._serialized_start=709
+  _globals['_FREEREPLY']._serialized_end=720
+  _globals['_KILLACTORREQUEST']._serialized_start=722
+  _globals['_KILLACTORREQUEST']._serialized_end=778
+  _globals['_KILLACTORREPLY']._serialized_start=780
+  _globals['_KILLACTORREPLY']._serialized_end=796
+  _globals['_NODESERVICE']._serialized_start=799
+  _globals['_NODESERVICE']._serialized_end=1310
 # @@protoc_insertion_point(module_scope)

@@ -50,6 +50,24 @@ class TaskResultReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ForwardBatchRequest(_message.Message):
+    __slots__ = ("tasks",)
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[ForwardTaskRequest]
+    def __init__(self, tasks: _Optional[_Iterable[_Union[ForwardTaskRequest, _Mapping]]] = ...) -> None: ...
+
+class ForwardBatchReply(_message.Message):
+    __slots__ = ("replies",)
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    replies: _containers.RepeatedCompositeFieldContainer[ForwardTaskReply]
+    def __init__(self, replies: _Optional[_Iterable[_Union[ForwardTaskReply, _Mapping]]] = ...) -> None: ...
+
+class TaskResultBatch(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[TaskResultRequest]
+    def __init__(self, results: _Optional[_Iterable[_Union[TaskResultRequest, _Mapping]]] = ...) -> None: ...
+
 class PullRequest(_message.Message):
     __slots__ = ("object_id", "chunk_size")
     OBJECT_ID_FIELD_NUMBER: _ClassVar[int]

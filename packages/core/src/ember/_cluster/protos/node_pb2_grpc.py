@@ -44,6 +44,16 @@ class NodeServiceStub:
                 request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultRequest.SerializeToString,
                 response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultReply.FromString,
                 _registered_method=True)
+        self.ForwardBatch = channel.unary_unary(
+                '/ember.node.NodeService/ForwardBatch',
+                request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.ForwardBatchRequest.SerializeToString,
+                response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.ForwardBatchReply.FromString,
+                _registered_method=True)
+        self.TaskResults = channel.unary_unary(
+                '/ember.node.NodeService/TaskResults',
+                request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultBatch.SerializeToString,
+                response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultReply.FromString,
+                _registered_method=True)
         self.PullObject = channel.unary_stream(
                 '/ember.node.NodeService/PullObject',
                 request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.PullRequest.SerializeToString,
@@ -71,6 +81,18 @@ class NodeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def TaskResult(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForwardBatch(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TaskResults(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -105,6 +127,16 @@ def add_NodeServiceServicer_to_server(servicer, server):
             'TaskResult': grpc.unary_unary_rpc_method_handler(
                     servicer.TaskResult,
                     request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultRequest.FromString,
+                    response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultReply.SerializeToString,
+            ),
+            'ForwardBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForwardBatch,
+                    request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.ForwardBatchRequest.FromString,
+                    response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.ForwardBatchReply.SerializeToString,
+            ),
+            'TaskResults': grpc.unary_unary_rpc_method_handler(
+                    servicer.TaskResults,
+                    request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultBatch.FromString,
                     response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultReply.SerializeToString,
             ),
             'PullObject': grpc.unary_stream_rpc_method_handler(
@@ -176,6 +208,60 @@ class NodeService:
             target,
             '/ember.node.NodeService/TaskResult',
             ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultRequest.SerializeToString,
+            ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForwardBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ember.node.NodeService/ForwardBatch',
+            ember_dot___cluster_dot_protos_dot_node__pb2.ForwardBatchRequest.SerializeToString,
+            ember_dot___cluster_dot_protos_dot_node__pb2.ForwardBatchReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TaskResults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ember.node.NodeService/TaskResults',
+            ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultBatch.SerializeToString,
             ember_dot___cluster_dot_protos_dot_node__pb2.TaskResultReply.FromString,
             options,
             channel_credentials,
