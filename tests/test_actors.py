@@ -265,3 +265,24 @@ def test_bad_actor_options_fail_at_call_site():
         Counter()
     with pytest.raises(AttributeError, match="no method"):
         _ = Counter.remote().nope
+
+
+def test_actor_context_in_methods_and_in_threads_they_start():
+    @ember.remote(num_cpus=0.5)
+    class Ctx:
+        def inside(self):
+            c = ember.get_runtime_context()
+            return c.get_assigned_resources(), c.get_actor_id()
+
+        def in_thread(self):
+            out = {}
+            t = threading.Thread(target=lambda: out.update(
+                aid=ember.get_runtime_context().get_actor_id()))
+            t.start()
+            t.join()
+            return out["aid"]
+
+    a = Ctx.remote()
+    res, aid = ember.get(a.inside.remote())
+    assert res == {"CPU": 0.5} and aid == a._actor_id.hex()
+    assert ember.get(a.in_thread.remote()) == a._actor_id.hex()

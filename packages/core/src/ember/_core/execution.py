@@ -111,10 +111,12 @@ class Runner:
         elif self.set_gpus and self.actor_id is None:
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # not for this task
             self.set_gpus = False
+        actor = self.client.actor_ctx
         context.task_ctx.set({
             "task_id": spec["task_id"], "actor_id": self.actor_id,
-            "resources": spec.get("resources") or {}, "name": spec.get("name", ""),
-            "pg": spec.get("pg"), "actor_name": self.actor_name,
+            "resources": spec.get("resources") or actor.get("resources") or {},
+            "name": spec.get("name", ""), "pg": spec.get("pg") or actor.get("pg"),
+            "actor_name": self.actor_name,
         })
 
     # -- plain tasks and sync actors (main thread) -------------------------------------
@@ -169,6 +171,10 @@ class Runner:
         c = self.client
         self.actor_id = spec["actor_id"]
         self.actor_name = spec.get("class_name", "")
+        # What holds for every call of this actor, and for threads its methods start.
+        self.client.actor_ctx = {"actor_id": spec["actor_id"], "actor_name": self.actor_name,
+                                 "resources": spec.get("resources") or {},
+                                 "pg": spec.get("pg")}
         self._set_ctx({**spec, "task_id": spec["actor_id"]})
         try:
             cls = self._function(spec)

@@ -47,6 +47,7 @@ class WorkerClient(BaseClient):
         self.in_runtime = 0
         self.interruptible = False
         self.cancel_pending = False
+        self.actor_ctx: dict = {}  # set once this worker hosts an actor
 
     @property
     def region(self) -> Any:
@@ -134,7 +135,7 @@ class WorkerClient(BaseClient):
         return self.info
 
     def task_context(self) -> dict:
-        return context.task_ctx.get() or {}
+        return context.task_ctx.get() or self.actor_ctx
 
     # -- reading ----------------------------------------------------------------------
 
