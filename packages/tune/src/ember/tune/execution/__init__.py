@@ -1,0 +1,1 @@
+"""The experiment loop: trial actors, the controller and the experiment state file."""

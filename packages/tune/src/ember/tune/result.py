@@ -1,0 +1,93 @@
+"""Result: the outcome of one trial (last metrics, config, checkpoints, error, folder)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+from ember.tune.checkpoint import Checkpoint
+
+__all__ = ["Result"]
+
+
+@dataclasses.dataclass
+class Result:
+    """What a trial produced.
+
+    metrics: its last reported result (with "config"); checkpoint: its latest
+    checkpoint; error: the exception it failed with (None if it succeeded); path: its
+    folder; best_checkpoints: the kept checkpoints with the metrics reported alongside.
+    """
+
+    metrics: dict[str, Any] | None
+    checkpoint: Checkpoint | None
+    error: BaseException | None
+    path: str
+    best_checkpoints: list[tuple[Checkpoint, dict[str, Any]]] | None = None
+    _metrics_dataframe: Any = dataclasses.field(default=None, repr=False)
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        if not self.metrics:
+            return None
+        return self.metrics.get("config")
+
+    @property
+    def filesystem(self) -> Any:
+        return None
+
+    @property
+    def metrics_dataframe(self) -> Any:
+        """Every result the trial reported, as a pandas DataFrame (read from result.json)."""
+        if self._metrics_dataframe is None:
+            self._metrics_dataframe = _read_results(self.path)
+        return self._metrics_dataframe
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike) -> Result:
+        """A Result rebuilt from a trial folder (its result.json and checkpoint folders)."""
+        path = os.fspath(path)
+        rows = _read_rows(path)
+        if not rows:
+            raise RuntimeError(f"No results found in {path!r} (expected a result.json).")
+        checkpoints = sorted(d for d in os.listdir(path) if d.startswith("checkpoint_") and
+                             os.path.isdir(os.path.join(path, d)))
+        latest = Checkpoint(os.path.join(path, checkpoints[-1])) if checkpoints else None
+        error = None
+        if os.path.exists(os.path.join(path, "error.txt")):
+            from ember.tune.error import TuneError
+
+            with open(os.path.join(path, "error.txt")) as f:
+                error = TuneError(f.read())
+        return cls(metrics=rows[-1], checkpoint=latest, error=error, path=path,
+                   best_checkpoints=[(Checkpoint(os.path.join(path, d)), {})
+                                     for d in checkpoints])
+
+    def __repr__(self) -> str:
+        shown = {k: v for k, v in (self.metrics or {}).items() if k != "config"}
+        return (f"Result(metrics={shown}, path={self.path!r}, "
+                f"checkpoint={self.checkpoint!r}, error={self.error!r})")
+
+
+def _read_rows(path: str) -> list[dict[str, Any]]:
+    rows = []
+    try:
+        with open(os.path.join(path, "result.json")) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    rows.append(json.loads(line))
+    except FileNotFoundError:
+        pass
+    return rows
+
+
+def _read_results(path: str) -> Any:
+    import pandas as pd
+
+    from ember.tune.search.variant_generator import flatten_dict
+
+    rows = [flatten_dict(r) for r in _read_rows(path)]
+    return pd.DataFrame(rows)

@@ -1,0 +1,64 @@
+"""`ember.tune` joins the core's `ember` namespace, and its public names are exported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ember
+import ember.tune
+from ember import tune
+
+
+def test_import_alongside_core():
+    assert ember.tune is tune
+    assert hasattr(ember, "init") and hasattr(tune, "Tuner")
+
+
+def test_import_in_a_fresh_interpreter():
+    code = "import ember, ember.tune; from ember.tune.search.optuna import OptunaSearch; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "ok"
+
+
+def test_exported_members_are_sorted_and_present():
+    assert tune.__all__ == sorted(tune.__all__)
+    for name in tune.__all__:
+        assert hasattr(tune, name), name
+    for mod in (tune.search, tune.schedulers, tune.logger, tune.stopper):
+        exported = getattr(mod, "__all__", [])
+        assert exported == sorted(exported), mod.__name__
+        for name in exported:
+            assert hasattr(mod, name), (mod.__name__, name)
+
+
+def test_ray_tune_names_exist():
+    for name in ["Tuner", "TuneConfig", "RunConfig", "CheckpointConfig", "FailureConfig",
+                 "Checkpoint", "Result", "ResultGrid", "report", "get_checkpoint",
+                 "get_context", "with_resources", "with_parameters", "Trainable", "Stopper",
+                 "uniform", "quniform", "loguniform", "qloguniform", "randn", "randint",
+                 "choice", "grid_search", "sample_from", "Callback", "CLIReporter"]:
+        assert hasattr(tune, name), name
+    from ember.tune.schedulers import (  # noqa: F401
+        ASHAScheduler,
+        FIFOScheduler,
+        HyperBandScheduler,
+        MedianStoppingRule,
+        PopulationBasedTraining,
+    )
+    from ember.tune.search import BasicVariantGenerator, ConcurrencyLimiter  # noqa: F401
+    from ember.tune.stopper import (  # noqa: F401
+        CombinedStopper,
+        MaximumIterationStopper,
+        TimeoutStopper,
+        TrialPlateauStopper,
+    )
+
+
+def test_import_does_not_load_pandas_or_optuna():
+    code = ("import sys, ember.tune; "
+            "print('pandas' in sys.modules, 'optuna' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
