@@ -278,3 +278,17 @@ def test_runtime_context_inside_task():
 def test_direct_call_is_refused():
     with pytest.raises(TypeError, match=r"double.remote\(\)"):
         double(1)
+
+
+def test_memory_errors_keep_their_class():
+    @ember.remote
+    def oom():
+        raise MemoryError("too big")
+
+    with pytest.raises(MemoryError, match="too big"):
+        ember.get(oom.remote())
+
+
+def test_libraries_are_reachable_as_attributes():
+    assert ember.tune.Tuner is not None  # `import ember as ray; ray.tune.Tuner` ports
+    assert "object_store_memory" in ember.cluster_resources()

@@ -62,12 +62,20 @@ __all__ = [
     "wait",
 ]
 
-_LAZY = {"util", "actor", "runtime_context"}
+_LAZY = {"util", "actor", "runtime_context", "cluster_utils"}
+# Libraries ship as separate distributions (ember-data, …): `ember.data` imports on use.
+_LIBRARIES = {"data", "train", "tune", "serve", "rllib"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+    if name in _LAZY or name in _LIBRARIES:
         import importlib
 
-        return importlib.import_module(f"ember.{name}")
+        try:
+            return importlib.import_module(f"ember.{name}")
+        except ModuleNotFoundError as e:
+            if name in _LIBRARIES and e.name == f"ember.{name}":
+                raise AttributeError(f"ember.{name} is not installed: pip install "
+                                     f"'ember[{name}]'") from None
+            raise
     raise AttributeError(f"module 'ember' has no attribute {name!r}")

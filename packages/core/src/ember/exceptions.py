@@ -94,7 +94,13 @@ class RayTaskError(RayError):
         if not _can_subclass(cause_cls):
             return self
         dual = _dual_class(cause_cls)
-        err = dual.__new__(dual)
+        try:
+            err = dual.__new__(dual)
+        except TypeError:  # e.g. MemoryError, whose __new__ refuses subclasses' layout
+            try:
+                err = BaseException.__new__(dual)
+            except TypeError:
+                return self
         err.__dict__.update(self.__dict__)
         err.args = (self._message(),)
         return err

@@ -62,6 +62,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
         self.objects = ObjectTable(self.store)
         self.scheduler = _native.Scheduler()
         self.total_resources = dict(resources)
+        self.total_resources.setdefault("object_store_memory", float(self.store.capacity))
         self.scheduler.add_node(self.node_id, self.total_resources)
         self.num_cpus = int(resources.get("CPU", 1))
         self.gpus = GpuIds(int(resources.get("GPU", 0)))
