@@ -1,0 +1,184 @@
+"""All-to-all steps that move rows between blocks: repartition, random shuffle, zip.
+
+Shuffles are two-phase and keep the object count at M + N (not M × N): each map task
+writes ONE block with its rows grouped by output partition and reports the partition
+offsets; reduce task j then reads every map output zero-copy from shared memory and
+slices out its part. The same pattern serves sort and groupby (see _sort.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+import ember
+from ember.data import _block
+from ember.data._metadata import RefBundle, TaskStats, put_block
+from ember.data._stats import OpStats
+from ember.data.context import DataContext
+
+__all__ = [
+    "blocks_of",
+    "collect",
+    "randomize_block_order",
+    "repartition",
+    "random_shuffle",
+    "slices_task",
+    "zip_bundles",
+]
+
+
+def blocks_of(bundles: list[RefBundle]) -> list[tuple[Any, Any]]:
+    return [pair for b in bundles for pair in b.blocks]
+
+
+def _put(block: pa.Table) -> tuple[Any, Any]:
+    return put_block(block)
+
+
+def collect(refs: list[Any], stats: OpStats) -> Iterator[RefBundle]:
+    """Yield each task's output bundle in order as the tasks finish."""
+    for i, ref in enumerate(refs):
+        pairs, tstats = ember.get(ref)
+        stats.add_task(tstats.wall_s, tstats.cpu_s, tstats.udf_s)
+        yield RefBundle(pairs, True, i)
+
+
+@ember.remote
+def slices_task(spec: list[tuple[int, int]], *blocks: pa.Table) -> Any:
+    """Concatenate blocks[i][start:end] for each (start, end) in spec."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    parts = [b.slice(s, e - s) for b, (s, e) in zip(blocks, spec, strict=True) if e > s]
+    out = _block.concat(parts) if parts else blocks[0].slice(0, 0)
+    return [_put(out)], TaskStats(time.perf_counter() - t0, time.process_time() - c0)
+
+
+def _row_slices(pairs: list[tuple[Any, Any]], n: int) -> list[list[tuple[Any, int, int]]]:
+    """Split the rows of `pairs` into n contiguous, near-equal parts: (ref, start, end)."""
+    total = sum(m.num_rows for _, m in pairs)
+    bounds = [total * i // n for i in range(n + 1)]
+    out: list[list[tuple[Any, int, int]]] = [[] for _ in range(n)]
+    offset = 0
+    for ref, meta in pairs:
+        lo, hi = offset, offset + meta.num_rows
+        for j in range(n):
+            s, e = max(lo, bounds[j]), min(hi, bounds[j + 1])
+            if e > s:
+                out[j].append((ref, s - lo, e - lo))
+        offset = hi
+    return out
+
+
+def repartition(bundles: list[RefBundle], *, ctx: DataContext, stats: OpStats,
+                num_blocks: int | None = None, target_num_rows_per_block: int | None = None,
+                shuffle: bool = False) -> Iterator[RefBundle]:
+    pairs = blocks_of(bundles)
+    total = sum(m.num_rows for _, m in pairs)
+    if target_num_rows_per_block:
+        num_blocks = max(1, -(-total // target_num_rows_per_block))
+    num_blocks = max(1, num_blocks or 1)
+    if shuffle:
+        yield from random_shuffle(bundles, ctx=ctx, stats=stats, seed=None,
+                                  num_blocks=num_blocks)
+        return
+    if not pairs:
+        return
+    refs = []
+    for parts in _row_slices(pairs, num_blocks):
+        if not parts:
+            empty = pairs[0][0]
+            refs.append(slices_task.remote([(0, 0)], empty))
+            continue
+        refs.append(slices_task.remote([(s, e) for _, s, e in parts], *[r for r, _, _ in parts]))
+        stats.tasks_submitted += 1
+    yield from collect(refs, stats)
+
+
+@ember.remote
+def _shuffle_map(seed: Any, index: int, n: int, block: pa.Table) -> Any:
+    rng = np.random.default_rng(None if seed is None else [seed, index])
+    part = rng.integers(0, n, block.num_rows)
+    order = np.argsort(part, kind="stable")
+    grouped = block.take(pa.array(order))
+    offsets = np.searchsorted(part[order], np.arange(n + 1))
+    return ember.put(grouped), offsets.tolist()
+
+
+@ember.remote
+def _shuffle_reduce(seed: Any, index: int, offsets: list[list[int]], *maps: pa.Table) -> Any:
+    t0, c0 = time.perf_counter(), time.process_time()
+    parts = [m.slice(o[index], o[index + 1] - o[index]) for m, o in zip(maps, offsets,
+                                                                         strict=True)]
+    out = _block.concat(parts)
+    rng = np.random.default_rng(None if seed is None else [seed, 1 << 20, index])
+    out = out.take(pa.array(rng.permutation(out.num_rows)))
+    return [_put(out)], TaskStats(time.perf_counter() - t0, time.process_time() - c0)
+
+
+def random_shuffle(bundles: list[RefBundle], *, ctx: DataContext, stats: OpStats,
+                   seed: int | None = None, num_blocks: int | None = None
+                   ) -> Iterator[RefBundle]:
+    pairs = [(r, m) for r, m in blocks_of(bundles) if m.num_rows]
+    if not pairs:
+        return
+    n = max(1, num_blocks or len(pairs))
+    mapped = ember.get([_shuffle_map.remote(seed, i, n, r) for i, (r, _) in enumerate(pairs)])
+    map_refs = [r for r, _ in mapped]
+    offsets = [o for _, o in mapped]
+    refs = [_shuffle_reduce.remote(seed, j, offsets, *map_refs) for j in range(n)]
+    stats.tasks_submitted += len(pairs) + n
+    yield from collect(refs, stats)
+
+
+def randomize_block_order(bundles: list[RefBundle], *, ctx: DataContext, stats: OpStats,
+                          seed: int | None = None) -> Iterator[RefBundle]:
+    pairs = blocks_of(bundles)
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    for i, k in enumerate(order):
+        yield RefBundle([pairs[k]], bundles[0].owns_blocks if bundles else True, i)
+
+
+@ember.remote
+def _zip_task(spec: list[tuple[int, int]], n_left: int, *blocks: pa.Table) -> Any:
+    t0, c0 = time.perf_counter(), time.process_time()
+    left = _block.concat(blocks[:n_left])
+    rights = [b.slice(s, e - s) for b, (s, e) in zip(blocks[n_left:], spec, strict=True)]
+    right = _block.concat(rights) if rights else pa.table({})
+    out = left
+    for name in right.column_names:
+        new = name
+        k = 1
+        while new in out.column_names:
+            new = f"{name}_{k}"
+            k += 1
+        out = out.append_column(new, right.column(name))
+    return [_put(out)], TaskStats(time.perf_counter() - t0, time.process_time() - c0)
+
+
+def zip_bundles(left: list[RefBundle], right: list[RefBundle], *, ctx: DataContext,
+                stats: OpStats) -> Iterator[RefBundle]:
+    """Row i of the output is row i of left joined with row i of right (same length)."""
+    lpairs, rpairs = blocks_of(left), blocks_of(right)
+    ln = sum(m.num_rows for _, m in lpairs)
+    rn = sum(m.num_rows for _, m in rpairs)
+    if ln != rn:
+        raise ValueError(f"Cannot zip datasets of different lengths: {ln} rows and {rn} rows.")
+    refs = []
+    offset = 0
+    rstarts = np.cumsum([0] + [m.num_rows for _, m in rpairs])
+    for lref, lmeta in lpairs:
+        lo, hi = offset, offset + lmeta.num_rows
+        spec, rrefs = [], []
+        for k, (rref, _) in enumerate(rpairs):
+            s, e = max(lo, rstarts[k]), min(hi, rstarts[k + 1])
+            if e > s:
+                spec.append((int(s - rstarts[k]), int(e - rstarts[k])))
+                rrefs.append(rref)
+        refs.append(_zip_task.remote(spec, 1, lref, *rrefs))
+        offset = hi
+    stats.tasks_submitted += len(refs)
+    yield from collect(refs, stats)

@@ -1,0 +1,189 @@
+"""read_parquet: pyarrow.dataset fragments split by row group, with pushdown.
+
+Column projection and row filters (pyarrow.dataset expressions) are applied by the
+Parquet reader itself, so unneeded columns are never decoded and row groups whose
+statistics rule a filter out are never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+
+from ember.data._metadata import BlockMetadata
+from ember.data.datasource._paths import expand_paths
+from ember.data.datasource.base import Datasource, ReadTask
+
+__all__ = ["ParquetDatasource"]
+
+
+class ParquetDatasource(Datasource):
+    def __init__(self, paths: str | list[str], *, filesystem: Any = None,
+                 columns: list[str] | None = None, filter: Any = None,
+                 partitioning: Any = "hive", schema: pa.Schema | None = None,
+                 include_paths: bool = False, file_extensions: list[str] | None = None,
+                 batch_size: int | None = None) -> None:
+        self._fs, files = expand_paths(paths, filesystem, file_extensions)
+        if not files:
+            raise ValueError(f"No Parquet files found under {paths!r}.")
+        self._files = [f for f, _ in files]
+        self._sizes = dict(files)
+        self._partitioning = partitioning
+        self._user_schema = schema
+        self._columns = list(columns) if columns is not None else None
+        self._filter = filter
+        self._include_paths = include_paths
+        self._batch_size = batch_size
+        self._dataset_cache: pads.Dataset | None = None
+        self._estimate: int | None = None
+        self._ratio = 1.0
+
+    def _dataset(self) -> pads.Dataset:
+        if self._dataset_cache is None:
+            part = self._partitioning
+            if isinstance(part, str):
+                part = pads.partitioning(flavor=part) if part == "hive" else part
+            base = None
+            if len(self._files) > 1 or part is not None:
+                base = _common_dir(self._files)
+            self._dataset_cache = pads.dataset(
+                self._files, format="parquet", filesystem=self._fs,
+                partitioning=part, partition_base_dir=base, schema=self._user_schema)
+        return self._dataset_cache
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_dataset_cache"] = None
+        return state
+
+    def get_name(self) -> str:
+        return "Parquet"
+
+    def schema(self) -> pa.Schema:
+        schema = self._dataset().schema
+        if self._columns is not None:
+            schema = pa.schema([schema.field(c) for c in self._columns])
+        return schema
+
+    def num_rows(self) -> int | None:
+        """From the files' footers, unless a row filter makes it unknowable."""
+        if self._filter is not None:
+            return None
+        return sum(rg.num_rows for frag in self._dataset().get_fragments()
+                   for rg in frag.row_groups)
+
+    def supports_projection_pushdown(self) -> bool:
+        return True
+
+    def apply_projection(self, columns: list[str]) -> ParquetDatasource:
+        new = _copy(self)
+        known = self._dataset().schema.names + (["path"] if self._include_paths else [])
+        missing = [c for c in columns if c not in known]
+        if missing:
+            raise ValueError(f"Columns {missing} not found in the Parquet dataset; it has "
+                             f"{known}.")
+        new._columns = [c for c in columns if c != "path" or "path" in self._dataset().schema.names]
+        return new
+
+    def supports_predicate_pushdown(self) -> bool:
+        return True
+
+    def apply_predicate(self, expr: Any) -> ParquetDatasource:
+        new = _copy(self)
+        new._filter = expr if self._filter is None else (self._filter & expr)
+        return new
+
+    def estimate_inmemory_data_size(self) -> int:
+        """Decoded bytes: the row groups' metadata sizes times an encoding ratio sampled
+        from one row group (dictionary and run-length encoding can make files many times
+        smaller than the tables they decode to)."""
+        if self._estimate is None:
+            total, ratio = 0, 1.0
+            try:
+                frags = list(self._dataset().get_fragments())
+                for frag in frags:
+                    total += sum(rg.total_byte_size for rg in frag.row_groups)
+                if frags and frags[0].row_groups:
+                    first = next(iter(frags[0].split_by_row_group()))
+                    meta_bytes = first.row_groups[0].total_byte_size
+                    decoded = first.to_table(schema=self._dataset().schema).nbytes
+                    if meta_bytes > 0:
+                        ratio = max(1.0, decoded / meta_bytes)
+            except (OSError, ValueError, AttributeError, StopIteration):
+                total = sum(self._sizes.values())
+            self._estimate = int(total * ratio)
+            self._ratio = ratio
+        return _projected_bytes(self._estimate, self._dataset().schema, self._columns)
+
+    def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
+        self.estimate_inmemory_data_size()
+        dataset = self._dataset()
+        pieces: list[tuple[Any, int, int]] = []  # (fragment, rows, bytes)
+        for frag in dataset.get_fragments(filter=self._filter):
+            groups = frag.split_by_row_group(self._filter) if self._filter is not None \
+                else frag.split_by_row_group()
+            for g in groups:
+                rows = sum(rg.num_rows for rg in g.row_groups)
+                nbytes = sum(rg.total_byte_size for rg in g.row_groups)
+                pieces.append((g, rows, nbytes))
+        if not pieces:
+            return []
+        parallelism = max(1, min(parallelism, len(pieces)))
+        per = -(-len(pieces) // parallelism)
+        columns, expr, schema = self._columns, self._filter, dataset.schema
+        include_paths, batch_size = self._include_paths, self._batch_size
+        tasks = []
+        for i in range(0, len(pieces), per):
+            group = pieces[i:i + per]
+            frags = [g for g, _, _ in group]
+            meta = BlockMetadata(
+                num_rows=sum(r for _, r, _ in group) if expr is None else None,
+                size_bytes=_projected_bytes(int(sum(b for _, _, b in group) * self._ratio),
+                                            schema, columns),
+                input_files=sorted({g.path for g in frags}))
+
+            def read(frags: list = frags) -> Iterator[pa.Table]:
+                for frag in frags:
+                    cols = None if columns is None else [c for c in columns if c != "path"
+                                                         or c in schema.names]
+                    if batch_size:
+                        for b in frag.to_batches(schema=schema, columns=cols, filter=expr,
+                                                 batch_size=batch_size):
+                            yield _with_path(pa.Table.from_batches([b]), frag.path,
+                                             include_paths, columns)
+                    else:
+                        t = frag.to_table(schema=schema, columns=cols, filter=expr)
+                        yield _with_path(t, frag.path, include_paths, columns)
+
+            tasks.append(ReadTask(read, meta))
+        return tasks
+
+
+def _with_path(t: pa.Table, path: str, include: bool, columns: list[str] | None) -> pa.Table:
+    if include and (columns is None or "path" in columns) and "path" not in t.column_names:
+        t = t.append_column("path", pa.array([path] * t.num_rows, pa.string()))
+    return t
+
+
+def _projected_bytes(total: int, schema: pa.Schema, columns: list[str] | None) -> int:
+    if columns is None or not len(schema):
+        return total
+    return int(total * max(1, len(columns)) / len(schema))
+
+
+def _common_dir(files: list[str]) -> str:
+    import posixpath
+
+    dirs = [posixpath.dirname(f) for f in files]
+    common = posixpath.commonpath(dirs) if all(d.startswith("/") for d in dirs) or \
+        not any(d.startswith("/") for d in dirs) else ""
+    return common
+
+
+def _copy(src: ParquetDatasource) -> ParquetDatasource:
+    new = ParquetDatasource.__new__(ParquetDatasource)
+    new.__dict__.update(src.__dict__)
+    return new
