@@ -286,3 +286,35 @@ def test_actor_context_in_methods_and_in_threads_they_start():
     res, aid = ember.get(a.inside.remote())
     assert res == {"CPU": 0.5} and aid == a._actor_id.hex()
     assert ember.get(a.in_thread.remote()) == a._actor_id.hex()
+
+
+def test_async_actor_survives_timeouts_and_stray_system_exit():
+    @ember.remote
+    def slow(s):
+        time.sleep(s)
+        return s
+
+    @ember.remote
+    class Robust:
+        async def timed_out(self):
+            try:
+                await asyncio.wait_for(slow.remote(0.5), 0.05)
+            except TimeoutError:
+                return "timed out"
+
+        async def stray_exit(self):
+            async def bad():
+                raise SystemExit(1)
+
+            asyncio.get_running_loop().create_task(bad())
+            await asyncio.sleep(0.05)
+            return "spawned"
+
+        async def ping(self):
+            return "pong"
+
+    r = Robust.remote()
+    assert ember.get(r.timed_out.remote()) == "timed out"
+    time.sleep(0.6)  # the abandoned result arrives; the actor must not mind
+    assert ember.get(r.stray_exit.remote()) == "spawned"
+    assert ember.get(r.ping.remote(), timeout=10) == "pong"

@@ -192,3 +192,29 @@ def test_gpu_ids_are_assigned_per_task(shutdown_after):
     first, second = ember.get([one_gpu.remote(), one_gpu.remote()])
     assert sorted(first + second) == [0, 1]
     assert ember.get(half_gpu.remote()) in ([0], [1])
+
+
+def test_get_blocked_in_another_thread_returns_at_shutdown(shutdown_after):
+    import threading
+
+    ember.init(num_cpus=1)
+
+    @ember.remote
+    def forever():
+        time.sleep(60)
+
+    ref = forever.remote()
+    errors = []
+
+    def waiter():
+        try:
+            ember.get(ref)
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    time.sleep(0.3)
+    ember.shutdown()
+    t.join(10)
+    assert not t.is_alive() and errors and "shut down" in str(errors[0])

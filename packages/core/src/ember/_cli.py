@@ -7,6 +7,14 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "serve":  # Serve's own command line (ember-serve)
+        try:
+            from ember.serve._cli import main as serve_main
+        except ModuleNotFoundError:
+            print("`ember serve` needs ember-serve: pip install 'ember[serve]'", file=sys.stderr)
+            return 2
+        return serve_main(argv[1:])
     parser = argparse.ArgumentParser(prog="ember", description="ember: distributed Python.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the showcase on an embedded one-node cluster")

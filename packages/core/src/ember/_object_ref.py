@@ -67,14 +67,19 @@ class ObjectRef:
         fut: concurrent.futures.Future = concurrent.futures.Future()
 
         def done(ok: bool, result: Any) -> None:
-            if not ok:
-                fut.set_exception(result)
+            if fut.done():  # cancelled by the waiter (e.g. asyncio.wait_for timed out)
                 return
-            value, is_error = result[0]
             try:
-                fut.set_result(values.raise_if_error(value, is_error))
-            except BaseException as e:  # noqa: BLE001
-                fut.set_exception(e)
+                if not ok:
+                    fut.set_exception(result)
+                    return
+                value, is_error = result[0]
+                try:
+                    fut.set_result(values.raise_if_error(value, is_error))
+                except BaseException as e:  # noqa: BLE001
+                    fut.set_exception(e)
+            except concurrent.futures.InvalidStateError:
+                pass
 
         context.require_client().get_async([self._id], done)
         return fut

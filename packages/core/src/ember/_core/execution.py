@@ -240,9 +240,19 @@ class AsyncExecutor:
         self.tasks: dict[bytes, Any] = {}
         self.limits = {"": max_conc, **groups}
         self.sems: dict[str, Any] = {}
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+        self.thread = threading.Thread(target=self._run_loop, daemon=True,
                                        name="ember-async-actor")
         self.thread.start()
+
+    def _run_loop(self) -> None:
+        """Keep the loop running even if a stray task raises SystemExit/KeyboardInterrupt."""
+        while True:
+            try:
+                self.loop.run_forever()
+                return
+            except (SystemExit, KeyboardInterrupt) as e:
+                print(f"ember: an actor task raised {type(e).__name__}; the actor goes on",
+                      file=sys.stderr)
 
     def submit(self, spec: dict) -> None:
         self.loop.call_soon_threadsafe(self._start, spec)

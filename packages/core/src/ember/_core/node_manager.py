@@ -84,6 +84,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
         self._token = b""
         self.on_driver_change: Callable[[bool, WorkerHandle, bytes], None] | None = None
         self._backlog: set[WorkerHandle] = set()  # sockets with unwritten frames
+        # Driver requests blocked on a deferred reply, failed if the cluster shuts down.
+        self._waiting_boxes: dict[int, tuple[list, Callable[[bool, Any], None]]] = {}
         self._sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -282,13 +284,18 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
                 box[0].set()
 
         with self.lock:
+            if self._stopped:
+                raise RuntimeError("The ember cluster was shut down.")
             self.process_driver_refs()
             self._handle(DRIVER, op, args, reply)
             if not box:
                 box.append(threading.Event())
+                self._waiting_boxes[id(box)] = (box, reply)
         if len(box) == 1 and isinstance(box[0], threading.Event):
             box[0].wait()
             box.pop(0)
+            with self.lock:
+                self._waiting_boxes.pop(id(box), None)
         ok, value = box[0]
         if not ok:
             raise value
@@ -621,6 +628,9 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
         with self.lock:
             self._stopped = True
             workers = list(self.workers.values())
+            for box, reply in list(self._waiting_boxes.values()):
+                if len(box) == 1:  # still waiting: wake it with an error
+                    reply(False, RuntimeError("The ember cluster was shut down."))
         self.wake()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5)

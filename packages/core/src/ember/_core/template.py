@@ -112,12 +112,17 @@ def fork_from(keep: tuple[int, ...], ctl_fd: int, fd_fd: int, store_fd: int,
     if pid != 0:
         return pid
     try:
+        # The driver's files and sockets must not stay open here, but their Python objects
+        # (sockets, log handlers) were copied too and may close "their" fd later. Parking
+        # each fd on /dev/null keeps the number taken, so such a close can never hit a
+        # descriptor the worker opened since.
         keep_set = {0, 1, 2, *keep}
+        null = os.open(os.devnull, os.O_RDWR)
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
-            if fd not in keep_set:
+            if fd not in keep_set and fd != null:
                 try:
-                    os.close(fd)
+                    os.dup2(null, fd)
                 except OSError:
                     pass
         serve(ctl_fd, fd_fd, store_fd, store_size)
