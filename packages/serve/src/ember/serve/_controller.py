@@ -1,0 +1,283 @@
+"""The Serve controller: a detached, named async actor that owns all Serve state.
+
+It keeps the declared applications, reconciles each deployment into replica actors
+(`_deployment_state`), runs the HTTP proxy actor, and publishes routing tables that
+every process long-polls (`_long_poll`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import ember
+from ember.serve._constants import CONTROL_LOOP_PERIOD_S, PROXY_NAME, SERVE_NAMESPACE
+from ember.serve._deployment_state import DeploymentState
+from ember.serve._long_poll import LongPollHost
+from ember.serve._refs import await_ref
+
+ROUTES_KEY = "routes"
+
+
+class _AppState:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.route_prefix: str | None = None
+        self.ingress = ""
+        self.deployments: list[str] = []
+        self.deleting = False
+        self.deployed_at = 0.0
+        self.status = "DEPLOYING"
+        self.message = ""
+        self.generation = 0
+        self.docs_path: str | None = None
+
+
+class ServeController:
+    """Created once per cluster by serve.start(); see the module docstring."""
+
+    def __init__(self, http_options: dict | None) -> None:
+        self._http_options = http_options
+        self._apps: dict[str, _AppState] = {}
+        self._deployments: dict[tuple[str, str], DeploymentState] = {}
+        self._proxy: Any = None
+        self._proxy_address: str | None = None
+        self._loop_task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._wake: asyncio.Event | None = None
+        self.long_poll: LongPollHost | None = None
+        self._routes_sig: Any = None
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    async def start(self) -> dict:
+        """Start the control loop (idempotent); returns HTTP settings and proxy address."""
+        if self._loop_task is None:
+            self.long_poll = LongPollHost()
+            self._wake = asyncio.Event()
+            self._loop_task = asyncio.get_running_loop().create_task(self._control_loop())
+            self._publish_routes()
+        return {"http_options": self._http_options, "proxy_address": self._proxy_address}
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        """Run a coroutine on the controller's loop and keep a reference to it."""
+        t = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+        return t
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _control_loop(self) -> None:
+        while True:
+            try:
+                self._tick()
+            except Exception:  # noqa: BLE001 - keep reconciling whatever happens
+                import traceback
+
+                traceback.print_exc()
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), CONTROL_LOOP_PERIOD_S)
+            except TimeoutError:
+                pass
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        for key, ds in list(self._deployments.items()):
+            ds.tick(now)
+            if ds.gone():
+                ds.publish_if_changed()
+                del self._deployments[key]
+        for name, app in list(self._apps.items()):
+            if app.deleting and not any(k[0] == name for k in self._deployments):
+                del self._apps[name]
+                continue
+            self._update_app_status(app)
+        self._publish_routes()
+
+    # -- applications -------------------------------------------------------------------
+
+    async def deploy_application(self, name: str, route_prefix: str | None,
+                                 specs: list[dict], ingress: str) -> int:
+        """Declare (or redeclare) an application; returns its deploy generation."""
+        await self.start()
+        if route_prefix is not None:
+            for other in self._apps.values():
+                if other.name != name and not other.deleting and \
+                        other.route_prefix == route_prefix:
+                    raise ValueError(f"Prefix {route_prefix} is being used by application "
+                                     f"\"{other.name}\". Failed to deploy application "
+                                     f"\"{name}\".")
+        app = self._apps.get(name)
+        if app is None or app.deleting:
+            app = self._apps[name] = _AppState(name)
+        app.route_prefix = route_prefix
+        app.ingress = ingress
+        app.deployed_at = time.time()
+        app.generation += 1
+        app.status, app.message = "DEPLOYING", ""
+        app.docs_path = next((s.get("docs_path") for s in specs if s["name"] == ingress), None)
+        names = [s["name"] for s in specs]
+        for old in app.deployments:
+            if old not in names and (name, old) in self._deployments:
+                self._deployments[(name, old)].delete()
+        app.deployments = names
+        for spec in specs:
+            ds = self._deployments.get((name, spec["name"]))
+            if ds is None or ds.gone():
+                ds = self._deployments[(name, spec["name"])] = DeploymentState(
+                    self, name, spec["name"])
+            ds.deploy(spec)
+        self.wake()
+        return app.generation
+
+    async def wait_for_application(self, name: str, generation: int,
+                                   timeout_s: float | None = None) -> dict:
+        """Return once the app is RUNNING (or failed) at this deploy generation."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            app = self._apps.get(name)
+            if app is None or app.generation != generation:
+                return {"status": "NOT_STARTED" if app is None else app.status,
+                        "message": "The application was replaced or deleted."}
+            self._update_app_status(app)
+            if app.status in ("RUNNING", "DEPLOY_FAILED"):
+                return {"status": app.status, "message": app.message}
+            if deadline is not None and time.monotonic() > deadline:
+                return {"status": app.status, "message": app.message, "timeout": True}
+            await asyncio.sleep(0.02)
+
+    async def delete_application(self, name: str, wait: bool = True) -> None:
+        app = self._apps.get(name)
+        if app is None:
+            return
+        app.deleting = True
+        app.status = "DELETING"
+        for d in app.deployments:
+            ds = self._deployments.get((name, d))
+            if ds is not None:
+                ds.delete()
+        self.wake()
+        while wait and name in self._apps:
+            await asyncio.sleep(0.02)
+
+    def _update_app_status(self, app: _AppState) -> None:
+        if app.deleting:
+            app.status = "DELETING"
+            return
+        states = [self._deployments[(app.name, d)] for d in app.deployments
+                  if (app.name, d) in self._deployments]
+        failed = [d for d in states if d.status == "DEPLOY_FAILED"]
+        if failed:
+            app.status = "DEPLOY_FAILED"
+            app.message = "; ".join(f"Deployment '{d.name}' failed to deploy: {d.message}"
+                                    for d in failed)
+        elif any(d.status == "UPDATING" for d in states):
+            if app.status != "UNHEALTHY":
+                app.status = "DEPLOYING"
+        elif any(d.status == "UNHEALTHY" for d in states):
+            app.status = "UNHEALTHY"
+            app.message = "; ".join(d.message for d in states if d.message)
+        else:
+            app.status, app.message = "RUNNING", ""
+
+    def _publish_routes(self) -> None:
+        table = {a.route_prefix: {"app": a.name, "deployment": a.ingress}
+                 for a in self._apps.values()
+                 if a.route_prefix is not None and not a.deleting and a.ingress}
+        if table != self._routes_sig:
+            self._routes_sig = table
+            self.long_poll.publish(ROUTES_KEY, table)
+
+    # -- queries ------------------------------------------------------------------------
+
+    async def listen_for_change(self, listener_id: str, snapshot: dict) -> dict:
+        await self.start()
+        return await self.long_poll.listen(listener_id, snapshot)
+
+    async def get_status(self) -> dict:
+        apps = {}
+        for name, app in self._apps.items():
+            self._update_app_status(app)
+            deps = {d: self._deployments[(name, d)].status_dict() for d in app.deployments
+                    if (name, d) in self._deployments}
+            apps[name] = {"status": app.status, "message": app.message,
+                          "last_deployed_time_s": app.deployed_at, "deployments": deps,
+                          "route_prefix": app.route_prefix, "ingress": app.ingress,
+                          "docs_path": app.docs_path}
+        proxies = {}
+        if self._proxy is not None:
+            proxies[ember.get_runtime_context().get_node_id()] = "HEALTHY"
+        return {"applications": apps, "proxies": proxies, "http_options": self._http_options,
+                "proxy_address": self._proxy_address}
+
+    async def get_app_ingress(self, name: str) -> str | None:
+        app = self._apps.get(name)
+        return None if app is None or app.deleting else app.ingress
+
+    async def list_deployments(self) -> list[tuple[str, str]]:
+        return [k for k, d in self._deployments.items() if not d.deleting]
+
+    async def record_handle_metrics(self, key: tuple[str, str], handle_id: str, n: int) -> None:
+        ds = self._deployments.get(key)
+        if ds is not None:
+            ds.record_handle_queued(handle_id, n)
+            self.wake()
+
+    async def record_multiplexed_model_ids(self, key: tuple[str, str], replica_id: str,
+                                           ids: list[str]) -> None:
+        ds = self._deployments.get(key)
+        if ds is not None:
+            ds.record_model_ids(replica_id, ids)
+
+    # -- HTTP proxy ---------------------------------------------------------------------
+
+    async def ensure_proxy(self, http_options: dict | None) -> str | None:
+        """Start the HTTP proxy with these options unless one runs; returns its address."""
+        await self.start()
+        if self._proxy is not None:
+            return self._proxy_address
+        if http_options is not None:
+            self._http_options = http_options
+        opts = self._http_options or {}
+        if opts.get("location") in ("NoServer", "Disabled"):
+            return None
+        from ember.serve._proxy import ProxyActor
+
+        self._proxy = ember.remote(ProxyActor).options(
+            name=PROXY_NAME, namespace=SERVE_NAMESPACE, lifetime="detached", num_cpus=0,
+            max_concurrency=100_000).remote(opts)
+        try:
+            self._proxy_address = await await_ref(self._proxy.ready.remote())
+        except Exception:
+            ember.kill(self._proxy)
+            self._proxy = None
+            raise
+        return self._proxy_address
+
+    # -- shutdown -----------------------------------------------------------------------
+
+    async def graceful_shutdown(self, timeout_s: float = 30.0) -> None:
+        """Delete every application, stop the proxy; the caller then kills the controller."""
+        await self.start()
+        for name in list(self._apps):
+            await self.delete_application(name, wait=False)
+        deadline = time.monotonic() + timeout_s
+        while self._apps and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for ds in self._deployments.values():
+            ds.stop_all_now()
+        if self._proxy is not None:
+            try:
+                await asyncio.wait_for(await_ref(self._proxy.shutdown.remote()), 5)
+            except Exception:  # noqa: BLE001
+                pass
+            try:
+                ember.kill(self._proxy)
+            except Exception:  # noqa: BLE001
+                pass
+            self._proxy = None

@@ -1,0 +1,280 @@
+"""The HTTP proxy: an actor running uvicorn that routes requests to replicas by prefix.
+
+Requests are matched to the application with the longest route_prefix that contains the
+path; the ingress deployment's router picks the replica. `/-/routes` lists the routes and
+`/-/healthz` answers while the proxy is up. Responses whose headers open a session (MCP's
+Mcp-Session-Id) pin later requests of that session to the same replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from typing import Any
+
+import ember
+from ember.serve._asgi import plain_response
+from ember.serve._compat import collect_inherited_garbage
+from ember.serve._constants import MULTIPLEXED_MODEL_ID_HEADER, SESSION_HEADERS
+from ember.serve._refs import await_ref
+from ember.serve._router import PendingRequest
+from ember.serve.config import HTTPOptions
+from ember.serve.exceptions import BackPressureError, DeploymentUnavailableError
+
+_SCOPE_KEYS = ("type", "asgi", "http_version", "method", "scheme", "path", "raw_path",
+               "query_string", "headers", "client", "server", "subprotocols", "extensions")
+_SESSION = tuple(h.encode() for h in SESSION_HEADERS)
+_MODEL_HEADER = MULTIPLEXED_MODEL_ID_HEADER.encode()
+
+
+class ProxyActor:
+    """Runs on the head node; created by the controller."""
+
+    def __init__(self, http_options: dict) -> None:
+        self._options = HTTPOptions(**(http_options or {}))
+        self._routes: list[tuple[str, dict]] = []
+        self._server: Any = None
+        self._serve_task: asyncio.Task | None = None
+        self._address: str | None = None
+        self._client: Any = None
+
+    async def ready(self) -> str:
+        """Bind and start serving; returns the address ('http://host:port')."""
+        if self._address is not None:
+            return self._address
+        import uvicorn
+
+        from ember.serve._client import get_client
+
+        collect_inherited_garbage()
+        self._client = get_client()
+        self._client.subscribe("routes", self._set_routes)
+        opts = self._options
+        family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
+        # proto=IPPROTO_TCP so that asyncio sets TCP_NODELAY on accepted connections
+        # (without it, Nagle and delayed ACKs add ~40 ms to every response).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((opts.host, opts.port))
+        except OSError as e:
+            sock.close()
+            raise RuntimeError(f"The Serve HTTP proxy could not listen on "
+                               f"{opts.host}:{opts.port}: {e}") from None
+        sock.listen(2048)
+        sock.setblocking(False)
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(self._asgi, interface="asgi3", lifespan="off",
+                                log_level="warning", access_log=False,
+                                timeout_keep_alive=int(opts.keep_alive_timeout_s),
+                                root_path=opts.root_path, ws="auto", log_config=None)
+        self._server = uvicorn.Server(config)
+        self._serve_task = asyncio.get_running_loop().create_task(
+            self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._serve_task.done():
+                self._serve_task.result()
+                raise RuntimeError("The Serve HTTP proxy stopped while starting.")
+            await asyncio.sleep(0.005)
+        host = f"[{opts.host}]" if family == socket.AF_INET6 else opts.host
+        self._address = f"http://{host}:{port}"
+        return self._address
+
+    async def shutdown(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            try:
+                await asyncio.wait_for(asyncio.shield(self._serve_task), 3)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _set_routes(self, table: dict) -> None:
+        self._routes = sorted(table.items(), key=lambda kv: len(kv[0]), reverse=True)
+
+    def _match(self, path: str) -> tuple[str, dict] | None:
+        for prefix, entry in self._routes:
+            if prefix == "/" or path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return prefix, entry
+        return None
+
+    # -- ASGI ---------------------------------------------------------------------------
+
+    async def _asgi(self, scope: dict, receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            return
+        root = scope.get("root_path", "") or ""
+        path = scope["path"]
+        rel = path[len(root):] if root and path.startswith(root) else path
+        if kind == "http" and rel.startswith("/-/"):
+            await self._builtin(rel, send)
+            return
+        matched = self._match(rel)
+        if matched is None:
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            msg = (f"Path '{rel}' not found. Ping http://.../-/routes for available routes.")
+            await _send_all(send, plain_response(404, msg.encode()))
+            return
+        prefix, entry = matched
+        inner = {k: scope[k] for k in _SCOPE_KEYS if k in scope}
+        inner["root_path"] = root + (prefix.rstrip("/") if prefix != "/" else "")
+        if not inner.get("raw_path"):
+            inner["raw_path"] = path.encode()
+        model_id = session = ""
+        for name, value in scope.get("headers", ()):
+            if name == _MODEL_HEADER:
+                model_id = value.decode("latin-1")
+            elif name in _SESSION:
+                session = value.decode("latin-1")
+        meta = {"method": "__call__", "model_id": model_id, "request_id": uuid.uuid4().hex,
+                "route": prefix}
+        router = self._client.router(entry["app"], entry["deployment"])
+        if kind == "websocket":
+            await self._websocket(router, meta, inner, receive, send, model_id, session)
+            return
+        timeout = self._options.request_timeout_s
+        state: dict = {"started": False}
+        try:
+            async with asyncio.timeout(timeout):
+                await self._http(router, meta, inner, receive, send, model_id, session, state)
+        except TimeoutError:
+            if not state["started"]:
+                await _send_all(send, plain_response(
+                    408, f"Request {meta['request_id']} timed out after {timeout}s.".encode()))
+
+    async def _builtin(self, rel: str, send: Any) -> None:
+        if rel == "/-/healthz":
+            await _send_all(send, plain_response(200, b"success"))
+        elif rel == "/-/routes":
+            body = json.dumps({p: e["app"] for p, e in self._routes}).encode()
+            await _send_all(send, plain_response(200, body, b"application/json"))
+        else:
+            await _send_all(send, plain_response(404, b"Not found."))
+
+    async def _http(self, router: Any, meta: dict, scope: dict, receive: Any, send: Any,
+                    model_id: str, session: str, state: dict) -> None:
+        chunks = []
+        while True:
+            m = await receive()
+            if m["type"] == "http.disconnect":
+                return
+            chunks.append(m.get("body", b""))
+            if not m.get("more_body"):
+                break
+        req = PendingRequest("http", meta, (scope, b"".join(chunks)), {}, model_id, session)
+        router.submit(req)
+        try:
+            rid, ref, actor = await asyncio.wrap_future(req.future)
+        except asyncio.CancelledError:
+            if not req.future.cancel():
+                req.future.add_done_callback(lambda f: _abandon(router, f))
+            raise
+        except (BackPressureError, DeploymentUnavailableError) as e:
+            await _send_all(send, plain_response(503, str(e).encode()))
+            return
+        finished = False
+        try:
+            try:
+                reply = await await_ref(ref)
+            except asyncio.CancelledError:
+                _cancel(ref)
+                raise
+            except Exception as e:  # noqa: BLE001 - the replica died or failed
+                if isinstance(e, ember.exceptions.RayActorError):
+                    router.mark_dead(rid)
+                await _send_all(send, plain_response(500, f"Internal Server Error: "
+                                                          f"{type(e).__name__}".encode()))
+                return
+            self._track_session(router, rid, scope, reply[-1])
+            state["started"] = bool(reply[-1])
+            if reply[0] == "done":
+                await _send_all(send, reply[1])
+                return
+            sid = reply[1]
+            try:
+                await _send_all(send, reply[2])
+                while not finished:
+                    msgs, finished = await await_ref(actor.http_next.remote(sid))
+                    await _send_all(send, msgs)
+            except BaseException:
+                if not finished:
+                    actor.http_close.remote(sid)
+                raise
+        finally:
+            router.done(rid)
+
+    def _track_session(self, router: Any, rid: str, scope: dict, msgs: list) -> None:
+        for m in msgs:
+            if m.get("type") != "http.response.start":
+                continue
+            for name, value in m.get("headers", ()):
+                if name.lower() in _SESSION:
+                    sid = value.decode("latin-1") if isinstance(value, bytes) else value
+                    if scope.get("method") == "DELETE":
+                        router.end_session(sid)
+                    else:
+                        router.bind_session(sid, rid)
+            return
+
+    async def _websocket(self, router: Any, meta: dict, scope: dict, receive: Any, send: Any,
+                         model_id: str, session: str) -> None:
+        req = PendingRequest("ws", meta, (scope,), {}, model_id, session)
+        router.submit(req)
+        try:
+            rid, ref, actor = await asyncio.wrap_future(req.future)
+        except Exception:  # noqa: BLE001
+            await send({"type": "websocket.close", "code": 1013})
+            return
+        try:
+            sid = await await_ref(ref)
+
+            async def pump_in() -> None:
+                while True:
+                    msg = await receive()
+                    if msg["type"] == "websocket.connect":
+                        continue
+                    await await_ref(actor.ws_push.remote(sid, msg))
+                    if msg["type"] == "websocket.disconnect":
+                        return
+
+            inbound = asyncio.ensure_future(pump_in())
+            try:
+                done = False
+                while not done:
+                    msgs, done = await await_ref(actor.ws_pull.remote(sid))
+                    for m in msgs:
+                        await send(m)
+            finally:
+                inbound.cancel()
+        except Exception:  # noqa: BLE001 - the replica failed; close the socket
+            try:
+                await send({"type": "websocket.close", "code": 1011})
+            except Exception:  # noqa: BLE001
+                pass
+        finally:
+            router.done(rid)
+
+
+async def _send_all(send: Any, messages: list[dict]) -> None:
+    for m in messages:
+        await send(m)
+
+
+def _cancel(ref: Any) -> None:
+    try:
+        ember.cancel(ref)
+    except Exception:  # noqa: BLE001 - it already finished
+        pass
+
+
+def _abandon(router: Any, f: Any) -> None:
+    """A request assigned just as its caller gave up: cancel it and free its slot."""
+    if f.cancelled() or f.exception() is not None:
+        return
+    rid, ref, _ = f.result()
+    _cancel(ref)
+    router.done(rid)

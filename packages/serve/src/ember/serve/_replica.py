@@ -1,0 +1,337 @@
+"""The replica actor: one instance of a deployment's class (or its function).
+
+An async actor. Requests from handles arrive as `handle_request` (or the streaming
+variant), HTTP requests from the proxy as `handle_http`; both wait on a semaphore of
+`max_ongoing_requests`. Synchronous user code runs on a thread pool so the actor's event
+loop stays free for health checks, metrics and other requests. The controller drives the
+lifecycle: initialize, reconfigure, check_health, get_metrics, prepare_for_shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+import inspect
+import os
+import pickle
+import time
+from collections import deque
+from typing import Any
+
+from ember.serve import context
+from ember.serve._asgi import AsgiHost, Lifespan, plain_response, request_asgi
+from ember.serve._build import DeploymentTarget
+from ember.serve._compat import collect_inherited_garbage
+from ember.serve._constants import METRICS_SAMPLE_PERIOD_S
+from ember.serve._ingress import asgi_app_for
+
+
+class ReplicaActor:
+    """Hosts one replica; created and stopped only by the controller."""
+
+    def __init__(self, app_name: str, deployment_name: str, replica_id: str,
+                 serialized: bytes) -> None:
+        self._app = app_name
+        self._deployment = deployment_name
+        self._replica_id = replica_id
+        self._serialized = serialized
+        self._instance: Any = None
+        self._function: Any = None
+        self._asgi: Any = None
+        self._lifespan: Lifespan | None = None
+        self._http = AsgiHost()
+        self._ongoing = 0
+        self._samples: deque[tuple[float, int]] = deque()
+        self._config: dict = {}
+        self._sem: asyncio.Semaphore | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._exit: asyncio.Future | None = None
+        self._model_ids: list[str] = []
+        self._sampler: asyncio.Task | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def initialize(self, config: dict) -> dict:
+        """Build the user's object, apply user_config, start the ASGI app's lifespan."""
+        collect_inherited_garbage()
+        self._config = config
+        self._sem = asyncio.Semaphore(config["max_ongoing_requests"])
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, config["max_ongoing_requests"]),
+            thread_name_prefix="ember-serve-replica")
+        self._exit = asyncio.get_running_loop().create_future()
+        context.set_replica_context(context.ReplicaContext(
+            self._app, self._deployment, self._replica_id, None))
+        from ember.serve import multiplex
+
+        multiplex.set_model_ids_reporter(self._report_model_ids)
+        target, args, kwargs = pickle.loads(self._serialized)
+        self._serialized = b""
+        if isinstance(target, DeploymentTarget):
+            target = target.resolve()
+        if inspect.isclass(target):
+            self._instance = target(*args, **kwargs)
+            context.set_replica_context(context.ReplicaContext(
+                self._app, self._deployment, self._replica_id, self._instance))
+            self._asgi = asgi_app_for(target, self._instance)
+        else:
+            self._function = functools.partial(target, *args, **kwargs) if (args or kwargs) \
+                else target
+            context.set_replica_context(context.ReplicaContext(
+                self._app, self._deployment, self._replica_id, self._function))
+        if config.get("user_config") is not None:
+            await self._reconfigure(config["user_config"])
+        if self._asgi is not None:
+            self._lifespan = Lifespan(self._asgi)
+            await self._lifespan.startup()
+        self._ensure_sampler()
+        return {"pid": os.getpid(), "replica_id": self._replica_id}
+
+    def _ensure_sampler(self) -> None:
+        """Sample ongoing requests for the autoscaler (only when it is on)."""
+        if self._config.get("autoscaling_config") and self._sampler is None:
+            self._sampler = asyncio.get_running_loop().create_task(self._sample_forever())
+
+    async def reconfigure(self, config: dict) -> None:
+        """Apply a lightweight config change (user_config, max_ongoing_requests, ...)."""
+        old = self._config
+        self._config = config
+        self._ensure_sampler()
+        if config["max_ongoing_requests"] != old.get("max_ongoing_requests"):
+            self._sem = asyncio.Semaphore(config["max_ongoing_requests"])
+        if config.get("user_config") != old.get("user_config") and \
+                config.get("user_config") is not None:
+            await self._reconfigure(config["user_config"])
+
+    async def _reconfigure(self, user_config: Any) -> None:
+        fn = getattr(self._instance, "reconfigure", None)
+        if fn is None:
+            raise AttributeError(f"user_config was given but {self._deployment!r} has no "
+                                 "reconfigure(self, config) method.")
+        await self._run_user(fn, (user_config,), {})
+
+    async def check_health(self) -> None:
+        """Run the user's check_health (an exception marks the replica unhealthy)."""
+        fn = getattr(self._instance, "check_health", None) or getattr(
+            self._instance, "health_check", None)
+        if fn is not None:
+            await self._run_user(fn, (), {})
+
+    async def get_metrics(self) -> dict:
+        """Ongoing requests now and averaged over the autoscaling look-back window."""
+        window = (self._config.get("autoscaling_config") or {}).get("look_back_period_s", 30.0)
+        cutoff = time.monotonic() - window
+        while self._samples and self._samples[0][0] < cutoff:
+            self._samples.popleft()
+        values = [n for _, n in self._samples] or [self._ongoing]
+        return {"ongoing": self._ongoing, "avg": sum(values) / len(values),
+                "max": max(values), "min": min(values)}
+
+    async def watch_for_exit(self) -> str:
+        """Pending until the replica stops: the controller learns of a crash at once."""
+        return await asyncio.shield(self._exit)
+
+    async def prepare_for_shutdown(self) -> None:
+        """Wait for ongoing requests to finish (up to the graceful timeout), then clean up."""
+        cfg = self._config
+        deadline = time.monotonic() + cfg.get("graceful_shutdown_timeout_s", 20.0)
+        step = max(0.01, min(cfg.get("graceful_shutdown_wait_loop_s", 2.0), 0.05))
+        while self._ongoing > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(step)
+        if self._lifespan is not None:
+            await self._lifespan.shutdown()
+        d = getattr(self._instance, "__del__", None)
+        if d is not None:
+            try:
+                r = d()
+                if inspect.isawaitable(r):
+                    await r
+            except Exception:  # noqa: BLE001 - a failing destructor must not block the stop
+                pass
+        if self._exit is not None and not self._exit.done():
+            self._exit.set_result("stopped")
+
+    async def _sample_forever(self) -> None:
+        while True:
+            self._samples.append((time.monotonic(), self._ongoing))
+            if len(self._samples) > 100_000:
+                self._samples.popleft()
+            await asyncio.sleep(METRICS_SAMPLE_PERIOD_S)
+
+    def _report_model_ids(self, ids: list[str]) -> None:
+        if ids == self._model_ids:
+            return
+        self._model_ids = list(ids)
+        from ember.serve._client import get_controller
+
+        try:
+            get_controller().record_multiplexed_model_ids.remote(
+                (self._app, self._deployment), self._replica_id, list(ids))
+        except Exception:  # noqa: BLE001 - routing preference only
+            pass
+
+    # -- calling user code ------------------------------------------------------------
+
+    def _target(self, method: str) -> Any:
+        if self._function is not None:
+            if method != "__call__":
+                raise AttributeError(f"Function deployment {self._deployment!r} has no "
+                                     f"method {method!r}; call the handle directly.")
+            return self._function
+        fn = getattr(self._instance, method, None)
+        if fn is None or not callable(fn):
+            raise AttributeError(f"Deployment {self._deployment!r} has no method {method!r}.")
+        return fn
+
+    async def _run_user(self, fn: Any, args: tuple, kwargs: dict) -> Any:
+        if _is_async(fn):
+            result = await fn(*args, **kwargs)
+        else:
+            ctx = contextvars.copy_context()
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._pool, functools.partial(ctx.run, fn, *args, **kwargs))
+        if inspect.isawaitable(result):
+            result = await result
+        from ember.serve.handle import DeploymentResponse
+
+        if isinstance(result, DeploymentResponse):
+            result = await result
+        return result
+
+    def _enter(self, meta: dict) -> contextvars.Token:
+        return context.set_request_context(context.RequestContext(
+            request_id=meta.get("request_id", ""), route=meta.get("route", ""),
+            app_name=self._app, multiplexed_model_id=meta.get("model_id", "")))
+
+    # -- requests ---------------------------------------------------------------------
+
+    async def handle_request(self, meta: dict, *args: Any, **kwargs: Any) -> Any:
+        self._ongoing += 1
+        try:
+            async with self._sem:
+                token = self._enter(meta)
+                try:
+                    fn = self._target(meta["method"])
+                    if _is_generator(fn):
+                        raise TypeError(f"Method {meta['method']!r} is a generator: call it "
+                                        "with handle.options(stream=True).")
+                    return await self._run_user(fn, args, kwargs)
+                finally:
+                    context._request.reset(token)
+        finally:
+            self._ongoing -= 1
+
+    async def handle_request_streaming(self, meta: dict, *args: Any, **kwargs: Any) -> Any:
+        self._ongoing += 1
+        try:
+            async with self._sem:
+                token = self._enter(meta)
+                try:
+                    fn = self._target(meta["method"])
+                    gen = fn(*args, **kwargs)
+                    if inspect.isasyncgen(gen):
+                        async for item in gen:
+                            yield item
+                    elif inspect.isgenerator(gen):
+                        loop = asyncio.get_running_loop()
+                        done = object()
+                        while True:
+                            item = await loop.run_in_executor(self._pool, next, gen, done)
+                            if item is done:
+                                break
+                            yield item
+                    else:
+                        raise TypeError(f"Method {meta['method']!r} did not return a "
+                                        "generator, but the call asked for stream=True.")
+                finally:
+                    context._request.reset(token)
+        finally:
+            self._ongoing -= 1
+
+    async def handle_http(self, meta: dict, scope: dict, body: bytes) -> tuple:
+        """Run one HTTP request; see _asgi for the reply's shape."""
+        self._ongoing += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._ongoing -= 1
+                self._sem.release()
+
+        try:
+            await self._sem.acquire()
+        except BaseException:
+            self._ongoing -= 1
+            raise
+        token = self._enter(meta)
+        try:
+            if self._lifespan is not None and self._lifespan.supported:
+                scope["state"] = dict(self._lifespan.state)
+            return await self._http.http(self._http_app(), scope, body, release)
+        except BaseException as e:
+            release()
+            if isinstance(e, Exception):
+                import traceback
+
+                traceback.print_exc()
+                return ("done", plain_response(500, b"Internal Server Error"))
+            raise
+        finally:
+            context._request.reset(token)
+
+    def _http_app(self) -> Any:
+        if self._asgi is not None:
+            return self._asgi
+        fn = self._target("__call__")
+
+        async def call(request: Any) -> Any:
+            return await self._run_user(fn, (request,), {})
+
+        return request_asgi(call)
+
+    async def http_next(self, stream_id: str) -> tuple[list[dict], bool]:
+        return await self._http.http_next(stream_id)
+
+    async def http_close(self, stream_id: str) -> None:
+        self._http.http_close(stream_id)
+
+    async def ws_open(self, meta: dict, scope: dict) -> str:
+        self._ongoing += 1
+
+        def release() -> None:
+            self._ongoing -= 1
+
+        token = self._enter(meta)
+        try:
+            return self._http.ws_open(self._http_app(), scope, release)
+        finally:
+            context._request.reset(token)
+
+    async def ws_push(self, session_id: str, message: dict) -> None:
+        self._http.ws_push(session_id, message)
+
+    async def ws_pull(self, session_id: str) -> tuple[list[dict], bool]:
+        return await self._http.ws_pull(session_id)
+
+
+def _unwrap(fn: Any) -> Any:
+    call = fn
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)) and callable(fn) and \
+            not isinstance(fn, functools.partial):
+        call = type(fn).__call__
+    while isinstance(call, functools.partial):
+        call = call.func
+    return call
+
+
+def _is_async(fn: Any) -> bool:
+    return inspect.iscoroutinefunction(_unwrap(fn))
+
+
+def _is_generator(fn: Any) -> bool:
+    call = _unwrap(fn)
+    return inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call)

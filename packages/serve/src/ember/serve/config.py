@@ -1,0 +1,111 @@
+"""Configuration objects: AutoscalingConfig, HTTPOptions, ProxyLocation, DeploymentMode.
+
+Pydantic models, as in Ray, so a dict from a config file or `.options()` validates into
+the same object with the same defaults.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ember.serve._constants import DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT
+
+__all__ = ["AutoscalingConfig", "DeploymentMode", "HTTPOptions", "ProxyLocation"]
+
+
+class AutoscalingConfig(BaseModel):
+    """How a deployment scales on its ongoing requests.
+
+    Serve keeps about `target_ongoing_requests` requests on each replica, between
+    `min_replicas` and `max_replicas`. A decision to scale up (down) must hold for
+    `upscale_delay_s` (`downscale_delay_s`) before it is applied, which smooths bursts.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_replicas: int = Field(default=1, ge=0)
+    initial_replicas: int | None = Field(default=None, ge=0)
+    max_replicas: int = Field(default=1, ge=1)
+    target_ongoing_requests: float = Field(default=2.0, gt=0)
+    metrics_interval_s: float = Field(default=10.0, gt=0)
+    look_back_period_s: float = Field(default=30.0, gt=0)
+    smoothing_factor: float = Field(default=1.0, gt=0)
+    upscale_smoothing_factor: float | None = Field(default=None, gt=0)
+    downscale_smoothing_factor: float | None = Field(default=None, gt=0)
+    upscaling_factor: float | None = Field(default=None, gt=0)
+    downscaling_factor: float | None = Field(default=None, gt=0)
+    downscale_delay_s: float = Field(default=600.0, ge=0)
+    downscale_to_zero_delay_s: float | None = Field(default=None, ge=0)
+    upscale_delay_s: float = Field(default=30.0, ge=0)
+    aggregation_function: str = "mean"
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> AutoscalingConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must be <= max_replicas "
+                             f"({self.max_replicas}).")
+        if self.initial_replicas is not None and not (
+                self.min_replicas <= self.initial_replicas <= self.max_replicas):
+            raise ValueError("initial_replicas must lie between min_replicas and max_replicas.")
+        if self.aggregation_function not in ("mean", "max", "min"):
+            raise ValueError("aggregation_function must be 'mean', 'max' or 'min'.")
+        return self
+
+    def get_upscaling_factor(self) -> float:
+        return self.upscaling_factor or self.upscale_smoothing_factor or self.smoothing_factor
+
+    def get_downscaling_factor(self) -> float:
+        return (self.downscaling_factor or self.downscale_smoothing_factor
+                or self.smoothing_factor)
+
+    @classmethod
+    def default(cls) -> AutoscalingConfig:
+        """What `num_replicas="auto"` means: 1 to 100 replicas, 2 ongoing requests each."""
+        return cls(min_replicas=1, max_replicas=100, target_ongoing_requests=2.0)
+
+
+class ProxyLocation(StrEnum):
+    """Where HTTP proxies run. ember runs one proxy per cluster (on the head node)."""
+
+    Disabled = "Disabled"
+    HeadOnly = "HeadOnly"
+    EveryNode = "EveryNode"
+
+
+class DeploymentMode(StrEnum):
+    """Ray's older name for ProxyLocation."""
+
+    NoServer = "NoServer"
+    HeadOnly = "HeadOnly"
+    EveryNode = "EveryNode"
+
+
+class HTTPOptions(BaseModel):
+    """The HTTP proxy's settings.
+
+    It listens on 127.0.0.1 unless told otherwise (port 0 picks a free port). A request
+    that runs past `request_timeout_s` gets a 408 and is cancelled on its replica.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = DEFAULT_HTTP_HOST
+    port: int = Field(default=DEFAULT_HTTP_PORT, ge=0, le=65535)
+    root_path: str = ""
+    request_timeout_s: float | None = Field(default=None, gt=0)
+    keep_alive_timeout_s: float = Field(default=5.0, gt=0)
+    location: str | None = None
+    middlewares: list[Any] = Field(default_factory=list)
+
+    @classmethod
+    def coerce(cls, value: HTTPOptions | dict | None) -> HTTPOptions:
+        if value is None:
+            return cls()
+        if isinstance(value, HTTPOptions):
+            return value
+        if isinstance(value, dict):
+            return cls(**value)
+        raise TypeError(f"http_options must be a dict or HTTPOptions, got {type(value).__name__}.")

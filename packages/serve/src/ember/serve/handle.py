@@ -1,0 +1,328 @@
+"""DeploymentHandle: call a deployment from Python; DeploymentResponse: the call's result.
+
+`handle.remote(...)` returns at once. The response is awaitable, `.result()` blocks, and
+passing it to another handle call hands the value over inside the cluster without
+waiting for it here (model composition).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import uuid
+from typing import Any
+
+import ember
+from ember.serve._client import ServeClient, get_client
+from ember.serve._constants import DEFAULT_APP_NAME
+from ember.serve._refs import await_ref
+from ember.serve._router import PendingRequest, Router
+from ember.serve.exceptions import RequestCancelledError
+
+__all__ = ["DeploymentHandle", "DeploymentResponse", "DeploymentResponseGenerator"]
+
+_UNSET: Any = object()
+
+
+def _died(exc: BaseException) -> bool:
+    return isinstance(exc, ember.exceptions.ActorDiedError | ember.exceptions.ActorUnavailableError)
+
+
+class _Call:
+    """Shared by both response types: one request, resubmitted once if its replica was
+    stopped under it before the router heard (a rolling update's race)."""
+
+    def __init__(self, client: ServeClient, router: Router, kind: str, meta: dict,
+                 args: tuple, kwargs: dict, model_id: str) -> None:
+        self.client = client
+        self.router = router
+        self.kind = kind
+        self.meta = meta
+        self.args = args
+        self.kwargs = kwargs
+        self.model_id = model_id
+        self.assigned: concurrent.futures.Future = concurrent.futures.Future()
+        self.replica_id: str | None = None
+        self.result: Any = None  # ObjectRef or ObjectRefGenerator once assigned
+        self.retried = False
+        self.cancelled = False
+
+    def start(self) -> None:
+        pending = [a for a in (*self.args, *self.kwargs.values())
+                   if isinstance(a, DeploymentResponse)]
+        if any(not p._call.assigned.done() for p in pending):
+            self.client.run_coroutine(self._start_after(pending))
+            return
+        self._submit()
+
+    async def _start_after(self, pending: list[DeploymentResponse]) -> None:
+        for p in pending:
+            try:
+                await asyncio.shield(asyncio.wrap_future(p._call.assigned))
+            except BaseException:  # noqa: BLE001 - the error travels with the ref below
+                pass
+        self._submit()
+
+    def _resolve_args(self) -> tuple[tuple, dict]:
+        def conv(a: Any) -> Any:
+            if isinstance(a, DeploymentResponse):
+                c = a._call
+                exc = c.assigned.exception()
+                if exc is not None:
+                    raise exc
+                return c.result
+            if isinstance(a, DeploymentResponseGenerator):
+                raise TypeError("A streaming DeploymentResponseGenerator cannot be passed "
+                                "to another handle call.")
+            return a
+
+        return (tuple(conv(a) for a in self.args),
+                {k: conv(v) for k, v in self.kwargs.items()})
+
+    def _submit(self) -> None:
+        try:
+            args, kwargs = self._resolve_args()
+        except BaseException as e:  # noqa: BLE001
+            if self.assigned.set_running_or_notify_cancel():
+                self.assigned.set_exception(e)
+            return
+        req = PendingRequest(self.kind, self.meta, args, kwargs, self.model_id)
+        req.future.add_done_callback(self._on_assigned)
+        self.router.submit(req)
+
+    def _on_assigned(self, f: concurrent.futures.Future) -> None:
+        exc = f.exception() if not f.cancelled() else RequestCancelledError("cancelled")
+        if exc is not None:
+            if not self.assigned.done():
+                self.assigned.set_exception(exc)
+            return
+        self.replica_id, self.result, _ = f.result()
+        if not self.assigned.done():
+            self.assigned.set_result(self.result)
+
+    def should_retry(self, exc: BaseException) -> bool:
+        """Retry once when the replica died because the controller was stopping it."""
+        if self.cancelled or not _died(exc) or self.replica_id is None:
+            return False
+        if self.retried or not self.router.was_stopped(self.replica_id):
+            self.router.mark_dead(self.replica_id)
+            return False
+        self.retried = True
+        return True
+
+
+class DeploymentResponse:
+    """The future result of `handle.remote()`: `await` it or call `.result()`."""
+
+    def __init__(self, call: _Call) -> None:
+        self._call = call
+        self._future: concurrent.futures.Future = concurrent.futures.Future()
+        self._future.add_done_callback(self._on_cancelled)
+        call.assigned.add_done_callback(self._on_assigned)
+
+    def _on_cancelled(self, f: concurrent.futures.Future) -> None:
+        # A task awaiting this response was cancelled: cancel the request too, as Ray does.
+        if f.cancelled() and not self._call.cancelled:
+            self._call.client.schedule(self.cancel)
+
+    def _on_assigned(self, f: concurrent.futures.Future) -> None:
+        exc = f.exception()
+        if exc is not None:
+            try:
+                self._future.set_exception(exc)
+            except concurrent.futures.InvalidStateError:
+                pass
+            return
+        rid = self._call.replica_id
+        self._call.result.future().add_done_callback(lambda vf: self._on_value(vf, rid))
+
+    def _on_value(self, vf: concurrent.futures.Future, rid: str) -> None:
+        call = self._call
+        call.router.done(rid)
+        exc = vf.exception()
+        if exc is not None and call.should_retry(exc):
+            call.assigned = concurrent.futures.Future()
+            call.assigned.add_done_callback(self._on_assigned)
+            call.client.schedule(call._submit)
+            return
+        try:
+            if exc is not None:
+                self._future.set_exception(exc)
+            else:
+                self._future.set_result(vf.result())
+        except concurrent.futures.InvalidStateError:
+            pass  # cancelled meanwhile
+
+    def result(self, *, timeout_s: float | None = None,
+               _skip_asyncio_check: bool = False) -> Any:
+        """Block until the result is ready and return it (TimeoutError past timeout_s)."""
+        try:
+            return self._future.result(timeout_s)
+        except concurrent.futures.TimeoutError:
+            raise TimeoutError(f"Timed out waiting for the result after {timeout_s}s.") from None
+
+    def __await__(self) -> Any:
+        return asyncio.wrap_future(self._future).__await__()
+
+    def cancel(self) -> None:
+        """Cancel the request: queued, it never runs; running, its task is cancelled."""
+        call = self._call
+        call.cancelled = True
+        if call.assigned.done() and call.assigned.exception() is None:
+            try:
+                ember.cancel(call.result)
+            except Exception:  # noqa: BLE001 - already finished
+                pass
+        try:
+            self._future.set_exception(RequestCancelledError("The request was cancelled."))
+        except concurrent.futures.InvalidStateError:
+            pass
+
+    def cancelled(self) -> bool:
+        return self._call.cancelled
+
+    async def _to_object_ref(self, _record_telemetry: bool = True) -> Any:
+        """The ObjectRef of the result (once a replica has taken the request)."""
+        return await asyncio.shield(asyncio.wrap_future(self._call.assigned))
+
+    def _to_object_ref_sync(self, _record_telemetry: bool = True,
+                            _allow_running_in_asyncio_loop: bool = False) -> Any:
+        return self._call.assigned.result()
+
+
+class DeploymentResponseGenerator:
+    """The streamed results of `handle.options(stream=True).remote()`; iterate it
+    (`for` or `async for`)."""
+
+    def __init__(self, call: _Call) -> None:
+        self._call = call
+        self._finished = False
+
+    def _finish(self) -> None:
+        if not self._finished:
+            self._finished = True
+            if self._call.replica_id is not None:
+                self._call.router.done(self._call.replica_id)
+
+    def __iter__(self) -> DeploymentResponseGenerator:
+        return self
+
+    def __next__(self) -> Any:
+        gen = self._call.assigned.result()
+        try:
+            ref = next(gen)
+        except StopIteration:
+            self._finish()
+            raise
+        try:
+            return ember.get(ref)
+        except BaseException:
+            self._finish()
+            raise
+
+    def __aiter__(self) -> DeploymentResponseGenerator:
+        return self
+
+    async def __anext__(self) -> Any:
+        gen = await asyncio.shield(asyncio.wrap_future(self._call.assigned))
+        try:
+            ref = await gen.__anext__()
+        except StopAsyncIteration:
+            self._finish()
+            raise
+        try:
+            return await await_ref(ref)
+        except BaseException:
+            self._finish()
+            raise
+
+    def cancel(self) -> None:
+        """Stop reading the stream; the replica finishes the generator on its own."""
+        self._call.cancelled = True
+        self._finish()
+
+    def cancelled(self) -> bool:
+        return self._call.cancelled
+
+    def __del__(self) -> None:
+        try:
+            self._finish()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+class DeploymentHandle:
+    """Calls one deployment of one application from any process.
+
+    `handle.remote(*args)` calls `__call__`; `handle.method.remote(*args)` another
+    method; `.options(stream=True)` returns streamed results of a generator method and
+    `.options(multiplexed_model_id=...)` routes to a replica holding that model.
+    """
+
+    def __init__(self, deployment_name: str, app_name: str = DEFAULT_APP_NAME, *,
+                 method_name: str = "__call__", multiplexed_model_id: str = "",
+                 stream: bool = False) -> None:
+        self.deployment_name = deployment_name
+        self.app_name = app_name
+        self._method_name = method_name
+        self._model_id = multiplexed_model_id
+        self._stream = stream
+        self._routing: tuple[ServeClient, Router] | None = None
+
+    def options(self, *, method_name: str = _UNSET, multiplexed_model_id: str = _UNSET,
+                stream: bool = _UNSET, use_new_handle_api: bool = _UNSET,
+                _prefer_local_routing: bool = _UNSET) -> DeploymentHandle:
+        """A handle like this one with other call settings (it shares the router)."""
+        h = DeploymentHandle(
+            self.deployment_name, self.app_name,
+            method_name=self._method_name if method_name is _UNSET else method_name,
+            multiplexed_model_id=(self._model_id if multiplexed_model_id is _UNSET
+                                  else multiplexed_model_id),
+            stream=self._stream if stream is _UNSET else bool(stream))
+        h._routing = self._routing
+        return h
+
+    def __getattr__(self, name: str) -> DeploymentHandle:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.options(method_name=name)
+
+    def _get_router(self) -> tuple[ServeClient, Router]:
+        routing = self._routing  # one read: other threads may replace it
+        if routing is None or routing[0].closed:
+            client = get_client()
+            routing = (client, client.router(self.app_name, self.deployment_name))
+            self._routing = routing
+        return routing
+
+    def remote(self, *args: Any, **kwargs: Any) -> DeploymentResponse | DeploymentResponseGenerator:
+        """Send a request; returns a DeploymentResponse (or a generator with stream=True)."""
+        client, router = self._get_router()
+        from ember.serve.context import get_request_context
+
+        parent = get_request_context()
+        meta = {"method": self._method_name, "model_id": self._model_id,
+                "request_id": parent.request_id or uuid.uuid4().hex, "route": parent.route}
+        call = _Call(client, router, "stream" if self._stream else "call", meta, args,
+                     kwargs, self._model_id)
+        resp: Any = DeploymentResponseGenerator(call) if self._stream else DeploymentResponse(call)
+        call.start()
+        return resp
+
+    @property
+    def method_name(self) -> str:
+        return self._method_name
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild, (self.deployment_name, self.app_name, self._method_name,
+                           self._model_id, self._stream))
+
+    def __repr__(self) -> str:
+        return (f"DeploymentHandle(deployment='{self.deployment_name}', "
+                f"app='{self.app_name}')")
+
+
+def _rebuild(deployment: str, app: str, method: str, model_id: str,
+             stream: bool) -> DeploymentHandle:
+    return DeploymentHandle(deployment, app, method_name=method,
+                            multiplexed_model_id=model_id, stream=stream)

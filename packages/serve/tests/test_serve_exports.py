@@ -1,0 +1,47 @@
+"""The public surface of ember.serve: names, order, and a cheap, working import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ember.serve as serve
+import ember.serve.mcp as serve_mcp
+
+
+def test_exported_members_are_sorted_and_present():
+    for module in (serve, serve_mcp):
+        assert module.__all__ == sorted(module.__all__)
+        for name in module.__all__:
+            assert hasattr(module, name), name
+
+
+def test_ray_serve_names_exist():
+    for name in ["deployment", "run", "start", "shutdown", "status", "delete", "ingress",
+                 "batch", "multiplexed", "get_multiplexed_model_id", "get_app_handle",
+                 "get_deployment_handle", "get_replica_context", "Application", "Deployment",
+                 "DeploymentHandle", "DeploymentResponse", "DeploymentResponseGenerator",
+                 "HTTPOptions", "AutoscalingConfig"]:
+        assert hasattr(serve, name), name
+    from ember.serve.exceptions import BackPressureError, RayServeException
+    from ember.serve.schema import ApplicationStatus, ServeDeploySchema, ServeStatus
+
+    assert issubclass(BackPressureError, RayServeException)
+    assert ApplicationStatus.RUNNING == "RUNNING" and ServeStatus and ServeDeploySchema
+
+
+def test_import_is_cheap_and_works_in_the_workspace():
+    code = ("import sys, ember.serve; "
+            "print(any(m in sys.modules for m in ('fastapi', 'uvicorn', 'mcp', 'starlette')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False"]
+
+
+def test_status_without_a_cluster_starts_nothing():
+    import ember
+
+    if not ember.is_initialized():
+        assert serve.status().applications == {}
+        serve.shutdown()
+        assert not ember.is_initialized()

@@ -1,0 +1,213 @@
+"""DeploymentHandle and DeploymentResponse: composition, awaiting, streaming, errors,
+back-pressure and replica choice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+import ember
+from ember import serve
+from ember.serve.exceptions import BackPressureError
+
+NO_CPU = {"num_cpus": 0}
+
+
+@serve.deployment(ray_actor_options=NO_CPU)
+class Adder:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, x: int) -> int:
+        return x + self.n
+
+
+@serve.deployment(ray_actor_options=NO_CPU)
+class Multiplier:
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    async def __call__(self, x: int) -> int:
+        return x * self.k
+
+
+@serve.deployment(ray_actor_options=NO_CPU)
+class Pipeline:
+    """Calls two deployments; the first response goes straight into the second call."""
+
+    def __init__(self, adder, multiplier) -> None:
+        self.adder = adder
+        self.multiplier = multiplier
+
+    async def __call__(self, x: int) -> int:
+        return await self.multiplier.remote(self.adder.remote(x))
+
+    async def fan_out(self, xs: list[int]) -> list[int]:
+        return list(await asyncio.gather(*[self.adder.remote(x) for x in xs]))
+
+
+@serve.deployment(ray_actor_options=NO_CPU)
+class Streamer:
+    def count(self, n: int):
+        yield from range(n)
+
+    async def acount(self, n: int):
+        for i in range(n):
+            await asyncio.sleep(0)
+            yield f"item-{i}"
+
+    def not_a_generator(self) -> int:
+        return 1
+
+
+@serve.deployment(ray_actor_options=NO_CPU)
+class Failing:
+    def __call__(self) -> None:
+        raise KeyError("missing key")
+
+
+def test_model_composition(serve_url, cleanup_apps):
+    app = Pipeline.bind(Adder.bind(1), Multiplier.bind(10))
+    h = serve.run(app, name="compose", route_prefix=None)
+    assert h.remote(2).result(timeout_s=10) == 30
+    assert h.fan_out.remote([1, 2, 3]).result() == [2, 3, 4]
+    deps = serve.status().applications["compose"].deployments
+    assert set(deps) == {"Pipeline", "Adder", "Multiplier"}
+
+
+def test_response_passed_between_handles_from_the_driver(serve_url, cleanup_apps):
+    serve.run(Adder.bind(5), name="add", route_prefix=None)
+    serve.run(Multiplier.bind(3), name="mul", route_prefix=None)
+    add = serve.get_app_handle("add")
+    mul = serve.get_app_handle("mul")
+    # Chained without waiting here; the value flows between the replicas.
+    assert mul.remote(add.remote(1)).result() == 18
+    responses = [add.remote(i) for i in range(20)]
+    assert [r.result() for r in responses] == [i + 5 for i in range(20)]
+
+
+def test_await_responses_in_asyncio(serve_url, cleanup_apps):
+    h = serve.run(Multiplier.bind(2), name="async", route_prefix=None)
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(*[h.remote(i) for i in range(10)]))
+
+    assert asyncio.run(main()) == [2 * i for i in range(10)]
+
+
+def test_streaming_responses(serve_url, cleanup_apps):
+    h = serve.run(Streamer.bind(), name="stream", route_prefix=None)
+    assert list(h.options(stream=True).count.remote(5)) == [0, 1, 2, 3, 4]
+
+    async def consume() -> list[str]:
+        return [x async for x in h.options(stream=True).acount.remote(3)]
+
+    assert asyncio.run(consume()) == ["item-0", "item-1", "item-2"]
+    with pytest.raises(TypeError, match="stream=True"):
+        h.count.remote(3).result()
+    with pytest.raises(TypeError, match="generator"):
+        list(h.options(stream=True).not_a_generator.remote())
+
+
+def test_user_exception_reaches_the_caller(serve_url, cleanup_apps):
+    h = serve.run(Failing.bind(), name="failing", route_prefix=None)
+    with pytest.raises(KeyError, match="missing key"):
+        h.remote().result()
+
+
+def test_result_timeout(serve_url, cleanup_apps):
+    @serve.deployment(ray_actor_options=NO_CPU, graceful_shutdown_timeout_s=0.2)
+    class Sleepy:
+        async def __call__(self, s: float) -> str:
+            await asyncio.sleep(s)
+            return "awake"
+
+    h = serve.run(Sleepy.bind(), name="sleepy", route_prefix=None)
+    with pytest.raises(TimeoutError):
+        h.remote(5).result(timeout_s=0.2)
+    assert h.remote(0).result() == "awake"
+
+
+@ember.remote(num_cpus=0)
+class Signal:
+    """Ray's test idiom: requests wait on it until the test sends."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    async def wait(self) -> None:
+        await self.event.wait()
+
+    async def send(self) -> None:
+        self.event.set()
+
+
+def test_back_pressure_rejects_past_max_queued_requests(serve_url, cleanup_apps):
+    @serve.deployment(ray_actor_options=NO_CPU, max_ongoing_requests=1, max_queued_requests=2)
+    class Gate:
+        def __init__(self, signal) -> None:
+            self.signal = signal
+
+        async def __call__(self) -> str:
+            await self.signal.wait.remote()
+            return "through"
+
+    signal = Signal.remote()
+    h = serve.run(Gate.bind(signal), name="gate", route_prefix=None)
+    first = h.remote()  # occupies the only slot
+    queued = [h.remote(), h.remote()]
+    with pytest.raises(BackPressureError):
+        h.remote().result(timeout_s=10)
+    ember.get(signal.send.remote())
+    assert first.result(timeout_s=10) == "through"
+    assert [q.result(timeout_s=10) for q in queued] == ["through", "through"]
+
+
+def test_power_of_two_choices_spreads_load(serve_url, cleanup_apps):
+    @serve.deployment(ray_actor_options=NO_CPU, num_replicas=2)
+    class Who:
+        async def __call__(self) -> int:
+            await asyncio.sleep(0.01)
+            return os.getpid()
+
+    h = serve.run(Who.bind(), name="who", route_prefix=None)
+    pids = [r.result() for r in [h.remote() for _ in range(40)]]
+    counts = sorted(pids.count(p) for p in set(pids))
+    assert len(counts) == 2 and counts[0] >= 10, counts
+
+
+def test_handles_are_thread_safe(serve_url, cleanup_apps):
+    h = serve.run(Adder.bind(1), name="threads", route_prefix=None)
+    results: list[int] = []
+
+    def work(base: int) -> None:
+        for i in range(25):
+            results.append(h.remote(base + i).result())
+
+    threads = [threading.Thread(target=work, args=(100 * t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == sorted(100 * t + i + 1 for t in range(4) for i in range(25))
+
+
+def test_cancel_a_queued_request(serve_url, cleanup_apps):
+    @serve.deployment(ray_actor_options=NO_CPU, max_ongoing_requests=1)
+    class One:
+        async def __call__(self, s: float) -> float:
+            await asyncio.sleep(s)
+            return s
+
+    h = serve.run(One.bind(), name="one", route_prefix=None)
+    busy = h.remote(0.3)
+    queued = h.remote(0)
+    queued.cancel()
+    from ember.serve.exceptions import RequestCancelledError
+
+    with pytest.raises(RequestCancelledError):
+        queued.result()
+    assert busy.result() == 0.3
