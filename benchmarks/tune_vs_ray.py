@@ -65,7 +65,8 @@ SCENARIO = textwrap.dedent('''
 
 
 def run(python: str, runtime: str, trials: int) -> dict:
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", TUNE_DISABLE_AUTO_CALLBACK_LOGGERS="1")
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", TUNE_DISABLE_AUTO_CALLBACK_LOGGERS="1",
+               RAY_ENABLE_UV_RUN_RUNTIME_ENV="0")
     proc = subprocess.run([python, "-c", SCENARIO, runtime, str(trials)], capture_output=True,
                           text=True, env=env, timeout=3600, cwd=tempfile.gettempdir())
     for line in proc.stdout.splitlines():

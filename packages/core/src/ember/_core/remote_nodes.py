@@ -22,6 +22,9 @@ from ember.exceptions import NodeDiedError, ObjectLostError
 # Holder id under which a node keeps objects that another node owns.
 REMOTE_OWNER = -1
 _CHUNK = 4 << 20
+# Tasks only a peer can run may queue there beyond its free resources, up to this many
+# per peer, so that its workers never wait a round trip for the next task.
+_PIPELINE = 16
 
 
 class Peer:
@@ -41,6 +44,7 @@ class RemoteMixin:
     def _init_remote(self) -> None:
         self.peers: dict[str, Peer] = {}
         self.forwarded: dict[bytes, Task] = {}  # tasks we own that run on a peer
+        self._queued_remote: set[bytes] = set()  # forwarded before the peer had room
         self.link: Any = None  # the cluster link, once this node is part of a cluster
 
     # -- membership -------------------------------------------------------------------
@@ -97,6 +101,7 @@ class RemoteMixin:
         for task in [t for t in self.forwarded.values()
                      if t.remote_node == peer.node_id and t.actor is None]:
             self.forwarded.pop(task.task_id, None)
+            self._queued_remote.discard(task.task_id)
             task.remote_node = ""
             if task.retries_left != 0:
                 task.retries_left -= 1
@@ -126,11 +131,35 @@ class RemoteMixin:
             task.resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
             local_node=self.node_id, affinity_node=aff[0] if aff else "",
             soft=bool(aff[1]) if aff else False)
-        return node if node and node != self.node_id and node in self.peers else ""
+        if node and node != self.node_id and node in self.peers:
+            return node
+        if local_fits or self._fits(self.total_resources, task.resources):
+            return ""  # this node can run it later: wait here
+        return self._pipeline_target(task, aff)
+
+    @staticmethod
+    def _fits(totals: dict[str, float], request: dict[str, float]) -> bool:
+        return all(totals.get(k, 0.0) + 1e-9 >= v for k, v in request.items())
+
+    def _pipeline_target(self, task: Task, aff: Any) -> str:
+        """The least loaded peer that can ever run `task`, if its queue has room."""
+        counts: dict[str, int] = {}
+        for t in self.forwarded.values():
+            counts[t.remote_node] = counts.get(t.remote_node, 0) + 1
+        best = ""
+        for p in self.peers.values():
+            if aff and not aff[1] and aff[0] != p.node_id:
+                continue
+            if self._fits(p.totals, task.resources) and counts.get(p.node_id, 0) < _PIPELINE:
+                if not best or counts.get(p.node_id, 0) < counts.get(best, 0):
+                    best = p.node_id
+        return best
 
     def _forward(self, task: Task, node_id: str) -> bool:
         if not self.scheduler.acquire(node_id, task.resources):
-            return False
+            if self._fits(self.total_resources, task.resources):
+                return False
+            self._queued_remote.add(task.task_id)  # it waits in the peer's queue
         from ember._cluster.protos import node_pb2 as pb
 
         peer = self.peers[node_id]
@@ -152,6 +181,7 @@ class RemoteMixin:
         return True
 
     def _forward_failed(self, task: Task, node_id: str, why: str) -> None:
+        self._queued_remote.discard(task.task_id)
         if self.forwarded.pop(task.task_id, None) is None:
             return
         task.remote_node = ""
@@ -387,6 +417,8 @@ class RemoteMixin:
             task.remote_node = ""
             if task.actor is not None:
                 task.actor.inflight.pop(task_id, None)
+            elif task_id in self._queued_remote:
+                self._queued_remote.discard(task_id)
             elif node_id in self.peers:
                 self.scheduler.release(node_id, task.resources)
             if retryable and task.retries_left != 0 and not task.cancelled:
