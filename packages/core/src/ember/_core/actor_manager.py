@@ -186,6 +186,14 @@ class ActorMixin:
             return
         if actor.state != ALIVE or actor.worker is None:
             return
+        for task in self._ready_calls(actor):
+            task.worker = actor.worker
+            self._send_task(actor.worker, "actor_task", task.spec, task.deps)
+        self._maybe_terminate_idle(actor)
+
+    def _ready_calls(self, actor: Actor) -> Any:
+        """Take the calls at the head of the actor's queue whose arguments are ready, in
+        order; each is marked running and in flight (calls with failed arguments fail)."""
         q = actor.submitted
         while q and q[0].missing == 0:
             task = q.popleft()
@@ -196,10 +204,8 @@ class ActorMixin:
                 self._fail_task(task, err)
                 continue
             task.state = RUNNING
-            task.worker = actor.worker
             actor.inflight[task.task_id] = task
-            self._send_task(actor.worker, "actor_task", task.spec, task.deps)
-        self._maybe_terminate_idle(actor)
+            yield task
 
     def _on_actor_task_done(self, w: Any, task: Task, results: list, retryable: bool) -> None:
         actor = task.actor

@@ -260,18 +260,8 @@ class RemoteMixin:
 
         if actor.state != ALIVE or not actor.remote_node:
             return
-        q = actor.submitted
-        while q and q[0].missing == 0:
-            task = q.popleft()
-            if task.cancelled:
-                continue
-            err = self._dep_error(task)
-            if err is not None:
-                self._fail_task(task, err)
-                continue
-            task.state = RUNNING
+        for task in self._ready_calls(actor):
             task.remote_node = actor.remote_node
-            actor.inflight[task.task_id] = task
             self.forwarded[task.task_id] = task
             spec = dict(task.spec, kind="actor_task")
             deps = [pb.Dep(object_id=oid, data=self._value_bytes(oid)) for oid in task.deps]
