@@ -84,3 +84,22 @@ def test_task_request_larger_than_bundle_is_refused():
     with pytest.raises(InfeasibleResourceError, match="bundle"):
         where.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg),
                       num_cpus=2).remote()
+
+
+def test_child_tasks_stay_in_a_capturing_group():
+    pg = placement_group([{"CPU": 1}, {"CPU": 1}])
+    assert pg.wait(10)
+
+    @ember.remote
+    def parent():  # its child names no placement: it inherits the group
+        return ember.get(where.remote(), timeout=30), ember.get(
+            where.options(scheduling_strategy="SPREAD").remote(), timeout=30)
+
+    strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=0,
+                                                placement_group_capture_child_tasks=True)
+    (pg_id, res), (own_pg, _) = ember.get(parent.options(scheduling_strategy=strategy).remote())
+    assert pg_id == pg.id.hex() and res == {"CPU": 1}
+    assert own_pg is None  # a child with its own strategy is not captured
+    plain = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=0)
+    (pg_id, _), _ = ember.get(parent.options(scheduling_strategy=plain).remote())
+    assert pg_id is None  # without capture, children run outside the group

@@ -99,6 +99,26 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
                      "PlacementGroupSchedulingStrategy or a NodeAffinitySchedulingStrategy.")
 
 
+def capture_child_tasks(options: dict) -> bool:
+    """Whether tasks started inside this placement group stay in it by default."""
+    from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    s = options.get("scheduling_strategy")
+    if isinstance(s, PlacementGroupSchedulingStrategy):
+        return bool(s.placement_group_capture_child_tasks)
+    return bool(options.get("placement_group_capture_child_tasks"))
+
+
+def inherit_placement(spec: dict, ctx: dict) -> None:
+    """A task or actor with no placement of its own, started by work running in a placement
+    group that captures child tasks, goes into the same group (any bundle)."""
+    if spec.get("pg") is None and spec.get("strategy") == "DEFAULT" and ctx.get("pg") \
+            and ctx.get("pg_capture"):
+        spec["pg"] = (ctx["pg"][0], -1)
+        spec["pg_capture"] = True
+        spec["strategy"] = "PG"
+
+
 def num_returns(options: dict) -> int:
     from ember._core.records import STREAMING
 

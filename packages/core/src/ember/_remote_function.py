@@ -69,6 +69,7 @@ class RemoteFunction:
             "runtime_env": env,
             "env_key": renv.env_key(env),
             "pg": pg,
+            "pg_capture": _options.capture_child_tasks(options),
             "affinity": affinity,
             "strategy": strategy,
         }
@@ -87,6 +88,7 @@ class RemoteFunction:
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_ref)
         task_id = ids.new_task_id()
         spec = dict(template)
+        _options.inherit_placement(spec, client.task_context())
         spec["task_id"] = task_id
         spec["args"] = blob
         if deps:

@@ -110,7 +110,9 @@ class ActorClass:
             "get_if_exists": bool(options.get("get_if_exists")), "runtime_env": env,
             "env_key": renv.env_key(env), "pg": pg, "affinity": affinity,
             "strategy": strategy, "meta": self._meta,
+            "pg_capture": _options.capture_child_tasks(options),
         }
+        _options.inherit_placement(spec, client.task_context())
         info = client.call("create_actor", spec)
         del keep
         return ActorHandle(info["actor_id"], info.get("meta") or self._meta, _announce=False)

@@ -116,6 +116,7 @@ class Runner:
             "task_id": spec["task_id"], "actor_id": self.actor_id,
             "resources": spec.get("resources") or actor.get("resources") or {},
             "name": spec.get("name", ""), "pg": spec.get("pg") or actor.get("pg"),
+            "pg_capture": spec.get("pg_capture") or actor.get("pg_capture"),
             "actor_name": self.actor_name,
         })
 
@@ -174,7 +175,7 @@ class Runner:
         # What holds for every call of this actor, and for threads its methods start.
         self.client.actor_ctx = {"actor_id": spec["actor_id"], "actor_name": self.actor_name,
                                  "resources": spec.get("resources") or {},
-                                 "pg": spec.get("pg")}
+                                 "pg": spec.get("pg"), "pg_capture": spec.get("pg_capture")}
         self._set_ctx({**spec, "task_id": spec["actor_id"]})
         try:
             cls = self._function(spec)
