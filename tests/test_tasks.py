@@ -292,3 +292,20 @@ def test_memory_errors_keep_their_class():
 def test_libraries_are_reachable_as_attributes():
     assert ember.tune.Tuner is not None  # `import ember as ray; ray.tune.Tuner` ports
     assert "object_store_memory" in ember.cluster_resources()
+
+
+def test_cancel_a_streaming_generator():
+    @ember.remote
+    def endless():
+        i = 0
+        while True:
+            yield i
+            i += 1
+            time.sleep(0.01)
+
+    gen = endless.remote()
+    assert ember.get(next(gen)) == 0
+    ember.cancel(gen)
+    with pytest.raises(TaskCancelledError):
+        for ref in gen:
+            ember.get(ref)

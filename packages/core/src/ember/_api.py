@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ember._core import context, refs, values
-from ember._object_ref import ObjectRef
+from ember._object_ref import ObjectRef, ObjectRefGenerator
 from ember._remote_function import RemoteFunction
 from ember.actor import ActorClass, ActorHandle
 
@@ -230,11 +230,20 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
     _client().call("kill", actor._actor_id, bool(no_restart))
 
 
-def cancel(object_ref: ObjectRef, *, force: bool = False, recursive: bool = True) -> None:
-    """Cancel the task that makes `object_ref`; its get() raises TaskCancelledError."""
-    if not isinstance(object_ref, ObjectRef):
-        raise TypeError(f"ember.cancel() expects an ObjectRef, got {type(object_ref).__name__}.")
-    _client().call("cancel", object_ref.binary(), bool(force), bool(recursive))
+def cancel(object_ref: ObjectRef | ObjectRefGenerator, *, force: bool = False,
+           recursive: bool = True) -> None:
+    """Cancel the task that makes `object_ref` (or a streaming generator's task); its get()
+    raises TaskCancelledError."""
+    if isinstance(object_ref, ObjectRefGenerator):
+        from ember._core import ids
+
+        oid = ids.return_id(object_ref.task_id(), 0)
+    elif isinstance(object_ref, ObjectRef):
+        oid = object_ref.binary()
+    else:
+        raise TypeError("ember.cancel() expects an ObjectRef or ObjectRefGenerator, got "
+                        f"{type(object_ref).__name__}.")
+    _client().call("cancel", oid, bool(force), bool(recursive))
 
 
 def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
