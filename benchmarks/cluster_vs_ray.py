@@ -21,7 +21,6 @@ Placement groups spanning nodes are not supported by ember yet, so that row is o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -29,6 +28,8 @@ import sys
 import textwrap
 import threading
 import time
+
+from _runner import result_of, runtime_env
 
 SCENARIO = textwrap.dedent('''
     import json, sys, time
@@ -115,12 +116,12 @@ def socket_copy_gbps(nbytes: int = 1 << 30) -> float:
     return nbytes / dt / 1e9
 
 
-def run(python: str, runtime: str, env: dict) -> dict:
+def run(python: str, runtime: str) -> dict:
     proc = subprocess.run([python, "-c", SCENARIO, runtime], capture_output=True, text=True,
-                          env=env, timeout=900)
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
+                          env=runtime_env(), timeout=900)
+    res = result_of(proc.stdout)
+    if res is not None:
+        return res
     raise RuntimeError(f"{runtime} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
 
 
@@ -129,11 +130,9 @@ def main() -> int:
     p.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON"))
     p.add_argument("--out", default=None)
     args = p.parse_args()
-    # Ray would otherwise `uv run` this project in every worker when started under uv.
-    env = dict(os.environ, RAY_ENABLE_UV_RUN_RUNTIME_ENV="0", RAY_USAGE_STATS_ENABLED="0")
-    results = {"ember": run(sys.executable, "ember", env)}
+    results = {"ember": run(sys.executable, "ember")}
     if args.ray_python:
-        results["ray"] = run(args.ray_python, "ray", env)
+        results["ray"] = run(args.ray_python, "ray")
     socket_rate = socket_copy_gbps()
     rows = [("cross_node_get_1GiB", "GB/s"), ("same_node_get_1GiB", "GB/s"),
             ("spillback_tasks", "tasks/s"),

@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _runner import result_of, runtime_env
+
 LABEL = {"ember": "ember", "ray": "Ray Data 2.60", "tool": "single-node tool"}
 
 
@@ -153,15 +155,6 @@ def run_tool(rows: int, sort_rows: int, group_rows: int, parquet_dir: str, repea
 
 # --------------------------------------------------------------------------- driver side
 
-def worker_env() -> dict:
-    """The environment for a worker process. Under `uv run`, Ray (2.4x+) would otherwise
-    make every Ray worker `uv run` this project (rebuilding it in a runtime env), so
-    that integration is switched off: the Ray workers use $RAY_PYTHON as is."""
-    env = dict(os.environ)
-    env["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
-    return env
-
-
 def run_worker(python: str, worker: str, args, parquet_dir: str) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--worker", worker, "--rows", str(args.rows),
            "--sort-rows", str(args.sort_rows), "--group-rows", str(args.group_rows),
@@ -169,14 +162,13 @@ def run_worker(python: str, worker: str, args, parquet_dir: str) -> dict:
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
-                              env=worker_env())
+                              env=runtime_env())
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {args.timeout}s"}
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            res = json.loads(line[len("RESULT "):])
-            res["wall_s"] = time.perf_counter() - t0
-            return res
+    res = result_of(proc.stdout)
+    if res is not None:
+        res["wall_s"] = time.perf_counter() - t0
+        return res
     return {"error": f"exit {proc.returncode}: {proc.stderr[-2000:]}"}
 
 

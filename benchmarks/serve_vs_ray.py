@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from _runner import result_of, runtime_env
+
 LABEL = {"ember": "ember", "ray": "Ray 2.60"}
 
 
@@ -161,15 +163,6 @@ def scenario(name: str, n_seq: int, n_conc: int, n_batch: int, wrk_duration: str
 
 # --------------------------------------------------------------------------- driver side
 
-def worker_env() -> dict:
-    """The environment for a worker process. Under `uv run`, Ray (2.4x+) would otherwise
-    make every Ray worker `uv run` this project (rebuilding it in a runtime env), so
-    that integration is switched off: the Ray workers use $RAY_PYTHON as is."""
-    env = dict(os.environ)
-    env["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
-    return env
-
-
 def run_worker(python: str, runtime: str, args) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--worker", runtime,
            "--n-seq", str(args.n_seq), "--n-conc", str(args.n_conc),
@@ -178,18 +171,15 @@ def run_worker(python: str, runtime: str, args) -> dict:
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
-                              env=worker_env())
+                              env=runtime_env())
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         proc = subprocess.CompletedProcess(cmd, -9, out, f"timed out after {args.timeout}s")
-    partial = None
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            res = json.loads(line[len("RESULT "):])
-            res["wall_s"] = time.perf_counter() - t0
-            return res
-        if line.startswith("PARTIAL "):
-            partial = json.loads(line[len("PARTIAL "):])
+    res = result_of(proc.stdout)
+    if res is not None:
+        res["wall_s"] = time.perf_counter() - t0
+        return res
+    partial = result_of(proc.stdout, "PARTIAL")
     if partial is not None:
         partial["error"] = f"exit {proc.returncode} after the rows shown: {proc.stderr[-500:]}"
         return partial

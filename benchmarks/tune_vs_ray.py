@@ -13,12 +13,13 @@ Rows (each runtime in a fresh subprocess, 2 CPUs):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import textwrap
+
+from _runner import result_of, runtime_env
 
 SCENARIO = textwrap.dedent('''
     import json, os, sys, tempfile, time
@@ -65,13 +66,12 @@ SCENARIO = textwrap.dedent('''
 
 
 def run(python: str, runtime: str, trials: int) -> dict:
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", TUNE_DISABLE_AUTO_CALLBACK_LOGGERS="1",
-               RAY_ENABLE_UV_RUN_RUNTIME_ENV="0")
+    env = runtime_env(TUNE_DISABLE_AUTO_CALLBACK_LOGGERS="1")
     proc = subprocess.run([python, "-c", SCENARIO, runtime, str(trials)], capture_output=True,
                           text=True, env=env, timeout=3600, cwd=tempfile.gettempdir())
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
+    res = result_of(proc.stdout)
+    if res is not None:
+        return res
     raise RuntimeError(f"{runtime} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
 
 

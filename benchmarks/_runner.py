@@ -1,0 +1,27 @@
+"""What every side-by-side benchmark shares: the environment its runtime subprocesses get
+and how their one-line JSON result is read back."""
+
+from __future__ import annotations
+
+import json
+import os
+
+
+def runtime_env(**extra: str) -> dict:
+    """The environment for a benchmark subprocess of either runtime.
+
+    Under `uv run`, Ray (2.4x+) would otherwise make every Ray worker `uv run` this project
+    (rebuilding it in a runtime env), so that integration is switched off: Ray's workers use
+    $RAY_PYTHON as is. Ray's usage reporting is off as well.
+    """
+    return dict(os.environ, RAY_ENABLE_UV_RUN_RUNTIME_ENV="0", RAY_USAGE_STATS_ENABLED="0",
+                **extra)
+
+
+def result_of(stdout: str, tag: str = "RESULT") -> dict | None:
+    """The JSON object a scenario printed on its `RESULT {...}` line, if any."""
+    prefix = tag + " "
+    for line in stdout.splitlines():
+        if line.startswith(prefix):
+            return json.loads(line[len(prefix):])
+    return None
