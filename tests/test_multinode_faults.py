@@ -150,3 +150,43 @@ def test_actor_restarts_on_another_node_when_its_node_dies():
             pytest.fail("the actor was not restarted on the head node")
     finally:
         cluster.shutdown()
+
+
+def _finished_on_the_worker(name: str, cluster: Cluster, worker) -> None:
+    """Wait until the task called `name` has finished (its result left on `worker`)."""
+    from ember.util import state
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        rows = [t for t in state.list_tasks() if t["name"].endswith(name)]
+        if rows and rows[0]["state"] == "FINISHED":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"task {name} did not finish")
+
+
+@pytest.mark.parametrize("retries", [1, 0])
+def test_a_result_lost_with_its_node_is_rebuilt_or_reported(retries):
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        worker = cluster.add_node(num_cpus=1)
+        cluster.connect()
+
+        @ember.remote(max_retries=retries)
+        def produce(n):
+            return np.arange(n, dtype=np.int64) * 2  # large: it stays in the worker's store
+
+        strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
+        ref = produce.options(scheduling_strategy=strategy).remote(1_000_000)
+        _finished_on_the_worker("produce", cluster, worker)
+        cluster.remove_node(worker, allow_graceful=False)
+        if retries:  # rebuilt from lineage: the task runs again on the head
+            out = ember.get(ref, timeout=60)
+            assert out[-1] == 2 * 999_999 and len(out) == 1_000_000
+        else:
+            start = time.time()
+            with pytest.raises(ember.exceptions.ObjectLostError, match="max_retries"):
+                ember.get(ref, timeout=60)
+            assert time.time() - start < 30
+    finally:
+        cluster.shutdown()

@@ -95,6 +95,22 @@ class Scheduler {
   StatusOr<std::vector<std::string>> CreatePlacementGroup(const std::string& pg_id,
                                                           const std::vector<ResourceSet>& bundles,
                                                           PlacementStrategy strategy);
+  // Records a group whose placement another node decided (the owner of a group
+  // that spans nodes): bundle i is reserved on bundle_nodes[i], and a bundle
+  // whose node is "" is held elsewhere, so it is recorded (its index keeps its
+  // meaning) without resources here. All or nothing: false, reserving nothing,
+  // if a bundle does not fit now. InvalidArgument if the id is taken or the
+  // sizes differ; NotFound for an unknown node.
+  StatusOr<bool> ReservePlacementGroup(const std::string& pg_id,
+                                       const std::vector<std::string>& bundle_nodes,
+                                       const std::vector<ResourceSet>& bundles);
+  // Places again the bundles of a group whose node was removed, keeping the
+  // others where they are and honouring `strategy` against them (STRICT_SPREAD
+  // avoids their nodes, STRICT_PACK joins them). Returns every bundle's node,
+  // or an empty vector (changing nothing) if the lost ones cannot go anywhere
+  // now. NotFound for an unknown group.
+  StatusOr<std::vector<std::string>> ReplaceLostBundles(const std::string& pg_id,
+                                                        PlacementStrategy strategy);
   // Returns each bundle's totals to its node. NotFound if unknown.
   Status RemovePlacementGroup(const std::string& pg_id);
 

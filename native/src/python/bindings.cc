@@ -333,6 +333,23 @@ void BindScheduler(py::module_& m) {
           },
           py::arg("pg_id"), py::arg("bundles"), py::arg("strategy"))
       .def(
+          "reserve_placement_group",
+          [=](Scheduler& s, const std::string& pg, const std::vector<std::string>& nodes,
+              const std::vector<Quantities>& bundles) {
+            std::vector<ResourceSet> sets;
+            for (const Quantities& b : bundles) sets.push_back(ToResources(b));
+            return Unwrap(s.ReservePlacementGroup(pg, nodes, sets), key_error);
+          },
+          py::arg("pg_id"), py::arg("bundle_nodes"), py::arg("bundles"))
+      .def(
+          "replace_lost_bundles",
+          [=](Scheduler& s, const std::string& pg, const std::string& strategy) {
+            PlacementStrategy parsed;
+            Check(ParsePlacementStrategy(strategy, &parsed));
+            return Unwrap(s.ReplaceLostBundles(pg, parsed), key_error);
+          },
+          py::arg("pg_id"), py::arg("strategy"))
+      .def(
           "remove_placement_group",
           [=](Scheduler& s, const std::string& pg) {
             Check(s.RemovePlacementGroup(pg), key_error);

@@ -85,6 +85,74 @@ StatusOr<std::vector<std::string>> Scheduler::CreatePlacementGroup(
   return *placement;
 }
 
+StatusOr<bool> Scheduler::ReservePlacementGroup(const std::string& pg_id,
+                                                const std::vector<std::string>& bundle_nodes,
+                                                const std::vector<ResourceSet>& bundles) {
+  if (groups_.count(pg_id) != 0) {
+    return Status::InvalidArgument("placement group " + pg_id + " already exists");
+  }
+  if (bundle_nodes.size() != bundles.size()) {
+    return Status::InvalidArgument("placement group " + pg_id + " has " +
+                                   std::to_string(bundles.size()) + " bundles but " +
+                                   std::to_string(bundle_nodes.size()) + " bundle nodes");
+  }
+  // Check on a copy of the available view first, so that a failure reserves nothing.
+  std::map<std::string, ResourceSet> available = AvailableView();
+  for (size_t i = 0; i < bundles.size(); ++i) {
+    if (bundle_nodes[i].empty()) continue;
+    auto it = available.find(bundle_nodes[i]);
+    if (it == available.end()) return Status::NotFound("unknown node " + bundle_nodes[i]);
+    if (!bundles[i].IsSubsetOf(it->second)) return false;
+    it->second.Subtract(bundles[i]);
+  }
+  PlacementGroup& group = groups_[pg_id];
+  for (size_t i = 0; i < bundles.size(); ++i) {
+    if (bundle_nodes[i].empty()) {
+      group.push_back(Bundle{"", ResourceSet(), ResourceSet()});
+      continue;
+    }
+    nodes_.at(bundle_nodes[i]).available.Subtract(bundles[i]);
+    group.push_back(Bundle{bundle_nodes[i], bundles[i], bundles[i]});
+  }
+  return true;
+}
+
+StatusOr<std::vector<std::string>> Scheduler::ReplaceLostBundles(const std::string& pg_id,
+                                                                 PlacementStrategy strategy) {
+  auto it = groups_.find(pg_id);
+  if (it == groups_.end()) return Status::NotFound("unknown placement group " + pg_id);
+  PlacementGroup& group = it->second;
+  std::vector<size_t> lost;
+  std::vector<ResourceSet> wanted;
+  std::map<std::string, ResourceSet> capacity = AvailableView();
+  std::string kept_node;
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (nodes_.count(group[i].node_id) == 0) {
+      lost.push_back(i);
+      wanted.push_back(group[i].total);
+    } else {
+      kept_node = group[i].node_id;
+      if (strategy == PlacementStrategy::kStrictSpread) capacity.erase(kept_node);
+    }
+  }
+  std::vector<std::string> out;
+  if (!lost.empty()) {
+    if (strategy == PlacementStrategy::kStrictPack && !kept_node.empty()) {
+      capacity = {{kept_node, capacity[kept_node]}};
+    }
+    std::optional<std::vector<std::string>> placement = PlaceBundles(capacity, wanted, strategy);
+    if (!placement) return out;
+    for (size_t j = 0; j < lost.size(); ++j) {
+      Bundle& bundle = group[lost[j]];
+      nodes_.at((*placement)[j]).available.Subtract(bundle.total);
+      bundle.node_id = (*placement)[j];
+      bundle.available = bundle.total;  // what ran in it died with its node
+    }
+  }
+  for (const Bundle& bundle : group) out.push_back(bundle.node_id);
+  return out;
+}
+
 Status Scheduler::RemovePlacementGroup(const std::string& pg_id) {
   auto it = groups_.find(pg_id);
   if (it == groups_.end()) return Status::NotFound("unknown placement group " + pg_id);

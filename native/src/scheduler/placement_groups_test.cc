@@ -66,6 +66,44 @@ TEST(PlacementGroupTest, ReservationIsAllOrNothing) {
                   .IsInvalidArgument());
 }
 
+TEST(PlacementGroupTest, ReserveRecordsAPlacementDecidedElsewhere) {
+  Scheduler s;
+  AddNodes(&s);
+  ASSERT_TRUE(s.Acquire("a", R({{"CPU", 1}})));
+  // Bundle 1 does not fit on a now: nothing is reserved.
+  ASSERT_FALSE(*s.ReservePlacementGroup("pg", {"a", "a"}, Cpus({1, 1})));
+  ASSERT_TRUE(*s.Available("a") == R({{"CPU", 1}}));
+  ASSERT_TRUE(s.PlacementGroupBundles("pg").status().IsNotFound());
+  // Bundle 0 is held by another node: only bundle 1 takes resources here.
+  ASSERT_TRUE(*s.ReservePlacementGroup("pg", {"", "a"}, Cpus({2, 1})));
+  ASSERT_TRUE(*s.Available("a") == R({}));
+  ASSERT_EQ(*s.AcquireBundle("pg", 1, R({{"CPU", 1}})), std::string("a"));
+  ASSERT_TRUE(s.AcquireBundle("pg", 0, R({{"CPU", 1}})).status().IsInfeasible());
+  ASSERT_EQ(*s.AcquireBundle("pg", -1, R({{"CPU", 1}})), std::string());
+  ASSERT_OK(s.ReleaseBundle("pg", 1, R({{"CPU", 1}})));
+  ASSERT_OK(s.RemovePlacementGroup("pg"));
+  ASSERT_TRUE(*s.Available("a") == R({{"CPU", 1}}));
+  ASSERT_TRUE(s.ReservePlacementGroup("x", {"zz"}, Cpus({1})).status().IsNotFound());
+  ASSERT_TRUE(s.ReservePlacementGroup("x", {"a", "b"}, Cpus({1})).status().IsInvalidArgument());
+}
+
+TEST(PlacementGroupTest, LostBundlesArePlacedAgainBesideTheKeptOnes) {
+  Scheduler s;
+  AddNodes(&s);
+  ASSERT_EQ(Join(*s.CreatePlacementGroup("pg", Cpus({1, 1}), PlacementStrategy::kStrictSpread)),
+            "ab");
+  ASSERT_EQ(*s.AcquireBundle("pg", 0, R({{"CPU", 1}})), std::string("a"));
+  ASSERT_OK(s.RemoveNode("b"));
+  // Bundle 1 moves to c (not a: STRICT_SPREAD); bundle 0 and its use stay on a.
+  ASSERT_EQ(Join(*s.ReplaceLostBundles("pg", PlacementStrategy::kStrictSpread)), "ac");
+  ASSERT_TRUE(*s.Available("c") == R({{"CPU", 1}}));
+  ASSERT_EQ(*s.AcquireBundle("pg", 0, R({{"CPU", 1}})), std::string());
+  ASSERT_OK(s.RemoveNode("c"));
+  // Nowhere to go now: nothing changes.
+  ASSERT_TRUE(s.ReplaceLostBundles("pg", PlacementStrategy::kStrictSpread)->empty());
+  ASSERT_TRUE(s.ReplaceLostBundles("zz", PlacementStrategy::kPack).status().IsNotFound());
+}
+
 TEST(PlacementGroupTest, InfeasibleGroups) {
   Scheduler s;
   AddNodes(&s);

@@ -215,5 +215,9 @@ def status(args: object) -> int:
         unit = " GiB" if k == "memory" else ""
         print(f"  {k}: {used[k] * scale:g}{unit} / {totals[k] * scale:g}{unit}")
     print(f"Pending demand: {pending:g} task(s) waiting for resources")
+    waiting = [g for g in client.placement_groups() if g.state in ("PENDING", "RESCHEDULING")]
+    for g in waiting:
+        shape = ", ".join(str(dict(b.resources)) for b in g.bundles)
+        print(f"  placement group {g.name or g.pg_id} ({g.strategy}, {g.state}): {shape}")
     client.close()
     return 0

@@ -43,10 +43,14 @@ class NodeAgent:
             with m.lock:
                 available = m.scheduler.available(m.node_id)
                 pending = float(sum(len(q) for q in m.queues.values()))
+                groups = [m.pgs[i] for i in m.pgs_changed if i in m.pgs]
+                m.pgs_changed.clear()
             try:
                 if not self.gcs.heartbeat(m.node_id, available, pending):
                     self.gcs.register_node(m.node_id, self.address, dict(m.total_resources),
                                            self.labels)
+                for pg in groups:
+                    self.gcs.put_placement_group(_group_row(pg))
                 self.sync()
                 failures = 0
             except Exception:  # noqa: BLE001 - the control store may be restarting
@@ -64,3 +68,13 @@ class NodeAgent:
             self.gcs.unregister_node(self.manager.node_id, reason)
         except Exception:  # noqa: BLE001
             pass
+
+
+def _group_row(pg: Any) -> Any:
+    """A placement group as the control store records it."""
+    from ember._cluster.protos import gcs_pb2 as pb
+
+    return pb.PlacementGroup(
+        pg_id=pg.pg_id, name=pg.name, strategy=pg.strategy, state=pg.state,
+        bundles=[pb.Bundle(resources=b) for b in pg.bundles], bundle_nodes=pg.nodes,
+        detached=pg.lifetime == "detached")

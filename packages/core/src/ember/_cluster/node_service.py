@@ -56,6 +56,19 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
         self.m.kill_for_owner(request.actor_id, request.no_restart)
         return pb.KillActorReply()
 
+    def ReserveBundles(self, request: Any, context: Any) -> Any:
+        try:
+            self.m.reserve_bundles(request.pg_id, pickle.loads(request.bundles),
+                                   list(request.here), request.owner_node,
+                                   request.strategy, request.name, request.attempt)
+        except Exception as e:  # noqa: BLE001 - the owner rolls the group back
+            return pb.ReserveBundlesReply(reserved=False, error=f"{type(e).__name__}: {e}")
+        return pb.ReserveBundlesReply(reserved=True)
+
+    def ReturnBundles(self, request: Any, context: Any) -> Any:
+        self.m.return_bundles(request.pg_id, request.attempt)
+        return pb.ReturnBundlesReply()
+
 
 def serve(manager: Any, token: str, host: str) -> tuple[grpc.Server, str]:
     """Start the NodeService on host (an ephemeral port); returns (server, "host:port")."""

@@ -94,8 +94,12 @@ class ActorMixin:
             self._forward_actor(actor, target)
             return
         if pg is not None:
-            ok = (self._pg_ready_for(pg)
-                  and self.scheduler.acquire_bundle(pg[0], pg[1], actor.resources) != "")
+            node = (self.scheduler.acquire_bundle(pg[0], pg[1], actor.resources)
+                    if self._pg_ready_for(pg) else "")
+            if node and node != self.node_id:  # its bundle is on a peer
+                self._forward_actor(actor, node, reserved=True)
+                return
+            ok = bool(node)
         else:
             ok = self.scheduler.acquire(self.node_id, actor.resources)
         if not ok:
@@ -270,8 +274,7 @@ class ActorMixin:
             return
         pg = actor.pg
         if pg is not None:
-            if pg[0] in self.pgs:
-                self.scheduler.release_bundle(pg[0], pg[1], actor.resources)
+            self._release_bundle(pg, actor.resources)
         elif actor.node_id == self.node_id or actor.node_id in self.peers:
             self.scheduler.release(actor.node_id, actor.resources)
         actor.node_id = ""

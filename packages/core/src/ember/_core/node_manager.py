@@ -565,11 +565,13 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
             return
         w.blocked -= 1
         if w.blocked == 0 and w.task is not None and not w.holds_resources:
-            w.holds_resources = self._acquire_task_resources(w.task)
+            w.holds_resources = bool(self._acquire_task_resources(w.task))
 
     def join_cluster(self, token: str, host: str) -> str:
         """Serve peers (NodeService) and take part in cross-node scheduling."""
         self.link = ClusterLink(self, token, host)
+        self.objects.fetch = self._fetch
+        self.objects.drop_remote = self._drop_remote
         return self.link.address
 
     def op_cluster_info(self, caller: int, reply: Any, what: str) -> Any:

@@ -21,9 +21,23 @@ READY = 1
 INLINE_MAX = 100 * 1024
 
 
+class RemoteCopy:
+    """Where a result that stayed in a peer's store lives, and the task that made it."""
+
+    __slots__ = ("node_id", "size", "contained", "task", "pulling", "failures")
+
+    def __init__(self, node_id: str, size: int, contained: list[bytes], task: Any) -> None:
+        self.node_id = node_id
+        self.size = size
+        self.contained = contained
+        self.task = task
+        self.pulling = False
+        self.failures = 0
+
+
 class Entry:
     __slots__ = ("state", "inline", "size", "in_store", "refs", "holders", "waiters",
-                 "contained", "is_error", "on_free")
+                 "contained", "is_error", "on_free", "remote")
 
     def __init__(self) -> None:
         self.state = PENDING
@@ -36,6 +50,7 @@ class Entry:
         self.contained: list[bytes] = []
         self.is_error = False
         self.on_free: Callable[[bytes], None] | None = None
+        self.remote: RemoteCopy | None = None  # pending here, held by a peer
 
 
 class ObjectTable:
@@ -44,6 +59,10 @@ class ObjectTable:
     def __init__(self, store: Any) -> None:
         self.store = store
         self.entries: dict[bytes, Entry] = {}
+        # Set by a node in a cluster: fetch(oid, entry) copies a value held by a peer once
+        # something waits for it; drop_remote(oid, entry) frees that copy.
+        self.fetch: Callable[[bytes, Entry], None] | None = None
+        self.drop_remote: Callable[[bytes, Entry], None] | None = None
 
     # -- creation and readiness -------------------------------------------------------
 
@@ -144,6 +163,8 @@ class ObjectTable:
             return
         if e.in_store:
             self.store.delete(oid)
+        if e.remote is not None and self.drop_remote is not None:
+            self.drop_remote(oid, e)
         if e.on_free is not None:
             e.on_free(oid)
         for c in e.contained:
@@ -164,6 +185,9 @@ class ObjectTable:
             e.waiters = [cb]
         else:
             e.waiters.append(cb)
+        if e.remote is not None and not e.remote.pulling and self.fetch is not None:
+            e.remote.pulling = True
+            self.fetch(oid, e)
         return False
 
     def cancel_wait(self, oid: bytes, cb: Callable[[bytes], None]) -> None:

@@ -18,56 +18,219 @@ class PlacementMixin:
     def _init_placement(self) -> None:
         self.pgs: dict[str, PlacementGroup] = {}
         self.pending_pgs: list[PlacementGroup] = []
+        self.pgs_changed: set[str] = set()  # ids whose state the control store has not seen
 
     def op_pg_create(self, caller: int, reply: Any, pg_id: str, bundles: list[dict],
                      strategy: str, name: str, lifetime: str | None) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"Invalid placement group strategy {strategy!r}; use one of "
                              f"{', '.join(STRATEGIES)}.")
-        if name and any(p.name == name and p.state != "REMOVED" for p in self.pgs.values()):
+        if name and any(p.name == name and p.state != "REMOVED" and not p.held_for
+                        for p in self.pgs.values()):
             raise ValueError(f"A placement group named {name!r} already exists.")
         pg = PlacementGroup(pg_id, bundles, strategy, name, lifetime)
+        if not self._try_place(pg, first=True):
+            self.pending_pgs.append(pg)
+        self.pgs[pg_id] = pg
+        self._pg_changed(pg)
+
+    def _try_place(self, pg: PlacementGroup, first: bool = False) -> bool:
+        """Reserve the group's bundles if it fits now; True once placed or being reserved.
+
+        On one node a group that can never fit is refused at once; in a cluster it waits,
+        since a node that can hold it may join.
+        """
         from ember import _native
 
+        if pg.state == "RESCHEDULING" and pg.nodes:
+            return self._replace_lost_bundles(pg)
         try:
-            nodes = self.scheduler.create_placement_group(pg_id, bundles, strategy)
+            nodes = self.scheduler.create_placement_group(pg.pg_id, pg.bundles, pg.strategy)
         except _native.InfeasibleError as e:
-            raise InfeasibleResourceError(
-                f"Placement group {name or pg_id} can never be placed: {e}") from None
-        if nodes and any(n != self.node_id for n in nodes):
-            self.scheduler.remove_placement_group(pg_id)
-            raise NotImplementedError(
-                f"Placement group {name or pg_id} would need bundles on other nodes; "
-                "placement groups are reserved on the driver's node in this release.")
-        self.pgs[pg_id] = pg
-        if nodes:
+            if first and self.link is None:
+                raise InfeasibleResourceError(
+                    f"Placement group {pg.name or pg.pg_id} can never be placed: {e}") from None
+            pg.why_pending = f"no set of nodes can hold it: {e}"
+            return False
+        if not nodes:
+            pg.why_pending = "waiting for resources to be freed"
+            return False
+        if all(n == self.node_id for n in nodes):
             self._pg_created(pg, nodes)
         else:
-            self.pending_pgs.append(pg)
+            self._reserve_on_peers(pg, list(nodes))
+        return True
+
+    def _replace_lost_bundles(self, pg: PlacementGroup) -> bool:
+        """Place only the bundles that were on a dead node; the others stay where they are."""
+        nodes = self.scheduler.replace_lost_bundles(pg.pg_id, pg.strategy)
+        if not nodes:
+            pg.why_pending = "waiting for a node to hold the bundles of a dead node"
+            return False
+        moved = {n for n, old in zip(nodes, pg.nodes, strict=True) if n != old}
+        if moved <= {self.node_id}:
+            self._pg_created(pg, nodes)
+        else:
+            self._reserve_on_peers(pg, nodes, moved - {self.node_id})
+        return True
 
     def _pg_created(self, pg: PlacementGroup, nodes: list[str]) -> None:
         pg.state = "CREATED"
         pg.nodes = list(nodes)
+        pg.why_pending = ""
+        self._pg_changed(pg)
         waiters, pg.waiters = pg.waiters, []
         for cb in waiters:
             cb()
 
+    def _pg_changed(self, pg: PlacementGroup) -> None:
+        """Note a group whose state the control store should learn (sent with heartbeats)."""
+        if not pg.held_for:
+            self.pgs_changed.add(pg.pg_id)
+
     def _retry_pending_placement_groups(self) -> None:
         if not self.pending_pgs:
             return
+        import time
+
+        now = time.monotonic()
         still = []
         for pg in self.pending_pgs:
-            if pg.state != "PENDING":
+            if pg.state not in ("PENDING", "RESCHEDULING"):
                 continue
-            nodes = self.scheduler.create_placement_group(pg.pg_id, pg.bundles, pg.strategy)
-            if nodes and any(n != self.node_id for n in nodes):
-                self.scheduler.remove_placement_group(pg.pg_id)
-                still.append(pg)
-            elif nodes:
-                self._pg_created(pg, nodes)
-            else:
+            if pg.reserving or now < pg.not_before or not self._try_place(pg):
                 still.append(pg)
         self.pending_pgs = still
+
+    # -- groups that span nodes ---------------------------------------------------------
+
+    def _reserve_on_peers(self, pg: PlacementGroup, nodes: list[str],
+                          ask_nodes: set[str] | None = None) -> None:
+        """Phase one: ask each peer (or those in `ask_nodes`) to hold its bundles; commit
+        when all agree."""
+        import pickle
+
+        from ember._cluster.protos import node_pb2 as pb
+
+        pg.reserving = True
+        pg.attempt += 1
+        encoded = pickle.dumps(pg.bundles, protocol=5)
+        asks = []
+        for node in sorted(ask_nodes if ask_nodes is not None else set(nodes) - {self.node_id}):
+            peer = self.peers[node]
+            req = pb.ReserveBundlesRequest(pg_id=pg.pg_id, bundles=encoded,
+                                           here=[n == node for n in nodes],
+                                           owner_node=self.node_id, strategy=pg.strategy,
+                                           name=pg.name, attempt=pg.attempt)
+            asks.append((node, peer.stub, req))
+        md = self.link.md
+
+        def ask(node: str, stub: Any, req: Any) -> str:
+            try:
+                r = stub.ReserveBundles(req, metadata=md, timeout=30)
+                return "" if r.reserved else r.error or "refused"
+            except Exception as e:  # noqa: BLE001 - an unreachable peer refuses
+                return f"unreachable: {e}"
+
+        def run() -> None:
+            futures = [(node, self.link.pool.submit(ask, node, stub, req))
+                       for node, stub, req in asks]
+            answers = {node: f.result() for node, f in futures}
+            with self.lock:
+                self._pg_reservations_done(pg, nodes, answers)
+
+        self.link.pool.submit(run)
+
+    def _pg_reservations_done(self, pg: PlacementGroup, nodes: list[str],
+                              answers: dict[str, str]) -> None:
+        """Phase two: commit the group, or give back what was held and retry later."""
+        import time
+
+        pg.reserving = False
+        refused = {n: why for n, why in answers.items() if why}
+        refused.update({n: "the node died" for n in nodes
+                        if n != self.node_id and n not in self.peers})
+        if not refused and pg.state in ("PENDING", "RESCHEDULING"):
+            self._pg_created(pg, nodes)
+            self.on_resources_freed()
+            return
+        # Give back everything, survivors of a partial placement included, and place the
+        # group from scratch next time.
+        for node in (set(nodes) | set(pg.nodes)) - {self.node_id}:
+            self._return_bundles_on(node, pg)
+        if pg.state == "REMOVED":
+            return
+        pg.nodes = []
+        self._forget_group(pg.pg_id)
+        pg.why_pending = "; ".join(f"node {n} refused its bundles ({w})"
+                                   for n, w in refused.items())
+        pg.not_before = time.monotonic() + 0.2  # the peers' reports need to catch up
+        self.pending_pgs.append(pg)
+
+    def _forget_group(self, pg_id: str) -> None:
+        try:
+            self.scheduler.remove_placement_group(pg_id)
+        except KeyError:
+            pass
+
+    def _return_bundles_on(self, node: str, pg: PlacementGroup) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        peer = self.peers.get(node)
+        if peer is None:
+            return
+        req = pb.ReturnBundlesRequest(pg_id=pg.pg_id, attempt=pg.attempt)
+        md = self.link.md
+        self.link.pool.submit(lambda: peer.stub.ReturnBundles(req, metadata=md, timeout=30))
+
+    def reserve_bundles(self, pg_id: str, bundles: list[dict], here: list[bool],
+                        owner_node: str, strategy: str, name: str, attempt: int) -> None:
+        """A peer's request to hold some bundles of its group; raises if they do not fit."""
+        with self.lock:
+            held = self.pgs.get(pg_id)
+            if held is not None:
+                if held.attempt >= attempt:
+                    return
+                self._drop_held_group(pg_id)  # an earlier placement, not yet returned
+            nodes = [self.node_id if mine else "" for mine in here]
+            if not self.scheduler.reserve_placement_group(pg_id, nodes, bundles):
+                raise RuntimeError(f"node {self.node_id} has no room for its bundles now")
+            pg = PlacementGroup(pg_id, bundles, strategy, name, None)
+            pg.held_for = owner_node
+            pg.attempt = attempt
+            self.pgs[pg_id] = pg
+            self._pg_created(pg, nodes)
+
+    def return_bundles(self, pg_id: str, attempt: int) -> None:
+        """The owner removed (or rolled back) a group whose bundles this node holds."""
+        with self.lock:
+            held = self.pgs.get(pg_id)
+            if held is None or held.attempt > attempt:
+                return  # a later placement of the group: not this return's business
+            if self._drop_held_group(pg_id):
+                self.on_resources_freed()
+
+    def _pgs_lost_with(self, node: str) -> None:
+        """A peer died: groups it held bundles of are placed again; groups it owned go."""
+        for pg in list(self.pgs.values()):
+            if pg.held_for == node:
+                self._drop_held_group(pg.pg_id)
+            elif (not pg.held_for and node in pg.nodes
+                  and pg.state in ("CREATED", "RESCHEDULING")):
+                pg.state = "RESCHEDULING"  # pg.nodes keeps the old placement to repair
+                pg.why_pending = f"node {node} holding some of its bundles died"
+                self._pg_changed(pg)
+                if pg not in self.pending_pgs:
+                    self.pending_pgs.append(pg)
+
+    def _drop_held_group(self, pg_id: str) -> bool:
+        pg = self.pgs.get(pg_id)
+        if pg is None or not pg.held_for:
+            return False
+        del self.pgs[pg_id]
+        self._forget_group(pg_id)
+        pg.state = "REMOVED"
+        return True
 
     def op_pg_wait(self, caller: int, reply: Any, pg_id: str, timeout: float | None) -> Any:
         pg = self.pgs.get(pg_id)
@@ -126,9 +289,11 @@ class PlacementMixin:
             if actor.pg is not None and actor.pg[0] == pg_id:
                 actor.no_restart = True
                 self._actor_dead(actor, "The actor's placement group was removed.")
-        if pg.state == "CREATED":
-            self.scheduler.remove_placement_group(pg_id)
+        self._forget_group(pg_id)  # also when reserving: the answers give back the rest
+        for node in set(pg.nodes) - {self.node_id}:
+            self._return_bundles_on(node, pg)
         pg.state = "REMOVED"
+        self._pg_changed(pg)
         waiters, pg.waiters = pg.waiters, []
         for cb in waiters:
             cb()
@@ -138,14 +303,15 @@ class PlacementMixin:
         if pg_id is not None:
             pg = self.pgs.get(pg_id)
             return self._pg_summary(pg) if pg is not None else {}
-        return {p.pg_id: self._pg_summary(p) for p in self.pgs.values()}
+        return {p.pg_id: self._pg_summary(p) for p in self.pgs.values() if not p.held_for}
 
     def _pg_summary(self, pg: PlacementGroup) -> dict:
         return {
             "placement_group_id": pg.pg_id, "name": pg.name, "strategy": pg.strategy,
             "state": pg.state, "bundles": {i: dict(b) for i, b in enumerate(pg.bundles)},
             "bundles_to_node_id": {i: n for i, n in enumerate(pg.nodes)},
-            "stats": {"scheduling_state": "FINISHED" if pg.state == "CREATED" else pg.state},
+            "stats": {"scheduling_state": "FINISHED" if pg.state == "CREATED" else pg.state,
+                      "pending_reason": pg.why_pending},
         }
 
     def _check_bundle_request(self, pg: tuple, request: dict) -> None:
@@ -163,6 +329,15 @@ class PlacementMixin:
         raise InfeasibleResourceError(
             f"The request {request} does not fit in any bundle of placement group {pg_id} "
             f"({bundles}); a task in a placement group uses only its bundles' resources.")
+
+    def _release_bundle(self, pg: tuple, request: dict) -> None:
+        """Give a finished task's or actor's share back to its bundle, if the group lives."""
+        p = self.pgs.get(pg[0])
+        if p is not None and p.state in ("CREATED", "RESCHEDULING"):
+            try:
+                self.scheduler.release_bundle(pg[0], pg[1], request)
+            except KeyError:
+                pass  # rolled back while being placed again
 
     def _pg_ready_for(self, pg: tuple | None) -> bool:
         if pg is None:

@@ -25,7 +25,8 @@ STREAMING = -1  # num_returns="streaming"
 class Task:
     __slots__ = ("spec", "task_id", "caller", "deps", "pins", "missing", "retries_left",
                  "worker", "state", "cancelled", "actor", "parent", "env_key", "gen",
-                 "resources", "name", "sched_key", "gpu_ids", "remote_node", "owner")
+                 "resources", "name", "sched_key", "gpu_ids", "remote_node", "owner",
+                 "lineage", "remote_left")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.spec = spec
@@ -48,6 +49,10 @@ class Task:
         self.gpu_ids: list[int] = []
         self.remote_node = ""  # we own it and it runs on that node
         self.owner: tuple[str, str] | None = None  # (node, address) that owns it
+        # Arguments kept (referenced) after it finished, to run it again if a result that
+        # is only in a peer's store is lost with that peer; how many such results remain.
+        self.lineage: list[bytes] = []
+        self.remote_left = 0
 
 
 class GenState:
@@ -99,7 +104,8 @@ class Actor:
 
 class PlacementGroup:
     __slots__ = ("pg_id", "bundles", "strategy", "name", "state", "nodes", "waiters",
-                 "lifetime")
+                 "lifetime", "held_for", "reserving", "why_pending", "not_before",
+                 "attempt")
 
     def __init__(self, pg_id: str, bundles: list[dict], strategy: str, name: str,
                  lifetime: str | None) -> None:
@@ -111,3 +117,8 @@ class PlacementGroup:
         self.nodes: list[str] = []
         self.waiters: list[Any] = []
         self.lifetime = lifetime
+        self.held_for = ""  # the owner's node id when this node only holds bundles of it
+        self.reserving = False  # asking peers to hold their bundles
+        self.why_pending = ""
+        self.not_before = 0.0  # monotonic time before which a refused group is not retried
+        self.attempt = 0  # counts placements across nodes; peers match returns against it

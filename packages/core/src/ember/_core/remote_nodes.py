@@ -25,6 +25,8 @@ _CHUNK = 4 << 20
 # Tasks only a peer can run may queue there beyond its free resources, up to this many
 # per peer, so that its workers never wait a round trip for the next task.
 _PIPELINE = 16
+# A pull from a peer that is still listed as alive is tried this many times, a second apart.
+_PULL_TRIES = 30
 
 
 class Peer:
@@ -70,7 +72,7 @@ class RemoteMixin:
                     changed = True
                 peer.available = dict(n.available)
                 self._mirror(peer)
-            if changed or self.queues:
+            if changed or self.queues or self.pending_pgs:
                 self.on_resources_freed()
 
     def _mirror(self, peer: Peer) -> None:
@@ -96,6 +98,8 @@ class RemoteMixin:
     def _peer_dead(self, peer: Peer, reason: str) -> None:
         self.peers.pop(peer.node_id, None)
         self.scheduler.remove_node(peer.node_id)
+        self._pgs_lost_with(peer.node_id)
+        self._objects_lost_with(peer.node_id, reason)
         for actor in [a for a in self.actors.values() if a.remote_node == peer.node_id]:
             self._remote_actor_lost(actor, f"its node {peer.node_id} died ({reason})")
         for task in [t for t in self.forwarded.values()
@@ -103,6 +107,8 @@ class RemoteMixin:
             self.forwarded.pop(task.task_id, None)
             self._queued_remote.discard(task.task_id)
             task.remote_node = ""
+            if task.spec.get("pg") is not None:
+                self._release_task_resources(task)
             if task.retries_left != 0:
                 task.retries_left -= 1
                 task.state = QUEUED
@@ -155,8 +161,19 @@ class RemoteMixin:
                     best = p.node_id
         return best
 
-    def _forward(self, task: Task, node_id: str) -> bool:
-        if not self.scheduler.acquire(node_id, task.resources):
+    def _forward_to_bundle(self, task: Task, node_id: str) -> None:
+        """Send a task to the peer holding its placement group bundle (already acquired)."""
+        if task.gen is not None:
+            self._release_task_resources(task)
+            err = NotImplementedError(
+                f"Streaming generator task {task.name!r} cannot run in a placement group "
+                f"bundle on another node ({node_id}): generators run on their owner's node.")
+            self._fail_task(task, serialization.serialize_error(err).to_bytes())
+            return
+        self._forward(task, node_id, reserved=True)
+
+    def _forward(self, task: Task, node_id: str, reserved: bool = False) -> bool:
+        if not reserved and not self.scheduler.acquire(node_id, task.resources):
             if self._fits(self.total_resources, task.resources):
                 return False
             self._queued_remote.add(task.task_id)  # it waits in the peer's queue
@@ -186,7 +203,9 @@ class RemoteMixin:
             return
         task.remote_node = ""
         task.state = QUEUED
-        if node_id in self.peers:
+        if task.spec.get("pg") is not None:
+            self._release_task_resources(task)
+        elif node_id in self.peers:
             self._mirror(self.peers[node_id])
         self._enqueue(task, front=True)
         self.dispatch()
@@ -222,10 +241,10 @@ class RemoteMixin:
             soft=bool(aff[1]) if aff else False)
         return node if node and node != self.node_id and node in self.peers else ""
 
-    def _forward_actor(self, actor: Any, node_id: str) -> None:
+    def _forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
-        if not self.scheduler.acquire(node_id, actor.resources):
+        if not reserved and not self.scheduler.acquire(node_id, actor.resources):
             self.pending_actors.append(actor)
             return
         from ember._core.records import ALIVE
@@ -409,6 +428,8 @@ class RemoteMixin:
                 task.actor.inflight.pop(task_id, None)
             elif task_id in self._queued_remote:
                 self._queued_remote.discard(task_id)
+            elif task.spec.get("pg") is not None:
+                self._release_task_resources(task)
             elif node_id in self.peers:
                 self.scheduler.release(node_id, task.resources)
             if retryable and task.retries_left != 0 and not task.cancelled:
@@ -421,20 +442,107 @@ class RemoteMixin:
                     self._enqueue(task, front=True)
                     self.dispatch()
                 return
-            pulls = []
+            held = []
             for i, res in enumerate(results):
                 oid = ids.return_id(task_id, i)
                 if res[0] == "i":
                     self.objects.set_inline(oid, res[1], res[2])
                 else:
-                    pulls.append((oid, res[1], res[2]))
+                    held.append((oid, res[1], res[2]))
+            if held:
+                self._track_remote(task, node_id, held)
             self._close_task(task, "FINISHED")
             if task.actor is not None:
                 self._maybe_terminate_idle(task.actor)
             else:
                 self.dispatch()
-        for oid, size, contained in pulls:
-            self.link.pool.submit(self._pull, node_id, oid, size, contained)
+
+    # -- results left in a peer's store ------------------------------------------------
+
+    def _track_remote(self, task: Task, node_id: str, held: list) -> None:
+        """Record where large results stayed; they are pulled once something waits for
+        them, and the task's arguments are kept so that it can run again if they are lost."""
+        from ember._core.objects import READY, RemoteCopy
+
+        copies = []
+        for oid, size, contained in held:
+            e = self.objects.entries.get(oid)
+            if e is None or e.state == READY:  # nobody wants it, or a rerun made it again
+                self._free_on(node_id, [oid])
+                continue
+            e.remote = RemoteCopy(node_id, size, contained, task)
+            copies.append((oid, e))
+        if not copies:
+            return
+        task.remote_left = len(copies)
+        if task.actor is None:
+            task.lineage = list(task.pins)
+            for oid in task.lineage:
+                self.objects.incref(oid)
+        for oid, e in copies:
+            if e.waiters and not e.remote.pulling:
+                e.remote.pulling = True
+                self._fetch(oid, e)
+
+    def _fetch(self, oid: bytes, e: Any) -> None:
+        copy = e.remote
+        self.link.pool.submit(self._pull, copy.node_id, oid, copy.size, copy.contained)
+
+    def _drop_remote(self, oid: bytes, e: Any) -> None:
+        """The last reference went before the value was pulled: free the peer's copy."""
+        node_id = e.remote.node_id
+        self._copy_resolved(e)
+        self._free_on(node_id, [oid])
+
+    def _copy_resolved(self, e: Any) -> None:
+        copy, e.remote = e.remote, None
+        if copy is None:
+            return
+        task = copy.task
+        task.remote_left -= 1
+        if task.remote_left <= 0 and task.lineage:
+            lineage, task.lineage = task.lineage, []
+            for oid in lineage:
+                self.objects.decref(oid)
+
+    def _free_on(self, node_id: str, oids: list[bytes]) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        peer = self.peers.get(node_id)
+        if peer is None:
+            return
+        req = pb.FreeRequest(object_ids=oids)
+        md = self.link.md
+        self.link.pool.submit(lambda: peer.stub.FreeObjects(req, metadata=md, timeout=30))
+
+    def _objects_lost_with(self, node_id: str, reason: str) -> None:
+        """A peer died: run again the tasks whose results it alone held, or fail them."""
+        lost: dict[bytes, tuple[Task, list[bytes]]] = {}
+        for oid, e in self.objects.entries.items():
+            if e.remote is not None and e.remote.node_id == node_id:
+                task = e.remote.task
+                lost.setdefault(task.task_id, (task, []))[1].append(oid)
+        for task, oids in lost.values():
+            entries = [self.objects.entries[oid] for oid in oids]
+            rebuild = task.actor is None and task.retries_left != 0 and not task.cancelled
+            if rebuild:
+                for e in entries:
+                    e.remote = None
+                task.remote_left = 0
+                task.pins, task.lineage = task.lineage, []  # the rerun holds them now
+                if task.retries_left > 0:
+                    task.retries_left -= 1
+                task.state = QUEUED
+                self.tasks[task.task_id] = task
+                self._enqueue(task, front=True)
+                continue
+            for oid, e in zip(oids, entries, strict=True):
+                self._copy_resolved(e)
+                err = ObjectLostError(oid.hex(), (
+                    f"Object {oid.hex()} was lost: the only copy was on node {node_id}, which "
+                    f"died ({reason}), and it cannot be rebuilt because task {task.name!r} "
+                    "has no retries left (max_retries) or is an actor call."))
+                self.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
 
     def _pull(self, node_id: str, oid: bytes, size: int, contained: list[bytes]) -> None:
         """Copy an object from a peer into the local store, chunk by chunk."""
@@ -442,6 +550,8 @@ class RemoteMixin:
 
         peer = self.peers.get(node_id)
         try:
+            if peer is None:
+                raise ConnectionError(f"node {node_id} is not alive")
             with self.lock:
                 offset = self.objects.allocate(oid, size)
             if peer.transfer:
@@ -453,18 +563,44 @@ class RemoteMixin:
                     self.region.write(offset + chunk.offset, chunk.data)
             with self.lock:
                 self.store.seal(oid)
+                e = self.objects.entries.get(oid)
+                if e is not None:
+                    self._copy_resolved(e)
                 self.objects.set_in_store(oid, size, contained)
             peer.stub.FreeObjects(pb.FreeRequest(object_ids=[oid]), metadata=self.link.md,
                                   timeout=30)
-        except Exception as e:  # noqa: BLE001 - the copy is lost with its node
+        except Exception as exc:  # noqa: BLE001 - the copy is lost with its node
             with self.lock:
                 try:
                     self.store.abort(oid)
                 except Exception:  # noqa: BLE001
                     pass
-                err = ObjectLostError(oid.hex(), f"Object {oid.hex()} could not be fetched "
-                                      f"from node {node_id}: {e}")
-                self.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
+                self._pull_failed(node_id, oid, exc)
+
+    def _pull_failed(self, node_id: str, oid: bytes, exc: Exception) -> None:
+        """Try again while the peer is still listed (its death, once the control store
+        notices, rebuilds or fails the object); give up after _PULL_TRIES."""
+        e = self.objects.entries.get(oid)
+        if e is None or e.remote is None:
+            return
+        if node_id not in self.peers:
+            self._objects_lost_with(node_id, "it stopped answering")
+            return
+        e.remote.failures += 1
+        if e.remote.failures < _PULL_TRIES:
+            e.remote.pulling = False
+
+            def again() -> None:
+                if e.remote is not None and not e.remote.pulling and e.waiters:
+                    e.remote.pulling = True
+                    self._fetch(oid, e)
+
+            self.add_timer(1.0, again)
+            return
+        self._copy_resolved(e)
+        err = ObjectLostError(oid.hex(), f"Object {oid.hex()} could not be fetched from node "
+                              f"{node_id} after {_PULL_TRIES} tries: {exc}")
+        self.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
 
     def serve_pull(self, oid: bytes, chunk_size: int) -> Any:
         """Yield (offset, bytes) chunks of a local object for a peer."""

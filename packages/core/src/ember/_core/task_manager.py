@@ -144,19 +144,22 @@ class TaskMixin:
 
     # -- dispatch ---------------------------------------------------------------------
 
-    def _acquire_task_resources(self, task: Task) -> bool:
+    def _acquire_task_resources(self, task: Task) -> str:
+        """Reserve what the task needs; the node it then runs on, or "" if none has room.
+
+        Only a task in a placement group whose bundle is on a peer gets a peer here.
+        """
         pg = task.spec.get("pg")
         if pg is not None:
             if not self._pg_ready_for(pg):
-                return False
-            return self.scheduler.acquire_bundle(pg[0], pg[1], task.resources) != ""
-        return self.scheduler.acquire(self.node_id, task.resources)
+                return ""
+            return self.scheduler.acquire_bundle(pg[0], pg[1], task.resources)
+        return self.node_id if self.scheduler.acquire(self.node_id, task.resources) else ""
 
     def _release_task_resources(self, task: Task) -> None:
         pg = task.spec.get("pg")
         if pg is not None:
-            if pg[0] in self.pgs:
-                self.scheduler.release_bundle(pg[0], pg[1], task.resources)
+            self._release_bundle(pg, task.resources)
             return
         self.scheduler.release(self.node_id, task.resources)
 
@@ -177,12 +180,17 @@ class TaskMixin:
                         continue
                     if aff and not aff[1] and aff[0] != self.node_id:
                         break  # pinned to a peer that is busy now: wait for it
-                if not self._acquire_task_resources(task):
+                node = self._acquire_task_resources(task)
+                if not node:
                     target = self._spill_target(task, False)
                     if target and self._forward(task, target):
                         q.popleft()
                         continue
                     break
+                if node != self.node_id:  # its placement group's bundle is on a peer
+                    q.popleft()
+                    self._forward_to_bundle(task, node)
+                    continue
                 w = self.idle.pop(task.env_key)
                 if w is None:
                     self._release_task_resources(task)
@@ -195,7 +203,7 @@ class TaskMixin:
 
     def _grow_pool(self, env_key: str, demand: int) -> None:
         pending = self.template.pending[env_key]
-        if pending >= min(demand, 2 * self.num_cpus):
+        if pending >= min(demand, max(2, 2 * self.num_cpus)):  # a 0-CPU node runs 0-CPU tasks
             return
         plain = sum(1 for w in self.workers.values() if w.actor is None and w.state != "driver")
         if plain + sum(self.template.pending.values()) >= self.max_task_workers:

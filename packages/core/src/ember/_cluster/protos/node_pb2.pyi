@@ -107,3 +107,41 @@ class KillActorRequest(_message.Message):
 class KillActorReply(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ReserveBundlesRequest(_message.Message):
+    __slots__ = ("pg_id", "bundles", "here", "owner_node", "strategy", "name", "attempt")
+    PG_ID_FIELD_NUMBER: _ClassVar[int]
+    BUNDLES_FIELD_NUMBER: _ClassVar[int]
+    HERE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_NODE_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    pg_id: str
+    bundles: bytes
+    here: _containers.RepeatedScalarFieldContainer[bool]
+    owner_node: str
+    strategy: str
+    name: str
+    attempt: int
+    def __init__(self, pg_id: _Optional[str] = ..., bundles: _Optional[bytes] = ..., here: _Optional[_Iterable[bool]] = ..., owner_node: _Optional[str] = ..., strategy: _Optional[str] = ..., name: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class ReserveBundlesReply(_message.Message):
+    __slots__ = ("reserved", "error")
+    RESERVED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    reserved: bool
+    error: str
+    def __init__(self, reserved: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ReturnBundlesRequest(_message.Message):
+    __slots__ = ("pg_id", "attempt")
+    PG_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    pg_id: str
+    attempt: int
+    def __init__(self, pg_id: _Optional[str] = ..., attempt: _Optional[int] = ...) -> None: ...
+
+class ReturnBundlesReply(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -69,6 +69,16 @@ class NodeServiceStub:
                 request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorRequest.SerializeToString,
                 response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorReply.FromString,
                 _registered_method=True)
+        self.ReserveBundles = channel.unary_unary(
+                '/ember.node.NodeService/ReserveBundles',
+                request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReserveBundlesRequest.SerializeToString,
+                response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReserveBundlesReply.FromString,
+                _registered_method=True)
+        self.ReturnBundles = channel.unary_unary(
+                '/ember.node.NodeService/ReturnBundles',
+                request_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReturnBundlesRequest.SerializeToString,
+                response_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReturnBundlesReply.FromString,
+                _registered_method=True)
 
 
 class NodeServiceServicer:
@@ -116,6 +126,18 @@ class NodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReserveBundles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReturnBundles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NodeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +175,16 @@ def add_NodeServiceServicer_to_server(servicer, server):
                     servicer.KillActor,
                     request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorRequest.FromString,
                     response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.KillActorReply.SerializeToString,
+            ),
+            'ReserveBundles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReserveBundles,
+                    request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReserveBundlesRequest.FromString,
+                    response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReserveBundlesReply.SerializeToString,
+            ),
+            'ReturnBundles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReturnBundles,
+                    request_deserializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReturnBundlesRequest.FromString,
+                    response_serializer=ember_dot___cluster_dot_protos_dot_node__pb2.ReturnBundlesReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -344,6 +376,60 @@ class NodeService:
             '/ember.node.NodeService/KillActor',
             ember_dot___cluster_dot_protos_dot_node__pb2.KillActorRequest.SerializeToString,
             ember_dot___cluster_dot_protos_dot_node__pb2.KillActorReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReserveBundles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ember.node.NodeService/ReserveBundles',
+            ember_dot___cluster_dot_protos_dot_node__pb2.ReserveBundlesRequest.SerializeToString,
+            ember_dot___cluster_dot_protos_dot_node__pb2.ReserveBundlesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReturnBundles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ember.node.NodeService/ReturnBundles',
+            ember_dot___cluster_dot_protos_dot_node__pb2.ReturnBundlesRequest.SerializeToString,
+            ember_dot___cluster_dot_protos_dot_node__pb2.ReturnBundlesReply.FromString,
             options,
             channel_credentials,
             insecure,
