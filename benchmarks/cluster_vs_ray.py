@@ -14,8 +14,9 @@ head, and measures:
   spillback_tasks         1,000 trivial tasks that only the worker node can run, submitted
                           by the driver on the head (tasks/s)
   cross_node_actor_calls  1,000 calls to an actor on the worker node, 100 in flight (calls/s)
-
-Placement groups spanning nodes are not supported by ember yet, so that row is omitted.
+  placement_group_cross_node
+                          a STRICT_SPREAD group of two bundles (one per node) created,
+                          waited for and removed, 50 times in a row (groups/s)
 """
 
 from __future__ import annotations
@@ -86,6 +87,16 @@ SCENARIO = textwrap.dedent('''
     for _ in range(10):
         rt.get([actor.ping.remote() for _ in range(100)])
     out["cross_node_actor_calls"] = 1000 / (time.perf_counter() - t0)
+
+    pgs = import_module(name + ".util")
+    bundles = [{"CPU": 0.5}, {"CPU": 0.5}]
+    for i in range(51):
+        if i == 1:
+            t0 = time.perf_counter()
+        pg = pgs.placement_group(bundles, strategy="STRICT_SPREAD")
+        assert pg.wait(60)
+        pgs.remove_placement_group(pg)
+    out["placement_group_cross_node"] = 50 / (time.perf_counter() - t0)
     print("RESULT " + json.dumps(out), flush=True)
     rt.shutdown()
     cluster.shutdown()
@@ -136,7 +147,8 @@ def main() -> int:
     socket_rate = socket_copy_gbps()
     rows = [("cross_node_get_1GiB", "GB/s"), ("same_node_get_1GiB", "GB/s"),
             ("spillback_tasks", "tasks/s"),
-            ("cross_node_actor_calls", "calls/s")]
+            ("cross_node_actor_calls", "calls/s"),
+            ("placement_group_cross_node", "groups/s")]
     lines = ["| row | unit | ember | Ray 2.60 | ember/Ray |", "|---|---|---|---|---|"]
     for name, unit in rows:
         e = results["ember"][name]

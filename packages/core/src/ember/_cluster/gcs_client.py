@@ -56,6 +56,10 @@ class GcsClient:
         reply = self.call("GetNamedActor", pb.GetNamedActorRequest(name=name, namespace=namespace))
         return reply.actor if reply.found else None
 
+    def get_actor(self, actor_id: bytes) -> Any | None:
+        reply = self.call("GetActor", pb.GetActorRequest(actor_id=actor_id))
+        return reply.actor if reply.found else None
+
     def actors(self) -> list[Any]:
         return list(self.call("ListActors", pb.ListActorsRequest()).actors)
 

@@ -193,6 +193,12 @@ class ControlStore(pb_grpc.ControlStoreServicer):
         return pb.GetNamedActorReply(actor=a, found=True) if a is not None \
             else pb.GetNamedActorReply(found=False)
 
+    def GetActor(self, request: Any, context: Any) -> Any:
+        with self.lock:
+            a = self.actors.rows.get(request.actor_id)
+        return pb.GetNamedActorReply(actor=a, found=True) if a is not None \
+            else pb.GetNamedActorReply(found=False)
+
     def ListActors(self, request: Any, context: Any) -> Any:
         with self.lock:
             return pb.ListActorsReply(actors=list(self.actors.rows.values()))

@@ -17,6 +17,7 @@ class NodeAgent:
         self.manager = manager
         self.gcs = gcs
         self.address = manager.join_cluster(token, host)
+        manager.gcs = gcs  # for the actor directory
         self.labels = {"transfer": manager.link.transfer_server.address}
         self.period = gcs.register_node(manager.node_id, self.address,
                                         dict(manager.total_resources), self.labels,

@@ -145,6 +145,7 @@ class ActorMixin:
         actor.gpu_ids = self.gpus.allocate(gpus) if gpus else []
         self._send_task(w, "actor_init", actor.spec, actor.spec.get("deps", []), actor.gpu_ids)
         actor.state = ALIVE
+        self._actor_moved(actor)
         self._pump_actor(actor)
 
     def _on_actor_ready(self, w: Any, actor_id: bytes, info: dict) -> None:
@@ -174,6 +175,8 @@ class ActorMixin:
             task.gen = GenState()
         for i in range(max(n, 0)):
             self._hold(caller, ids.return_id(task.task_id, i))
+        if actor is None and self.link is not None:
+            actor = task.actor = self._actor_proxy(spec["actor_id"])
         if actor is None or actor.state == DEAD:
             msg = actor.death_cause if actor is not None else "The actor does not exist."
             self._fail_task(task, self._actor_died_error(actor, msg))
@@ -305,8 +308,9 @@ class ActorMixin:
         self._release_actor_resources(actor)
         if actor.worker is not None:
             actor.worker.kill()
-        if actor.remote_node:
+        if actor.remote_node and not actor.proxy:
             self._kill_remote_actor(actor, True)
+        self._actor_moved(actor)
 
     def op_kill(self, caller: int, reply: Any, actor_id: bytes, no_restart: bool) -> None:
         actor = self.actors.get(actor_id)
@@ -315,7 +319,11 @@ class ActorMixin:
         if no_restart:
             actor.no_restart = True
             actor.death_cause = "The actor was killed by ember.kill()."
-        if actor.remote_node:
+        if actor.proxy:  # its owner decides: restart it or let it die
+            self._kill_via_owner(actor, no_restart)
+            if no_restart:
+                self._actor_dead(actor, actor.death_cause)
+        elif actor.remote_node:
             self._kill_remote_actor(actor, no_restart)
             if no_restart:
                 self._actor_dead(actor, actor.death_cause)
@@ -346,6 +354,11 @@ class ActorMixin:
     def op_get_actor(self, caller: int, reply: Any, name: str, namespace: str | None) -> dict:
         ns = namespace or self.namespace
         aid = self.named.get((ns, name))
+        if (aid is None or self.actors[aid].state == DEAD) and self.gcs is not None:
+            from ember._core.node_manager import DEFERRED
+
+            self._named_elsewhere(reply, caller, name, ns)
+            return DEFERRED
         if aid is None or self.actors[aid].state == DEAD:
             raise ValueError(f"Failed to look up actor with name {name!r} in namespace {ns!r}.")
         return self._actor_info(caller, self.actors[aid])

@@ -19,13 +19,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ember._core import framing, refs
+from ember._core.actor_directory import ActorDirectoryMixin
 from ember._core.actor_manager import ActorMixin
+from ember._core.cluster_link import ClusterLink
 from ember._core.gpus import GpuIds
 from ember._core.objects import ObjectTable
 from ember._core.placement import PlacementMixin
 from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
 from ember._core.records import Actor, PlacementGroup, Task
-from ember._core.remote_nodes import ClusterLink, RemoteMixin
+from ember._core.remote_nodes import RemoteMixin
 from ember._core.runtime_env import EnvCache
 from ember._core.task_manager import TaskMixin
 from ember.exceptions import GetTimeoutError
@@ -42,7 +44,7 @@ class _Timer:
         self.cancelled = False
 
 
-class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
+class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, ActorDirectoryMixin):
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True) -> None:
@@ -77,6 +79,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
         self._init_actors()
         self._init_placement()
         self._init_remote()
+        self._init_directory()
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = itertools.count()
         self._stopped = False
@@ -597,7 +600,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin):
             live = [self._task_summary(t) for t in self.tasks.values()]
             return list(self.history) + live
         if kind == "actors":
-            return [self._actor_summary(a) for a in self.actors.values()]
+            return [self._actor_summary(a) for a in self.actors.values() if not a.proxy]
         if kind == "objects":
             return [{"object_id": oid.hex(), "object_size": e.size,
                      "reference_count": e.refs, "state": "READY" if e.state else "PENDING",

@@ -72,7 +72,7 @@ class Actor:
                  "num_restarts", "no_restart", "submitted", "inflight", "death_cause",
                  "name", "namespace", "detached", "resources", "env_key", "class_name",
                  "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids",
-                 "remote_node", "owner")
+                 "remote_node", "owner", "proxy", "owner_node")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.actor_id: bytes = spec["actor_id"]
@@ -98,8 +98,10 @@ class Actor:
         self.node_id = ""
         self.pg = spec.get("pg")
         self.gpu_ids: list[int] = []
-        self.remote_node = ""  # we own it and it lives on that node
+        self.remote_node = ""  # we own it (or call it, as a proxy) and it lives there
         self.owner: tuple[str, str] | None = None  # (node, address) that owns it
+        self.proxy = False  # only stands for an actor another node owns, to call it
+        self.owner_node = ""  # a proxy's actor's owner
 
 
 class PlacementGroup:

@@ -11,8 +11,6 @@ pulled it in chunks, and is then freed there.
 from __future__ import annotations
 
 import pickle
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ember._core import ids, serialization
@@ -27,6 +25,14 @@ _CHUNK = 4 << 20
 _PIPELINE = 16
 # A pull from a peer that is still listed as alive is tried this many times, a second apart.
 _PULL_TRIES = 30
+# How long calls may wait for an actor that its owner is still sending to this node.
+_EARLY_CALL_WAIT = 10.0
+
+
+def _only_handles(contained: list[bytes] | None) -> bool:
+    """Whether the refs nested in a task's arguments are all actor handles, which any node
+    can use (calls find the actor through the directory); object refs are not, yet."""
+    return all(c.endswith(ids.HANDLE_SUFFIX) for c in contained or ())
 
 
 class Peer:
@@ -47,6 +53,9 @@ class RemoteMixin:
         self.peers: dict[str, Peer] = {}
         self.forwarded: dict[bytes, Task] = {}  # tasks we own that run on a peer
         self._queued_remote: set[bytes] = set()  # forwarded before the peer had room
+        # Calls from other nodes that arrived before the actor did (its owner sends it
+        # here while callers already know from the directory that it lives here).
+        self._early_calls: dict[bytes, list[tuple]] = {}
         self.link: Any = None  # the cluster link, once this node is part of a cluster
 
     # -- membership -------------------------------------------------------------------
@@ -131,7 +140,7 @@ class RemoteMixin:
         strategy = spec.get("strategy") or "DEFAULT"
         if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node_id):
             return ""
-        if spec.get("contained"):
+        if not _only_handles(spec.get("contained")):
             return ""  # refs nested in arguments are only readable on their owner's node
         node = self.scheduler.pick_node(
             task.resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
@@ -229,7 +238,7 @@ class RemoteMixin:
         if self.link is None or not self.peers or actor.owner is not None:
             return ""
         spec = actor.spec
-        if actor.pg is not None or spec.get("contained"):
+        if actor.pg is not None or not _only_handles(spec.get("contained")):
             return ""
         aff = spec.get("affinity")
         strategy = spec.get("strategy") or "DEFAULT"
@@ -252,6 +261,7 @@ class RemoteMixin:
         actor.remote_node = node_id
         actor.node_id = node_id
         actor.state = ALIVE
+        self._actor_moved(actor)
         spec = dict(actor.spec, kind="actor_init")
         spec["fn_bytes"] = self.fns[spec["fn_id"]]
         deps = [pb.Dep(object_id=oid, data=self._value_bytes(oid)) for oid in spec["deps"]]
@@ -289,6 +299,9 @@ class RemoteMixin:
         self._maybe_terminate_idle(actor)
 
     def _remote_call_failed(self, task: Any, why: str) -> None:
+        if task.actor is not None and task.actor.proxy:
+            self._proxy_call_failed(task, why)
+            return
         self.forwarded.pop(task.task_id, None)
         if task.actor is not None:
             task.actor.inflight.pop(task.task_id, None)
@@ -301,6 +314,9 @@ class RemoteMixin:
         from ember._core.records import DEAD, RESTARTING
 
         if actor.state == DEAD:
+            return
+        if actor.proxy:
+            self._proxy_lost(actor, reason)
             return
         actor.remote_node = ""
         actor.node_id = ""
@@ -322,6 +338,7 @@ class RemoteMixin:
             actor.restarts_left -= 1
         actor.num_restarts += 1
         actor.state = RESTARTING
+        self._actor_moved(actor)
         for task in reversed(retry):
             actor.submitted.appendleft(task)
         self._schedule_actor(actor)
@@ -376,14 +393,24 @@ class RemoteMixin:
         for oid, _ in deps:
             self.objects.remove_holder(oid, REMOTE_OWNER)
         self._actor_deps_ready(actor)
+        for call in self._early_calls.pop(actor.actor_id, []):
+            self._accept_actor_call(*call)
 
-    def _accept_actor_call(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
-        actor = self.actors.get(spec["actor_id"])
+    def _accept_actor_call(self, spec: dict, owner: tuple[str, str], deps: list,
+                           may_wait: bool = True) -> None:
+        aid = spec["actor_id"]
+        actor = self.actors.get(aid)
+        if actor is None and may_wait:
+            if aid not in self._early_calls:
+                self._early_calls[aid] = []
+                self.add_timer(_EARLY_CALL_WAIT, lambda: self._early_calls_expired(aid))
+            self._early_calls[aid].append((spec, owner, deps))
+            return
         task = Task(spec, REMOTE_OWNER)
         task.owner = owner
         task.actor = actor
         task.retries_left = 0  # retries are the owner's business
-        if actor is None or actor.state == "DEAD":
+        if actor is None or actor.proxy or actor.state == "DEAD":
             msg = actor.death_cause if actor is not None else "The actor is not on this node."
             for oid, _ in deps:
                 self.objects.remove_holder(oid, REMOTE_OWNER)
@@ -397,10 +424,14 @@ class RemoteMixin:
         actor.submitted.append(task)
         self._wait_deps(task, lambda _t: self._pump_actor(actor))
 
+    def _early_calls_expired(self, actor_id: bytes) -> None:
+        for call in self._early_calls.pop(actor_id, []):
+            self._accept_actor_call(*call, may_wait=False)  # fails them: it never came
+
     def kill_for_owner(self, actor_id: bytes, no_restart: bool) -> None:
         with self.lock:
             actor = self.actors.get(actor_id)
-            if actor is not None and actor.owner is not None:
+            if actor is not None and not actor.proxy and actor.state != "DEAD":
                 self.op_kill(REMOTE_OWNER, None, actor_id, no_restart)
 
     def _return_to_owner(self, task: Task, results: list, retryable: bool) -> None:
@@ -630,126 +661,4 @@ class RemoteMixin:
                 self.objects.remove_holder(oid, REMOTE_OWNER)
 
 
-class ClusterLink:
-    """This node's gRPC side: its NodeService server and clients for its peers."""
-
-    def __init__(self, manager: Any, token: str, host: str) -> None:
-        import grpc
-
-        from ember._cluster import auth
-        from ember._cluster.node_service import serve
-        from ember._cluster.transfer import TransferClient, TransferServer
-
-        self.md = auth.metadata(token)
-        self.pool = ThreadPoolExecutor(8, thread_name_prefix="ember-peer")
-        self._grpc = grpc
-        self._stubs: dict[str, Any] = {}
-        self._lanes: dict[str, _Lane] = {}
-        self._lock = threading.Lock()
-        self.server, self.address = serve(manager, token, host)
-        self.transfer_server = TransferServer(manager, token, host)
-        self.transfer = TransferClient(token)
-
-    def _lane(self, address: str) -> _Lane:
-        stub = self.stub_for(address)
-        with self._lock:
-            lane = self._lanes.get(address)
-            if lane is None:
-                lane = self._lanes[address] = _Lane(stub, self.md)
-            return lane
-
-    def forward(self, peer: Peer, req: Any, on_fail: Any) -> None:
-        """Send a task/actor forward to a peer, in order, batched with others."""
-        self._lane(peer.address).put(("forward", req, on_fail))
-
-    def stub_for(self, address: str) -> Any:
-        from ember._cluster.protos import node_pb2_grpc as pb_grpc
-
-        with self._lock:
-            stub = self._stubs.get(address)
-            if stub is None:
-                options = [("grpc.max_send_message_length", -1),
-                           ("grpc.max_receive_message_length", -1)]
-                channel = self._grpc.insecure_channel(address, options=options)
-                stub = self._stubs[address] = pb_grpc.NodeServiceStub(channel)
-            return stub
-
-    def send_result(self, owner_address: str, task_id: bytes, node_id: str, results: list,
-                    retryable: bool) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
-        req = pb.TaskResultRequest(task_id=task_id, node_id=node_id,
-                                   results=pickle.dumps(results, protocol=5),
-                                   retryable=retryable)
-        self._lane(owner_address).put(("result", req, None))
-
-    def stop(self) -> None:
-        self.server.stop(0.5)
-        self.transfer_server.stop()
-        self.transfer.close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        for lane in self._lanes.values():
-            lane.stop()
-
-
-class _Lane:
-    """An ordered outbox to one peer: whatever is queued goes out in one batch RPC."""
-
-    def __init__(self, stub: Any, md: Any) -> None:
-        import queue
-
-        self.stub = stub
-        self.md = md
-        self.q: queue.Queue = queue.Queue()
-        threading.Thread(target=self._run, daemon=True, name="ember-lane").start()
-
-    def put(self, item: tuple) -> None:
-        self.q.put(item)
-
-    def stop(self) -> None:
-        self.q.put(None)
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        except BaseException:  # noqa: BLE001 - a dead lane would stall the peer silently
-            import traceback
-
-            traceback.print_exc()
-
-    def _loop(self) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
-        while True:
-            first = self.q.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < 256 and not self.q.empty():
-                item = self.q.get()
-                if item is None:
-                    self.q.put(None)
-                    break
-                batch.append(item)
-            forwards = [b for b in batch if b[0] == "forward"]
-            results = [b[1] for b in batch if b[0] == "result"]
-            if forwards:
-                try:
-                    reply = self.stub.ForwardBatch(
-                        pb.ForwardBatchRequest(tasks=[f[1] for f in forwards]),
-                        metadata=self.md, timeout=60)
-                    outcomes = [(r.accepted, r.error) for r in reply.replies]
-                except Exception as e:  # noqa: BLE001 - the peer is unreachable
-                    outcomes = [(False, str(e))] * len(forwards)
-                for (_, _, on_fail), (ok, why) in zip(forwards, outcomes, strict=True):
-                    if not ok:
-                        on_fail(why)
-            if results:
-                try:
-                    self.stub.TaskResults(pb.TaskResultBatch(results=results),
-                                          metadata=self.md, timeout=60)
-                except Exception:  # noqa: BLE001 - the owner is gone; nothing to tell
-                    pass
-
-
-__all__ = ["REMOTE_OWNER", "STREAMING", "ClusterLink", "RemoteMixin"]
+__all__ = ["REMOTE_OWNER", "STREAMING", "RemoteMixin"]

@@ -172,6 +172,12 @@ class GetNamedActorReply(_message.Message):
     found: bool
     def __init__(self, actor: _Optional[_Union[Actor, _Mapping]] = ..., found: _Optional[bool] = ...) -> None: ...
 
+class GetActorRequest(_message.Message):
+    __slots__ = ("actor_id",)
+    ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    actor_id: bytes
+    def __init__(self, actor_id: _Optional[bytes] = ...) -> None: ...
+
 class ListActorsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -69,6 +69,11 @@ class ControlStoreStub:
                 request_serializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorRequest.SerializeToString,
                 response_deserializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorReply.FromString,
                 _registered_method=True)
+        self.GetActor = channel.unary_unary(
+                '/ember.gcs.ControlStore/GetActor',
+                request_serializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetActorRequest.SerializeToString,
+                response_deserializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorReply.FromString,
+                _registered_method=True)
         self.ListActors = channel.unary_unary(
                 '/ember.gcs.ControlStore/ListActors',
                 request_serializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.ListActorsRequest.SerializeToString,
@@ -166,6 +171,12 @@ class ControlStoreServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetNamedActor(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetActor(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -273,6 +284,11 @@ def add_ControlStoreServicer_to_server(servicer, server):
             'GetNamedActor': grpc.unary_unary_rpc_method_handler(
                     servicer.GetNamedActor,
                     request_deserializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorRequest.FromString,
+                    response_serializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorReply.SerializeToString,
+            ),
+            'GetActor': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetActor,
+                    request_deserializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetActorRequest.FromString,
                     response_serializer=ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorReply.SerializeToString,
             ),
             'ListActors': grpc.unary_unary_rpc_method_handler(
@@ -519,6 +535,33 @@ class ControlStore:
             target,
             '/ember.gcs.ControlStore/GetNamedActor',
             ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorRequest.SerializeToString,
+            ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetActor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ember.gcs.ControlStore/GetActor',
+            ember_dot___cluster_dot_protos_dot_gcs__pb2.GetActorRequest.SerializeToString,
             ember_dot___cluster_dot_protos_dot_gcs__pb2.GetNamedActorReply.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,178 @@
+"""The cluster's actor directory, as a node manager uses it.
+
+A mixin of NodeManager. The node that owns an actor publishes where it lives (and its
+name) to the control store whenever that changes. A node whose processes call an actor it
+neither owns nor hosts looks it up there and keeps a proxy record: calls go straight to
+the node that hosts the actor, and results come straight back, without passing through
+the owner. When the hosting node dies, the proxy looks the actor up again (its owner
+restarts it elsewhere) or learns that it is dead.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from ember._core.records import ALIVE, DEAD, QUEUED, Actor
+
+# Looking up an actor that is not placed yet is retried this often (seconds).
+_LOOKUP_RETRY = 0.1
+# After a call could not be sent, the actor is looked up again after this long (seconds).
+_FAILED_CALL_RETRY = 0.3
+
+
+class ActorDirectoryMixin:
+    def _init_directory(self) -> None:
+        self.gcs: Any = None  # the control store client, once this node is in a cluster
+
+    # -- publishing the actors this node owns ---------------------------------------------
+
+    def _actor_moved(self, actor: Actor) -> None:
+        """Tell the control store where an actor we own lives now (or that it died)."""
+        if self.gcs is None or actor.owner is not None or actor.proxy:
+            return
+        from ember._cluster.protos import gcs_pb2 as pb
+
+        node = actor.remote_node or (actor.node_id if actor.state == ALIVE else "")
+        data = pickle.dumps({"meta": actor.spec.get("meta"), "owner": self.node_id,
+                             "max_task_retries": actor.spec.get("max_task_retries") or 0},
+                            protocol=5)
+        row = pb.Actor(actor_id=actor.actor_id, name=actor.name or "",
+                       namespace=actor.namespace, class_name=actor.class_name,
+                       state=actor.state, node_id=node, detached=actor.detached, data=data,
+                       num_restarts=actor.num_restarts, death_cause=actor.death_cause)
+        self.link.gcs_out.submit(self._publish_actor, row)
+
+    def _publish_actor(self, row: Any) -> None:
+        try:
+            self.gcs.update_actor(row)
+        except Exception:  # noqa: BLE001 - the control store is restarting; callers retry
+            pass
+
+    # -- calling actors that live elsewhere -------------------------------------------------
+
+    def _actor_proxy(self, actor_id: bytes) -> Actor | None:
+        """A record standing for an actor owned by another node, found by asking the
+        control store; None outside a cluster."""
+        if self.gcs is None:
+            return None
+        proxy = Actor({"actor_id": actor_id}, -1)
+        proxy.proxy = True
+        proxy.state = "RESOLVING"
+        self.actors[actor_id] = proxy
+        self._resolve_proxy(proxy)
+        return proxy
+
+    def _resolve_proxy(self, proxy: Actor) -> None:
+        def lookup() -> None:
+            try:
+                row = self.gcs.get_actor(proxy.actor_id)
+            except Exception:  # noqa: BLE001 - retried below
+                row = None
+            with self.lock:
+                self._proxy_resolved(proxy, row)
+
+        self.link.pool.submit(lookup)
+
+    def _proxy_resolved(self, proxy: Actor, row: Any) -> None:
+        if proxy.state == DEAD:
+            return
+        if row is not None and row.state == DEAD:
+            self._actor_dead(proxy, row.death_cause or "The actor died.")
+            return
+        node = row.node_id if row is not None and row.state == ALIVE else ""
+        if row is not None and not proxy.owner_node:
+            self._proxy_learns(proxy, pickle.loads(row.data))
+        if node and (node in self.peers or node == self.node_id):
+            if node == self.node_id and proxy.actor_id not in self._hosted():
+                node = ""  # its owner is still sending it here: look again shortly
+            else:
+                proxy.remote_node = node
+                proxy.node_id = node
+                proxy.state = ALIVE
+                self._pump_remote_actor(proxy)
+                return
+        if proxy.submitted or proxy.inflight:
+            self.add_timer(_LOOKUP_RETRY, lambda: self._resolve_proxy(proxy))
+        else:  # nobody calls it now: forget it, the next call looks it up again
+            self.actors.pop(proxy.actor_id, None)
+
+    def _proxy_learns(self, proxy: Actor, data: dict) -> None:
+        """What calls through a proxy inherit from the actor: its owner, and the actor's
+        max_task_retries for calls that did not set their own."""
+        proxy.owner_node = data.get("owner", "")
+        retries = int(data.get("max_task_retries") or 0)
+        proxy.spec["max_task_retries"] = retries
+        for task in list(proxy.submitted) + list(proxy.inflight.values()):
+            if task.spec.get("max_task_retries") is None:
+                task.retries_left = retries
+
+    def _hosted(self) -> set[bytes]:
+        return {a.actor_id for a in self.actors.values() if not a.proxy}
+
+    def _proxy_call_failed(self, task: Any, why: str) -> None:
+        """A call could not be sent to the actor's node: most likely it died, and the
+        control store has not said so yet. Look the actor up again a little later."""
+        proxy = task.actor
+        if task.task_id in proxy.inflight and proxy.state == ALIVE:
+            self._proxy_lost(proxy, f"node {proxy.remote_node} could not be reached",
+                             delay=_FAILED_CALL_RETRY)
+
+    def _proxy_lost(self, proxy: Actor, reason: str, delay: float = 0.0) -> None:
+        """The node hosting a called actor died: retry the calls that may be retried once
+        its owner has placed it again, fail the others."""
+        proxy.remote_node = ""
+        proxy.node_id = ""
+        proxy.state = "RESOLVING"
+        retry = []
+        for task in list(proxy.inflight.values()):
+            self.forwarded.pop(task.task_id, None)
+            if task.retries_left != 0:
+                task.retries_left -= 1 if task.retries_left > 0 else 0
+                task.state = QUEUED
+                retry.append(task)
+            else:
+                self._fail_task(task, self._actor_died_error(
+                    proxy, f"The actor's node died ({reason}) while running this call, and "
+                    "max_task_retries does not allow retrying it."))
+        proxy.inflight.clear()
+        for task in reversed(retry):
+            proxy.submitted.appendleft(task)
+        if delay:
+            self.add_timer(delay, lambda: self._resolve_proxy(proxy))
+        else:
+            self._resolve_proxy(proxy)
+
+    def _kill_via_owner(self, proxy: Actor, no_restart: bool) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        peer = self.peers.get(proxy.owner_node)
+        if peer is None:
+            return
+        req = pb.KillActorRequest(actor_id=proxy.actor_id, no_restart=no_restart)
+        md = self.link.md
+        self.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=md, timeout=30))
+
+    def _named_elsewhere(self, reply: Any, caller: int, name: str, namespace: str) -> None:
+        """Look up a named actor that another node owns; replies later."""
+        def lookup() -> None:
+            try:
+                row = self.gcs.get_named_actor(name, namespace)
+            except Exception as e:  # noqa: BLE001 - reported to the caller
+                reply(False, ValueError(f"Failed to look up actor {name!r}: {e}"))
+                return
+            if row is None:
+                reply(False, ValueError(f"Failed to look up actor with name {name!r} in "
+                                        f"namespace {namespace!r}."))
+                return
+            with self.lock:
+                info = self._actor_info_from_row(caller, row)
+            reply(True, info)
+
+        self.link.pool.submit(lookup)
+
+    def _actor_info_from_row(self, caller: int, row: Any) -> dict:
+        from ember._core.ids import handle_id
+
+        self._hold(caller, handle_id(row.actor_id))
+        return {"actor_id": row.actor_id, "meta": pickle.loads(row.data).get("meta")}

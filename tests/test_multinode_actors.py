@@ -1,0 +1,82 @@
+"""Actors called from a node that neither owns nor hosts them: the call goes straight to
+the hosting node (found in the control store's actor directory), named lookups work from
+any node, and a caller's retried calls follow the actor when its node dies."""
+
+from __future__ import annotations
+
+import pytest
+
+import ember
+from ember.cluster_utils import Cluster
+from ember.util import state
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    c.add_node(num_cpus=1, resources={"host": 1, "slot": 1})
+    c.add_node(num_cpus=1, resources={"caller": 1})
+    c.add_node(num_cpus=1, resources={"slot": 1})
+    c.connect()
+    yield c
+    c.shutdown()
+
+
+@ember.remote
+class Counter:
+    def __init__(self):
+        self.calls = []
+
+    def add(self, x):
+        self.calls.append(x)
+        return ember.get_runtime_context().get_node_id(), list(self.calls)
+
+
+@ember.remote(num_cpus=0, resources={"caller": 1})
+def call_from_another_node(handle, n):
+    refs = [handle.add.remote(i) for i in range(n)]
+    return ember.get_runtime_context().get_node_id(), ember.get(refs)
+
+
+@ember.remote(num_cpus=0, resources={"caller": 1})
+def call_by_name(name):
+    handle = ember.get_actor(name)
+    return ember.get(handle.add.remote("by-name"))
+
+
+def test_a_third_node_calls_an_actor_directly(cluster):
+    host = cluster.worker_nodes[0].node_id
+    counter = Counter.options(resources={"host": 1}, name="counter").remote()
+    first_node, _ = ember.get(counter.add.remote("driver"))
+    assert first_node == host
+
+    caller_node, results = ember.get(call_from_another_node.remote(counter, 20), timeout=60)
+    assert caller_node == cluster.worker_nodes[1].node_id
+    assert [r[0] for r in results] == [host] * 20
+    assert results[-1][1] == ["driver", *range(20)]  # in the caller's order
+    # The calls went from the caller's node to the host: the owner never saw them.
+    owner_rows = [t for t in state.list_tasks() if t["name"].endswith("Counter.add")]
+    assert len(owner_rows) == 1
+
+    node, calls = ember.get(call_by_name.remote("counter"), timeout=60)
+    assert node == host and calls[-1] == "by-name"
+
+
+@ember.remote(num_cpus=0, resources={"caller": 1})
+class Caller:
+    def call(self, handle, x):
+        return ember.get(handle.add.remote(x), timeout=60)
+
+
+def test_calls_follow_an_actor_restarted_after_its_node_died(cluster):
+    cluster.add_node(num_cpus=1, resources={"slot": 1})
+    counter = Counter.options(resources={"slot": 1}, max_restarts=1,
+                              max_task_retries=-1).remote()
+    caller = Caller.remote()
+    host, _ = ember.get(caller.call.remote(counter, "before"), timeout=60)
+    victim = next(n for n in cluster.worker_nodes if n.node_id == host)
+    cluster.remove_node(victim, allow_graceful=False)
+
+    node, calls = ember.get(caller.call.remote(counter, "after"), timeout=90)
+    assert node != host and node in {n.node_id for n in cluster.worker_nodes}
+    assert calls == ["after"]  # a new instance: state starts again
