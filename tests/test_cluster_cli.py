@@ -211,4 +211,23 @@ def test_worker_node_joins_with_the_cli(head):
         print(ember.get(where.remote()))
     """).strip()
     assert where == worker_id
+    # A group that needs three nodes waits, and `ember status` reports it.
+    status = _driver(env, """
+        import subprocess, sys, time
+        import ember
+        from ember.util import placement_group
+        ember.init(address="auto")
+        pg = placement_group([{"CPU": 1}] * 3, strategy="STRICT_SPREAD", name="wide")
+        out, deadline = "", time.time() + 30
+        while "wide" not in out and time.time() < deadline:
+            out = subprocess.run([sys.executable, "-m", "ember._cli", "status"],
+                                 capture_output=True, text=True).stdout
+            time.sleep(0.1)
+        print(out)
+    """)
+    assert "placement group wide (STRICT_SPREAD, PENDING)" in status
+    deadline = time.time() + 30  # the driver is gone, and its group with it
+    while "wide" in _ember(env, "status").stdout and time.time() < deadline:
+        time.sleep(0.1)
+    assert "wide" not in _ember(env, "status").stdout
     assert "Stopped 1 worker node(s)" in _ember(env, "stop").stdout

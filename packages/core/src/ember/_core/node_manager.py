@@ -436,6 +436,9 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, ActorDirec
             if actor.caller == w.wid and not actor.detached:
                 actor.no_restart = True
                 self._actor_dead(actor, "The driver that created the actor exited.")
+        for pg in list(self.pgs.values()):  # its groups go too, unless detached
+            if pg.creator == w.wid and pg.lifetime != "detached":
+                self.op_pg_remove(w.wid, None, pg.pg_id)
         if self.on_driver_change is not None:
             self.on_driver_change(False, w, b"")
 

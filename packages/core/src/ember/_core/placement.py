@@ -29,6 +29,7 @@ class PlacementMixin:
                         for p in self.pgs.values()):
             raise ValueError(f"A placement group named {name!r} already exists.")
         pg = PlacementGroup(pg_id, bundles, strategy, name, lifetime)
+        pg.creator = caller
         if not self._try_place(pg, first=True):
             self.pending_pgs.append(pg)
         self.pgs[pg_id] = pg

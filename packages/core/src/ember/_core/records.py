@@ -107,7 +107,7 @@ class Actor:
 class PlacementGroup:
     __slots__ = ("pg_id", "bundles", "strategy", "name", "state", "nodes", "waiters",
                  "lifetime", "held_for", "reserving", "why_pending", "not_before",
-                 "attempt")
+                 "attempt", "creator")
 
     def __init__(self, pg_id: str, bundles: list[dict], strategy: str, name: str,
                  lifetime: str | None) -> None:
@@ -124,3 +124,4 @@ class PlacementGroup:
         self.why_pending = ""
         self.not_before = 0.0  # monotonic time before which a refused group is not retried
         self.attempt = 0  # counts placements across nodes; peers match returns against it
+        self.creator: int | None = None  # the client that created it
