@@ -115,3 +115,66 @@ def test_actor_on_another_node_receives_ordered_calls(two_nodes):
     ember.kill(c)
     with pytest.raises(ember.exceptions.ActorDiedError):
         ember.get(c.add.remote(1))
+
+
+@ember.remote
+class Gate:
+    def __init__(self):
+        self.open = False
+
+    def release(self):
+        self.open = True
+
+    def is_open(self):
+        return self.open
+
+
+@ember.remote(num_cpus=0)
+def behind(gate, value):
+    import time as _time
+
+    while not ember.get(gate.is_open.remote()):
+        _time.sleep(0.01)
+    return value
+
+
+@ember.remote(resources={"remote": 1})
+def total_of(refs):
+    return ember.get_runtime_context().get_node_id(), sum(int(np.sum(v)) for v in ember.get(refs))
+
+
+@ember.remote(resources={"remote": 1})
+def make_refs(n):
+    return [ember.put(np.arange(n)), ember.put("small")]
+
+
+def test_refs_nested_in_arguments_and_results_cross_nodes(two_nodes):
+    _, worker = two_nodes
+    ready = [ember.put(np.ones(200_000, dtype=np.int64)), ember.put(5)]
+    where, total = ember.get(total_of.remote(ready), timeout=60)
+    assert where == worker.node_id and total == 200_005
+
+    # A nested ref that is not ready when the task leaves: its value follows it.
+    gate = Gate.remote()
+    late = behind.remote(gate, np.full(50_000, 2, dtype=np.int64))
+    ref = total_of.remote([late])
+    ready_now, _ = ember.wait([ref], timeout=0.5)
+    assert ready_now == []
+    ember.get(gate.release.remote())
+    assert ember.get(ref, timeout=60) == (worker.node_id, 100_000)
+
+    # Refs made on the worker node and returned inside a result.
+    big, small = ember.get(make_refs.remote(300_000), timeout=60)
+    assert ember.get(small) == "small"
+    assert np.array_equal(ember.get(big), np.arange(300_000))
+
+
+def test_actor_on_another_node_takes_nested_refs(two_nodes):
+    @ember.remote(resources={"remote": 1})
+    class Summer:
+        def total(self, refs):
+            return sum(int(np.sum(v)) for v in ember.get(refs))
+
+    s = Summer.remote()
+    refs = [ember.put(np.ones(100_000, dtype=np.int64)) for _ in range(3)]
+    assert ember.get(s.total.remote(refs), timeout=60) == 300_000

@@ -29,15 +29,16 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
     def ForwardTask(self, request: Any, context: Any) -> Any:
         try:
             spec = pickle.loads(request.spec)
-            deps = [(d.object_id, d.data) for d in request.deps]
-            self.m.accept_forwarded(spec, (request.owner_node, request.owner_address), deps)
+            self.m.accept_forwarded(spec, (request.owner_node, request.owner_address),
+                                    list(request.deps))
         except Exception as e:  # noqa: BLE001 - the owner requeues the task elsewhere
             return pb.ForwardTaskReply(accepted=False, error=f"{type(e).__name__}: {e}")
         return pb.ForwardTaskReply(accepted=True)
 
     def TaskResult(self, request: Any, context: Any) -> Any:
         self.m.on_remote_result(request.task_id, request.node_id,
-                                pickle.loads(request.results), request.retryable)
+                                pickle.loads(request.results), request.retryable,
+                                list(request.deps))
         return pb.TaskResultReply()
 
     def PullObject(self, request: Any, context: Any) -> Any:

@@ -43,6 +43,10 @@ class ClusterLink:
         """Send a task/actor forward to a peer, in order, batched with others."""
         self._lane(peer.address).put(("forward", req, on_fail))
 
+    def push(self, address: str, req: Any) -> None:
+        """Send values to a node, in order with what else goes to it."""
+        self._lane(address).put(("forward", req, lambda _why: None))
+
     def stub_for(self, address: str) -> Any:
         from ember._cluster.protos import node_pb2_grpc as pb_grpc
 
@@ -56,12 +60,12 @@ class ClusterLink:
             return stub
 
     def send_result(self, owner_address: str, task_id: bytes, node_id: str, results: list,
-                    retryable: bool) -> None:
+                    retryable: bool, deps: list) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
         req = pb.TaskResultRequest(task_id=task_id, node_id=node_id,
                                    results=pickle.dumps(results, protocol=5),
-                                   retryable=retryable)
+                                   retryable=retryable, deps=deps)
         self._lane(owner_address).put(("result", req, None))
 
     def stop(self) -> None:

@@ -28,6 +28,7 @@ from ember._core.placement import PlacementMixin
 from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
 from ember._core.records import Actor, PlacementGroup, Task
 from ember._core.remote_nodes import RemoteMixin
+from ember._core.remote_values import RemoteValuesMixin
 from ember._core.runtime_env import EnvCache
 from ember._core.task_manager import TaskMixin
 from ember.exceptions import GetTimeoutError
@@ -44,7 +45,8 @@ class _Timer:
         self.cancelled = False
 
 
-class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, ActorDirectoryMixin):
+class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValuesMixin,
+                  ActorDirectoryMixin):
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True) -> None:

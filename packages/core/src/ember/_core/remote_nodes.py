@@ -15,10 +15,9 @@ from typing import Any
 
 from ember._core import ids, serialization
 from ember._core.records import QUEUED, RUNNING, STREAMING, Task
+from ember._core.remote_values import REMOTE_OWNER
 from ember.exceptions import NodeDiedError, ObjectLostError
 
-# Holder id under which a node keeps objects that another node owns.
-REMOTE_OWNER = -1
 _CHUNK = 4 << 20
 # Tasks only a peer can run may queue there beyond its free resources, up to this many
 # per peer, so that its workers never wait a round trip for the next task.
@@ -27,12 +26,6 @@ _PIPELINE = 16
 _PULL_TRIES = 30
 # How long calls may wait for an actor that its owner is still sending to this node.
 _EARLY_CALL_WAIT = 10.0
-
-
-def _only_handles(contained: list[bytes] | None) -> bool:
-    """Whether the refs nested in a task's arguments are all actor handles, which any node
-    can use (calls find the actor through the directory); object refs are not, yet."""
-    return all(c.endswith(ids.HANDLE_SUFFIX) for c in contained or ())
 
 
 class Peer:
@@ -140,8 +133,6 @@ class RemoteMixin:
         strategy = spec.get("strategy") or "DEFAULT"
         if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node_id):
             return ""
-        if not _only_handles(spec.get("contained")):
-            return ""  # refs nested in arguments are only readable on their owner's node
         node = self.scheduler.pick_node(
             task.resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
             local_node=self.node_id, affinity_node=aff[0] if aff else "",
@@ -194,7 +185,7 @@ class RemoteMixin:
         self.forwarded[task.task_id] = task
         spec = dict(task.spec)
         spec["fn_bytes"] = self.fns[spec["fn_id"]]
-        deps = [pb.Dep(object_id=oid, data=self._value_bytes(oid)) for oid in task.deps]
+        deps = self._ship_values(task.pins, peer.address)
         req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
                                     owner_node=self.node_id,
                                     owner_address=self.link.address, deps=deps)
@@ -219,18 +210,6 @@ class RemoteMixin:
         self._enqueue(task, front=True)
         self.dispatch()
 
-    def _value_bytes(self, oid: bytes) -> bytes:
-        e = self.objects.entries.get(oid)
-        if e is None:
-            return serialization.serialize_error(ObjectLostError(oid.hex())).to_bytes()
-        if e.inline is not None:
-            return e.inline
-        offset, size = self.store.get(oid)
-        try:
-            return bytes(self.region.view(offset, size))
-        finally:
-            self.store.release(oid)
-
     # -- actors on peers ----------------------------------------------------------------
 
     def _actor_target(self, actor: Any, local_fits: bool = True) -> str:
@@ -238,7 +217,7 @@ class RemoteMixin:
         if self.link is None or not self.peers or actor.owner is not None:
             return ""
         spec = actor.spec
-        if actor.pg is not None or not _only_handles(spec.get("contained")):
+        if actor.pg is not None:
             return ""
         aff = spec.get("affinity")
         strategy = spec.get("strategy") or "DEFAULT"
@@ -251,7 +230,6 @@ class RemoteMixin:
         return node if node and node != self.node_id and node in self.peers else ""
 
     def _forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
-        from ember._cluster.protos import node_pb2 as pb
 
         if not reserved and not self.scheduler.acquire(node_id, actor.resources):
             self.pending_actors.append(actor)
@@ -264,7 +242,8 @@ class RemoteMixin:
         self._actor_moved(actor)
         spec = dict(actor.spec, kind="actor_init")
         spec["fn_bytes"] = self.fns[spec["fn_id"]]
-        deps = [pb.Dep(object_id=oid, data=self._value_bytes(oid)) for oid in spec["deps"]]
+        deps = self._ship_values(spec["deps"] + spec.get("contained", []),
+                                 self.peers[node_id].address)
         self._send_forward(node_id, spec, deps, lambda why: self._remote_actor_lost(
             actor, f"node {node_id} refused it: {why}"))
         self._pump_remote_actor(actor)
@@ -284,7 +263,6 @@ class RemoteMixin:
         self.link.forward(peer, req, failed)
 
     def _pump_remote_actor(self, actor: Any) -> None:
-        from ember._cluster.protos import node_pb2 as pb
         from ember._core.records import ALIVE
 
         if actor.state != ALIVE or not actor.remote_node:
@@ -293,7 +271,7 @@ class RemoteMixin:
             task.remote_node = actor.remote_node
             self.forwarded[task.task_id] = task
             spec = dict(task.spec, kind="actor_task")
-            deps = [pb.Dep(object_id=oid, data=self._value_bytes(oid)) for oid in task.deps]
+            deps = self._ship_values(task.pins, self.peers[actor.remote_node].address)
             self._send_forward(actor.remote_node, spec, deps, lambda why, t=task: (
                 self._remote_call_failed(t, why)))
         self._maybe_terminate_idle(actor)
@@ -355,29 +333,27 @@ class RemoteMixin:
 
     # -- running tasks for other owners ------------------------------------------------
 
-    def accept_forwarded(self, spec: dict, owner: tuple[str, str],
-                         deps: list[tuple[bytes, bytes]]) -> None:
+    def accept_forwarded(self, spec: dict, owner: tuple[str, str], deps: list[Any]) -> None:
         with self.lock:
             kind = spec.pop("kind", "task")
             if "fn_bytes" in spec:
                 self.fns[spec["fn_id"]] = spec.pop("fn_bytes")
-            spec.pop("contained", None)
-            for oid, data in deps:
-                self.objects.create(oid, REMOTE_OWNER)
-                self.objects.set_inline(oid, data, ())
+            arrived = self._accept_values(deps)
+            if kind == "values":  # pushed values of refs that were pending when sent
+                self._release_arrived(arrived)
+                return
             if kind == "actor_init":
-                self._accept_actor(spec, owner, deps)
+                self._accept_actor(spec, owner, arrived)
                 return
             if kind == "actor_task":
-                self._accept_actor_call(spec, owner, deps)
+                self._accept_actor_call(spec, owner, arrived)
                 return
             task = Task(spec, REMOTE_OWNER)
             task.owner = owner
             self.tasks[task.task_id] = task
             for oid in task.pins:
                 self.objects.incref(oid)
-            for oid, _ in deps:  # the task's pins keep them now
-                self.objects.remove_holder(oid, REMOTE_OWNER)
+            self._release_arrived(arrived)  # the task's pins keep them now
             self._wait_deps(task, self._task_deps_ready)
 
     def _accept_actor(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
@@ -388,10 +364,9 @@ class RemoteMixin:
         actor = Actor(spec, REMOTE_OWNER)
         actor.owner = owner
         self.actors[actor.actor_id] = actor
-        for oid in spec.get("deps", []):
+        for oid in spec.get("deps", []) + spec.get("contained", []):
             self.objects.incref(oid)
-        for oid, _ in deps:
-            self.objects.remove_holder(oid, REMOTE_OWNER)
+        self._release_arrived(deps)
         self._actor_deps_ready(actor)
         for call in self._early_calls.pop(actor.actor_id, []):
             self._accept_actor_call(*call)
@@ -412,15 +387,13 @@ class RemoteMixin:
         task.retries_left = 0  # retries are the owner's business
         if actor is None or actor.proxy or actor.state == "DEAD":
             msg = actor.death_cause if actor is not None else "The actor is not on this node."
-            for oid, _ in deps:
-                self.objects.remove_holder(oid, REMOTE_OWNER)
+            self._release_arrived(deps)
             self._fail_task(task, self._actor_died_error(actor, msg))
             return
         self.tasks[task.task_id] = task
         for oid in task.pins:
             self.objects.incref(oid)
-        for oid, _ in deps:
-            self.objects.remove_holder(oid, REMOTE_OWNER)
+        self._release_arrived(deps)
         actor.submitted.append(task)
         self._wait_deps(task, lambda _t: self._pump_actor(actor))
 
@@ -446,47 +419,57 @@ class RemoteMixin:
                 self.store.seal(oid)
                 self.objects.set_in_store(oid, res[1], res[2])
                 out.append(("r", res[1], res[2]))
-        self.link.send_result(task.owner[1], task.task_id, self.node_id, out, retryable)
+        nested = [c for res in out for c in res[2]]
+        deps = self._ship_values(nested, task.owner[1]) if nested else []
+        self.link.send_result(task.owner[1], task.task_id, self.node_id, out, retryable, deps)
 
     def on_remote_result(self, task_id: bytes, node_id: str, results: list,
-                         retryable: bool) -> None:
+                         retryable: bool, deps: list[Any] = ()) -> None:
         with self.lock:
-            task = self.forwarded.pop(task_id, None)
-            if task is None:
-                return
-            task.remote_node = ""
+            arrived = self._accept_values(deps)  # values of refs nested in the results
+            try:
+                self._remote_result(task_id, node_id, results, retryable)
+            finally:
+                self._release_arrived(arrived)
+
+    def _remote_result(self, task_id: bytes, node_id: str, results: list,
+                       retryable: bool) -> None:
+        task = self.forwarded.pop(task_id, None)
+        if task is None:
+            return
+        task.remote_node = ""
+        if task.actor is not None:
+            task.actor.inflight.pop(task_id, None)
+        elif task_id in self._queued_remote:
+            self._queued_remote.discard(task_id)
+        elif task.spec.get("pg") is not None:
+            self._release_task_resources(task)
+        elif node_id in self.peers:
+            self.scheduler.release(node_id, task.resources)
+        if retryable and task.retries_left != 0 and not task.cancelled:
+            task.retries_left -= 1
+            task.state = QUEUED
             if task.actor is not None:
-                task.actor.inflight.pop(task_id, None)
-            elif task_id in self._queued_remote:
-                self._queued_remote.discard(task_id)
-            elif task.spec.get("pg") is not None:
-                self._release_task_resources(task)
-            elif node_id in self.peers:
-                self.scheduler.release(node_id, task.resources)
-            if retryable and task.retries_left != 0 and not task.cancelled:
-                task.retries_left -= 1
-                task.state = QUEUED
-                if task.actor is not None:
-                    task.actor.submitted.appendleft(task)
-                    self._pump_actor(task.actor)
-                else:
-                    self._enqueue(task, front=True)
-                    self.dispatch()
-                return
-            held = []
-            for i, res in enumerate(results):
-                oid = ids.return_id(task_id, i)
-                if res[0] == "i":
-                    self.objects.set_inline(oid, res[1], res[2])
-                else:
-                    held.append((oid, res[1], res[2]))
-            if held:
-                self._track_remote(task, node_id, held)
-            self._close_task(task, "FINISHED")
-            if task.actor is not None:
-                self._maybe_terminate_idle(task.actor)
+                task.actor.submitted.appendleft(task)
+                self._pump_actor(task.actor)
             else:
+                self._enqueue(task, front=True)
                 self.dispatch()
+            return
+        held = []
+        for i, res in enumerate(results):
+            oid = ids.return_id(task_id, i)
+            if res[0] == "i":
+                self.objects.set_inline(oid, res[1], res[2])
+            else:
+                held.append((oid, res[1], res[2]))
+        if held:
+            self._track_remote(task, node_id, held)
+        self._close_task(task, "FINISHED")
+        if task.actor is not None:
+            self._maybe_terminate_idle(task.actor)
+        else:
+            self.dispatch()
 
     # -- results left in a peer's store ------------------------------------------------
 
@@ -502,6 +485,8 @@ class RemoteMixin:
                 self._free_on(node_id, [oid])
                 continue
             e.remote = RemoteCopy(node_id, size, contained, task)
+            for c in contained:  # kept until the value is here (or dropped)
+                self.objects.incref(c)
             copies.append((oid, e))
         if not copies:
             return
@@ -529,6 +514,8 @@ class RemoteMixin:
         copy, e.remote = e.remote, None
         if copy is None:
             return
+        for c in copy.contained:
+            self.objects.decref(c)
         task = copy.task
         task.remote_left -= 1
         if task.remote_left <= 0 and task.lineage:
@@ -595,9 +582,9 @@ class RemoteMixin:
             with self.lock:
                 self.store.seal(oid)
                 e = self.objects.entries.get(oid)
+                self.objects.set_in_store(oid, size, contained)
                 if e is not None:
                     self._copy_resolved(e)
-                self.objects.set_in_store(oid, size, contained)
             peer.stub.FreeObjects(pb.FreeRequest(object_ids=[oid]), metadata=self.link.md,
                                   timeout=30)
         except Exception as exc:  # noqa: BLE001 - the copy is lost with its node

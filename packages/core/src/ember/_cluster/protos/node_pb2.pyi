@@ -19,12 +19,16 @@ class ForwardTaskRequest(_message.Message):
     def __init__(self, spec: _Optional[bytes] = ..., owner_node: _Optional[str] = ..., owner_address: _Optional[str] = ..., deps: _Optional[_Iterable[_Union[Dep, _Mapping]]] = ...) -> None: ...
 
 class Dep(_message.Message):
-    __slots__ = ("object_id", "data")
+    __slots__ = ("object_id", "data", "pending", "contained")
     OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    CONTAINED_FIELD_NUMBER: _ClassVar[int]
     object_id: bytes
     data: bytes
-    def __init__(self, object_id: _Optional[bytes] = ..., data: _Optional[bytes] = ...) -> None: ...
+    pending: bool
+    contained: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, object_id: _Optional[bytes] = ..., data: _Optional[bytes] = ..., pending: _Optional[bool] = ..., contained: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class ForwardTaskReply(_message.Message):
     __slots__ = ("accepted", "error")
@@ -35,16 +39,18 @@ class ForwardTaskReply(_message.Message):
     def __init__(self, accepted: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class TaskResultRequest(_message.Message):
-    __slots__ = ("task_id", "node_id", "results", "retryable")
+    __slots__ = ("task_id", "node_id", "results", "retryable", "deps")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    DEPS_FIELD_NUMBER: _ClassVar[int]
     task_id: bytes
     node_id: str
     results: bytes
     retryable: bool
-    def __init__(self, task_id: _Optional[bytes] = ..., node_id: _Optional[str] = ..., results: _Optional[bytes] = ..., retryable: _Optional[bool] = ...) -> None: ...
+    deps: _containers.RepeatedCompositeFieldContainer[Dep]
+    def __init__(self, task_id: _Optional[bytes] = ..., node_id: _Optional[str] = ..., results: _Optional[bytes] = ..., retryable: _Optional[bool] = ..., deps: _Optional[_Iterable[_Union[Dep, _Mapping]]] = ...) -> None: ...
 
 class TaskResultReply(_message.Message):
     __slots__ = ()
