@@ -11,6 +11,8 @@ head, and measures:
                           transfer's baseline is a plain TCP socket copy of 1 GiB between
                           two local processes
   same_node_get_1GiB      the same task on the head node: the cost without any transfer
+  cross_node_arg_1GiB     a 1 GiB array put by the driver, passed to a task on the worker
+                          node that returns its size (GB/s, submit to result, best of 3)
   spillback_tasks         1,000 trivial tasks that only the worker node can run, submitted
                           by the driver on the head (tasks/s)
   cross_node_actor_calls  1,000 calls to an actor on the worker node, 100 in flight (calls/s)
@@ -75,6 +77,19 @@ SCENARIO = textwrap.dedent('''
         assert a.nbytes == N and float(a[-1]) == 1.0; del a
     out["cross_node_get_1GiB"] = N / min(far) / 1e9
     out["same_node_get_1GiB"] = N / min(near) / 1e9
+
+    @rt.remote(resources={"far": 1})
+    def far_size(a):
+        return a.nbytes
+
+    times = []
+    for _ in range(3):
+        ref = rt.put(np.ones(N // 8))  # a new object each time: nothing cached there
+        t0 = time.perf_counter()
+        assert rt.get(far_size.remote(ref)) == N
+        times.append(time.perf_counter() - t0)
+        del ref
+    out["cross_node_arg_1GiB"] = N / min(times) / 1e9
 
     rt.get([far_noop.remote() for _ in range(50)])
     t0 = time.perf_counter()
@@ -149,6 +164,7 @@ def main() -> int:
         results["ray"] = run(args.ray_python, "ray")
     socket_rate = socket_copy_gbps()
     rows = [("cross_node_get_1GiB", "GB/s"), ("same_node_get_1GiB", "GB/s"),
+            ("cross_node_arg_1GiB", "GB/s"),
             ("spillback_tasks", "tasks/s"),
             ("cross_node_actor_calls", "calls/s"),
             ("placement_group_cross_node", "groups/s")]

@@ -185,7 +185,7 @@ class RemoteMixin:
         self.forwarded[task.task_id] = task
         spec = dict(task.spec)
         spec["fn_bytes"] = self.fns[spec["fn_id"]]
-        deps = self._ship_values(task.pins, peer.address)
+        deps = self._ship_values(task.pins, peer.address, lend=True)
         req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
                                     owner_node=self.node_id,
                                     owner_address=self.link.address, deps=deps)
@@ -243,7 +243,7 @@ class RemoteMixin:
         spec = dict(actor.spec, kind="actor_init")
         spec["fn_bytes"] = self.fns[spec["fn_id"]]
         deps = self._ship_values(spec["deps"] + spec.get("contained", []),
-                                 self.peers[node_id].address)
+                                 self.peers[node_id].address, lend=True)
         self._send_forward(node_id, spec, deps, lambda why: self._remote_actor_lost(
             actor, f"node {node_id} refused it: {why}"))
         self._pump_remote_actor(actor)
@@ -271,7 +271,8 @@ class RemoteMixin:
             task.remote_node = actor.remote_node
             self.forwarded[task.task_id] = task
             spec = dict(task.spec, kind="actor_task")
-            deps = self._ship_values(task.pins, self.peers[actor.remote_node].address)
+            deps = self._ship_values(task.pins, self.peers[actor.remote_node].address,
+                                     lend=True)
             self._send_forward(actor.remote_node, spec, deps, lambda why, t=task: (
                 self._remote_call_failed(t, why)))
         self._maybe_terminate_idle(actor)
@@ -506,9 +507,10 @@ class RemoteMixin:
 
     def _drop_remote(self, oid: bytes, e: Any) -> None:
         """The last reference went before the value was pulled: free the peer's copy."""
-        node_id = e.remote.node_id
+        node_id, lent = e.remote.node_id, e.remote.task is None
         self._copy_resolved(e)
-        self._free_on(node_id, [oid])
+        if not lent:
+            self._free_on(node_id, [oid])
 
     def _copy_resolved(self, e: Any) -> None:
         copy, e.remote = e.remote, None
@@ -517,6 +519,8 @@ class RemoteMixin:
         for c in copy.contained:
             self.objects.decref(c)
         task = copy.task
+        if task is None:  # lent by its owner for a task here: nothing else to settle
+            return
         task.remote_left -= 1
         if task.remote_left <= 0 and task.lineage:
             lineage, task.lineage = task.lineage, []
@@ -536,10 +540,19 @@ class RemoteMixin:
     def _objects_lost_with(self, node_id: str, reason: str) -> None:
         """A peer died: run again the tasks whose results it alone held, or fail them."""
         lost: dict[bytes, tuple[Task, list[bytes]]] = {}
+        lent = []
         for oid, e in self.objects.entries.items():
             if e.remote is not None and e.remote.node_id == node_id:
                 task = e.remote.task
-                lost.setdefault(task.task_id, (task, []))[1].append(oid)
+                if task is None:
+                    lent.append(oid)
+                else:
+                    lost.setdefault(task.task_id, (task, []))[1].append(oid)
+        for oid in lent:  # an argument whose owner died before it was pulled
+            self._copy_resolved(self.objects.entries[oid])
+            err = ObjectLostError(oid.hex(), f"Object {oid.hex()} was lost: its owner, node "
+                                  f"{node_id}, died ({reason}) before it was copied here.")
+            self.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
         for task, oids in lost.values():
             entries = [self.objects.entries[oid] for oid in oids]
             rebuild = task.actor is None and task.retries_left != 0 and not task.cancelled
@@ -582,11 +595,15 @@ class RemoteMixin:
             with self.lock:
                 self.store.seal(oid)
                 e = self.objects.entries.get(oid)
+                # The holder's copy goes once pulled, unless it was only lent to us (an
+                # argument its owner keeps); a copy dropped meanwhile was freed already.
+                free = e is not None and e.remote is not None and e.remote.task is not None
                 self.objects.set_in_store(oid, size, contained)
                 if e is not None:
                     self._copy_resolved(e)
-            peer.stub.FreeObjects(pb.FreeRequest(object_ids=[oid]), metadata=self.link.md,
-                                  timeout=30)
+            if free:
+                peer.stub.FreeObjects(pb.FreeRequest(object_ids=[oid]),
+                                      metadata=self.link.md, timeout=30)
         except Exception as exc:  # noqa: BLE001 - the copy is lost with its node
             with self.lock:
                 try:

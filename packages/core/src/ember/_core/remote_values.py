@@ -19,6 +19,9 @@ from ember.exceptions import ObjectLostError
 
 # Holder id under which a node keeps objects that arrived from another node.
 REMOTE_OWNER = -1
+# Arguments larger than this are not carried in the forward message: the receiving node
+# pulls them over the transfer service (straight into its store) when the task needs them.
+LEND_MIN = 1 << 20
 
 
 class RemoteValuesMixin:
@@ -38,9 +41,11 @@ class RemoteValuesMixin:
                 stack.extend(e.contained)
         return out
 
-    def _ship_values(self, oids: list[bytes], address: str) -> list[Any]:
+    def _ship_values(self, oids: list[bytes], address: str, lend: bool = False) -> list[Any]:
         """Dep messages with the values of `oids` and what they contain, for the node at
-        `address`; values not ready yet are pushed to it when they are."""
+        `address`; values not ready yet are pushed to it when they are. With `lend` (the
+        caller keeps the objects alive until the receiver is done), large values are only
+        named, and the receiver pulls them."""
         from ember._cluster.protos import node_pb2 as pb
 
         deps = []
@@ -49,6 +54,9 @@ class RemoteValuesMixin:
             if e is not None and e.state != READY:
                 deps.append(pb.Dep(object_id=oid, pending=True))
                 self._push_when_ready(oid, address)
+            elif lend and e is not None and e.in_store and e.size >= LEND_MIN:
+                deps.append(pb.Dep(object_id=oid, holder=self.node_id, size=e.size,
+                                   contained=list(e.contained)))
             else:
                 contained = list(e.contained) if e is not None else []
                 deps.append(pb.Dep(object_id=oid, data=self._value_bytes(oid),
@@ -86,10 +94,18 @@ class RemoteValuesMixin:
     def _accept_values(self, deps: list[Any]) -> list[bytes]:
         """Enter values that came from another node; each is held by REMOTE_OWNER until
         the caller has taken its own references (then it calls _release_arrived)."""
+        from ember._core.objects import RemoteCopy
+
         for d in deps:
             self.objects.create(d.object_id, REMOTE_OWNER)
         for d in deps:
-            if not d.pending:
+            if d.holder:  # lent: pulled from its holder once something waits for it
+                e = self.objects.entries[d.object_id]
+                if e.state != READY and e.remote is None:
+                    e.remote = RemoteCopy(d.holder, d.size, list(d.contained), None)
+                    for c in d.contained:  # kept until the value is here (or dropped)
+                        self.objects.incref(c)
+            elif not d.pending:
                 self.objects.set_inline(d.object_id, d.data, list(d.contained))
         return [d.object_id for d in deps]
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ember/_cluster/protos/node.proto\x12\nember.node\"l\n\x12\x46orwardTaskRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x12\n\nowner_node\x18\x02 \x01(\t\x12\x15\n\rowner_address\x18\x03 \x01(\t\x12\x1d\n\x04\x64\x65ps\x18\x04 \x03(\x0b\x32\x0f.ember.node.Dep\"J\n\x03\x44\x65p\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0f\n\x07pending\x18\x03 \x01(\x08\x12\x11\n\tcontained\x18\x04 \x03(\x0c\"3\n\x10\x46orwardTaskReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"x\n\x11TaskResultRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0f\n\x07results\x18\x03 \x01(\x0c\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x1d\n\x04\x64\x65ps\x18\x05 \x03(\x0b\x32\x0f.ember.node.Dep\"\x11\n\x0fTaskResultReply\"D\n\x13\x46orwardBatchRequest\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.ember.node.ForwardTaskRequest\"B\n\x11\x46orwardBatchReply\x12-\n\x07replies\x18\x01 \x03(\x0b\x32\x1c.ember.node.ForwardTaskReply\"A\n\x0fTaskResultBatch\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.ember.node.TaskResultRequest\"4\n\x0bPullRequest\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x12\n\nchunk_size\x18\x02 \x01(\x03\"4\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0b\x46reeRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\"\x0b\n\tFreeReply\"8\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\x12\n\nno_restart\x18\x02 \x01(\x08\"\x10\n\x0eKillActorReply\"\x8a\x01\n\x15ReserveBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62undles\x18\x02 \x01(\x0c\x12\x0c\n\x04here\x18\x03 \x03(\x08\x12\x12\n\nowner_node\x18\x04 \x01(\t\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\"6\n\x13ReserveBundlesReply\x12\x10\n\x08reserved\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"6\n\x14ReturnBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\"\x14\n\x12ReturnBundlesReply2\xa8\x05\n\x0bNodeService\x12K\n\x0b\x46orwardTask\x12\x1e.ember.node.ForwardTaskRequest\x1a\x1c.ember.node.ForwardTaskReply\x12H\n\nTaskResult\x12\x1d.ember.node.TaskResultRequest\x1a\x1b.ember.node.TaskResultReply\x12N\n\x0c\x46orwardBatch\x12\x1f.ember.node.ForwardBatchRequest\x1a\x1d.ember.node.ForwardBatchReply\x12G\n\x0bTaskResults\x12\x1b.ember.node.TaskResultBatch\x1a\x1b.ember.node.TaskResultReply\x12:\n\nPullObject\x12\x17.ember.node.PullRequest\x1a\x11.ember.node.Chunk0\x01\x12=\n\x0b\x46reeObjects\x12\x17.ember.node.FreeRequest\x1a\x15.ember.node.FreeReply\x12\x45\n\tKillActor\x12\x1c.ember.node.KillActorRequest\x1a\x1a.ember.node.KillActorReply\x12T\n\x0eReserveBundles\x12!.ember.node.ReserveBundlesRequest\x1a\x1f.ember.node.ReserveBundlesReply\x12Q\n\rReturnBundles\x12 .ember.node.ReturnBundlesRequest\x1a\x1e.ember.node.ReturnBundlesReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ember/_cluster/protos/node.proto\x12\nember.node\"l\n\x12\x46orwardTaskRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x12\n\nowner_node\x18\x02 \x01(\t\x12\x15\n\rowner_address\x18\x03 \x01(\t\x12\x1d\n\x04\x64\x65ps\x18\x04 \x03(\x0b\x32\x0f.ember.node.Dep\"h\n\x03\x44\x65p\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0f\n\x07pending\x18\x03 \x01(\x08\x12\x11\n\tcontained\x18\x04 \x03(\x0c\x12\x0e\n\x06holder\x18\x05 \x01(\t\x12\x0c\n\x04size\x18\x06 \x01(\x03\"3\n\x10\x46orwardTaskReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"x\n\x11TaskResultRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0f\n\x07results\x18\x03 \x01(\x0c\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x1d\n\x04\x64\x65ps\x18\x05 \x03(\x0b\x32\x0f.ember.node.Dep\"\x11\n\x0fTaskResultReply\"D\n\x13\x46orwardBatchRequest\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.ember.node.ForwardTaskRequest\"B\n\x11\x46orwardBatchReply\x12-\n\x07replies\x18\x01 \x03(\x0b\x32\x1c.ember.node.ForwardTaskReply\"A\n\x0fTaskResultBatch\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.ember.node.TaskResultRequest\"4\n\x0bPullRequest\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x12\n\nchunk_size\x18\x02 \x01(\x03\"4\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0b\x46reeRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\"\x0b\n\tFreeReply\"8\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\x12\n\nno_restart\x18\x02 \x01(\x08\"\x10\n\x0eKillActorReply\"\x8a\x01\n\x15ReserveBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62undles\x18\x02 \x01(\x0c\x12\x0c\n\x04here\x18\x03 \x03(\x08\x12\x12\n\nowner_node\x18\x04 \x01(\t\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\"6\n\x13ReserveBundlesReply\x12\x10\n\x08reserved\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"6\n\x14ReturnBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\"\x14\n\x12ReturnBundlesReply2\xa8\x05\n\x0bNodeService\x12K\n\x0b\x46orwardTask\x12\x1e.ember.node.ForwardTaskRequest\x1a\x1c.ember.node.ForwardTaskReply\x12H\n\nTaskResult\x12\x1d.ember.node.TaskResultRequest\x1a\x1b.ember.node.TaskResultReply\x12N\n\x0c\x46orwardBatch\x12\x1f.ember.node.ForwardBatchRequest\x1a\x1d.ember.node.ForwardBatchReply\x12G\n\x0bTaskResults\x12\x1b.ember.node.TaskResultBatch\x1a\x1b.ember.node.TaskResultReply\x12:\n\nPullObject\x12\x17.ember.node.PullRequest\x1a\x11.ember.node.Chunk0\x01\x12=\n\x0b\x46reeObjects\x12\x17.ember.node.FreeRequest\x1a\x15.ember.node.FreeReply\x12\x45\n\tKillActor\x12\x1c.ember.node.KillActorRequest\x1a\x1a.ember.node.KillActorReply\x12T\n\x0eReserveBundles\x12!.ember.node.ReserveBundlesRequest\x1a\x1f.ember.node.ReserveBundlesReply\x12Q\n\rReturnBundles\x12 .ember.node.ReturnBundlesRequest\x1a\x1e.ember.node.ReturnBundlesReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,39 +34,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FORWARDTASKREQUEST']._serialized_start=48
   _globals['_FORWARDTASKREQUEST']._serialized_end=156
   _globals['_DEP']._serialized_start=158
-  _globals['_DEP']._serialized_end=232
-  _globals['_FORWARDTASKREPLY']._serialized_start=234
-  _globals['_FORWARDTASKREPLY']._serialized_end=285
-  _globals['_TASKRESULTREQUEST']._serialized_start=287
-  _globals['_TASKRESULTREQUEST']._serialized_end=407
-  _globals['_TASKRESULTREPLY']._serialized_start=409
-  _globals['_TASKRESULTREPLY']._serialized_end=426
-  _globals['_FORWARDBATCHREQUEST']._serialized_start=428
-  _globals['_FORWARDBATCHREQUEST']._serialized_end=496
-  _globals['_FORWARDBATCHREPLY']._serialized_start=498
-  _globals['_FORWARDBATCHREPLY']._serialized_end=564
-  _globals['_TASKRESULTBATCH']._serialized_start=566
-  _globals['_TASKRESULTBATCH']._serialized_end=631
-  _globals['_PULLREQUEST']._serialized_start=633
-  _globals['_PULLREQUEST']._serialized_end=685
-  _globals['_CHUNK']._serialized_start=687
-  _globals['_CHUNK']._serialized_end=739
-  _globals['_FREEREQUEST']._serialized_start=741
-  _globals['_FREEREQUEST']._serialized_end=774
-  _globals['_FREEREPLY']._serialized_start=776
-  _globals['_FREEREPLY']._serialized_end=787
-  _globals['_KILLACTORREQUEST']._serialized_start=789
-  _globals['_KILLACTORREQUEST']._serialized_end=845
-  _globals['_KILLACTORREPLY']._serialized_start=847
-  _globals['_KILLACTORREPLY']._serialized_end=863
-  _globals['_RESERVEBUNDLESREQUEST']._serialized_start=866
-  _globals['_RESERVEBUNDLESREQUEST']._serialized_end=1004
-  _globals['_RESERVEBUNDLESREPLY']._serialized_start=1006
-  _globals['_RESERVEBUNDLESREPLY']._serialized_end=1060
-  _globals['_RETURNBUNDLESREQUEST']._serialized_start=1062
-  _globals['_RETURNBUNDLESREQUEST']._serialized_end=1116
-  _globals['_RETURNBUNDLESREPLY']._serialized_start=1118
-  _globals['_RETURNBUNDLESREPLY']._serialized_end=1138
-  _globals['_NODESERVICE']._serialized_start=1141
-  _globals['_NODESERVICE']._serialized_end=1821
+  _globals['_DEP']._serialized_end=262
+  _globals['_FORWARDTASKREPLY']._serialized_start=264
+  _globals['_FORWARDTASKREPLY']._serialized_end=315
+  _globals['_TASKRESULTREQUEST']._serialized_start=317
+  _globals['_TASKRESULTREQUEST']._serialized_end=437
+  _globals['_TASKRESULTREPLY']._serialized_start=439
+  _globals['_TASKRESULTREPLY']._serialized_end=456
+  _globals['_FORWARDBATCHREQUEST']._serialized_start=458
+  _globals['_FORWARDBATCHREQUEST']._serialized_end=526
+  _globals['_FORWARDBATCHREPLY']._serialized_start=528
+  _globals['_FORWARDBATCHREPLY']._serialized_end=594
+  _globals['_TASKRESULTBATCH']._serialized_start=596
+  _globals['_TASKRESULTBATCH']._serialized_end=661
+  _globals['_PULLREQUEST']._serialized_start=663
+  _globals['_PULLREQUEST']._serialized_end=715
+  _globals['_CHUNK']._serialized_start=717
+  _globals['_CHUNK']._serialized_end=769
+  _globals['_FREEREQUEST']._serialized_start=771
+  _globals['_FREEREQUEST']._serialized_end=804
+  _globals['_FREEREPLY']._serialized_start=806
+  _globals['_FREEREPLY']._serialized_end=817
+  _globals['_KILLACTORREQUEST']._serialized_start=819
+  _globals['_KILLACTORREQUEST']._serialized_end=875
+  _globals['_KILLACTORREPLY']._serialized_start=877
+  _globals['_KILLACTORREPLY']._serialized_end=893
+  _globals['_RESERVEBUNDLESREQUEST']._serialized_start=896
+  _globals['_RESERVEBUNDLESREQUEST']._serialized_end=1034
+  _globals['_RESERVEBUNDLESREPLY']._serialized_start=1036
+  _globals['_RESERVEBUNDLESREPLY']._serialized_end=1090
+  _globals['_RETURNBUNDLESREQUEST']._serialized_start=1092
+  _globals['_RETURNBUNDLESREQUEST']._serialized_end=1146
+  _globals['_RETURNBUNDLESREPLY']._serialized_start=1148
+  _globals['_RETURNBUNDLESREPLY']._serialized_end=1168
+  _globals['_NODESERVICE']._serialized_start=1171
+  _globals['_NODESERVICE']._serialized_end=1851
 # @@protoc_insertion_point(module_scope)

@@ -19,16 +19,20 @@ class ForwardTaskRequest(_message.Message):
     def __init__(self, spec: _Optional[bytes] = ..., owner_node: _Optional[str] = ..., owner_address: _Optional[str] = ..., deps: _Optional[_Iterable[_Union[Dep, _Mapping]]] = ...) -> None: ...
 
 class Dep(_message.Message):
-    __slots__ = ("object_id", "data", "pending", "contained")
+    __slots__ = ("object_id", "data", "pending", "contained", "holder", "size")
     OBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     PENDING_FIELD_NUMBER: _ClassVar[int]
     CONTAINED_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
     object_id: bytes
     data: bytes
     pending: bool
     contained: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, object_id: _Optional[bytes] = ..., data: _Optional[bytes] = ..., pending: _Optional[bool] = ..., contained: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    holder: str
+    size: int
+    def __init__(self, object_id: _Optional[bytes] = ..., data: _Optional[bytes] = ..., pending: _Optional[bool] = ..., contained: _Optional[_Iterable[bytes]] = ..., holder: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class ForwardTaskReply(_message.Message):
     __slots__ = ("accepted", "error")
