@@ -9,7 +9,9 @@ import threading
 from typing import Any
 
 _HEADER = struct.Struct("<I")
-_RECV_CHUNK = 1 << 20
+# Reads go into a per-connection buffer of this size (recv_into: no allocation per read);
+# the rest of a frame larger than that is read straight into place.
+_RECV_CHUNK = 1 << 16
 
 
 class ConnectionClosed(EOFError):
@@ -23,6 +25,8 @@ class Connection:
         self.sock = sock
         self._send_lock = threading.Lock()
         self._buf = bytearray()
+        self._chunk = bytearray(_RECV_CHUNK)
+        self._chunk_view = memoryview(self._chunk)
         self._out = bytearray()  # frames not yet written (non-blocking senders only)
         self.closed = False
 
@@ -93,16 +97,33 @@ class Connection:
             del buf[:pos]
         return out
 
+    def _read(self) -> None:
+        """One read from the socket into the buffer; ConnectionClosed at end of stream."""
+        buf = self._buf
+        missing = 0
+        if len(buf) >= 4:
+            missing = 4 + _HEADER.unpack_from(buf, 0)[0] - len(buf)
+        if missing > _RECV_CHUNK:  # a large frame: read its rest in place
+            start = len(buf)
+            buf.extend(bytes(missing))
+            n = 0
+            try:
+                n = self.sock.recv_into(memoryview(buf)[start:])
+            finally:
+                del buf[start + n:]
+        else:
+            n = self.sock.recv_into(self._chunk)
+            buf += self._chunk_view[:n]
+        if n == 0:
+            self.closed = True
+            raise ConnectionClosed()
+
     def recv_available(self) -> list[Any]:
         """Read what the socket has now (it must be readable) and return whole frames."""
         try:
-            data = self.sock.recv(_RECV_CHUNK)
+            self._read()
         except BlockingIOError:
             return []
-        if not data:
-            self.closed = True
-            raise ConnectionClosed()
-        self._buf += data
         return self._parse()
 
     def recv_blocking(self) -> list[Any]:
@@ -111,11 +132,7 @@ class Connection:
             msgs = self._parse()
             if msgs:
                 return msgs
-            data = self.sock.recv(_RECV_CHUNK)
-            if not data:
-                self.closed = True
-                raise ConnectionClosed()
-            self._buf += data
+            self._read()
 
     def close(self) -> None:
         self.closed = True

@@ -100,7 +100,11 @@ class WorkerClient(BaseClient):
                              daemon=True).start()
 
     def submit(self, op: str, spec: dict) -> None:
-        """One-way submission (no round trip) when the request is checked here."""
+        """One-way submission (no round trip) when the request is checked here. Actor
+        calls always are: what can go wrong with them is reported through their results."""
+        if op == "submit_actor_task":
+            self.send(("req", 0, op, (spec,)))
+            return
         if spec.get("pg") is not None or spec.get("affinity") is not None or \
                 self.info.get("cluster"):
             self.call(op, spec)
