@@ -34,6 +34,8 @@ import threading
 import time
 from pathlib import Path
 
+from _runner import runtime_env
+
 ROOT = Path(__file__).resolve().parent.parent
 MB_PATH = ROOT / "packages" / "core" / "src" / "ember" / "_microbenchmark.py"
 EXTRAS = ROOT / "benchmarks" / "_extras.py"
@@ -97,8 +99,7 @@ class Runner:
         self.pythons = pythons
         self.log_dir = log_dir
         self.n = 0
-        env = dict(os.environ)
-        env["RAY_USAGE_STATS_ENABLED"] = "0"  # no usage-stats upload from the Ray runs
+        env = runtime_env()
         env.pop("PYTHONPATH", None)
         self.env = env
 

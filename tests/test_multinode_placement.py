@@ -75,6 +75,26 @@ def test_strict_spread_reserves_a_bundle_on_each_node(cluster):
         ember.get(members[1].node.remote(), timeout=30)
 
 
+@ember.remote(num_cpus=0.5)
+def parent_and_child():
+    child = ember.remote(num_cpus=0.5)(lambda: ember.get_runtime_context().get_node_id())
+    return ember.get_runtime_context().get_node_id(), ember.get(child.remote())
+
+
+def test_children_of_a_task_in_a_bundle_on_a_peer_run_in_its_bundles(cluster):
+    worker = cluster.worker_nodes[0].node_id
+    pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    assert pg.wait(timeout_seconds=30)
+    index = [i for i, n in placement_group_table(pg)["bundles_to_node_id"].items()
+             if n == worker][0]
+    strategy = PlacementGroupSchedulingStrategy(
+        pg, placement_group_bundle_index=index, placement_group_capture_child_tasks=True)
+    assert ember.get(parent_and_child.options(scheduling_strategy=strategy).remote(),
+                     timeout=30) == (worker, worker)
+    remove_placement_group(pg)
+    wait_until(lambda: ember.available_resources().get("CPU", 0) == 2)
+
+
 def test_a_group_that_does_not_fit_waits_and_is_placed_when_a_node_joins(cluster):
     pg = placement_group([{"CPU": 1}] * 3, strategy="STRICT_SPREAD")
     assert pg.wait(timeout_seconds=0.5) is False

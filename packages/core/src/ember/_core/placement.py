@@ -323,7 +323,16 @@ class PlacementMixin:
         if index >= len(p.bundles) or index < -1:
             raise ValueError(f"placement_group_bundle_index {index} is out of range: the "
                              f"group has {len(p.bundles)} bundles.")
-        bundles = p.bundles if index == -1 else [p.bundles[index]]
+        if p.held_for:  # a group another node owns: only the bundles held here serve
+            here = [i for i, n in enumerate(p.nodes) if n == self.node_id]
+            if index != -1 and index not in here:
+                raise NotImplementedError(
+                    f"Bundle {index} of placement group {pg_id} is on another node; work "
+                    f"submitted from node {self.node_id} can use only the bundles held here "
+                    f"({here}).")
+            bundles = [p.bundles[i] for i in here] if index == -1 else [p.bundles[index]]
+        else:
+            bundles = p.bundles if index == -1 else [p.bundles[index]]
         for b in bundles:
             if all(b.get(k, 0) >= v for k, v in request.items() if v > 0):
                 return
