@@ -13,7 +13,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from ember._core.records import ALIVE, DEAD, QUEUED, Actor
+from ember._core.records import ALIVE, DEAD, Actor
 
 # Looking up an actor that is not placed yet is retried this often (seconds).
 _LOOKUP_RETRY = 0.1
@@ -124,34 +124,13 @@ class ActorDirectoryMixin:
         proxy.remote_node = ""
         proxy.node_id = ""
         proxy.state = "RESOLVING"
-        retry = []
-        for task in list(proxy.inflight.values()):
-            self.forwarded.pop(task.task_id, None)
-            if task.retries_left != 0:
-                task.retries_left -= 1 if task.retries_left > 0 else 0
-                task.state = QUEUED
-                retry.append(task)
-            else:
-                self._fail_task(task, self._actor_died_error(
-                    proxy, f"The actor's node died ({reason}) while running this call, and "
-                    "max_task_retries does not allow retrying it."))
-        proxy.inflight.clear()
-        for task in reversed(retry):
-            proxy.submitted.appendleft(task)
+        self._requeue_inflight(proxy, f"The actor's node died ({reason}) while running this "
+                               "call, and max_task_retries does not allow retrying it.")
         if delay:
             self.add_timer(delay, lambda: self._resolve_proxy(proxy))
         else:
             self._resolve_proxy(proxy)
 
-    def _kill_via_owner(self, proxy: Actor, no_restart: bool) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
-        peer = self.peers.get(proxy.owner_node)
-        if peer is None:
-            return
-        req = pb.KillActorRequest(actor_id=proxy.actor_id, no_restart=no_restart)
-        md = self.link.md
-        self.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=md, timeout=30))
 
     def _named_elsewhere(self, reply: Any, caller: int, name: str, namespace: str) -> None:
         """Look up a named actor that another node owns; replies later."""

@@ -255,21 +255,27 @@ class ActorMixin:
             actor.restarts_left -= 1
         actor.num_restarts += 1
         actor.state = RESTARTING
+        self._requeue_inflight(actor, f"The actor died (pid={w.pid}) while running this call; "
+                               "it is restarting, but max_task_retries does not allow "
+                               "retrying the call.")
+        self._schedule_actor(actor)
+
+    def _requeue_inflight(self, actor: Actor, failure: str) -> None:
+        """Put the actor's calls in flight back at the head of its queue, in their order,
+        where max_task_retries allows; the others fail with `failure`."""
         retry = []
         for task in list(actor.inflight.values()):
+            self.forwarded.pop(task.task_id, None)
             if task.retries_left != 0:
                 if task.retries_left > 0:
                     task.retries_left -= 1
                 task.state = QUEUED
                 retry.append(task)
             else:
-                self._fail_task(task, self._actor_died_error(
-                    actor, f"The actor died (pid={w.pid}) while running this call; it is "
-                    "restarting, but max_task_retries does not allow retrying the call."))
+                self._fail_task(task, self._actor_died_error(actor, failure))
         actor.inflight.clear()
         for task in reversed(retry):
             actor.submitted.appendleft(task)
-        self._schedule_actor(actor)
 
     def _release_actor_resources(self, actor: Actor) -> None:
         self._release_gpus(actor)
@@ -320,7 +326,7 @@ class ActorMixin:
             actor.no_restart = True
             actor.death_cause = "The actor was killed by ember.kill()."
         if actor.proxy:  # its owner decides: restart it or let it die
-            self._kill_via_owner(actor, no_restart)
+            self._send_kill(actor.owner_node, actor.actor_id, no_restart)
             if no_restart:
                 self._actor_dead(actor, actor.death_cause)
         elif actor.remote_node:

@@ -299,18 +299,9 @@ class RemoteMixin:
             return
         actor.remote_node = ""
         actor.node_id = ""
-        retry = []
-        for task in list(actor.inflight.values()):
-            self.forwarded.pop(task.task_id, None)
-            if task.retries_left != 0 and actor.restarts_left != 0 and not actor.no_restart:
-                task.retries_left -= 1 if task.retries_left > 0 else 0
-                task.state = QUEUED
-                retry.append(task)
-            else:
-                self._fail_task(task, self._actor_died_error(
-                    actor, f"The actor died because {reason}."))
-        actor.inflight.clear()
         if actor.no_restart or actor.restarts_left == 0:
+            for task in actor.inflight.values():
+                self.forwarded.pop(task.task_id, None)
             self._actor_dead(actor, f"The actor died because {reason}.")
             return
         if actor.restarts_left > 0:
@@ -318,19 +309,23 @@ class RemoteMixin:
         actor.num_restarts += 1
         actor.state = RESTARTING
         self._actor_moved(actor)
-        for task in reversed(retry):
-            actor.submitted.appendleft(task)
+        self._requeue_inflight(actor, f"The actor died because {reason}; it is restarting, "
+                               "but max_task_retries does not allow retrying the call.")
         self._schedule_actor(actor)
 
     def _kill_remote_actor(self, actor: Any, no_restart: bool) -> None:
+        self._send_kill(actor.remote_node, actor.actor_id, no_restart)
+
+    def _send_kill(self, node_id: str, actor_id: bytes, no_restart: bool) -> None:
+        """Ask a peer (the actor's host, or its owner) to kill an actor."""
         from ember._cluster.protos import node_pb2 as pb
 
-        peer = self.peers.get(actor.remote_node)
+        peer = self.peers.get(node_id)
         if peer is None:
             return
-        req = pb.KillActorRequest(actor_id=actor.actor_id, no_restart=no_restart)
-        self.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=self.link.md,
-                                                          timeout=30))
+        req = pb.KillActorRequest(actor_id=actor_id, no_restart=no_restart)
+        md = self.link.md
+        self.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=md, timeout=30))
 
     # -- running tasks for other owners ------------------------------------------------
 
