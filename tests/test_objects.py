@@ -70,6 +70,22 @@ def test_wait_returns_ready_first_and_respects_timeout():
     ember.cancel(slow, force=True)
 
 
+def test_wait_takes_exactly_num_returns_in_list_order():
+    refs = [ember.put(i) for i in range(40)]
+    ready, not_ready = ember.wait(refs, num_returns=3)
+    assert ready == refs[:3] and not_ready == refs[3:]
+    # A loop over the shrinking list: answered from what earlier waits learned.
+    seen = list(ready)
+    while not_ready:
+        ready, not_ready = ember.wait(not_ready, num_returns=min(5, len(not_ready)))
+        seen += ready
+    assert seen == refs
+    ready, not_ready = ember.wait(refs[::-1], num_returns=20)
+    assert ready == refs[::-1][:20] and not_ready == refs[::-1][20:]
+    with pytest.raises(TypeError, match="ObjectRefs"):
+        ember.wait([refs[0], "x"])
+
+
 def test_wait_argument_errors():
     r = ember.put(1)
     with pytest.raises(ValueError, match="unique"):

@@ -204,10 +204,13 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
     if isinstance(object_refs, ObjectRef):
         raise TypeError("wait() expects a list of ObjectRefs, not a single ObjectRef.")
     refs_list = list(object_refs)
-    for r in refs_list:
-        if not isinstance(r, ObjectRef):
-            raise TypeError(f"wait() expects ObjectRefs, got {type(r).__name__}.")
-    if len(set(refs_list)) != len(refs_list):
+    # Few passes, each cheap: wait() is called in loops over long lists.
+    if set(map(type, refs_list)) - {ObjectRef}:
+        for r in refs_list:
+            if not isinstance(r, ObjectRef):
+                raise TypeError(f"wait() expects ObjectRefs, got {type(r).__name__}.")
+    ids = [r._id for r in refs_list]
+    if len(set(ids)) != len(ids):
         raise ValueError("Wait requires a list of unique object refs.")
     if not isinstance(num_returns, int) or num_returns <= 0:
         raise ValueError(f"Invalid number of objects to return {num_returns}.")
@@ -216,11 +219,26 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
                          f"to wait ({num_returns} > {len(refs_list)}).")
     if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be >= 0 or None, got {timeout}.")
-    ready_ids = set(_client().call("wait", [r.binary() for r in refs_list], num_returns,
-                                   timeout))
-    ready = [r for r in refs_list if r.binary() in ready_ids]
-    not_ready = [r for r in refs_list if r.binary() not in ready_ids]
-    return ready, not_ready
+    ready_ids = _client().wait_ids(ids, num_returns, timeout)
+    return _split(refs_list, ids, ready_ids)
+
+
+def _split(refs: list[ObjectRef], ids: list[bytes], ready_ids: list[bytes]
+           ) -> tuple[list[ObjectRef], list[ObjectRef]]:
+    """(ready, not_ready) in the order of `refs`; a few ready ones are found by index
+    (at C speed) rather than by a Python pass over the whole list."""
+    if len(ready_ids) > 16:
+        chosen = set(ready_ids)
+        return ([r for r, oid in zip(refs, ids, strict=True) if oid in chosen],
+                [r for r, oid in zip(refs, ids, strict=True) if oid not in chosen])
+    positions = sorted(ids.index(oid) for oid in ready_ids)
+    not_ready: list[ObjectRef] = []
+    start = 0
+    for i in positions:
+        not_ready += refs[start:i]
+        start = i + 1
+    not_ready += refs[start:]
+    return [refs[i] for i in positions], not_ready
 
 
 def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:

@@ -11,6 +11,9 @@ from typing import Any
 
 from ember._core import ids, serialization, values
 
+# Ids remembered as ready by wait_ids before the memory is cleared.
+_READY_SEEN_MAX = 100_000
+
 
 class BaseClient:
     region: Any
@@ -40,6 +43,24 @@ class BaseClient:
     def get_objects(self, object_ids: list[bytes], timeout: float | None) -> list[tuple[Any, bool]]:
         payloads = self.call("get", object_ids, timeout)
         return [self.decode(oid, p) for oid, p in zip(object_ids, payloads, strict=True)]
+
+    def wait_ids(self, object_ids: list[bytes], num_returns: int,
+                 timeout: float | None) -> list[bytes]:
+        """The first `num_returns` ready ids, in order (fewer on timeout).
+
+        Readiness never reverts, so ids seen ready before are remembered here: a wait that
+        they already satisfy (the usual loop over a shrinking list) needs no round trip.
+        The node manager answers with every ready id it was asked about.
+        """
+        known = self.__dict__.setdefault("_ready_seen", set())
+        hits = [oid for oid in object_ids if oid in known]
+        if len(hits) < num_returns:
+            ready = self.call("wait", object_ids, num_returns, timeout)
+            if len(known) > _READY_SEEN_MAX:
+                known.clear()
+            known.update(ready)
+            hits = [oid for oid in object_ids if oid in known]
+        return hits[:num_returns]
 
     def get_async(self, object_ids: list[bytes],
                   cb: Callable[[bool, Any], None]) -> None:

@@ -23,7 +23,7 @@ from ember._core.actor_directory import ActorDirectoryMixin
 from ember._core.actor_manager import ActorMixin
 from ember._core.cluster_link import ClusterLink
 from ember._core.gpus import GpuIds
-from ember._core.objects import ObjectTable
+from ember._core.objects import READY, ObjectTable
 from ember._core.placement import PlacementMixin
 from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
 from ember._core.records import Actor, PlacementGroup, Task
@@ -528,11 +528,18 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
     def op_wait(self, caller: int, reply: Any, ids: list[bytes], num_returns: int,
                 timeout: float | None) -> Any:
         objects = self.objects
-        ready = [oid for oid in ids if objects.is_ready(oid)]
+        entries = objects.entries
+
+        def ready_now() -> list[bytes]:  # inlined is_ready: this scans long lists often
+            return [oid for oid in ids
+                    if (e := entries.get(oid)) is not None and e.state == READY]
+
+        ready = ready_now()
         if len(ready) >= num_returns or timeout == 0:
-            return ready[:num_returns]
+            return ready  # all of them: the client remembers them (see wait_ids)
         state = {"count": len(ready), "done": False, "timer": None}
-        waiting = [oid for oid in set(ids) if not objects.is_ready(oid)]
+        done = set(ready)
+        waiting = [oid for oid in set(ids) if oid not in done]
 
         def finish() -> None:
             state["done"] = True
@@ -541,8 +548,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             if state["timer"] is not None:
                 state["timer"].cancelled = True
             self._unblock(caller)
-            now_ready = [oid for oid in ids if objects.is_ready(oid)]
-            reply(True, now_ready[:num_returns])
+            reply(True, ready_now())
 
         def on_ready(_oid: bytes) -> None:
             state["count"] += ids.count(_oid)
