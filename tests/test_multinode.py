@@ -178,3 +178,54 @@ def test_actor_on_another_node_takes_nested_refs(two_nodes):
     s = Summer.remote()
     refs = [ember.put(np.ones(100_000, dtype=np.int64)) for _ in range(3)]
     assert ember.get(s.total.remote(refs), timeout=60) == 300_000
+
+
+def _held_by(cluster, node_id: str, oid: bytes) -> bool:
+    """Whether the node still holds a copy of the object (asked over its node service)."""
+    import grpc
+
+    from ember._cluster import auth
+    from ember._cluster.protos import node_pb2, node_pb2_grpc
+
+    address = next(n.address for n in cluster._nodes() if n.node_id == node_id)
+    with open(cluster._info["token_file"]) as f:
+        md = auth.metadata(f.read().strip())
+    with grpc.insecure_channel(address) as channel:
+        stub = node_pb2_grpc.NodeServiceStub(channel)
+        try:
+            for _ in stub.PullObject(node_pb2.PullRequest(object_id=oid, chunk_size=1 << 20),
+                                     metadata=md, timeout=30):
+                pass
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.NOT_FOUND, e
+            return False
+    return True
+
+
+def _until(predicate, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline and not predicate():
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_remote_copies_are_freed_once_pulled_or_unreferenced(two_nodes):
+    cluster, worker = two_nodes
+    from ember.util import state
+
+    @ember.remote(resources={"remote": 1})
+    def make_big(i):
+        return np.full(1_000_000, i, dtype=np.int64)
+
+    kept, dropped = make_big.remote(1), make_big.remote(2)
+    assert _until(lambda: sum(t["state"] == "FINISHED" for t in state.list_tasks()
+                              if t["name"].endswith("make_big")) == 2)
+    # Both results stay on the worker node until wanted.
+    assert _held_by(cluster, worker.node_id, kept.binary())
+    assert _held_by(cluster, worker.node_id, dropped.binary())
+    oid = dropped.binary()
+    del dropped  # the last reference: the owner frees the remote copy
+    assert _until(lambda: not _held_by(cluster, worker.node_id, oid))
+    assert ember.get(kept)[0] == 1  # pulled to the head; the worker's copy goes
+    assert _until(lambda: not _held_by(cluster, worker.node_id, kept.binary()))
+    assert ember.get(kept)[-1] == 1

@@ -143,7 +143,8 @@ class ObjectTable:
         if e is None:
             return
         e.refs -= 1
-        if e.refs <= 0 and e.state == READY:
+        # A value held only by a peer is done too: freeing the entry frees that copy.
+        if e.refs <= 0 and (e.state == READY or e.remote is not None):
             self._free(oid, e)
 
     def add_holder(self, oid: bytes, holder: int) -> None:
