@@ -83,6 +83,13 @@ def test_pool_map_apply_starmap_imap():
         assert sorted(pool.imap_unordered(_square, range(5))) == [0, 1, 4, 9, 16]
         res = pool.map_async(_square, range(10))
         assert res.get(timeout=10) == [i * i for i in range(10)] and res.successful()
+        # Maps in flight together, one item per call: each keeps its own function.
+        first = pool.map_async(_square, range(30), chunksize=1)
+        second = pool.starmap_async(_add, [(i, 100) for i in range(30)], chunksize=1)
+        third = pool.map_async(lambda x: -x, range(30), chunksize=1)
+        assert first.get(timeout=10) == [i * i for i in range(30)]
+        assert second.get(timeout=10) == [i + 100 for i in range(30)]
+        assert third.get(timeout=10) == [-i for i in range(30)]
 
 
 def test_pool_callbacks_and_errors():

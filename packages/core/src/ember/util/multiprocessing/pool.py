@@ -11,12 +11,25 @@ from typing import Any
 __all__ = ["AsyncResult", "Pool", "TimeoutError"]
 
 
+# Functions a pool worker keeps for the maps in progress (most recent last).
+_KEPT_FUNCTIONS = 64
+
+
 class _PoolWorker:
     def __init__(self, initializer: Callable | None, initargs: tuple) -> None:
+        self._funcs: dict[int, Callable] = {}
         if initializer is not None:
             initializer(*initargs)
 
-    def run_batch(self, func: Callable, batch: list, star: bool) -> list:
+    def run_batch(self, key: int, func: Callable | None, batch: list, star: bool) -> list:
+        """Run func over a chunk. A map sends its function with its first chunk to each
+        worker only (calls to one actor run in order); later chunks name it by key."""
+        if func is None:
+            func = self._funcs[key]
+        else:
+            self._funcs[key] = func
+            if len(self._funcs) > _KEPT_FUNCTIONS:
+                del self._funcs[next(iter(self._funcs))]
         if star:
             return [func(*a) for a in batch]
         return [func(a) for a in batch]
@@ -108,6 +121,7 @@ class Pool:
         cls = ember.remote(_PoolWorker).options(**opts)
         self._actors = [cls.remote(initializer, initargs) for _ in range(processes)]
         self._next = itertools.cycle(range(processes))
+        self._keys = itertools.count()
         self._closed = False
 
     def _check(self) -> None:
@@ -135,12 +149,24 @@ class Pool:
         chunksize = max(1, chunksize)
         return [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
 
+    def _submit_chunks(self, func: Callable, iterable: Iterable, chunksize: int | None,
+                       star: bool) -> list:
+        """One call per chunk, round robin; the function is serialized once per worker."""
+        self._check()
+        key = next(self._keys)
+        sent: set[int] = set()
+        refs = []
+        for chunk in self._chunks(iterable, chunksize):
+            i = next(self._next)
+            refs.append(self._actors[i].run_batch.remote(
+                key, None if i in sent else func, chunk, star))
+            sent.add(i)
+        return refs
+
     def _map_async(self, func: Callable, iterable: Iterable, chunksize: int | None,
                    star: bool, callback: Callable | None = None,
                    error_callback: Callable | None = None) -> AsyncResult:
-        self._check()
-        refs = [self._actor().run_batch.remote(func, chunk, star)
-                for chunk in self._chunks(iterable, chunksize)]
+        refs = self._submit_chunks(func, iterable, chunksize, star)
         return AsyncResult(refs, False, callback, error_callback)
 
     def map(self, func: Callable, iterable: Iterable, chunksize: int | None = None) -> list:
@@ -162,18 +188,14 @@ class Pool:
     def imap(self, func: Callable, iterable: Iterable, chunksize: int = 1) -> Iterator:
         import ember
 
-        self._check()
-        refs = [self._actor().run_batch.remote(func, chunk, False)
-                for chunk in self._chunks(iterable, chunksize)]
+        refs = self._submit_chunks(func, iterable, chunksize, False)
         for ref in refs:
             yield from ember.get(ref)
 
     def imap_unordered(self, func: Callable, iterable: Iterable, chunksize: int = 1) -> Iterator:
         import ember
 
-        self._check()
-        pending = [self._actor().run_batch.remote(func, chunk, False)
-                   for chunk in self._chunks(iterable, chunksize)]
+        pending = self._submit_chunks(func, iterable, chunksize, False)
         while pending:
             ready, pending = ember.wait(pending, num_returns=1)
             yield from ember.get(ready[0])
