@@ -80,3 +80,31 @@ def test_calls_follow_an_actor_restarted_after_its_node_died(cluster):
     node, calls = ember.get(caller.call.remote(counter, "after"), timeout=90)
     assert node != host and node in {n.node_id for n in cluster.worker_nodes}
     assert calls == ["after"]  # a new instance: state starts again
+
+
+@ember.remote(num_cpus=0, resources={"caller": 1})
+def make_named(name, get_if_exists):
+    try:
+        handle = Counter.options(name=name, get_if_exists=get_if_exists).remote()
+    except ValueError as e:
+        return f"refused: {e}"
+    return ember.get(handle.add.remote("from-caller"))[1]
+
+
+def test_actor_names_are_unique_across_the_cluster(cluster):
+    first = Counter.options(name="unique").remote()
+    ember.get(first.add.remote("first"))
+    refused = ember.get(make_named.remote("unique", False), timeout=60)
+    assert refused.startswith("refused") and "already exists" in refused
+    assert ember.get(make_named.remote("unique", True), timeout=60) == ["first", "from-caller"]
+
+    ember.kill(first)  # the name is free again, for any node
+    import time
+
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        out = ember.get(make_named.remote("unique", False), timeout=60)
+        if out == ["from-caller"]:
+            break
+        time.sleep(0.1)
+    assert out == ["from-caller"]

@@ -144,10 +144,19 @@ class ControlStore(pb_grpc.ControlStoreServicer):
         self.nodes.put(node_id.encode(), node)
         self.publish("NODE", node_id, node)
         for actor in list(self.actors.rows.values()):
-            if actor.node_id == node_id and actor.state == "ALIVE":
-                actor.state = "RESTARTING" if not actor.detached else "DEAD"
-                self.actors.put(actor.actor_id, actor)
-                self.publish("ACTOR", actor.actor_id.hex(), actor)
+            if actor.state == "DEAD":
+                continue
+            if actor.owner_node == node_id:  # nobody is left to restart it: its name is free
+                actor.state = "DEAD"
+                actor.death_cause = f"The node that owned the actor died ({reason})."
+            elif actor.node_id == node_id and actor.state == "ALIVE":
+                # Its owner elsewhere restarts it (and says so), or declares it dead.
+                actor.state = "RESTARTING" if actor.owner_node or not actor.detached \
+                    else "DEAD"
+            else:
+                continue
+            self.actors.put(actor.actor_id, actor)
+            self.publish("ACTOR", actor.actor_id.hex(), actor)
 
     def _watch_heartbeats(self) -> None:
         while not self._stop.wait(self.period / 2):

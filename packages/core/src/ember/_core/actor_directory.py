@@ -40,7 +40,8 @@ class ActorDirectoryMixin:
         row = pb.Actor(actor_id=actor.actor_id, name=actor.name or "",
                        namespace=actor.namespace, class_name=actor.class_name,
                        state=actor.state, node_id=node, detached=actor.detached, data=data,
-                       num_restarts=actor.num_restarts, death_cause=actor.death_cause)
+                       num_restarts=actor.num_restarts, death_cause=actor.death_cause,
+                       owner_node=self.node_id)
         self.link.gcs_out.submit(self._publish_actor, row)
 
     def _publish_actor(self, row: Any) -> None:
@@ -131,6 +132,41 @@ class ActorDirectoryMixin:
         else:
             self._resolve_proxy(proxy)
 
+
+    def _claim_name_then_create(self, caller: int, reply: Any, spec: dict) -> None:
+        """Register a named actor's name with the control store, which refuses a name
+        taken anywhere in the cluster, then create the actor here (replies later)."""
+        from ember._cluster.protos import gcs_pb2 as pb
+
+        data = pickle.dumps({"meta": spec.get("meta"), "owner": self.node_id,
+                             "max_task_retries": spec.get("max_task_retries") or 0},
+                            protocol=5)
+        row = pb.Actor(actor_id=spec["actor_id"], name=spec["name"],
+                       namespace=spec["namespace"], class_name=spec.get("class_name", ""),
+                       state="PENDING_CREATION", detached=spec.get("lifetime") == "detached",
+                       data=data, owner_node=self.node_id)
+
+        def claim() -> None:
+            try:
+                existing, existed = self.gcs.register_actor(
+                    row, get_if_exists=bool(spec.get("get_if_exists")))
+            except Exception as e:  # noqa: BLE001 - ALREADY_EXISTS, or no control store
+                details = e.details() if hasattr(e, "details") else str(e)
+                reply(False, ValueError(f"Cannot create actor {spec['name']!r}: {details}"))
+                return
+            with self.lock:
+                if existed:
+                    reply(True, self._actor_info_from_row(caller, existing))
+                    return
+                spec["_name_claimed"] = True
+                try:
+                    reply(True, self.op_create_actor(caller, reply, spec))
+                except BaseException as e:  # noqa: BLE001 - returned to the caller
+                    row.state = "DEAD"
+                    self.link.gcs_out.submit(self._publish_actor, row)
+                    reply(False, e)
+
+        self.link.pool.submit(claim)
 
     def _named_elsewhere(self, reply: Any, caller: int, name: str, namespace: str) -> None:
         """Look up a named actor that another node owns; replies later."""

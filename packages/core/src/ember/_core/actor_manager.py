@@ -51,6 +51,11 @@ class ActorMixin:
                     f"An actor named {name!r} already exists in namespace {ns!r}. Use "
                     "get_if_exists=True to reuse it, or ember.get_actor() to look it up."
                 )
+            if self.gcs is not None and not spec.pop("_name_claimed", False):
+                from ember._core.node_manager import DEFERRED
+
+                self._claim_name_then_create(caller, reply, spec)  # names span the cluster
+                return DEFERRED
         fn_bytes = spec.pop("fn_bytes", None)
         if fn_bytes is not None:
             self.fns[spec["fn_id"]] = fn_bytes

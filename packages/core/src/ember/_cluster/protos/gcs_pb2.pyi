@@ -107,7 +107,7 @@ class ListNodesReply(_message.Message):
     def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ...) -> None: ...
 
 class Actor(_message.Message):
-    __slots__ = ("actor_id", "name", "namespace", "class_name", "state", "node_id", "detached", "data", "num_restarts", "death_cause")
+    __slots__ = ("actor_id", "name", "namespace", "class_name", "state", "node_id", "detached", "data", "num_restarts", "death_cause", "owner_node")
     ACTOR_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +118,7 @@ class Actor(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     NUM_RESTARTS_FIELD_NUMBER: _ClassVar[int]
     DEATH_CAUSE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_NODE_FIELD_NUMBER: _ClassVar[int]
     actor_id: bytes
     name: str
     namespace: str
@@ -128,7 +129,8 @@ class Actor(_message.Message):
     data: bytes
     num_restarts: int
     death_cause: str
-    def __init__(self, actor_id: _Optional[bytes] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., class_name: _Optional[str] = ..., state: _Optional[str] = ..., node_id: _Optional[str] = ..., detached: _Optional[bool] = ..., data: _Optional[bytes] = ..., num_restarts: _Optional[int] = ..., death_cause: _Optional[str] = ...) -> None: ...
+    owner_node: str
+    def __init__(self, actor_id: _Optional[bytes] = ..., name: _Optional[str] = ..., namespace: _Optional[str] = ..., class_name: _Optional[str] = ..., state: _Optional[str] = ..., node_id: _Optional[str] = ..., detached: _Optional[bool] = ..., data: _Optional[bytes] = ..., num_restarts: _Optional[int] = ..., death_cause: _Optional[str] = ..., owner_node: _Optional[str] = ...) -> None: ...
 
 class RegisterActorRequest(_message.Message):
     __slots__ = ("actor", "get_if_exists")
