@@ -229,3 +229,18 @@ def test_remote_copies_are_freed_once_pulled_or_unreferenced(two_nodes):
     assert ember.get(kept)[0] == 1  # pulled to the head; the worker's copy goes
     assert _until(lambda: not _held_by(cluster, worker.node_id, kept.binary()))
     assert ember.get(kept)[-1] == 1
+
+
+def test_a_generator_that_cannot_run_on_its_owners_node_is_refused(two_nodes):
+    @ember.remote(num_returns="streaming", resources={"remote": 1})
+    def stream():
+        yield 1
+
+    with pytest.raises(NotImplementedError, match="must run on the node that submits it"):
+        stream.remote()
+
+    @ember.remote(num_returns="streaming")
+    def local_stream(n):
+        yield from range(n)
+
+    assert [ember.get(r) for r in local_stream.remote(3)] == [0, 1, 2]

@@ -47,6 +47,8 @@ class TaskMixin:
             self.fns[spec["fn_id"]] = fn_bytes
         self._check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""),
                              spec.get("affinity"))
+        if spec.get("num_returns") == STREAMING and self.link is not None:
+            self._check_generator_runs_here(spec)
         spec["env_key"] = self.envs.register(spec.get("runtime_env"))
         task = Task(spec, caller)
         caller_w = self.workers.get(caller)
@@ -62,6 +64,18 @@ class TaskMixin:
         for oid in task.pins:
             self.objects.incref(oid)
         self._wait_deps(task, self._task_deps_ready)
+
+    def _check_generator_runs_here(self, spec: dict) -> None:
+        """Streaming generators run on their owner's node: refuse one that cannot."""
+        aff = spec.get("affinity")
+        request = spec.get("resources") or {}
+        if (aff and not aff[1] and aff[0] != self.node_id) or \
+                not self._fits(self.total_resources, request):
+            raise NotImplementedError(
+                f"Streaming generator task {spec.get('name')!r} must run on the node that "
+                f"submits it ({self.node_id}), which cannot take {request}"
+                f"{' or the node affinity' if aff else ''}; run it from a task on a node "
+                "that can, or return a list instead of streaming.")
 
     def _check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
         if affinity is not None and not affinity[1] and affinity[0] != self.node_id and \
