@@ -231,16 +231,25 @@ def test_remote_copies_are_freed_once_pulled_or_unreferenced(two_nodes):
     assert ember.get(kept)[-1] == 1
 
 
-def test_a_generator_that_cannot_run_on_its_owners_node_is_refused(two_nodes):
+def test_streaming_generator_on_another_node(two_nodes):
+    _, worker = two_nodes
+
     @ember.remote(num_returns="streaming", resources={"remote": 1})
-    def stream():
+    def stream(n):
+        here = ember.get_runtime_context().get_node_id()
+        for i in range(n):
+            yield here, np.full(200_000 if i % 2 else 10, i, dtype=np.int64)
+
+    items = [ember.get(ref) for ref in stream.remote(6)]
+    assert [node for node, _ in items] == [worker.node_id] * 6
+    assert [int(a[0]) for _, a in items] == list(range(6)) and len(items[1][1]) == 200_000
+
+    @ember.remote(num_returns="streaming", resources={"remote": 1})
+    def fails_after_one():
         yield 1
+        raise ValueError("boom")
 
-    with pytest.raises(NotImplementedError, match="must run on the node that submits it"):
-        stream.remote()
-
-    @ember.remote(num_returns="streaming")
-    def local_stream(n):
-        yield from range(n)
-
-    assert [ember.get(r) for r in local_stream.remote(3)] == [0, 1, 2]
+    gen = fails_after_one.remote()
+    assert ember.get(next(gen)) == 1
+    with pytest.raises(ValueError, match="boom"):
+        ember.get(next(gen))

@@ -36,9 +36,13 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
         return pb.ForwardTaskReply(accepted=True)
 
     def TaskResult(self, request: Any, context: Any) -> Any:
-        self.m.on_remote_result(request.task_id, request.node_id,
-                                pickle.loads(request.results), request.retryable,
-                                list(request.deps))
+        if request.item:
+            self.m.on_remote_item(request.task_id, request.node_id, request.item,
+                                  pickle.loads(request.results), list(request.deps))
+        else:
+            self.m.on_remote_result(request.task_id, request.node_id,
+                                    pickle.loads(request.results), request.retryable,
+                                    list(request.deps))
         return pb.TaskResultReply()
 
     def PullObject(self, request: Any, context: Any) -> Any:

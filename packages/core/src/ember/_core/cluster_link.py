@@ -59,13 +59,15 @@ class ClusterLink:
                 stub = self._stubs[address] = pb_grpc.NodeServiceStub(channel)
             return stub
 
-    def send_result(self, owner_address: str, task_id: bytes, node_id: str, results: list,
-                    retryable: bool, deps: list) -> None:
+    def send_result(self, owner_address: str, task_id: bytes, node_id: str, results: Any,
+                    retryable: bool, deps: list, item: int = 0) -> None:
+        """A task's results (or, with `item`, one item of a streaming generator) for its
+        owner, in order with everything else sent to it."""
         from ember._cluster.protos import node_pb2 as pb
 
         req = pb.TaskResultRequest(task_id=task_id, node_id=node_id,
                                    results=pickle.dumps(results, protocol=5),
-                                   retryable=retryable, deps=deps)
+                                   retryable=retryable, deps=deps, item=item)
         self._lane(owner_address).put(("result", req, None))
 
     def stop(self) -> None:

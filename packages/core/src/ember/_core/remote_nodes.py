@@ -14,7 +14,7 @@ import pickle
 from typing import Any
 
 from ember._core import ids, serialization
-from ember._core.records import QUEUED, RUNNING, STREAMING, Task
+from ember._core.records import QUEUED, RUNNING, STREAMING, GenState, Task
 from ember._core.remote_values import REMOTE_OWNER
 from ember.exceptions import NodeDiedError, ObjectLostError
 
@@ -127,7 +127,7 @@ class RemoteMixin:
         if self.link is None or not self.peers or task.owner is not None:
             return ""
         spec = task.spec
-        if spec.get("pg") is not None or task.gen is not None or task.actor is not None:
+        if spec.get("pg") is not None or task.actor is not None:
             return ""
         aff = spec.get("affinity")
         strategy = spec.get("strategy") or "DEFAULT"
@@ -160,17 +160,6 @@ class RemoteMixin:
                 if not best or counts.get(p.node_id, 0) < counts.get(best, 0):
                     best = p.node_id
         return best
-
-    def _forward_to_bundle(self, task: Task, node_id: str) -> None:
-        """Send a task to the peer holding its placement group bundle (already acquired)."""
-        if task.gen is not None:
-            self._release_task_resources(task)
-            err = NotImplementedError(
-                f"Streaming generator task {task.name!r} cannot run in a placement group "
-                f"bundle on another node ({node_id}): generators run on their owner's node.")
-            self._fail_task(task, serialization.serialize_error(err).to_bytes())
-            return
-        self._forward(task, node_id, reserved=True)
 
     def _forward(self, task: Task, node_id: str, reserved: bool = False) -> bool:
         if not reserved and not self.scheduler.acquire(node_id, task.resources):
@@ -346,6 +335,8 @@ class RemoteMixin:
                 return
             task = Task(spec, REMOTE_OWNER)
             task.owner = owner
+            if spec.get("num_returns") == STREAMING:
+                task.gen = GenState()
             self.tasks[task.task_id] = task
             for oid in task.pins:
                 self.objects.incref(oid)
@@ -405,19 +396,54 @@ class RemoteMixin:
 
     def _return_to_owner(self, task: Task, results: list, retryable: bool) -> None:
         """Send a remote owner its results; large ones stay here until it frees them."""
-        out = []
-        for i, res in enumerate(results):
-            if res[0] == "i":
-                out.append(res)
-            else:
-                oid = ids.return_id(task.task_id, i)
-                self.objects.create(oid, REMOTE_OWNER)
-                self.store.seal(oid)
-                self.objects.set_in_store(oid, res[1], res[2])
-                out.append(("r", res[1], res[2]))
+        out = [self._keep_for_owner(ids.return_id(task.task_id, i), res)
+               for i, res in enumerate(results)]
         nested = [c for res in out for c in res[2]]
         deps = self._ship_values(nested, task.owner[1]) if nested else []
         self.link.send_result(task.owner[1], task.task_id, self.node_id, out, retryable, deps)
+
+    def _keep_for_owner(self, oid: bytes, res: tuple) -> tuple:
+        """A result as its owner gets it: inline as is; one in the store stays here (held
+        for the owner, who pulls it) and goes as ("r", size, contained)."""
+        if res[0] == "i":
+            return res
+        self.objects.create(oid, REMOTE_OWNER)
+        self.store.seal(oid)
+        self.objects.set_in_store(oid, res[1], res[2])
+        return ("r", res[1], res[2])
+
+    def _item_to_owner(self, task: Task, index: int, res: tuple) -> None:
+        """One item of a streaming generator that runs here for another node."""
+        out = self._keep_for_owner(ids.return_id(task.task_id, index), res)
+        deps = self._ship_values(list(out[2]), task.owner[1]) if out[2] else []
+        self.link.send_result(task.owner[1], task.task_id, self.node_id, out, False, deps,
+                              item=index)
+
+    def on_remote_item(self, task_id: bytes, node_id: str, index: int, res: tuple,
+                       deps: list[Any]) -> None:
+        """An item of one of our streaming generators that runs on a peer."""
+        with self.lock:
+            arrived = self._accept_values(deps)
+            try:
+                task = self.forwarded.get(task_id)
+                oid = ids.return_id(task_id, index)
+                if task is None or task.gen is None:
+                    if res[0] == "r":
+                        self._free_on(node_id, [oid])
+                    return
+                holder = None if task.gen.dropped_from is not None else task.caller
+                if holder is not None:
+                    self._hold(holder, oid)
+                else:
+                    self.objects.create(oid, None)
+                if res[0] == "i":
+                    self.objects.set_inline(oid, res[1], res[2])
+                else:
+                    self._track_remote(task, node_id, [(oid, res[1], res[2])])
+                task.gen.produced = max(task.gen.produced, index)
+                self._wake_gen(task)
+            finally:
+                self._release_arrived(arrived)
 
     def on_remote_result(self, task_id: bytes, node_id: str, results: list,
                          retryable: bool, deps: list[Any] = ()) -> None:
@@ -451,6 +477,10 @@ class RemoteMixin:
             else:
                 self._enqueue(task, front=True)
                 self.dispatch()
+            return
+        if task.gen is not None:  # a streaming generator ended (results: its error, if any)
+            self._finish_task(task, results)
+            self.dispatch()
             return
         held = []
         for i, res in enumerate(results):
@@ -486,8 +516,8 @@ class RemoteMixin:
             copies.append((oid, e))
         if not copies:
             return
-        task.remote_left = len(copies)
-        if task.actor is None:
+        task.remote_left += len(copies)
+        if task.actor is None and task.gen is None and not task.lineage:
             task.lineage = list(task.pins)
             for oid in task.lineage:
                 self.objects.incref(oid)

@@ -47,8 +47,6 @@ class TaskMixin:
             self.fns[spec["fn_id"]] = fn_bytes
         self._check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""),
                              spec.get("affinity"))
-        if spec.get("num_returns") == STREAMING and self.link is not None:
-            self._check_generator_runs_here(spec)
         spec["env_key"] = self.envs.register(spec.get("runtime_env"))
         task = Task(spec, caller)
         caller_w = self.workers.get(caller)
@@ -64,18 +62,6 @@ class TaskMixin:
         for oid in task.pins:
             self.objects.incref(oid)
         self._wait_deps(task, self._task_deps_ready)
-
-    def _check_generator_runs_here(self, spec: dict) -> None:
-        """Streaming generators run on their owner's node: refuse one that cannot."""
-        aff = spec.get("affinity")
-        request = spec.get("resources") or {}
-        if (aff and not aff[1] and aff[0] != self.node_id) or \
-                not self._fits(self.total_resources, request):
-            raise NotImplementedError(
-                f"Streaming generator task {spec.get('name')!r} must run on the node that "
-                f"submits it ({self.node_id}), which cannot take {request}"
-                f"{' or the node affinity' if aff else ''}; run it from a task on a node "
-                "that can, or return a list instead of streaming.")
 
     def _check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
         if affinity is not None and not affinity[1] and affinity[0] != self.node_id and \
@@ -203,7 +189,7 @@ class TaskMixin:
                     break
                 if node != self.node_id:  # its placement group's bundle is on a peer
                     q.popleft()
-                    self._forward_to_bundle(task, node)
+                    self._forward(task, node, reserved=True)
                     continue
                 w = self.idle.pop(task.env_key)
                 if w is None:
@@ -287,6 +273,10 @@ class TaskMixin:
     def _finish_task(self, task: Task, results: list) -> None:
         """Store a task's results and drop what it pinned."""
         if task.owner is not None:
+            if task.gen is not None and results:  # its error is the next item
+                task.gen.produced += 1
+                self._item_to_owner(task, task.gen.produced, results[0])
+                results = []
             self._return_to_owner(task, results, False)
             self._close_task(task, FINISHED)
             return
@@ -367,6 +357,10 @@ class TaskMixin:
     def _on_gen_item(self, w: Any, task_id: bytes, index: int, res: tuple) -> None:
         task = self.tasks.get(task_id)
         if task is None or task.gen is None:
+            return
+        if task.owner is not None:
+            task.gen.produced = max(task.gen.produced, index)
+            self._item_to_owner(task, index, res)
             return
         self._store_result(ids.return_id(task_id, index), res, task)
         task.gen.produced = max(task.gen.produced, index)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ember/_cluster/protos/node.proto\x12\nember.node\"l\n\x12\x46orwardTaskRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x12\n\nowner_node\x18\x02 \x01(\t\x12\x15\n\rowner_address\x18\x03 \x01(\t\x12\x1d\n\x04\x64\x65ps\x18\x04 \x03(\x0b\x32\x0f.ember.node.Dep\"h\n\x03\x44\x65p\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0f\n\x07pending\x18\x03 \x01(\x08\x12\x11\n\tcontained\x18\x04 \x03(\x0c\x12\x0e\n\x06holder\x18\x05 \x01(\t\x12\x0c\n\x04size\x18\x06 \x01(\x03\"3\n\x10\x46orwardTaskReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"x\n\x11TaskResultRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0f\n\x07results\x18\x03 \x01(\x0c\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x1d\n\x04\x64\x65ps\x18\x05 \x03(\x0b\x32\x0f.ember.node.Dep\"\x11\n\x0fTaskResultReply\"D\n\x13\x46orwardBatchRequest\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.ember.node.ForwardTaskRequest\"B\n\x11\x46orwardBatchReply\x12-\n\x07replies\x18\x01 \x03(\x0b\x32\x1c.ember.node.ForwardTaskReply\"A\n\x0fTaskResultBatch\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.ember.node.TaskResultRequest\"4\n\x0bPullRequest\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x12\n\nchunk_size\x18\x02 \x01(\x03\"4\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0b\x46reeRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\"\x0b\n\tFreeReply\"8\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\x12\n\nno_restart\x18\x02 \x01(\x08\"\x10\n\x0eKillActorReply\"\x8a\x01\n\x15ReserveBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62undles\x18\x02 \x01(\x0c\x12\x0c\n\x04here\x18\x03 \x03(\x08\x12\x12\n\nowner_node\x18\x04 \x01(\t\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\"6\n\x13ReserveBundlesReply\x12\x10\n\x08reserved\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"6\n\x14ReturnBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\"\x14\n\x12ReturnBundlesReply2\xa8\x05\n\x0bNodeService\x12K\n\x0b\x46orwardTask\x12\x1e.ember.node.ForwardTaskRequest\x1a\x1c.ember.node.ForwardTaskReply\x12H\n\nTaskResult\x12\x1d.ember.node.TaskResultRequest\x1a\x1b.ember.node.TaskResultReply\x12N\n\x0c\x46orwardBatch\x12\x1f.ember.node.ForwardBatchRequest\x1a\x1d.ember.node.ForwardBatchReply\x12G\n\x0bTaskResults\x12\x1b.ember.node.TaskResultBatch\x1a\x1b.ember.node.TaskResultReply\x12:\n\nPullObject\x12\x17.ember.node.PullRequest\x1a\x11.ember.node.Chunk0\x01\x12=\n\x0b\x46reeObjects\x12\x17.ember.node.FreeRequest\x1a\x15.ember.node.FreeReply\x12\x45\n\tKillActor\x12\x1c.ember.node.KillActorRequest\x1a\x1a.ember.node.KillActorReply\x12T\n\x0eReserveBundles\x12!.ember.node.ReserveBundlesRequest\x1a\x1f.ember.node.ReserveBundlesReply\x12Q\n\rReturnBundles\x12 .ember.node.ReturnBundlesRequest\x1a\x1e.ember.node.ReturnBundlesReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ember/_cluster/protos/node.proto\x12\nember.node\"l\n\x12\x46orwardTaskRequest\x12\x0c\n\x04spec\x18\x01 \x01(\x0c\x12\x12\n\nowner_node\x18\x02 \x01(\t\x12\x15\n\rowner_address\x18\x03 \x01(\t\x12\x1d\n\x04\x64\x65ps\x18\x04 \x03(\x0b\x32\x0f.ember.node.Dep\"h\n\x03\x44\x65p\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12\x0f\n\x07pending\x18\x03 \x01(\x08\x12\x11\n\tcontained\x18\x04 \x03(\x0c\x12\x0e\n\x06holder\x18\x05 \x01(\t\x12\x0c\n\x04size\x18\x06 \x01(\x03\"3\n\x10\x46orwardTaskReply\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"\x86\x01\n\x11TaskResultRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\x0c\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x0f\n\x07results\x18\x03 \x01(\x0c\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x1d\n\x04\x64\x65ps\x18\x05 \x03(\x0b\x32\x0f.ember.node.Dep\x12\x0c\n\x04item\x18\x06 \x01(\x03\"\x11\n\x0fTaskResultReply\"D\n\x13\x46orwardBatchRequest\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.ember.node.ForwardTaskRequest\"B\n\x11\x46orwardBatchReply\x12-\n\x07replies\x18\x01 \x03(\x0b\x32\x1c.ember.node.ForwardTaskReply\"A\n\x0fTaskResultBatch\x12.\n\x07results\x18\x01 \x03(\x0b\x32\x1d.ember.node.TaskResultRequest\"4\n\x0bPullRequest\x12\x11\n\tobject_id\x18\x01 \x01(\x0c\x12\x12\n\nchunk_size\x18\x02 \x01(\x03\"4\n\x05\x43hunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\r\n\x05total\x18\x03 \x01(\x03\"!\n\x0b\x46reeRequest\x12\x12\n\nobject_ids\x18\x01 \x03(\x0c\"\x0b\n\tFreeReply\"8\n\x10KillActorRequest\x12\x10\n\x08\x61\x63tor_id\x18\x01 \x01(\x0c\x12\x12\n\nno_restart\x18\x02 \x01(\x08\"\x10\n\x0eKillActorReply\"\x8a\x01\n\x15ReserveBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62undles\x18\x02 \x01(\x0c\x12\x0c\n\x04here\x18\x03 \x03(\x08\x12\x12\n\nowner_node\x18\x04 \x01(\t\x12\x10\n\x08strategy\x18\x05 \x01(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x07 \x01(\x05\"6\n\x13ReserveBundlesReply\x12\x10\n\x08reserved\x18\x01 \x01(\x08\x12\r\n\x05\x65rror\x18\x02 \x01(\t\"6\n\x14ReturnBundlesRequest\x12\r\n\x05pg_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x02 \x01(\x05\"\x14\n\x12ReturnBundlesReply2\xa8\x05\n\x0bNodeService\x12K\n\x0b\x46orwardTask\x12\x1e.ember.node.ForwardTaskRequest\x1a\x1c.ember.node.ForwardTaskReply\x12H\n\nTaskResult\x12\x1d.ember.node.TaskResultRequest\x1a\x1b.ember.node.TaskResultReply\x12N\n\x0c\x46orwardBatch\x12\x1f.ember.node.ForwardBatchRequest\x1a\x1d.ember.node.ForwardBatchReply\x12G\n\x0bTaskResults\x12\x1b.ember.node.TaskResultBatch\x1a\x1b.ember.node.TaskResultReply\x12:\n\nPullObject\x12\x17.ember.node.PullRequest\x1a\x11.ember.node.Chunk0\x01\x12=\n\x0b\x46reeObjects\x12\x17.ember.node.FreeRequest\x1a\x15.ember.node.FreeReply\x12\x45\n\tKillActor\x12\x1c.ember.node.KillActorRequest\x1a\x1a.ember.node.KillActorReply\x12T\n\x0eReserveBundles\x12!.ember.node.ReserveBundlesRequest\x1a\x1f.ember.node.ReserveBundlesReply\x12Q\n\rReturnBundles\x12 .ember.node.ReturnBundlesRequest\x1a\x1e.ember.node.ReturnBundlesReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,36 +37,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DEP']._serialized_end=262
   _globals['_FORWARDTASKREPLY']._serialized_start=264
   _globals['_FORWARDTASKREPLY']._serialized_end=315
-  _globals['_TASKRESULTREQUEST']._serialized_start=317
-  _globals['_TASKRESULTREQUEST']._serialized_end=437
-  _globals['_TASKRESULTREPLY']._serialized_start=439
-  _globals['_TASKRESULTREPLY']._serialized_end=456
-  _globals['_FORWARDBATCHREQUEST']._serialized_start=458
-  _globals['_FORWARDBATCHREQUEST']._serialized_end=526
-  _globals['_FORWARDBATCHREPLY']._serialized_start=528
-  _globals['_FORWARDBATCHREPLY']._serialized_end=594
-  _globals['_TASKRESULTBATCH']._serialized_start=596
-  _globals['_TASKRESULTBATCH']._serialized_end=661
-  _globals['_PULLREQUEST']._serialized_start=663
-  _globals['_PULLREQUEST']._serialized_end=715
-  _globals['_CHUNK']._serialized_start=717
-  _globals['_CHUNK']._serialized_end=769
-  _globals['_FREEREQUEST']._serialized_start=771
-  _globals['_FREEREQUEST']._serialized_end=804
-  _globals['_FREEREPLY']._serialized_start=806
-  _globals['_FREEREPLY']._serialized_end=817
-  _globals['_KILLACTORREQUEST']._serialized_start=819
-  _globals['_KILLACTORREQUEST']._serialized_end=875
-  _globals['_KILLACTORREPLY']._serialized_start=877
-  _globals['_KILLACTORREPLY']._serialized_end=893
-  _globals['_RESERVEBUNDLESREQUEST']._serialized_start=896
-  _globals['_RESERVEBUNDLESREQUEST']._serialized_end=1034
-  _globals['_RESERVEBUNDLESREPLY']._serialized_start=1036
-  _globals['_RESERVEBUNDLESREPLY']._serialized_end=1090
-  _globals['_RETURNBUNDLESREQUEST']._serialized_start=1092
-  _globals['_RETURNBUNDLESREQUEST']._serialized_end=1146
-  _globals['_RETURNBUNDLESREPLY']._serialized_start=1148
-  _globals['_RETURNBUNDLESREPLY']._serialized_end=1168
-  _globals['_NODESERVICE']._serialized_start=1171
-  _globals['_NODESERVICE']._serialized_end=1851
+  _globals['_TASKRESULTREQUEST']._serialized_start=318
+  _globals['_TASKRESULTREQUEST']._serialized_end=452
+  _globals['_TASKRESULTREPLY']._serialized_start=454
+  _globals['_TASKRESULTREPLY']._serialized_end=471
+  _globals['_FORWARDBATCHREQUEST']._serialized_start=473
+  _globals['_FORWARDBATCHREQUEST']._serialized_end=541
+  _globals['_FORWARDBATCHREPLY']._serialized_start=543
+  _globals['_FORWARDBATCHREPLY']._serialized_end=609
+  _globals['_TASKRESULTBATCH']._serialized_start=611
+  _globals['_TASKRESULTBATCH']._serialized_end=676
+  _globals['_PULLREQUEST']._serialized_start=678
+  _globals['_PULLREQUEST']._serialized_end=730
+  _globals['_CHUNK']._serialized_start=732
+  _globals['_CHUNK']._serialized_end=784
+  _globals['_FREEREQUEST']._serialized_start=786
+  _globals['_FREEREQUEST']._serialized_end=819
+  _globals['_FREEREPLY']._serialized_start=821
+  _globals['_FREEREPLY']._serialized_end=832
+  _globals['_KILLACTORREQUEST']._serialized_start=834
+  _globals['_KILLACTORREQUEST']._serialized_end=890
+  _globals['_KILLACTORREPLY']._serialized_start=892
+  _globals['_KILLACTORREPLY']._serialized_end=908
+  _globals['_RESERVEBUNDLESREQUEST']._serialized_start=911
+  _globals['_RESERVEBUNDLESREQUEST']._serialized_end=1049
+  _globals['_RESERVEBUNDLESREPLY']._serialized_start=1051
+  _globals['_RESERVEBUNDLESREPLY']._serialized_end=1105
+  _globals['_RETURNBUNDLESREQUEST']._serialized_start=1107
+  _globals['_RETURNBUNDLESREQUEST']._serialized_end=1161
+  _globals['_RETURNBUNDLESREPLY']._serialized_start=1163
+  _globals['_RETURNBUNDLESREPLY']._serialized_end=1183
+  _globals['_NODESERVICE']._serialized_start=1186
+  _globals['_NODESERVICE']._serialized_end=1866
 # @@protoc_insertion_point(module_scope)

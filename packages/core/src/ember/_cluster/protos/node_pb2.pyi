@@ -43,18 +43,20 @@ class ForwardTaskReply(_message.Message):
     def __init__(self, accepted: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
 
 class TaskResultRequest(_message.Message):
-    __slots__ = ("task_id", "node_id", "results", "retryable", "deps")
+    __slots__ = ("task_id", "node_id", "results", "retryable", "deps", "item")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     DEPS_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
     task_id: bytes
     node_id: str
     results: bytes
     retryable: bool
     deps: _containers.RepeatedCompositeFieldContainer[Dep]
-    def __init__(self, task_id: _Optional[bytes] = ..., node_id: _Optional[str] = ..., results: _Optional[bytes] = ..., retryable: _Optional[bool] = ..., deps: _Optional[_Iterable[_Union[Dep, _Mapping]]] = ...) -> None: ...
+    item: int
+    def __init__(self, task_id: _Optional[bytes] = ..., node_id: _Optional[str] = ..., results: _Optional[bytes] = ..., retryable: _Optional[bool] = ..., deps: _Optional[_Iterable[_Union[Dep, _Mapping]]] = ..., item: _Optional[int] = ...) -> None: ...
 
 class TaskResultReply(_message.Message):
     __slots__ = ()
