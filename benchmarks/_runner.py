@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 
 def runtime_env(**extra: str) -> dict:
@@ -25,3 +26,14 @@ def result_of(stdout: str, tag: str = "RESULT") -> dict | None:
         if line.startswith(prefix):
             return json.loads(line[len(prefix):])
     return None
+
+
+def run_scenario(python: str, args: list[str], runtime: str, timeout: float,
+                 env: dict | None = None, cwd: str | None = None) -> dict:
+    """Run `python args...` and return its RESULT object; raise with its output if none."""
+    proc = subprocess.run([python, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env if env is not None else runtime_env(), cwd=cwd)
+    res = result_of(proc.stdout)
+    if res is not None:
+        return res
+    raise RuntimeError(f"{runtime} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")

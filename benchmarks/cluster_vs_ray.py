@@ -32,7 +32,7 @@ import textwrap
 import threading
 import time
 
-from _runner import result_of, runtime_env
+from _runner import run_scenario
 
 SCENARIO = textwrap.dedent('''
     import json, sys, time
@@ -146,12 +146,7 @@ def socket_copy_gbps(nbytes: int = 1 << 30) -> float:
 
 
 def run(python: str, runtime: str) -> dict:
-    proc = subprocess.run([python, "-c", SCENARIO, runtime], capture_output=True, text=True,
-                          env=runtime_env(), timeout=900)
-    res = result_of(proc.stdout)
-    if res is not None:
-        return res
-    raise RuntimeError(f"{runtime} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return run_scenario(python, ["-c", SCENARIO, runtime], runtime, timeout=900)
 
 
 def main() -> int:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
 
-from _runner import result_of, runtime_env
+from _runner import run_scenario, runtime_env
 
 SCENARIO = textwrap.dedent('''
     import json, os, sys, tempfile, time
@@ -67,12 +66,8 @@ SCENARIO = textwrap.dedent('''
 
 def run(python: str, runtime: str, trials: int) -> dict:
     env = runtime_env(TUNE_DISABLE_AUTO_CALLBACK_LOGGERS="1")
-    proc = subprocess.run([python, "-c", SCENARIO, runtime, str(trials)], capture_output=True,
-                          text=True, env=env, timeout=3600, cwd=tempfile.gettempdir())
-    res = result_of(proc.stdout)
-    if res is not None:
-        return res
-    raise RuntimeError(f"{runtime} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return run_scenario(python, ["-c", SCENARIO, runtime, str(trials)], runtime,
+                        timeout=3600, env=env, cwd=tempfile.gettempdir())
 
 
 def main() -> int:
