@@ -218,3 +218,20 @@ def test_get_blocked_in_another_thread_returns_at_shutdown(shutdown_after):
     ember.shutdown()
     t.join(10)
     assert not t.is_alive() and errors and "shut down" in str(errors[0])
+
+
+@ember.remote
+def _square(x):
+    return x * x
+
+
+def test_a_remote_function_works_across_sessions(shutdown_after):
+    """A function defined once is sent again to each new session's node manager (the
+    record of where it was sent must not mistake a new session for an old one)."""
+    import gc
+
+    for i in range(6):
+        ember.init(num_cpus=1)
+        assert ember.get(_square.remote(i), timeout=30) == i * i
+        ember.shutdown()
+        gc.collect()

@@ -95,7 +95,7 @@ class RemoteFunction:
             spec["deps"] = deps
         if contained:
             spec["contained"] = contained
-        key = id(client)
+        key = client.number
         if key not in self._sent:
             if self._fn_bytes is None:
                 self._fn_bytes = serialization.dumps_function(self._function)

@@ -6,6 +6,7 @@ requests over the worker's socket. The public API above never knows which it has
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from ember._core import ids, serialization, values
 
 # Ids remembered as ready by wait_ids before the memory is cleared.
 _READY_SEEN_MAX = 100_000
+_client_numbers = itertools.count(1)
 
 
 class BaseClient:
@@ -43,6 +45,15 @@ class BaseClient:
     def get_objects(self, object_ids: list[bytes], timeout: float | None) -> list[tuple[Any, bool]]:
         payloads = self.call("get", object_ids, timeout)
         return [self.decode(oid, p) for oid, p in zip(object_ids, payloads, strict=True)]
+
+    @property
+    def number(self) -> int:
+        """Unique among this process's clients (unlike id(), never reused after a
+        shutdown): what was sent to one session's node manager is keyed by it."""
+        n = self.__dict__.get("_number")
+        if n is None:
+            n = self.__dict__["_number"] = next(_client_numbers)
+        return n
 
     def wait_ids(self, object_ids: list[bytes], num_returns: int,
                  timeout: float | None) -> list[bytes]:
