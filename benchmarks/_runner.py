@@ -37,3 +37,11 @@ def run_scenario(python: str, args: list[str], runtime: str, timeout: float,
     if res is not None:
         return res
     raise RuntimeError(f"{runtime} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+
+
+def emit(table: str, out: str | None) -> None:
+    """Print a result table, and write it to `out` when given."""
+    print(table)
+    if out:
+        with open(out, "w") as f:
+            f.write(table + "\n")

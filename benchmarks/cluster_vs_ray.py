@@ -32,7 +32,7 @@ import textwrap
 import threading
 import time
 
-from _runner import run_scenario
+from _runner import emit, run_scenario
 
 SCENARIO = textwrap.dedent('''
     import json, sys, time
@@ -172,11 +172,7 @@ def main() -> int:
                      f"| {name} | {unit} | {e:,.2f} | n/a | n/a |")
     lines.append(f"| plain TCP socket copy, 1 GiB (transfer baseline) | GB/s | "
                  f"{socket_rate:.2f} | | |")
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table + "\n")
+    emit("\n".join(lines), args.out)
     return 0
 
 

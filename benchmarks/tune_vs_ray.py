@@ -18,7 +18,7 @@ import sys
 import tempfile
 import textwrap
 
-from _runner import run_scenario, runtime_env
+from _runner import emit, run_scenario, runtime_env
 
 SCENARIO = textwrap.dedent('''
     import json, os, sys, tempfile, time
@@ -95,11 +95,7 @@ def main() -> int:
             fe, fr = f"{e:,.2f}", (f"{r:,.2f}" if r is not None else "n/a")
             ratio = (f"{e / r:.2f}x faster" if higher else f"{r / e:.2f}x faster") if r else "n/a"
         lines.append(f"| {name} | {unit} | {fe} | {fr} | {ratio} |")
-    table = "\n".join(lines)
-    print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table + "\n")
+    emit("\n".join(lines), args.out)
     return 0
 
 

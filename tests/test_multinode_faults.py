@@ -15,6 +15,19 @@ from ember.cluster_utils import Cluster
 from ember.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
+def _wait_task_state(name: str, want: str, timeout: float = 60) -> None:
+    """Wait until the (first) task whose name ends with `name` is in state `want`."""
+    from ember.util import state
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        rows = [t for t in state.list_tasks() if t["name"].endswith(name)]
+        if rows and rows[0]["state"] == want:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"task {name} did not reach {want} within {timeout} s")
+
+
 def test_task_on_a_killed_node_is_retried_elsewhere():
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
@@ -28,14 +41,7 @@ def test_task_on_a_killed_node_is_retried_elsewhere():
 
         strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
         ref = slow_where.options(scheduling_strategy=strategy).remote()
-        deadline = time.time() + 10
-        from ember.util import state
-
-        while time.time() < deadline:  # wait until it was forwarded to the worker node
-            rows = [t for t in state.list_tasks() if t["name"].endswith("slow_where")]
-            if rows and rows[0]["state"] == "RUNNING":
-                break
-            time.sleep(0.05)
+        _wait_task_state("slow_where", "RUNNING")  # it was forwarded to the worker node
         time.sleep(0.5)
         cluster.remove_node(worker, allow_graceful=False)
         assert ember.get(ref, timeout=60) == cluster.head_node.node_id
@@ -152,19 +158,6 @@ def test_actor_restarts_on_another_node_when_its_node_dies():
         cluster.shutdown()
 
 
-def _finished_on_the_worker(name: str, cluster: Cluster, worker) -> None:
-    """Wait until the task called `name` has finished (its result left on `worker`)."""
-    from ember.util import state
-
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        rows = [t for t in state.list_tasks() if t["name"].endswith(name)]
-        if rows and rows[0]["state"] == "FINISHED":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"task {name} did not finish")
-
-
 @pytest.mark.parametrize("retries", [1, 0])
 def test_a_result_lost_with_its_node_is_rebuilt_or_reported(retries):
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
@@ -178,7 +171,7 @@ def test_a_result_lost_with_its_node_is_rebuilt_or_reported(retries):
 
         strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
         ref = produce.options(scheduling_strategy=strategy).remote(1_000_000)
-        _finished_on_the_worker("produce", cluster, worker)
+        _wait_task_state("produce", "FINISHED")  # its result stays on the worker node
         cluster.remove_node(worker, allow_graceful=False)
         if retries:  # rebuilt from lineage: the task runs again on the head
             out = ember.get(ref, timeout=60)

@@ -126,22 +126,27 @@ class RemoteMixin:
         """A peer to forward `task` to, or "" to keep it here."""
         if self.link is None or not self.peers or task.owner is not None:
             return ""
-        spec = task.spec
-        if spec.get("pg") is not None or task.actor is not None:
+        if task.spec.get("pg") is not None or task.actor is not None:
             return ""
+        node = self._picked_peer(task.spec, task.resources, local_fits)
+        if node:
+            return node
+        if local_fits or self._fits(self.total_resources, task.resources):
+            return ""  # this node can run it later: wait here
+        return self._pipeline_target(task, task.spec.get("affinity"))
+
+    def _picked_peer(self, spec: dict, resources: dict[str, float], local_fits: bool) -> str:
+        """The peer the scheduler picks for a task or actor (its strategy and affinity
+        considered), or "" for this node or none now."""
         aff = spec.get("affinity")
         strategy = spec.get("strategy") or "DEFAULT"
         if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node_id):
             return ""
         node = self.scheduler.pick_node(
-            task.resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
+            resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
             local_node=self.node_id, affinity_node=aff[0] if aff else "",
             soft=bool(aff[1]) if aff else False)
-        if node and node != self.node_id and node in self.peers:
-            return node
-        if local_fits or self._fits(self.total_resources, task.resources):
-            return ""  # this node can run it later: wait here
-        return self._pipeline_target(task, aff)
+        return node if node and node != self.node_id and node in self.peers else ""
 
     @staticmethod
     def _fits(totals: dict[str, float], request: dict[str, float]) -> bool:
@@ -205,21 +210,11 @@ class RemoteMixin:
         """A peer to place `actor` on, or "" to keep it here."""
         if self.link is None or not self.peers or actor.owner is not None:
             return ""
-        spec = actor.spec
         if actor.pg is not None:
             return ""
-        aff = spec.get("affinity")
-        strategy = spec.get("strategy") or "DEFAULT"
-        if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node_id):
-            return ""
-        node = self.scheduler.pick_node(
-            actor.resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
-            local_node=self.node_id, affinity_node=aff[0] if aff else "",
-            soft=bool(aff[1]) if aff else False)
-        return node if node and node != self.node_id and node in self.peers else ""
+        return self._picked_peer(actor.spec, actor.resources, local_fits)
 
     def _forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
-
         if not reserved and not self.scheduler.acquire(node_id, actor.resources):
             self.pending_actors.append(actor)
             return
@@ -431,11 +426,7 @@ class RemoteMixin:
                     if res[0] == "r":
                         self._free_on(node_id, [oid])
                     return
-                holder = None if task.gen.dropped_from is not None else task.caller
-                if holder is not None:
-                    self._hold(holder, oid)
-                else:
-                    self.objects.create(oid, None)
+                self._gen_item_entry(task, oid)
                 if res[0] == "i":
                     self.objects.set_inline(oid, res[1], res[2])
                 else:

@@ -294,11 +294,7 @@ class TaskMixin:
 
     def _store_result(self, oid: bytes, res: tuple, task: Task) -> None:
         if task.gen is not None:
-            holder = None if task.gen.dropped_from is not None else task.caller
-            if holder is not None:
-                self._hold(holder, oid)
-            else:
-                self.objects.create(oid, None)
+            self._gen_item_entry(task, oid)
         if res[0] == "i":
             self.objects.set_inline(oid, res[1], res[2])
         else:
@@ -365,6 +361,14 @@ class TaskMixin:
         self._store_result(ids.return_id(task_id, index), res, task)
         task.gen.produced = max(task.gen.produced, index)
         self._wake_gen(task)
+
+    def _gen_item_entry(self, task: Task, oid: bytes) -> None:
+        """Make the entry for a generator's item: held by its caller, unless the caller
+        has dropped the generator (then it goes once nothing else refers to it)."""
+        if task.gen.dropped_from is not None:
+            self.objects.create(oid, None)
+        else:
+            self._hold(task.caller, oid)
 
     def _wake_gen(self, task: Task) -> None:
         waiters = task.gen.waiters
