@@ -1,0 +1,1 @@
+"""Reinforcement learning with RLlib's API (work in progress)."""
