@@ -18,6 +18,13 @@ def put_ref(value: Any) -> ObjectRef:
     return ObjectRef(context.require_client().put(value), _announce=False)
 
 
+def put_serialized_ref(ser: serialization.Serialized) -> ObjectRef:
+    """Put an already serialized argument (large task arguments go through the store)."""
+    oid = ids.new_put_id()
+    context.require_client().put_serialized(oid, ser)
+    return ObjectRef(oid, _announce=False)
+
+
 def submit_refs(task_id: bytes, n: int) -> Any:
     """The caller's view of a task's returns: one ref, a list, None, or a generator."""
     if n == STREAMING:
@@ -85,7 +92,7 @@ class RemoteFunction:
 
     def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
-        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_ref)
+        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         task_id = ids.new_task_id()
         spec = dict(template)
         _options.inherit_placement(spec, client.task_context())

@@ -12,7 +12,7 @@ from ember._core import context, ids, refs, serialization
 from ember._core.ids import handle_id
 from ember._core.records import STREAMING
 from ember._object_ref import ObjectRef
-from ember._remote_function import put_ref, submit_refs
+from ember._remote_function import put_serialized_ref, submit_refs
 
 __all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor", "method"]
 
@@ -96,7 +96,7 @@ class ActorClass:
         from ember._core import runtime_env as renv
 
         env = _options.runtime_env(options, None)
-        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_ref)
+        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         if self._fn_bytes is None:
             self._fn_bytes = serialization.dumps_function(self._cls)
         spec = {
@@ -213,7 +213,7 @@ class ActorMethod:
 
     def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
-        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_ref)
+        blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         task_id = ids.new_task_id()
         spec = dict(template)
         spec["task_id"] = task_id

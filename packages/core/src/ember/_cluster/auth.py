@@ -13,6 +13,8 @@ from typing import Any
 
 import grpc
 
+from ember._core import limits
+
 HEADER = "authorization"
 
 
@@ -25,6 +27,12 @@ def write_token(path: str, token: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(token)
+
+
+def message_options() -> list[tuple[str, int]]:
+    """gRPC options bounding every message a server or client receives (and sends)."""
+    n = limits.grpc_max_message_bytes()
+    return [("grpc.max_send_message_length", n), ("grpc.max_receive_message_length", n)]
 
 
 def metadata(token: str) -> tuple[tuple[str, str], ...]:

@@ -8,7 +8,7 @@ import socket
 import threading
 from typing import Any
 
-from ember._core import framing, procutil
+from ember._core import framing, handshake, limits, procutil
 from ember._core.worker_process import WorkerClient, _flusher
 
 
@@ -59,18 +59,18 @@ def connect(address: str, namespace: str | None, token: str | None = None) -> Co
         sock.connect(info["node_socket"])
     except OSError as e:
         raise ConnectionError(f"Cannot reach the node manager at {info['node_socket']}: {e}") from e
+    try:
+        handshake.connect(sock, token.encode(), limits.handshake_timeout_s())
+    except handshake.AuthenticationFailed as e:
+        sock.close()
+        raise ConnectionError(f"The cluster refused this driver: {e}") from None
     conn = framing.Connection(sock)
-    conn.send(("hello", token, os.getpid(), namespace))
+    conn.send(("hello", os.getpid(), namespace))
     msg, fds, _, _ = socket.recv_fds(sock, 1, 1)
     if not fds:
-        reply = framing.Connection(sock)
-        reply._buf += msg
-        try:
-            why = reply.recv_blocking()[0][1]
-        except (framing.ConnectionClosed, IndexError):
-            why = "the node manager closed the connection"
         sock.close()
-        raise ConnectionError(f"The cluster refused this driver: {why}")
+        raise ConnectionError("The cluster refused this driver: the node manager closed "
+                              "the connection")
     welcome = conn.recv_blocking()[0][1]
     client = ConnectedDriver(sock, welcome["wid"], fds[0], welcome["capacity"])
     client.info = dict(welcome, gcs_address=info["gcs_address"])

@@ -20,7 +20,7 @@ class GcsClient:
         self.address = address
         self._md = auth.metadata(token)
         self._timeout = timeout
-        self._channel = grpc.insecure_channel(address)
+        self._channel = grpc.insecure_channel(address, options=auth.message_options())
         self.stub = pb_grpc.ControlStoreStub(self._channel)
 
     def call(self, method: str, request: Any) -> Any:

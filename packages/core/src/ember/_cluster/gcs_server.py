@@ -302,6 +302,7 @@ class GcsServer:
         self.storage = open_storage(storage)
         self.service = ControlStore(self.storage, heartbeat_period_s, dead_after_s)
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=16),
+                                  options=auth.message_options(),
                                   interceptors=[auth.TokenInterceptor(token)])
         pb_grpc.add_ControlStoreServicer_to_server(self.service, self.server)
         self.port = self.server.add_insecure_port(f"{host}:{port}")

@@ -77,8 +77,8 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
 
 def serve(manager: Any, token: str, host: str) -> tuple[grpc.Server, str]:
     """Start the NodeService on host (an ephemeral port); returns (server, "host:port")."""
-    options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options,
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16),
+                         options=auth.message_options(),
                          interceptors=[auth.TokenInterceptor(token)])
     pb_grpc.add_NodeServiceServicer_to_server(NodeServicer(manager), server)
     port = server.add_insecure_port(f"{host}:0")

@@ -1,7 +1,9 @@
 """The object transfer service: raw TCP streams of object bytes between node managers.
 
-Control messages go over gRPC; bulk bytes do not need its framing. A pull asks a peer for
-one object (with the cluster token) and the peer writes the object's bytes straight from
+Control messages go over gRPC; bulk bytes do not need its framing. A connection starts
+with the token handshake (`ember._core.handshake`); nothing else is read before it
+succeeds. Requests are then fixed-format (one op byte, a length-checked object id), never
+pickle. A pull asks a peer for one object and the peer writes the object's bytes straight from
 its shared memory to the socket; the puller reads them straight into the destination in
 its own store (Region.read_from, GIL released): one copy on each side, never the whole
 object in Python memory.
@@ -9,15 +11,17 @@ object in Python memory.
 
 from __future__ import annotations
 
-import hmac
 import socket
 import struct
 import threading
 from typing import Any
 
-from ember._core import framing
+from ember._core import handshake, limits
 
 _SIZE = struct.Struct(">q")
+_REQUEST = struct.Struct(">cB")  # op, object id length
+_PULL = b"P"
+_MAX_ID = 64
 
 
 class TransferServer:
@@ -40,16 +44,16 @@ class TransferServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        c = framing.Connection(conn)
         try:
+            if not handshake.accept(conn, self._token, limits.handshake_timeout_s()):
+                return
             while True:
-                for op, token, oid in c.recv_blocking():
-                    if op != "pull" or not hmac.compare_digest(str(token).encode(),
-                                                               self._token):
-                        conn.sendall(_SIZE.pack(-2))
-                        return
-                    self._send_object(conn, oid)
-        except (OSError, framing.ConnectionClosed, ValueError):
+                head = _recv_exact(conn, _REQUEST.size)
+                op, n = _REQUEST.unpack(head)
+                if op != _PULL or n > _MAX_ID:
+                    return  # not our protocol: drop the connection
+                self._send_object(conn, _recv_exact(conn, n))
+        except (OSError, ConnectionError, ValueError):
             pass
         finally:
             conn.close()
@@ -83,7 +87,7 @@ class TransferClient:
     """Pulls objects from peers, one pooled connection per peer at a time."""
 
     def __init__(self, token: str) -> None:
-        self._token = token
+        self._token = token.encode()
         self._idle: dict[str, list[socket.socket]] = {}
         self._lock = threading.Lock()
 
@@ -92,11 +96,9 @@ class TransferClient:
         sock = self._connection(address)
         ok = False
         try:
-            framing.Connection(sock).send(("pull", self._token, oid))
+            sock.sendall(_REQUEST.pack(_PULL, len(oid)) + oid)
             header = _recv_exact(sock, _SIZE.size)
             (n,) = _SIZE.unpack(header)
-            if n == -2:
-                raise PermissionError("the peer refused the cluster token")
             if n < 0:
                 raise KeyError(f"object {oid.hex()} is not on {address}")
             if n != size:
@@ -117,7 +119,11 @@ class TransferClient:
                 return pool.pop()
         host, port = address.rsplit(":", 1)
         sock = socket.create_connection((host, int(port)), timeout=30)
-        sock.settimeout(None)
+        try:
+            handshake.connect(sock, self._token, 30.0)
+        except handshake.AuthenticationFailed as e:
+            sock.close()
+            raise PermissionError(f"the transfer service at {address} refused: {e}") from e
         return sock
 
     def close(self) -> None:

@@ -21,16 +21,20 @@ class _Dep:
 
 
 def pack(args: tuple, kwargs: dict, ref_type: type, put: Any) -> tuple[bytes, list, list, list]:
-    """Return (blob, deps, contained, keep). Large plain arguments are put in the store
-    first (via `put`, returning an ObjectRef) so the task message stays small; the caller
-    keeps `keep` (those refs) alive until the task is submitted."""
+    """Return (blob, deps, contained, keep). Large arguments, of any type, are put in the
+    store first (via `put`, which takes a Serialized and returns an ObjectRef) so the task
+    message stays small; the caller keeps `keep` (those refs) alive until the task is
+    submitted."""
     deps: list[bytes] = []
     held: list[Any] = []
 
     def sub(v: Any) -> Any:
-        if type(v) is ref_type:
+        t = type(v)
+        if t is ref_type:
             deps.append(v.binary())
             return _Dep(len(deps) - 1)
+        if t is bytes and len(v) >= serialization.OUT_OF_BAND_MIN:
+            return serialization.OutOfBandBytes(v)
         return v
 
     a = tuple(sub(v) for v in args)
@@ -38,23 +42,21 @@ def pack(args: tuple, kwargs: dict, ref_type: type, put: Any) -> tuple[bytes, li
     if not a and not k:
         return _EMPTY, deps, [], held
     ser = serialization.serialize((a, k))
-    if ser.size > serialization_inline_limit() and ser.buffers:
+    if ser.size > serialization_inline_limit():
         # Move each large positional/keyword value into the store and pass a dependency.
-        a2 = []
-        for v in a:
-            a2.append(_maybe_put(v, deps, held, put))
+        a2 = tuple(_maybe_put(v, deps, held, put) for v in a)
         k2 = {key: _maybe_put(v, deps, held, put) for key, v in k.items()}
-        ser = serialization.serialize((tuple(a2), k2))
+        ser = serialization.serialize((a2, k2))
     return ser.to_bytes(), deps, ser.contained, held
 
 
 def _maybe_put(v: Any, deps: list, held: list, put: Any) -> Any:
-    if isinstance(v, _Dep) or type(v) in (int, float, str, bool, type(None)):
+    if isinstance(v, _Dep) or type(v) in (int, float, bool, type(None)):
         return v
     s = serialization.serialize(v)
     if s.size <= serialization_inline_limit():
         return v
-    ref = put(v)
+    ref = put(s)
     held.append(ref)
     deps.append(ref.binary())
     return _Dep(len(deps) - 1)

@@ -24,6 +24,7 @@ class ClusterLink:
         # Updates to the control store go out one at a time, so they arrive in order.
         self.gcs_out = ThreadPoolExecutor(1, thread_name_prefix="ember-gcs-out")
         self._grpc = grpc
+        self._channel_options = auth.message_options()
         self._stubs: dict[str, Any] = {}
         self._lanes: dict[str, _Lane] = {}
         self._lock = threading.Lock()
@@ -53,9 +54,7 @@ class ClusterLink:
         with self._lock:
             stub = self._stubs.get(address)
             if stub is None:
-                options = [("grpc.max_send_message_length", -1),
-                           ("grpc.max_receive_message_length", -1)]
-                channel = self._grpc.insecure_channel(address, options=options)
+                channel = self._grpc.insecure_channel(address, options=self._channel_options)
                 stub = self._stubs[address] = pb_grpc.NodeServiceStub(channel)
             return stub
 

@@ -8,6 +8,8 @@ import struct
 import threading
 from typing import Any
 
+from ember._core import limits
+
 _HEADER = struct.Struct("<I")
 # Reads go into a per-connection buffer of this size (recv_into: no allocation per read);
 # the rest of a frame larger than that is read straight into place.
@@ -18,11 +20,19 @@ class ConnectionClosed(EOFError):
     """The peer closed the connection (usually: its process died)."""
 
 
+class FrameTooLarge(ConnectionError):
+    """The peer announced a frame over the limit; the connection is dropped unread."""
+
+
 class Connection:
     """One end of a framed socket. `send` is thread-safe; `recv*` belong to one reader."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, max_frame: int | None = None) -> None:
         self.sock = sock
+        self.max_frame = limits.max_frame_bytes() if max_frame is None else max_frame
+        self._big: bytearray | None = None  # the frame being read, when large
+        self._big_view: memoryview | None = None
+        self._big_pos = 0
         self._send_lock = threading.Lock()
         self._buf = bytearray()
         self._chunk = bytearray(_RECV_CHUNK)
@@ -84,12 +94,33 @@ class Connection:
 
     def _parse(self) -> list[Any]:
         out = []
+        big = self._big
+        if big is not None:
+            if self._big_pos < len(big):
+                return out
+            self._big = None
+            self._big_view = None
+            out.append(pickle.loads(big))
         buf = self._buf
         pos = 0
         n = len(buf)
         while n - pos >= 4:
             (size,) = _HEADER.unpack_from(buf, pos)
-            if n - pos - 4 < size:
+            if size > self.max_frame:
+                self.closed = True
+                raise FrameTooLarge(
+                    f"a frame of {size} bytes exceeds the limit of {self.max_frame} "
+                    "(EMBER_MAX_FRAME_BYTES); large values belong in the object store")
+            have = n - pos - 4
+            if have < size:
+                if size - have > _RECV_CHUNK:
+                    # A large frame: one buffer, allocated once, read straight into place.
+                    big = bytearray(size)
+                    big[:have] = memoryview(buf)[pos + 4 :]
+                    self._big = big
+                    self._big_view = memoryview(big)
+                    self._big_pos = have
+                    pos = n
                 break
             out.append(pickle.loads(memoryview(buf)[pos + 4 : pos + 4 + size]))
             pos += 4 + size
@@ -99,21 +130,12 @@ class Connection:
 
     def _read(self) -> None:
         """One read from the socket into the buffer; ConnectionClosed at end of stream."""
-        buf = self._buf
-        missing = 0
-        if len(buf) >= 4:
-            missing = 4 + _HEADER.unpack_from(buf, 0)[0] - len(buf)
-        if missing > _RECV_CHUNK:  # a large frame: read its rest in place
-            start = len(buf)
-            buf.extend(bytes(missing))
-            n = 0
-            try:
-                n = self.sock.recv_into(memoryview(buf)[start:])
-            finally:
-                del buf[start + n:]
+        if self._big is not None:
+            n = self.sock.recv_into(self._big_view[self._big_pos :])
+            self._big_pos += n
         else:
             n = self.sock.recv_into(self._chunk)
-            buf += self._chunk_view[:n]
+            self._buf += self._chunk_view[:n]
         if n == 0:
             self.closed = True
             raise ConnectionClosed()

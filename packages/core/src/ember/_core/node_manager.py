@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ember._core import framing, refs
+from ember._core import framing, handshake, limits, refs
 from ember._core.actor_directory import ActorDirectoryMixin
 from ember._core.actor_manager import ActorMixin
 from ember._core.cluster_link import ClusterLink
@@ -154,42 +154,57 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.wake()
 
     def _accept_driver(self) -> None:
-        import hmac
-        import socket
-
+        """Accept on the IO thread; authenticate on a thread of the connection's own, so a
+        slow or hostile peer never holds up the node."""
         try:
             sock, _ = self._listener.accept()
-        except BlockingIOError:
+        except (BlockingIOError, OSError):
             return
+        threading.Thread(target=self._admit_driver, args=(sock,), daemon=True,
+                         name="ember-admit").start()
+
+    def _admit_driver(self, sock: Any) -> None:
+        import socket
+
         sock.setblocking(True)
-        sock.settimeout(5.0)
+        if not handshake.accept(sock, self._token, limits.handshake_timeout_s()):
+            sock.close()
+            return
+        # Authenticated: from here on the peer speaks the node's framed protocol.
+        sock.settimeout(limits.handshake_timeout_s())
         conn = framing.Connection(sock)
         try:
             hello = conn.recv_blocking()[0]
-            if hello[0] != "hello" or not hmac.compare_digest(str(hello[1]).encode(),
-                                                                self._token):
-                conn.send(("refused", "missing or wrong cluster token"))
+            if not isinstance(hello, tuple) or len(hello) != 3 or hello[0] != "hello":
                 conn.close()
                 return
-            wid = next(self.wids)
+            pid, namespace = int(hello[1]), hello[2]
+            with self.lock:
+                wid = next(self.wids)
             socket.send_fds(sock, [b"F"], [self.store.fd])
             job_id = os.urandom(4)
             conn.send(("welcome", {
                 "node_id": self.node_id, "job_id": job_id, "wid": wid,
-                "namespace": hello[3] or f"anon-{os.urandom(4).hex()}",
+                "namespace": namespace or f"anon-{os.urandom(4).hex()}",
                 "session_dir": self.session_dir, "totals": dict(self.total_resources),
                 "capacity": self.store.capacity, "cluster": self.link is not None}))
-        except (OSError, IndexError, framing.ConnectionClosed):
+        except (OSError, ValueError, TypeError, IndexError, framing.ConnectionClosed):
             conn.close()
             return
+        sock.settimeout(None)
         sock.setblocking(False)
-        w = WorkerHandle(wid, int(hello[2]), conn, "")
+        w = WorkerHandle(wid, pid, conn, "")
         w.on_backlog = self._want_write
         w.state = "driver"
-        self.workers[wid] = w
-        self._sel.register(sock, selectors.EVENT_READ, w)
-        if self.on_driver_change is not None:
-            self.on_driver_change(True, w, job_id)
+        with self.lock:
+            if self._stopped:
+                conn.close()
+                return
+            self.workers[wid] = w
+            self._sel.register(sock, selectors.EVENT_READ, w)
+            if self.on_driver_change is not None:
+                self.on_driver_change(True, w, job_id)
+        self.wake()
 
     def _on_readable(self, data: Any) -> None:
         if data == "listen":

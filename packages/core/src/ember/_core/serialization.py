@@ -32,6 +32,9 @@ def _cp() -> Any:
     return _cloudpickle
 
 FLAG_BUFFERS = 1
+# bytes at least this large travel out of band like numpy buffers: written to the store
+# once, copied once on read (a bytes object cannot be a view).
+OUT_OF_BAND_MIN = 64 * 1024
 FLAG_ERROR = 2
 _ALIGN = 64
 _COUNT = struct.Struct("<IQ")
@@ -48,6 +51,19 @@ def _align(n: int) -> int:
 def contained_collector() -> list | None:
     """The list into which ObjectRef/ActorHandle reducers record what a value contains."""
     return getattr(_ctx, "collector", None)
+
+
+class OutOfBandBytes:
+    """Wraps a large bytes value so pickle hands its buffer out of band (no copy into the
+    pickle stream); it unpickles as a plain bytes object."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return bytes, (pickle.PickleBuffer(self.data),)
 
 
 class Serialized:
@@ -106,7 +122,9 @@ def serialize(value: Any, *, error: bool = False) -> Serialized:
     """Serialize `value`; raises TypeError naming what could not be pickled."""
     flags = FLAG_ERROR if error else 0
     if type(value) in _PRIMITIVE:
-        return Serialized(flags, pickle.dumps(value, protocol=5), [], [])
+        if type(value) is not bytes or len(value) < OUT_OF_BAND_MIN:
+            return Serialized(flags, pickle.dumps(value, protocol=5), [], [])
+        value = OutOfBandBytes(value)
     buffers: list[pickle.PickleBuffer] = []
     prev = getattr(_ctx, "collector", None)
     contained: list[bytes] = []
