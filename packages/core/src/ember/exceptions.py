@@ -6,7 +6,9 @@
     ├── RayActorError
     │   └── ActorDiedError
     ├── ActorUnavailableError
+    ├── ActorUnschedulableError   hard node affinity to a node that is not alive
     ├── TaskCancelledError
+    ├── TaskUnschedulableError    hard node affinity to a node that is not alive
     ├── WorkerCrashedError        the process running a task died
     ├── NodeDiedError
     ├── ObjectLostError
@@ -28,6 +30,7 @@ from typing import Any
 __all__ = [
     "ActorDiedError",
     "ActorUnavailableError",
+    "ActorUnschedulableError",
     "EmberError",
     "EmberTaskError",
     "GetTimeoutError",
@@ -42,6 +45,7 @@ __all__ = [
     "RayTaskError",
     "RuntimeEnvSetupError",
     "TaskCancelledError",
+    "TaskUnschedulableError",
     "WorkerCrashedError",
 ]
 
@@ -159,6 +163,30 @@ class ActorDiedError(RayActorError):
 
 class ActorUnavailableError(RayError):
     """The actor is temporarily unreachable (for example, restarting)."""
+
+
+class ActorUnschedulableError(RayError):
+    """The actor can never be placed: the node its hard NodeAffinitySchedulingStrategy
+    names is not alive. Its method calls raise this error."""
+
+    def __init__(self, error_message: str = "") -> None:
+        self.error_message = error_message
+        super().__init__(f"The actor is not schedulable: {error_message}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.error_message,))
+
+
+class TaskUnschedulableError(RayError):
+    """The task can never be placed: the node its hard NodeAffinitySchedulingStrategy
+    names is not alive (dead, or never part of the cluster)."""
+
+    def __init__(self, error_message: str = "") -> None:
+        self.error_message = error_message
+        super().__init__(f"The task is not schedulable: {error_message}")
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.error_message,))
 
 
 class TaskCancelledError(RayError):
