@@ -10,7 +10,7 @@ import pytest
 
 import ember
 from ember.cluster_utils import Cluster
-from ember.exceptions import InfeasibleResourceError
+from ember.exceptions import TaskCancelledError, TaskUnschedulableError
 from ember.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
@@ -39,8 +39,12 @@ def test_nodes_and_resources_cover_the_cluster(two_nodes):
 def test_custom_resource_pins_work_to_the_node_that_has_it(two_nodes):
     _, worker = two_nodes
     assert ember.get(node_id.options(resources={"remote": 1}).remote()) == worker.node_id
-    with pytest.raises(InfeasibleResourceError):
-        node_id.options(resources={"remote": 5}).remote()
+    # No node can hold it: it waits (as in Ray) instead of failing at the call site.
+    ref = node_id.options(resources={"remote": 5}).remote()
+    assert ember.wait([ref], timeout=0.5) == ([], [ref])
+    ember.cancel(ref)
+    with pytest.raises(TaskCancelledError):
+        ember.get(ref, timeout=30)
 
 
 def test_large_arguments_and_results_cross_nodes(two_nodes):
@@ -83,9 +87,9 @@ def test_node_affinity(two_nodes):
     soft = NodeAffinitySchedulingStrategy("ff" * 14, soft=True)
     assert ember.get(node_id.options(scheduling_strategy=soft).remote()) in (
         cluster.head_node.node_id, worker.node_id)
-    with pytest.raises(InfeasibleResourceError):
-        node_id.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
-            "ff" * 14, soft=False)).remote()
+    with pytest.raises(TaskUnschedulableError):  # as in Ray: at get, not at the call
+        ember.get(node_id.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            "ff" * 14, soft=False)).remote(), timeout=30)
 
 
 def test_actor_on_another_node_receives_ordered_calls(two_nodes):

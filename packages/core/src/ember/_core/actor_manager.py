@@ -24,7 +24,7 @@ from ember._core.records import (
     GenState,
     Task,
 )
-from ember.exceptions import ActorDiedError, TaskCancelledError
+from ember.exceptions import ActorDiedError, ActorUnschedulableError, TaskCancelledError
 
 HANDLE_SUFFIX = ids.HANDLE_SUFFIX
 handle_id = ids.handle_id
@@ -90,6 +90,12 @@ class ActorMixin:
         self._schedule_actor(actor)
 
     def _schedule_actor(self, actor: Actor) -> None:
+        why = self._unschedulable(actor.spec)
+        if why:
+            actor.no_restart = True
+            actor.unschedulable = True
+            self._actor_dead(actor, f"The actor {actor.class_name} cannot be placed: {why}.")
+            return
         if not self.envs.ready(actor.env_key, lambda: self._env_prepared(actor.env_key)):
             self.pending_actors.append(actor)
             return
@@ -97,6 +103,11 @@ class ActorMixin:
         target = self._actor_target(actor)
         if target:
             self._forward_actor(actor, target)
+            return
+        aff = actor.spec.get("affinity")
+        if aff and not aff[1] and aff[0] != self.node_id:  # pinned to a busy peer: wait
+            if actor not in self.pending_actors:
+                self.pending_actors.append(actor)
             return
         if pg is not None:
             node = (self.scheduler.acquire_bundle(pg[0], pg[1], actor.resources)
@@ -114,6 +125,8 @@ class ActorMixin:
                 return
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
+            if pg is None:
+                self._note_infeasible(actor.resources, f"Actor {actor.class_name!r}")
             return
         actor.node_id = self.node_id
         w = self.idle.pop(actor.env_key)
@@ -295,7 +308,9 @@ class ActorMixin:
 
     def _actor_died_error(self, actor: Actor | None, msg: str, cause: Any = None) -> bytes:
         aid = actor.actor_id.hex() if actor is not None else ""
-        err = ActorDiedError(msg, aid, cause)
+        err: Exception = ActorDiedError(msg, aid, cause)
+        if actor is not None and actor.unschedulable:
+            err = ActorUnschedulableError(actor.death_cause or msg)
         return serialization.serialize_error(err).to_bytes()
 
     def _actor_dead(self, actor: Actor, cause: str, exc: Any = None) -> None:

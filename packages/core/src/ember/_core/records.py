@@ -72,7 +72,7 @@ class Actor:
                  "num_restarts", "no_restart", "submitted", "inflight", "death_cause",
                  "name", "namespace", "detached", "resources", "env_key", "class_name",
                  "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids",
-                 "remote_node", "owner", "proxy", "owner_node")
+                 "remote_node", "owner", "proxy", "owner_node", "unschedulable")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.actor_id: bytes = spec["actor_id"]
@@ -102,6 +102,7 @@ class Actor:
         self.owner: tuple[str, str] | None = None  # (node, address) that owns it
         self.proxy = False  # only stands for an actor another node owns, to call it
         self.owner_node = ""  # a proxy's actor's owner
+        self.unschedulable = False  # died because no node may ever host it
 
 
 class PlacementGroup:

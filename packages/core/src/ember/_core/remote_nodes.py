@@ -67,6 +67,7 @@ class RemoteMixin:
                         changed = True
                     continue
                 if peer is None:
+                    self.infeasible_warned.clear()  # warn again about what still waits
                     peer = Peer(n.node_id, n.address, dict(n.resources),
                                 self.link.stub_for(n.address), n.labels.get("transfer", ""))
                     self.peers[n.node_id] = peer
@@ -142,10 +143,15 @@ class RemoteMixin:
         strategy = spec.get("strategy") or "DEFAULT"
         if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node_id):
             return ""
-        node = self.scheduler.pick_node(
-            resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
-            local_node=self.node_id, affinity_node=aff[0] if aff else "",
-            soft=bool(aff[1]) if aff else False)
+        from ember import _native
+
+        try:
+            node = self.scheduler.pick_node(
+                resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
+                local_node=self.node_id, affinity_node=aff[0] if aff else "",
+                soft=bool(aff[1]) if aff else False)
+        except _native.InfeasibleError:
+            return ""  # no alive node can hold it: it waits (the caller warns)
         return node if node and node != self.node_id and node in self.peers else ""
 
     @staticmethod

@@ -7,6 +7,7 @@ while resources and workers allow, so one large request does not hold back small
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections import deque
@@ -24,12 +25,13 @@ from ember._core.records import (
     Task,
 )
 from ember.exceptions import (
-    InfeasibleResourceError,
     TaskCancelledError,
+    TaskUnschedulableError,
     WorkerCrashedError,
 )
 
 _HISTORY = 10_000
+_log = logging.getLogger("ember")
 
 
 class TaskMixin:
@@ -38,6 +40,7 @@ class TaskMixin:
         self.queues: dict[Any, deque[Task]] = {}
         self.history: deque[dict] = deque(maxlen=_HISTORY)
         self.max_task_workers = max(32, 4 * self.num_cpus)
+        self.infeasible_warned: set[tuple] = set()  # requests warned about (until a join)
 
     # -- submission -------------------------------------------------------------------
 
@@ -64,21 +67,10 @@ class TaskMixin:
         self._wait_deps(task, self._task_deps_ready)
 
     def _check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
-        if affinity is not None and not affinity[1] and affinity[0] != self.node_id and \
-                affinity[0] not in getattr(self, "peers", {}):
-            raise InfeasibleResourceError(
-                f"Task or actor {name!r} must run on node {affinity[0]} "
-                "(NodeAffinitySchedulingStrategy with soft=False), which is not alive.")
+        """Refuse at the call site only what can never fit its placement group. A request
+        no node can hold now waits with a warning, as in Ray (a fitting node may join)."""
         if pg is not None:
             self._check_bundle_request(pg, request)
-            return
-        if not self.scheduler.is_feasible(request):
-            totals = self.scheduler.total(self.node_id)
-            raise InfeasibleResourceError(
-                f"Task or actor {name!r} requests {request}, which no node can ever "
-                f"provide (this cluster has {totals}). Lower the request, or start the "
-                "cluster with more resources (init(num_cpus=..., resources={...}))."
-            )
 
     def _wait_deps(self, task: Task, on_ready: Any) -> None:
         missing = [oid for oid in set(task.deps) if not self.objects.is_ready(oid)]
@@ -164,6 +156,11 @@ class TaskMixin:
         self.scheduler.release(self.node_id, task.resources)
 
     def dispatch(self) -> None:
+        """Start (or forward) the head of each queue while resources and workers allow.
+
+        A fault in one task fails that task only: dispatch itself never raises, since it
+        runs inside other requests (a `.remote()`, a finished task, a node joining).
+        """
         for key, q in list(self.queues.items()):
             while q:
                 task = q[0]
@@ -172,34 +169,78 @@ class TaskMixin:
                     continue
                 if not self.envs.ready(task.env_key, None):
                     break
-                aff = task.spec.get("affinity")
-                if self.link is not None and (task.spec.get("strategy") != "DEFAULT" or aff):
-                    target = self._spill_target(task, True)
-                    if target and self._forward(task, target):
-                        q.popleft()
-                        continue
-                    if aff and not aff[1] and aff[0] != self.node_id:
-                        break  # pinned to a peer that is busy now: wait for it
-                node = self._acquire_task_resources(task)
-                if not node:
-                    target = self._spill_target(task, False)
-                    if target and self._forward(task, target):
-                        q.popleft()
-                        continue
+                try:
+                    left = self._dispatch_head(task, len(q))
+                except Exception as e:  # noqa: BLE001 - reported to the task's caller
+                    _log.exception("dispatching task %r failed", task.name)
+                    left = True
+                    self._fail_task(task, serialization.serialize_error(e).to_bytes())
+                if not left:
                     break
-                if node != self.node_id:  # its placement group's bundle is on a peer
+                if q and q[0] is task:
                     q.popleft()
-                    self._forward(task, node, reserved=True)
-                    continue
-                w = self.idle.pop(task.env_key)
-                if w is None:
-                    self._release_task_resources(task)
-                    self._grow_pool(task.env_key, len(q))
-                    break
-                q.popleft()
-                self._run_on(task, w)
             if not q:
                 self.queues.pop(key, None)
+
+    def _dispatch_head(self, task: Task, depth: int) -> bool:
+        """Place the task at the head of its queue; True once it has left the queue
+        (started, forwarded or failed), False if it must wait (the queue waits too)."""
+        why = self._unschedulable(task.spec)
+        if why:
+            err = TaskUnschedulableError(f"Task {task.name!r} cannot run: {why}.")
+            self._fail_task(task, serialization.serialize_error(err).to_bytes())
+            return True
+        aff = task.spec.get("affinity")
+        if self.link is not None and (task.spec.get("strategy") != "DEFAULT" or aff):
+            target = self._spill_target(task, True)
+            if target and self._forward(task, target):
+                return True
+            if aff and not aff[1] and aff[0] != self.node_id:
+                return False  # pinned to a peer that is busy now: wait for it
+        node = self._acquire_task_resources(task)
+        if not node:
+            target = self._spill_target(task, False)
+            if target and self._forward(task, target):
+                return True
+            if task.spec.get("pg") is None:
+                self._note_infeasible(task.resources, f"Task {task.name!r}")
+            return False
+        if node != self.node_id:  # its placement group's bundle is on a peer
+            self._forward(task, node, reserved=True)
+            return True
+        w = self.idle.pop(task.env_key)
+        if w is None:
+            self._release_task_resources(task)
+            self._grow_pool(task.env_key, depth)
+            return False
+        return self._run_on(task, w)
+
+    def _unschedulable(self, spec: dict) -> str:
+        """Why a task or actor can never be placed (hard affinity to a node that is not
+        alive), or "". Like Ray, such work fails rather than waits."""
+        aff = spec.get("affinity")
+        if aff and not aff[1] and aff[0] != self.node_id and aff[0] not in self.peers:
+            return (f"the node {aff[0]} that its NodeAffinitySchedulingStrategy(soft=False) "
+                    "names is not alive")
+        return ""
+
+    def _note_infeasible(self, request: dict[str, float], what: str) -> None:
+        """Warn once that a request no alive node can ever hold waits (as in Ray: a node
+        that has the resources may join, and then it runs)."""
+        if self.scheduler.is_feasible(request):
+            return
+        key = tuple(sorted(request.items()))
+        if key in self.infeasible_warned:
+            return
+        self.infeasible_warned.add(key)
+        totals = {n: self.scheduler.total(n) for n in self.scheduler.nodes()}
+        short = sorted(k for k, v in request.items()
+                       if not any(t.get(k, 0.0) + 1e-9 >= v for t in totals.values()))
+        _log.warning(
+            "%s requests %s, which no alive node can provide (short of %s; the nodes have "
+            "%s). It stays pending until a node with these resources joins the cluster.",
+            what, request, ", ".join(repr(k) for k in short) or "a node with all of them",
+            list(totals.values()))
 
     def _grow_pool(self, env_key: str, demand: int) -> None:
         pending = self.template.pending[env_key]
@@ -218,7 +259,7 @@ class TaskMixin:
                 w.kill()
                 return
 
-    def _run_on(self, task: Task, w: Any) -> None:
+    def _run_on(self, task: Task, w: Any) -> bool:
         w.state = "busy"
         w.task = task
         w.holds_resources = True
@@ -227,6 +268,7 @@ class TaskMixin:
         gpus = task.resources.get("GPU")
         task.gpu_ids = self.gpus.allocate(gpus) if gpus else []
         self._send_task(w, "task", task.spec, task.deps, task.gpu_ids)
+        return True
 
     def _send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes],
                    gpu_ids: list[int] | None = None) -> None:

@@ -100,23 +100,15 @@ class WorkerClient(BaseClient):
                              daemon=True).start()
 
     def submit(self, op: str, spec: dict) -> None:
-        """One-way submission (no round trip) when the request is checked here. Actor
-        calls always are: what can go wrong with them is reported through their results."""
+        """One-way submission (no round trip) unless the node must check the request
+        first (a placement group's bundle). Actor calls always are one-way: what can go
+        wrong with them is reported through their results."""
         if op == "submit_actor_task":
             self.send(("req", 0, op, (spec,)))
             return
-        if spec.get("pg") is not None or spec.get("affinity") is not None or \
-                self.info.get("cluster"):
+        if spec.get("pg") is not None or self.info.get("cluster"):
             self.call(op, spec)
             return
-        totals = self.info.get("totals") or {}
-        for name, amount in (spec.get("resources") or {}).items():
-            if totals.get(name, 0.0) + 1e-9 < amount:
-                from ember.exceptions import InfeasibleResourceError
-
-                raise InfeasibleResourceError(
-                    f"Task or actor {spec.get('name')!r} requests {spec.get('resources')}, "
-                    f"which no node can ever provide (this cluster has {totals}).")
         self.send(("req", 0, op, (spec,)))
 
     def release_cb(self, oid: bytes) -> Callable[[], None]:

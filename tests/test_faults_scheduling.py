@@ -1,0 +1,137 @@
+"""Scheduling faults: work that becomes infeasible waits for a fitting node, work pinned
+to a dead node fails with Ray's unschedulable errors, and neither disturbs other work."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import ember
+from ember.cluster_utils import Cluster
+from ember.exceptions import ActorUnschedulableError, TaskUnschedulableError
+from ember.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+
+def test_a_request_no_node_can_hold_waits_with_a_warning(shutdown_after, caplog):
+    ember.init(num_cpus=1)
+
+    @ember.remote
+    def submit_nested():
+        return square.options(resources={"accel": 1}).remote(3)
+
+    direct = square.options(resources={"accel": 1}).remote(2)  # no error at the call
+    nested = ember.get(submit_nested.remote(), timeout=60)  # nor from inside a task
+    assert ember.wait([direct, nested], num_returns=2, timeout=0.5)[0] == []
+    assert any("'accel'" in r.getMessage() and r.levelname == "WARNING"
+               for r in caplog.records)
+    assert ember.get(square.remote(5), timeout=60) == 25  # the node keeps serving
+    for ref in (direct, nested):
+        ember.cancel(ref)
+        with pytest.raises(ember.exceptions.TaskCancelledError):
+            ember.get(ref, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head and a plain node (1 CPU each); tests add and kill nodes of their own."""
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    c.add_node(num_cpus=1)
+    c.connect()
+    yield c
+    c.shutdown()
+
+
+@ember.remote
+def square(x):
+    return x * x
+
+
+@ember.remote
+def slow_square(x):
+    time.sleep(0.3)
+    return x * x
+
+
+@ember.remote
+class Where:
+    def node(self):
+        return ember.get_runtime_context().get_node_id()
+
+
+def _wait_until(cond, what: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+def _alive(node_id: str) -> bool:
+    return any(n["NodeID"] == node_id and n["Alive"] for n in ember.nodes())
+
+
+def _kill(cluster: Cluster, node) -> None:
+    cluster.remove_node(node, allow_graceful=False)
+    _wait_until(lambda: not _alive(node.node_id), "the head saw the node die")
+
+
+def test_tasks_that_lose_the_only_node_with_their_resource_wait_for_a_new_one(cluster):
+    special = cluster.add_node(num_cpus=1, resources={"special": 1})
+    _wait_until(lambda: _alive(special.node_id), "the head saw the new node")
+    task = slow_square.options(resources={"special": 1})
+    refs = [task.remote(i) for i in range(6)]
+    assert ember.get(refs[0], timeout=60) == 0  # they run there, one at a time
+    _kill(cluster, special)  # the others are queued or running there
+    # Other work of the same driver is unaffected: no error escapes .remote() or get.
+    assert ember.get([square.remote(i) for i in range(4)], timeout=60) == [0, 1, 4, 9]
+    # The infeasible ones stay pending (no error is stored for them)...
+    ready, _ = ember.wait(refs[1:], num_returns=len(refs) - 1, timeout=1)
+    assert ready == []
+    # ...and run once a node with the resource joins.
+    again = cluster.add_node(num_cpus=1, resources={"special": 1})
+    assert ember.get(refs, timeout=60) == [i * i for i in range(6)]
+    _kill(cluster, again)
+
+
+def test_work_submitted_after_the_only_node_with_a_resource_died_waits(cluster):
+    special = cluster.add_node(num_cpus=1, resources={"later": 1})
+    _wait_until(lambda: _alive(special.node_id), "the head saw the new node")
+    _kill(cluster, special)
+    ref = square.options(resources={"later": 1}).remote(7)  # no error at the call site
+    actor = Where.options(resources={"later": 1}).remote()
+    call = actor.node.remote()
+    assert ember.get(square.remote(3), timeout=60) == 9
+    ready, _ = ember.wait([ref, call], num_returns=2, timeout=1)
+    assert ready == []
+    again = cluster.add_node(num_cpus=2, resources={"later": 2})  # the actor holds one
+    assert ember.get(ref, timeout=60) == 49
+    assert ember.get(call, timeout=60) == again.node_id
+    ember.kill(actor)
+    _kill(cluster, again)
+
+
+def test_hard_affinity_to_a_dead_node_fails_with_unschedulable_errors(cluster):
+    target = cluster.add_node(num_cpus=1)
+    _wait_until(lambda: _alive(target.node_id), "the head saw the new node")
+    hard = NodeAffinitySchedulingStrategy(target.node_id, soft=False)
+    soft = NodeAffinitySchedulingStrategy(target.node_id, soft=True)
+    placed = Where.options(scheduling_strategy=hard, max_restarts=1).remote()
+    assert ember.get(placed.node.remote(), timeout=60) == target.node_id
+    queued = [slow_square.options(scheduling_strategy=hard).remote(i) for i in range(4)]
+    soft_refs = [slow_square.options(scheduling_strategy=soft).remote(i) for i in range(2)]
+    _kill(cluster, target)
+    for ref in queued:  # whether it was running or queued there, it cannot run elsewhere
+        with pytest.raises(TaskUnschedulableError, match=target.node_id):
+            ember.get(ref, timeout=60)
+    assert ember.get(soft_refs, timeout=60) == [0, 1]  # soft affinity falls back
+    # The actor restarts (max_restarts=1) but may live only on the dead node.
+    with pytest.raises(ActorUnschedulableError, match=target.node_id):
+        ember.get(placed.node.remote(), timeout=60)
+    late = Where.options(scheduling_strategy=hard).remote()
+    with pytest.raises(ActorUnschedulableError):
+        ember.get(late.node.remote(), timeout=60)
+    with pytest.raises(TaskUnschedulableError):
+        ember.get(square.options(scheduling_strategy=hard).remote(1), timeout=60)
+    assert ember.get([square.remote(i) for i in range(3)], timeout=60) == [0, 1, 4]
