@@ -1,0 +1,95 @@
+"""TorchTrainer with real workers: DDP over gloo, distributed data loaders, mixed
+precision on CPU, a user error surfacing with its traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ember import train  # noqa: E402
+from ember.train import RunConfig, ScalingConfig  # noqa: E402
+from ember.train.torch import TorchConfig, TorchTrainer  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("cluster")
+
+
+def ddp_loop(config):
+    import torch.distributed as dist
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from ember.train.torch import accelerate, get_device, prepare_data_loader, prepare_model
+
+    torch.manual_seed(train.get_context().get_world_rank())  # different initial weights
+    accelerate(amp=config["amp"])
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    model = prepare_model(model, parallel_strategy=config["strategy"])
+    dtypes = []
+    inner = model.module if hasattr(model, "module") else model
+    inner[0].register_forward_hook(lambda m, i, o: dtypes.append(o.dtype))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    x = torch.arange(64, dtype=torch.float32).reshape(16, 4) / 64
+    data = TensorDataset(x, x.sum(1, keepdim=True), torch.arange(16))
+    loader = prepare_data_loader(DataLoader(data, batch_size=4, shuffle=True))
+    for epoch in range(2):
+        seen = []
+        for xb, yb, idx in loader:
+            loss = torch.nn.functional.mse_loss(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            seen += idx.tolist()
+        checksum = sum(p.detach().double().sum().item() for p in model.parameters())
+        train.report({"epoch": epoch, "seen": sorted(seen), "checksum": checksum,
+                      "backend": dist.get_backend(), "device": str(get_device()),
+                      "out_dtype": str(model(x).dtype), "inner_dtype": str(dtypes[-1]),
+                      "batches": len(loader)})
+
+
+class PerRank(train.UserCallback):
+    def __init__(self) -> None:
+        self.metrics: list[list[dict]] = []
+
+    def after_report(self, run_context, metrics, checkpoint) -> None:
+        self.metrics.append(metrics)
+
+
+@pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16-autocast"])
+def test_ddp_keeps_ranks_in_sync_and_splits_the_data(tmp_path, amp):
+    per_rank = PerRank()
+    result = TorchTrainer(
+        ddp_loop, train_loop_config={"amp": amp, "strategy": "ddp"},
+        scaling_config=ScalingConfig(num_workers=2),
+        torch_config=TorchConfig(timeout_s=60),
+        run_config=RunConfig(storage_path=str(tmp_path), callbacks=[per_rank])).fit()
+    assert result.metrics["backend"] == "gloo" and result.metrics["device"] == "cpu"
+    for epoch_metrics in per_rank.metrics:
+        r0, r1 = epoch_metrics
+        # DDP averaged the gradients: both ranks hold the same weights after every epoch,
+        # although they started from different seeds.
+        assert r0["checksum"] == pytest.approx(r1["checksum"], abs=1e-9)
+        # The DistributedSampler gave each rank half of the data, disjoint.
+        assert not set(r0["seen"]) & set(r1["seen"])
+        assert sorted(r0["seen"] + r1["seen"]) == list(range(16))
+        assert r0["batches"] == 2
+    assert result.metrics["out_dtype"] == "torch.float32"
+    assert result.metrics["inner_dtype"] == ("torch.bfloat16" if amp else "torch.float32")
+
+
+def raising_loop():
+    def inner_helper():
+        raise ZeroDivisionError("the loss exploded")
+
+    train.report({"ok": 1})
+    inner_helper()
+
+
+def test_user_error_raises_training_failed_error_with_the_remote_traceback(tmp_path):
+    trainer = TorchTrainer(raising_loop, scaling_config=ScalingConfig(num_workers=2),
+                           run_config=RunConfig(storage_path=str(tmp_path)))
+    with pytest.raises(train.TrainingFailedError) as info:
+        trainer.fit()
+    text = str(info.value)
+    assert "ZeroDivisionError: the loss exploded" in text
+    assert "inner_helper" in text and "Traceback" in text
+    assert isinstance(info.value.error, ZeroDivisionError)
