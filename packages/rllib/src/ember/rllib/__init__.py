@@ -1,1 +1,1 @@
-"""Reinforcement learning with RLlib's API (work in progress)."""
+"""ember.rllib: reinforcement learning with RLlib's API (new API stack) on ember."""

@@ -1,0 +1,1 @@
+"""Learner connector pieces."""
