@@ -24,7 +24,13 @@ from ember._core.records import (
     GenState,
     Task,
 )
-from ember.exceptions import ActorDiedError, ActorUnschedulableError, TaskCancelledError
+from ember._native import StoreFullError
+from ember.exceptions import (
+    ActorDiedError,
+    ActorUnschedulableError,
+    ObjectStoreFullError,
+    TaskCancelledError,
+)
 
 HANDLE_SUFFIX = ids.HANDLE_SUFFIX
 handle_id = ids.handle_id
@@ -154,6 +160,20 @@ class ActorMixin:
             self._release_actor_resources(actor)
             self._make_idle(w)
             return
+        deps = actor.spec.get("deps", [])
+        try:
+            payloads = self._payloads(w.wid, deps) if deps else []
+        except StoreFullError:  # its arguments cannot be restored now: wait for room
+            self._release_actor_resources(actor)
+            self._make_idle(w)
+            if self.objects.never_fits(deps):
+                actor.no_restart = True
+                self._actor_dead(actor, "The actor's constructor arguments cannot be in the "
+                                 "object store at once: together they exceed its capacity.")
+                return
+            self.pending_actors.append(actor)
+            self._wait_for_space()
+            return
         w.state = "actor"
         w.actor = actor
         actor.worker = w
@@ -161,7 +181,7 @@ class ActorMixin:
         actor.node_id = self.node_id
         gpus = actor.resources.get("GPU")
         actor.gpu_ids = self.gpus.allocate(gpus) if gpus else []
-        self._send_task(w, "actor_init", actor.spec, actor.spec.get("deps", []), actor.gpu_ids)
+        self._send_task(w, "actor_init", actor.spec, deps, actor.gpu_ids, payloads)
         actor.state = ALIVE
         self._actor_moved(actor)
         self._pump_actor(actor)
@@ -212,9 +232,32 @@ class ActorMixin:
         if actor.state != ALIVE or actor.worker is None:
             return
         for task in self._ready_calls(actor):
-            task.worker = actor.worker
-            self._send_task(actor.worker, "actor_task", task.spec, task.deps)
+            if not self._send_call(actor, task):
+                break
         self._maybe_terminate_idle(actor)
+
+    def _send_call(self, actor: Actor, task: Task) -> bool:
+        """Send a call (marked in flight) to the actor's worker; False if its arguments
+        cannot be restored into the store now: it goes back first in line and the actor
+        is pumped again once there may be room."""
+        try:
+            payloads = self._payloads(actor.worker.wid, task.deps) if task.deps else []
+        except StoreFullError:
+            actor.inflight.pop(task.task_id, None)
+            if self.objects.never_fits(task.deps):
+                err = ObjectStoreFullError(
+                    f"The arguments of {task.name!r} cannot be in the object store at once: "
+                    f"together they exceed its capacity ({self.store.capacity} bytes).")
+                self._fail_task(task, serialization.serialize_error(err).to_bytes())
+                return True
+            task.state = QUEUED
+            actor.submitted.appendleft(task)
+            self.space_waiters.append(lambda: self._pump_actor(actor))
+            self._wait_for_space()
+            return False
+        task.worker = actor.worker
+        self._send_task(actor.worker, "actor_task", task.spec, task.deps, None, payloads)
+        return True
 
     def _ready_calls(self, actor: Actor) -> Any:
         """Take the calls at the head of the actor's queue whose arguments are ready, in
@@ -238,7 +281,7 @@ class ActorMixin:
         if retryable and task.retries_left != 0 and not task.cancelled:
             task.retries_left -= 1
             actor.inflight[task.task_id] = task
-            self._send_task(w, "actor_task", task.spec, task.deps)
+            self._send_call(actor, task)
             return
         self._finish_task(task, results)
         self._maybe_terminate_idle(actor)

@@ -133,6 +133,8 @@ class Runner:
         self._set_ctx(spec)
         retryable = False
         on_main = threading.current_thread() is threading.main_thread()
+        a: Any = ()
+        k: Any = {}
         try:
             a, k = self._args(spec)
             fn = getattr(self.instance, spec["method"]) if is_actor else self._function(spec)
@@ -163,6 +165,9 @@ class Runner:
                 results = []
         finally:
             context.task_ctx.set(None)
+        # Drop the arguments first, so that their unpins travel ahead of "done": the node
+        # may need their room in the store for the next task's arguments.
+        a = k = None
         c.send(("done", spec["task_id"], results, retryable))
         _flush_std()
 

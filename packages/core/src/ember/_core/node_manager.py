@@ -500,7 +500,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         objects = self.objects
         pending = {oid for oid in ids if not objects.is_ready(oid)}
         if not pending:
-            return self._payloads(caller, ids)
+            self._deliver(caller, ids, reply)
+            return DEFERRED
         state = {"left": len(pending), "done": False, "timer": None}
 
         def on_ready(_oid: bytes) -> None:
@@ -510,7 +511,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                 if state["timer"] is not None:
                     state["timer"].cancelled = True
                 self._unblock(caller)
-                reply(True, self._payloads(caller, ids))
+                self._deliver(caller, ids, reply)
 
         for oid in pending:
             objects.when_ready(oid, on_ready)
@@ -531,13 +532,14 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         return DEFERRED
 
     def _payloads(self, caller: int, ids: list[bytes]) -> list[tuple]:
-        out = []
+        """Pin and locate `ids` for `caller`, all or none (StoreFullError if spilled ones
+        cannot be restored now: see _deliver and the store waits of TaskMixin)."""
+        out = self.objects.payloads(ids)
         w = self.workers.get(caller) if caller != DRIVER else None
-        for oid in ids:
-            p = self.objects.payload(oid)
-            if p[0] == "s" and w is not None:
-                w.pins[oid] += 1
-            out.append(p)
+        if w is not None:
+            for oid, p in zip(ids, out, strict=True):
+                if p[0] == "s":
+                    w.pins[oid] += 1
         return out
 
     def op_wait(self, caller: int, reply: Any, ids: list[bytes], num_returns: int,

@@ -210,6 +210,31 @@ class ObjectTable:
         offset, size = self.store.get(oid)
         return ("s", offset, size)
 
+    def payloads(self, oids: list[bytes]) -> list[tuple]:
+        """payload() of each id, all or none: if a spilled one cannot be restored now
+        (the store is full of pinned objects: StoreFullError), the pins already taken
+        are dropped before the error is raised, so the caller can simply try again."""
+        out: list[tuple] = []
+        try:
+            for oid in oids:
+                out.append(self.payload(oid))
+        except BaseException:
+            for oid, p in zip(oids, out, strict=False):
+                if p[0] == "s":
+                    self.store.release(oid)
+            raise
+        return out
+
+    def never_fits(self, oids: list[bytes]) -> bool:
+        """True if the store values among `oids` together exceed the store's capacity, so
+        that no amount of waiting lets them all be in memory at once."""
+        total = 0
+        for oid in set(oids):
+            e = self.entries.get(oid)
+            if e is not None and e.in_store:
+                total += (e.size + 63) // 64 * 64
+        return total > self.store.capacity
+
     def error_bytes(self, oid: bytes) -> bytes | None:
         e = self.entries.get(oid)
         if e is not None and e.is_error:

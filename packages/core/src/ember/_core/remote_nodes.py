@@ -173,19 +173,31 @@ class RemoteMixin:
         return best
 
     def _forward(self, task: Task, node_id: str, reserved: bool = False) -> bool:
-        if not reserved and not self.scheduler.acquire(node_id, task.resources):
+        """Send a task to a peer; False if it stays here (the peer has no room for it,
+        or its small arguments cannot be restored from disk now: it waits for room)."""
+        from ember._native import StoreFullError
+
+        acquired = reserved or self.scheduler.acquire(node_id, task.resources)
+        if not acquired:
             if self._fits(self.total_resources, task.resources):
                 return False
             self._queued_remote.add(task.task_id)  # it waits in the peer's queue
         from ember._cluster.protos import node_pb2 as pb
 
         peer = self.peers[node_id]
+        try:
+            deps = self._ship_values(task.pins, peer.address, lend=True)
+        except StoreFullError:
+            if acquired and not reserved:
+                self.scheduler.release(node_id, task.resources)
+            self._queued_remote.discard(task.task_id)
+            self._wait_for_space()
+            return False
         task.state = RUNNING
         task.remote_node = node_id
         self.forwarded[task.task_id] = task
         spec = dict(task.spec)
         spec["fn_bytes"] = self.fns[spec["fn_id"]]
-        deps = self._ship_values(task.pins, peer.address, lend=True)
         req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
                                     owner_node=self.node_id,
                                     owner_address=self.link.address, deps=deps)

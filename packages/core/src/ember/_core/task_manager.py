@@ -24,13 +24,16 @@ from ember._core.records import (
     GenState,
     Task,
 )
+from ember._native import StoreFullError
 from ember.exceptions import (
+    ObjectStoreFullError,
     TaskCancelledError,
     TaskUnschedulableError,
     WorkerCrashedError,
 )
 
 _HISTORY = 10_000
+_SPACE_RETRY_S = 0.05  # how soon work waiting for room in the store tries again
 _log = logging.getLogger("ember")
 
 
@@ -41,6 +44,9 @@ class TaskMixin:
         self.history: deque[dict] = deque(maxlen=_HISTORY)
         self.max_task_workers = max(32, 4 * self.num_cpus)
         self.infeasible_warned: set[tuple] = set()  # requests warned about (until a join)
+        self.space_waiters: list[Any] = []  # gets waiting for room in the store
+        self.store_parked: list[Task] = []  # queued tasks whose arguments wait for room
+        self._space_timer: Any = None
 
     # -- submission -------------------------------------------------------------------
 
@@ -206,7 +212,9 @@ class TaskMixin:
                 self._note_infeasible(task.resources, f"Task {task.name!r}")
             return False
         if node != self.node_id:  # its placement group's bundle is on a peer
-            self._forward(task, node, reserved=True)
+            if not self._forward(task, node, reserved=True):
+                self._release_task_resources(task)
+                return False
             return True
         w = self.idle.pop(task.env_key)
         if w is None:
@@ -260,6 +268,18 @@ class TaskMixin:
                 return
 
     def _run_on(self, task: Task, w: Any) -> bool:
+        """Start the task on the idle worker `w` (its resources are held). If its
+        arguments cannot be brought into the store now, it gives back its resources and
+        the worker and is set aside until there may be room (the tasks queued behind it
+        go on meanwhile), or fails if they can never fit. True: it left its queue."""
+        try:
+            payloads = self._payloads(w.wid, task.deps) if task.deps else []
+        except StoreFullError:
+            self._release_task_resources(task)
+            self._make_idle(w)
+            if not self._store_full_for(task, task.deps):
+                self.store_parked.append(task)
+            return True
         w.state = "busy"
         w.task = task
         w.holds_resources = True
@@ -267,21 +287,73 @@ class TaskMixin:
         task.state = RUNNING
         gpus = task.resources.get("GPU")
         task.gpu_ids = self.gpus.allocate(gpus) if gpus else []
-        self._send_task(w, "task", task.spec, task.deps, task.gpu_ids)
+        self._send_task(w, "task", task.spec, task.deps, task.gpu_ids, payloads)
         return True
 
     def _send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes],
-                   gpu_ids: list[int] | None = None) -> None:
+                   gpu_ids: list[int] | None = None, payloads: list | None = None) -> None:
+        """Send work to a worker; the arguments' payloads are taken (pinned) here unless
+        given (StoreFullError, pinning nothing, if they cannot be restored now)."""
         msg = dict(spec)
         if gpu_ids:
             msg["gpu_ids"] = gpu_ids
+        if deps:
+            msg["dep_payloads"] = payloads if payloads is not None else \
+                self._payloads(w.wid, deps)
         fn_id = spec.get("fn_id")
         if fn_id is not None and fn_id not in w.fns:
             msg["fn_bytes"] = self.fns[fn_id]
             w.fns.add(fn_id)
-        if deps:
-            msg["dep_payloads"] = self._payloads(w.wid, deps)
         w.send((kind, msg))
+
+    # -- waiting for room in the object store -------------------------------------------
+
+    def _store_full_for(self, task: Task, deps: list[bytes]) -> bool:
+        """The arguments of `task` cannot all be in memory now. If they never can (they
+        exceed the store together), fail it with ObjectStoreFullError and return True;
+        otherwise return False: it waits until work in flight releases the store."""
+        if not self.objects.never_fits(deps):
+            self._wait_for_space()
+            return False
+        err = ObjectStoreFullError(
+            f"The arguments of {task.name!r} cannot be in the object store at once: together "
+            f"they exceed its capacity ({self.store.capacity} bytes).")
+        self._fail_task(task, serialization.serialize_error(err).to_bytes())
+        return True
+
+    def _deliver(self, caller: int, ids: list[bytes], reply: Any) -> None:
+        """Reply to a get with the payloads of `ids` once they can all be in memory."""
+        if caller and caller not in self.workers:
+            return  # the caller died while it waited
+        try:
+            payloads = self._payloads(caller, ids)
+        except StoreFullError:
+            if self.objects.never_fits(ids):
+                reply(False, ObjectStoreFullError(
+                    f"The {len(ids)} objects of this get cannot be in the object store at "
+                    f"once: together they exceed its capacity ({self.store.capacity} bytes)."))
+                return
+            self.space_waiters.append(lambda: self._deliver(caller, ids, reply))
+            self._wait_for_space()
+            return
+        reply(True, payloads)
+
+    def _wait_for_space(self) -> None:
+        """Try again shortly what could not get room in the store: readers release their
+        pins asynchronously (a driver's views, workers' batched unpins)."""
+        if self._space_timer is None:
+            self._space_timer = self.add_timer(_SPACE_RETRY_S, self._retry_for_space)
+
+    def _retry_for_space(self) -> None:
+        self._space_timer = None
+        parked, self.store_parked = self.store_parked, []
+        for task in reversed(parked):  # back first in their queues, in their order
+            if task.state == QUEUED and not task.cancelled:
+                self._enqueue(task, front=True)
+        waiters, self.space_waiters = self.space_waiters, []
+        for cb in waiters:
+            cb()
+        self.on_resources_freed()
 
     def _release_gpus(self, owner: Any) -> None:
         if owner.gpu_ids:

@@ -1,0 +1,96 @@
+"""Object-store pressure: work whose spilled arguments cannot be restored now waits for
+room (giving back its CPU meanwhile); work whose arguments can never fit together fails
+with ObjectStoreFullError; nothing is left RUNNING and no resource leaks."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import ember
+from ember.exceptions import ObjectStoreFullError
+from ember.util import state
+
+MB = 1024 * 1024
+
+
+def _store_stats() -> dict:
+    return state._rows("store", None, 1)[0]
+
+
+def _wait_until(cond, what: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+def _idle_and_whole() -> bool:
+    running = [t for t in state.list_tasks() if t["state"] == "RUNNING"]
+    return not running and ember.available_resources().get("CPU") == 2.0
+
+
+@ember.remote
+def checksum(a):
+    time.sleep(0.1)  # hold the argument a while, as real work would
+    return int(a[0]), int(a[-1]), int(a[:: 4096].sum())
+
+
+def _arrays(count: int, megabytes: int) -> list[np.ndarray]:
+    n = megabytes * MB // 8
+    return [np.full(n, i + 1, dtype=np.int64) for i in range(count)]
+
+
+def test_eight_tasks_with_spilled_50mb_arguments_all_complete(shutdown_after):
+    ember.init(object_store_memory=200 * MB, num_cpus=2)
+    values = _arrays(8, 50)
+    refs = [ember.put(v) for v in values]  # 400 MB into a 200 MB store: most are spilled
+    assert _store_stats()["num_spilled"] >= 4
+    outs = ember.get([checksum.remote(r) for r in refs], timeout=120)
+    assert outs == [(i + 1, i + 1, int(v[:: 4096].sum())) for i, v in enumerate(values)]
+    assert _store_stats()["restored_total"] >= 4
+    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+
+
+def test_a_task_waits_for_room_without_holding_its_cpu(shutdown_after):
+    ember.init(object_store_memory=200 * MB, num_cpus=2)
+    refs = [ember.put(v) for v in _arrays(4, 60)]  # 240 MB: the first one is spilled
+    held = [ember.get(r) for r in refs[1:]]  # the driver pins 180 MB
+    waiting = checksum.remote(refs[0])  # its argument cannot come back while they are held
+    assert ember.wait([waiting], timeout=0.5)[0] == []
+    # It waits queued: no worker is stuck RUNNING and its CPU is free for other work.
+    _wait_until(_idle_and_whole, "the waiting task holds no CPU")
+    assert ember.get(ember.remote(lambda: 41 + 1).remote(), timeout=60) == 42
+    del held  # the driver lets go: the argument can be restored
+    assert ember.get(waiting, timeout=60) == (1, 1, 1920)
+    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+
+
+def test_arguments_that_can_never_fit_together_fail_with_object_store_full(shutdown_after):
+    ember.init(object_store_memory=200 * MB, num_cpus=2)
+    a, b = (ember.put(v) for v in _arrays(2, 120))  # 240 MB: one of them is spilled
+
+    @ember.remote
+    def both(x, y):
+        return int(x[0] + y[0])
+
+    @ember.remote
+    class Holder:
+        def both(self, x, y):
+            return int(x[0] + y[0])
+
+    with pytest.raises(ObjectStoreFullError, match="capacity"):
+        ember.get(both.remote(a, b), timeout=60)
+    holder = Holder.remote()
+    with pytest.raises(ObjectStoreFullError, match="capacity"):
+        ember.get(holder.both.remote(a, b), timeout=60)
+    with pytest.raises(ObjectStoreFullError, match="capacity"):
+        ember.get([a, b], timeout=60)
+    assert ember.get(both.remote(a, ember.put(np.ones(4)))) == 2  # one at a time fits
+    assert ember.get(holder.both.remote(b, ember.put(np.ones(4)))) == 3
+    ember.kill(holder)
+    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
