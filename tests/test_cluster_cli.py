@@ -52,7 +52,7 @@ def head(tmp_path):
     out = _ember(env, "start", "--head", "--num-cpus", "2", "--port", "0",
                  "--resources", '{"accel": 1}')
     assert "Started the head node" in out.stdout
-    with open(tmp_path / "ember" / "current_cluster.json") as f:
+    with open(tmp_path / f"ember-{os.getuid()}" / "current_cluster.json") as f:
         info = json.load(f)
     yield env, info
     _ember(env, "stop", check=False)
@@ -153,7 +153,7 @@ def test_stop_leaves_nothing_behind(head):
     while any(is_running(p) for p in [pid, *children]) and time.time() < deadline:
         time.sleep(0.05)
     assert not any(is_running(p) for p in [pid, *children])
-    assert not os.path.exists(os.path.join(env["TMPDIR"], "ember", "current_cluster.json"))
+    assert not os.path.exists(os.path.join(env["TMPDIR"], f"ember-{os.getuid()}", "current_cluster.json"))
     assert "No cluster" in _ember(env, "status", check=False).stdout
 
 

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from ember import _options
 from ember._core import context, refs, values
 from ember._object_ref import ObjectRef, ObjectRefGenerator
 from ember._remote_function import RemoteFunction
@@ -179,8 +180,7 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     else:
         raise ValueError("'object_refs' must either be an ObjectRef or a list of ObjectRefs, "
                          f"got {type(object_refs).__name__}.")
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"timeout must be >= 0 or None, got {timeout}.")
+    timeout = _options.timeout(timeout)
     if not refs_list:
         return []
     results = _client().get_objects([r.binary() for r in refs_list], timeout)
@@ -217,8 +217,7 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
     if num_returns > len(refs_list):
         raise ValueError("num_returns cannot be greater than the number of objects provided "
                          f"to wait ({num_returns} > {len(refs_list)}).")
-    if timeout is not None and timeout < 0:
-        raise ValueError(f"timeout must be >= 0 or None, got {timeout}.")
+    timeout = _options.timeout(timeout)
     ready_ids = _client().wait_ids(ids, num_returns, timeout)
     return _split(refs_list, ids, ready_ids)
 

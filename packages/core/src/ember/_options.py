@@ -47,6 +47,45 @@ def _number(options: dict, key: str, integer: bool = False) -> float | None:
     return float(v)
 
 
+def count(options: dict, key: str, default: int) -> int:
+    """An integer retry/restart count: >= 0, or -1 for without limit (Ray's meaning)."""
+    v = options.get(key, default)
+    if v is None:
+        return default
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{key} must be an integer (-1 for unlimited), got {v!r}.")
+    if v < -1:
+        raise ValueError(f"{key} must be >= -1 (-1 for unlimited), got {v}.")
+    return int(v)
+
+
+def timeout(value: Any, what: str = "timeout") -> float | None:
+    """A timeout in seconds: None (wait forever) or a number >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a number of seconds or None, got {value!r}.")
+    if value < 0:
+        raise ValueError(f"{what} must be >= 0 or None, got {value}.")
+    return float(value)
+
+
+def text(options: dict, key: str) -> str | None:
+    """An optional string option (name, namespace, …)."""
+    v = options.get(key)
+    if v is not None and not isinstance(v, str):
+        raise TypeError(f"{key} must be a string, got {type(v).__name__} {v!r}.")
+    return v
+
+
+def flag(options: dict, key: str, default: bool = False) -> bool:
+    """An optional boolean option."""
+    v = options.get(key, default)
+    if not isinstance(v, bool):
+        raise TypeError(f"{key} must be True or False, got {v!r}.")
+    return v
+
+
 def resources(options: dict, default_cpus: float) -> dict[str, float]:
     """The resource request described by num_cpus/num_gpus/memory/resources/…"""
     out: dict[str, float] = {}

@@ -68,10 +68,10 @@ class RemoteFunction:
         env = _options.runtime_env(options, None)
         return {
             "fn_id": self._fn_id,
-            "name": options.get("name") or self._function.__qualname__,
+            "name": _options.text(options, "name") or self._function.__qualname__,
             "num_returns": n,
             "resources": _options.resources(options, 1.0),
-            "max_retries": int(options.get("max_retries", _options.DEFAULT_MAX_RETRIES)),
+            "max_retries": _options.count(options, "max_retries", _options.DEFAULT_MAX_RETRIES),
             "retry_exceptions": _options.retry_exceptions(options),
             "runtime_env": env,
             "env_key": renv.env_key(env),

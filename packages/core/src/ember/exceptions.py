@@ -17,6 +17,7 @@
     ├── OutOfMemoryError
     ├── RuntimeEnvSetupError
     ├── InfeasibleResourceError   no node can ever provide the requested resources
+    ├── RaySystemError            the runtime itself failed (e.g. spilling to disk)
     └── GetTimeoutError           (also a TimeoutError)
 
 The Ray names are the primary names so that `except ray.exceptions.RayTaskError` ports;
@@ -42,6 +43,7 @@ __all__ = [
     "OwnerDiedError",
     "RayActorError",
     "RayError",
+    "RaySystemError",
     "RayTaskError",
     "RuntimeEnvSetupError",
     "TaskCancelledError",
@@ -237,6 +239,11 @@ class RuntimeEnvSetupError(RayError):
 
 class InfeasibleResourceError(RayError, ValueError):
     """No node of the cluster can ever provide the resources a task or actor asks for."""
+
+
+class RaySystemError(RayError):
+    """The runtime itself failed (for example, spilling an object to disk or restoring it
+    failed); the message names the cause."""
 
 
 class GetTimeoutError(RayError, TimeoutError):

@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ember._core import framing, handshake, limits, refs
+from ember._core import framing, handshake, limits, native_errors, refs
 from ember._core.actor_directory import ActorDirectoryMixin
 from ember._core.actor_manager import ActorMixin
 from ember._core.cluster_link import ClusterLink
 from ember._core.gpus import GpuIds
+from ember._core.jobs import JobMixin
 from ember._core.objects import READY, ObjectTable
 from ember._core.placement import PlacementMixin
 from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
@@ -46,7 +47,7 @@ class _Timer:
 
 
 class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValuesMixin,
-                  ActorDirectoryMixin):
+                  ActorDirectoryMixin, JobMixin):
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True) -> None:
@@ -82,6 +83,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self._init_placement()
         self._init_remote()
         self._init_directory()
+        self._init_jobs()
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = itertools.count()
         self._stopped = False
@@ -318,7 +320,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                 self._waiting_boxes.pop(id(box), None)
         ok, value = box[0]
         if not ok:
-            raise value
+            raise native_errors.to_public(value)
         return value
 
     def _handle(self, caller: int, op: str, args: tuple, reply: Callable[[bool, Any], None]) -> None:
@@ -329,7 +331,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         try:
             result = fn(caller, reply, *args)
         except BaseException as e:  # noqa: BLE001 - returned to the caller
-            reply(False, e)
+            reply(False, native_errors.to_public(e))
             return
         if result is not DEFERRED:
             reply(True, result)
@@ -337,6 +339,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
     def _worker_reply(self, w: WorkerHandle, rid: int, op: str,
                       args: tuple) -> Callable[[bool, Any], None]:
         def reply(ok: bool, value: Any) -> None:
+            if not ok:
+                value = native_errors.to_public(value)
             if rid:
                 w.send(("reply", rid, ok, value))
             elif not ok and op in ("submit_task", "submit_actor_task"):
@@ -448,7 +452,9 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.on_resources_freed()
 
     def _on_driver_gone(self, w: WorkerHandle) -> None:
-        """A connected driver left: its job's non-detached actors go with it."""
+        """A connected driver left: its job ends on every node (tasks, actors), except
+        for its detached actors."""
+        self.end_job(self._job_of_driver(w))
         for actor in list(self.actors.values()):
             if actor.caller == w.wid and not actor.detached:
                 actor.no_restart = True

@@ -6,6 +6,7 @@ import ctypes
 import os
 import shutil
 import signal
+import stat
 import tempfile
 
 _PR_SET_PDEATHSIG = 1
@@ -63,14 +64,46 @@ def pss_bytes(pid: int) -> int:
 
 
 def session_root() -> str:
-    """Sessions and the running cluster's record live here ($EMBER_TMPDIR or the temp dir)."""
-    return os.path.join(os.environ.get("EMBER_TMPDIR") or tempfile.gettempdir(), "ember")
+    """Sessions and the running cluster's record live here, private to this user.
+
+    `$EMBER_TMPDIR/ember` when that is set, else `<temp dir>/ember-<uid>`. The directory is created 0700 and refused (PermissionError)
+    when someone else owns it or others may write to it: a planted cluster record would
+    hand a driver's token to whoever planted it.
+    """
+    base = os.environ.get("EMBER_TMPDIR")
+    if base:
+        root = os.path.join(base, "ember")
+    else:
+        root = os.path.join(tempfile.gettempdir(), f"ember-{os.getuid()}")
+    ensure_private_dir(root)
+    return root
+
+
+def ensure_private_dir(path: str) -> None:
+    """Create `path` 0700 if missing; refuse one that another user owns or that group or
+    others may write to."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise PermissionError(f"{path} is not a plain directory; remove it, or set "
+                              "EMBER_TMPDIR to a directory of your own.")
+    if st.st_uid != os.getuid():
+        raise PermissionError(
+            f"{path} belongs to user id {st.st_uid}, not to you ({os.getuid()}); ember will "
+            "not trust a session directory someone else controls. Remove it, or set "
+            "EMBER_TMPDIR to a directory of your own.")
+    if st.st_mode & 0o022:
+        raise PermissionError(
+            f"{path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}); "
+            f"run `chmod 700 {path}`, or set EMBER_TMPDIR to a directory of your own.")
 
 
 def new_session_dir() -> str:
     """Make this session's directory, first removing those whose owner process is gone."""
     root = session_root()
-    os.makedirs(root, exist_ok=True)
     for name in os.listdir(root):
         if not name.startswith("session_"):
             continue
