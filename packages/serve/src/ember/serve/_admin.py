@@ -27,6 +27,8 @@ from typing import Any
 
 DEFAULT_ADMIN_PORT = 8265
 API_PATH = "/api/serve/applications/"
+# A deploy config is a few kilobytes; anything near this is refused unread (413).
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 def state_path() -> Path:
@@ -76,6 +78,10 @@ class AdminServer:
             if request.method == "GET":
                 return JSONResponse(await asyncio.to_thread(status_data))
             if request.method == "PUT":
+                length = request.headers.get("content-length", "")
+                if not length.isdigit() or int(length) > MAX_CONFIG_BYTES:
+                    return JSONResponse({"error": "A config needs a Content-Length of at "
+                                                  f"most {MAX_CONFIG_BYTES} bytes."}, 413)
                 try:
                     config = await request.json()
                     from ember.serve._declarative import deploy_config

@@ -29,3 +29,6 @@ CONTROL_LOOP_PERIOD_S = 0.1
 METRICS_SAMPLE_PERIOD_S = 0.1
 #: How often a handle reports the requests it holds queued.
 HANDLE_METRICS_PERIOD_S = 0.25
+
+# Request bodies larger than this get 413 (HTTPOptions.max_request_body_bytes).
+DEFAULT_MAX_REQUEST_BODY_BYTES = 256 * 1024 * 1024

@@ -26,6 +26,8 @@ from ember.serve.exceptions import BackPressureError, DeploymentUnavailableError
 _SCOPE_KEYS = ("type", "asgi", "http_version", "method", "scheme", "path", "raw_path",
                "query_string", "headers", "client", "server", "subprotocols", "extensions")
 _SESSION = tuple(h.encode() for h in SESSION_HEADERS)
+# Bodies above this travel to the replica as an object in the store (see _http).
+LARGE_BODY_BYTES = 1 << 20
 _MODEL_HEADER = MULTIPLEXED_MODEL_ID_HEADER.encode()
 
 
@@ -157,15 +159,16 @@ class ProxyActor:
 
     async def _http(self, router: Any, meta: dict, scope: dict, receive: Any, send: Any,
                     model_id: str, session: str, state: dict) -> None:
-        chunks = []
-        while True:
-            m = await receive()
-            if m["type"] == "http.disconnect":
-                return
-            chunks.append(m.get("body", b""))
-            if not m.get("more_body"):
-                break
-        req = PendingRequest("http", meta, (scope, b"".join(chunks)), {}, model_id, session)
+        chunks = await self._read_body(scope, receive, send)
+        if chunks is None:
+            return
+        if sum(map(len, chunks)) > LARGE_BODY_BYTES:
+            # Joined and put in the object store off the event loop; the replica reads it
+            # off its loop too, so a large upload never stalls other requests.
+            body: Any = [await asyncio.to_thread(_put_joined, chunks)]
+        else:
+            body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        req = PendingRequest("http", meta, (scope, body), {}, model_id, session)
         router.submit(req)
         try:
             rid, ref, actor = await asyncio.wrap_future(req.future)
@@ -206,6 +209,29 @@ class ProxyActor:
                 raise
         finally:
             router.done(rid)
+
+    async def _read_body(self, scope: dict, receive: Any, send: Any) -> list[bytes] | None:
+        """The request body's chunks, or None once the client left or was refused (413)."""
+        limit = self._options.max_request_body_bytes
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await _send_all(send, _too_large(limit))
+                return None
+        chunks = []
+        total = 0
+        while True:
+            m = await receive()
+            if m["type"] == "http.disconnect":
+                return None
+            chunk = m.get("body", b"")
+            total += len(chunk)
+            if total > limit:
+                await _send_all(send, _too_large(limit))
+                return None
+            chunks.append(chunk)
+            if not m.get("more_body"):
+                break
+        return chunks
 
     def _track_session(self, router: Any, rid: str, scope: dict, msgs: list) -> None:
         for m in msgs:
@@ -262,6 +288,15 @@ class ProxyActor:
 async def _send_all(send: Any, messages: list[dict]) -> None:
     for m in messages:
         await send(m)
+
+
+def _put_joined(chunks: list[bytes]) -> Any:
+    return ember.put(b"".join(chunks))
+
+
+def _too_large(limit: int) -> list[dict]:
+    return plain_response(413, f"Request body larger than {limit} bytes "
+                               "(HTTPOptions.max_request_body_bytes).".encode())
 
 
 def _cancel(ref: Any) -> None:

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
+import ember
 from ember.serve import context
 from ember.serve._asgi import AsgiHost, Lifespan, plain_response, request_asgi
 from ember.serve._build import DeploymentTarget
@@ -250,8 +251,11 @@ class ReplicaActor:
         finally:
             self._ongoing -= 1
 
-    async def handle_http(self, meta: dict, scope: dict, body: bytes) -> tuple:
-        """Run one HTTP request; see _asgi for the reply's shape."""
+    async def handle_http(self, meta: dict, scope: dict, body: bytes | list) -> tuple:
+        """Run one HTTP request; see _asgi for the reply's shape. A large body comes as
+        [ObjectRef] and is read off the event loop."""
+        if isinstance(body, list):
+            body = await asyncio.to_thread(ember.get, body[0])
         self._ongoing += 1
         released = False
 

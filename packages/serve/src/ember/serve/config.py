@@ -11,7 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ember.serve._constants import DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT
+from ember.serve._constants import (
+    DEFAULT_HTTP_HOST,
+    DEFAULT_HTTP_PORT,
+    DEFAULT_MAX_REQUEST_BODY_BYTES,
+)
 
 __all__ = ["AutoscalingConfig", "DeploymentMode", "HTTPOptions", "ProxyLocation"]
 
@@ -87,7 +91,9 @@ class HTTPOptions(BaseModel):
     """The HTTP proxy's settings.
 
     It listens on 127.0.0.1 unless told otherwise (port 0 picks a free port). A request
-    that runs past `request_timeout_s` gets a 408 and is cancelled on its replica.
+    that runs past `request_timeout_s` gets a 408 and is cancelled on its replica. A
+    request body over `max_request_body_bytes` is refused with 413 (unread when its
+    Content-Length says so up front).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -97,6 +103,7 @@ class HTTPOptions(BaseModel):
     root_path: str = ""
     request_timeout_s: float | None = Field(default=None, gt=0)
     keep_alive_timeout_s: float = Field(default=5.0, gt=0)
+    max_request_body_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BODY_BYTES, gt=0)
     location: str | None = None
     middlewares: list[Any] = Field(default_factory=list)
 
