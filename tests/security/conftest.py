@@ -8,7 +8,8 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from attacks import GRPC_LIMIT, HANDSHAKE_TIMEOUT_S, Head, ember_cli
+
+from security.attacks import GRPC_LIMIT, HANDSHAKE_TIMEOUT_S, Head, ember_cli
 
 
 @pytest.fixture(scope="package")

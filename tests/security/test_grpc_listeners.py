@@ -12,7 +12,15 @@ import time
 
 import grpc
 import pytest
-from attacks import GRPC_LIMIT, REAL_DRIVER, MarkerPayload, closes_within, rss_bytes, run_driver
+
+from security.attacks import (
+    GRPC_LIMIT,
+    REAL_DRIVER,
+    MarkerPayload,
+    closes_within,
+    rss_bytes,
+    run_driver,
+)
 
 TARGETS = {
     "control_store": ("gcs_address", "/ember.gcs.ControlStore/ListNodes"),

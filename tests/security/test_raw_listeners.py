@@ -12,7 +12,9 @@ import threading
 import time
 
 import pytest
-from attacks import (
+
+from ember._core.handshake import MAGIC
+from security.attacks import (
     HANDSHAKE_TIMEOUT_S,
     REAL_DRIVER,
     closes_within,
@@ -20,8 +22,6 @@ from attacks import (
     rss_bytes,
     run_driver,
 )
-
-from ember._core.handshake import MAGIC
 
 GREETING = len(MAGIC) + 16
 

@@ -14,7 +14,8 @@ import time
 
 import httpx
 import pytest
-from attacks import MarkerPayload, closes_within, rss_bytes
+
+from security.attacks import MarkerPayload, closes_within, rss_bytes
 
 API = "/api/serve/applications/"
 
