@@ -92,6 +92,8 @@ class TrainController:
                 break
             except _GroupFailure as f:
                 failures += 1
+                if group is not None:
+                    group.shutdown()  # free its resources before anything else runs
                 self._after_exception(f)
                 limit = self.max_failures
                 if limit != -1 and failures > limit:
@@ -168,7 +170,15 @@ class TrainController:
                 dataset_shards={k: v[r] for k, v in shards.items()},
                 num_cpus=self.scaling.worker_resources().get("CPU", 0.0),
                 use_gpu=self.scaling.use_gpu, attempt=attempt) for r in range(n)]
-            ember.get([w.start.remote(s) for w, s in zip(group.workers, specs, strict=True)])
+            started = [w.start.remote(s) for w, s in zip(group.workers, specs, strict=True)]
+            for rank, ref in enumerate(started):
+                try:
+                    ember.get(ref)
+                except ember.exceptions.RayError as e:
+                    raise _GroupFailure(rank, e, f"worker died: {type(e).__name__}: {e}") from e
+        except _GroupFailure:
+            group.shutdown()
+            raise
         except ember.exceptions.RayError as e:
             group.shutdown()
             raise _GroupFailure(-1, e, f"worker set-up failed: {e}") from e

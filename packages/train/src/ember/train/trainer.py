@@ -3,6 +3,7 @@ TorchTrainer and the other framework trainers)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +22,8 @@ from ember.train.storage import StorageContext
 __all__ = ["DataParallelTrainer"]
 
 TRAINER_FILE = "trainer.pkl"
+
+logger = logging.getLogger(__name__)
 
 
 class DataParallelTrainer:
@@ -93,7 +96,13 @@ class DataParallelTrainer:
     def _save(self, storage: StorageContext) -> None:
         saved = dict(self.__dict__)
         saved["datasets"] = {k: None for k in self.datasets}
-        storage.write_bytes(TRAINER_FILE, cloudpickle.dumps(saved))
+        try:
+            data = cloudpickle.dumps(saved)
+        except Exception as e:  # noqa: BLE001 - the run itself can go on
+            logger.warning("This run cannot be restored with %s.restore(): its trainer does "
+                           "not pickle (%s: %s)", type(self).__name__, type(e).__name__, e)
+            return
+        storage.write_bytes(TRAINER_FILE, data)
 
     # -- restore --------------------------------------------------------------------------
     @classmethod
