@@ -67,6 +67,9 @@ class ActorMixin:
             self.fns[spec["fn_id"]] = fn_bytes
         self._check_feasible(spec.get("resources") or {}, spec.get("pg"),
                              spec.get("class_name", ""), spec.get("affinity"))
+        # A detached actor belongs to no job: it and its work outlive its creator.
+        spec["job"] = "" if spec.get("lifetime") == "detached" else self._job_of(caller)
+        self._check_job_alive(spec)
         spec["env_key"] = self.envs.register(spec.get("runtime_env"))
         actor = Actor(spec, caller)
         actor.namespace = ns

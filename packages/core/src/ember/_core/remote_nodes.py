@@ -340,21 +340,26 @@ class RemoteMixin:
             if kind == "values":  # pushed values of refs that were pending when sent
                 self._release_arrived(arrived)
                 return
+            if kind == "job_end":  # a driver went away: its work here ends too
+                self.end_job(spec["job"], tell_peers=False)
+                return
             if kind == "actor_init":
                 self._accept_actor(spec, owner, arrived)
-                return
-            if kind == "actor_task":
+            elif kind == "actor_task":
                 self._accept_actor_call(spec, owner, arrived)
                 return
-            task = Task(spec, REMOTE_OWNER)
-            task.owner = owner
-            if spec.get("num_returns") == STREAMING:
-                task.gen = GenState()
-            self.tasks[task.task_id] = task
-            for oid in task.pins:
-                self.objects.incref(oid)
-            self._release_arrived(arrived)  # the task's pins keep them now
-            self._wait_deps(task, self._task_deps_ready)
+            else:
+                task = Task(spec, REMOTE_OWNER)
+                task.owner = owner
+                if spec.get("num_returns") == STREAMING:
+                    task.gen = GenState()
+                self.tasks[task.task_id] = task
+                for oid in task.pins:
+                    self.objects.incref(oid)
+                self._release_arrived(arrived)  # the task's pins keep them now
+                self._wait_deps(task, self._task_deps_ready)
+            if self._job_ended_here(spec):  # sent before its owner heard the job ended
+                self._drop_job_work(spec["job"])
 
     def _accept_actor(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
         from ember._core.records import Actor

@@ -56,6 +56,8 @@ class TaskMixin:
             self.fns[spec["fn_id"]] = fn_bytes
         self._check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""),
                              spec.get("affinity"))
+        spec["job"] = self._job_of(caller)
+        self._check_job_alive(spec)
         spec["env_key"] = self.envs.register(spec.get("runtime_env"))
         task = Task(spec, caller)
         caller_w = self.workers.get(caller)
