@@ -95,11 +95,13 @@ def test_tasks_that_lose_the_only_node_with_their_resource_wait_for_a_new_one(cl
     _kill(cluster, again)
 
 
-def test_work_submitted_after_the_only_node_with_a_resource_died_waits(cluster):
+def test_work_submitted_after_the_only_node_with_a_resource_died_waits(cluster, capfd):
     special = cluster.add_node(num_cpus=1, resources={"later": 1})
     _wait_until(lambda: _alive(special.node_id), "the head saw the new node")
     _kill(cluster, special)
     ref = square.options(resources={"later": 1}).remote(7)  # no error at the call site
+    warning = capfd.readouterr().err  # the head warns this (attached) driver
+    assert "warning" in warning and "'later'" in warning and "pending" in warning
     actor = Where.options(resources={"later": 1}).remote()
     call = actor.node.remote()
     assert ember.get(square.remote(3), timeout=60) == 9

@@ -135,7 +135,8 @@ class ActorMixin:
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
             if pg is None:
-                self._note_infeasible(actor.resources, f"Actor {actor.class_name!r}")
+                self._note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
+                                      actor.caller)
             return
         actor.node_id = self.node_id
         w = self.idle.pop(actor.env_key)

@@ -211,7 +211,7 @@ class TaskMixin:
             if target and self._forward(task, target):
                 return True
             if task.spec.get("pg") is None:
-                self._note_infeasible(task.resources, f"Task {task.name!r}")
+                self._note_infeasible(task.resources, f"Task {task.name!r}", task.caller)
             return False
         if node != self.node_id:  # its placement group's bundle is on a peer
             if not self._forward(task, node, reserved=True):
@@ -234,23 +234,26 @@ class TaskMixin:
                     "names is not alive")
         return ""
 
-    def _note_infeasible(self, request: dict[str, float], what: str) -> None:
-        """Warn once that a request no alive node can ever hold waits (as in Ray: a node
-        that has the resources may join, and then it runs)."""
+    def _note_infeasible(self, request: dict[str, float], what: str, caller: int) -> None:
+        """Warn once per submitter that a request no alive node can ever hold waits (as in
+        Ray: a node that has the resources may join, and then it runs). The warning goes
+        to this node's log and, for an attached driver, to the driver too."""
         if self.scheduler.is_feasible(request):
             return
-        key = tuple(sorted(request.items()))
+        key = (tuple(sorted(request.items())), caller)
         if key in self.infeasible_warned:
             return
         self.infeasible_warned.add(key)
-        totals = {n: self.scheduler.total(n) for n in self.scheduler.nodes()}
+        totals = [self.scheduler.total(n) for n in self.scheduler.nodes()]
         short = sorted(k for k, v in request.items()
-                       if not any(t.get(k, 0.0) + 1e-9 >= v for t in totals.values()))
-        _log.warning(
-            "%s requests %s, which no alive node can provide (short of %s; the nodes have "
-            "%s). It stays pending until a node with these resources joins the cluster.",
-            what, request, ", ".join(repr(k) for k in short) or "a node with all of them",
-            list(totals.values()))
+                       if not any(t.get(k, 0.0) + 1e-9 >= v for t in totals))
+        msg = (f"{what} requests {request}, which no alive node can provide (short of "
+               f"{', '.join(repr(k) for k in short) or 'a node with all of them'}; the nodes "
+               f"have {totals}). It stays pending until a node with these resources joins.")
+        _log.warning("%s", msg)
+        w = self.workers.get(caller)
+        if w is not None and w.state == "driver":
+            w.send(("warn", msg))
 
     def _grow_pool(self, env_key: str, demand: int) -> None:
         pending = self.template.pending[env_key]

@@ -178,6 +178,8 @@ class WorkerClient(BaseClient):
         elif kind == "cancel":
             if self.executor is not None:
                 self.executor.cancel(m[1])
+        elif kind == "warn":  # the node tells this driver about work that cannot run
+            sys.stderr.write(f"ember: warning: {m[1]}\n")
         elif kind == "exit":
             os._exit(0)
 
