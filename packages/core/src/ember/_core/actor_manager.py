@@ -7,6 +7,7 @@ pool (max_concurrency) or on an event loop (async actors).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ember._core import ids, serialization
@@ -33,6 +34,7 @@ from ember.exceptions import (
 )
 
 HANDLE_SUFFIX = ids.HANDLE_SUFFIX
+_log = logging.getLogger("ember")
 handle_id = ids.handle_id
 
 
@@ -99,6 +101,17 @@ class ActorMixin:
         self._schedule_actor(actor)
 
     def _schedule_actor(self, actor: Actor) -> None:
+        """Place the actor, or leave it pending. Never raises: it runs inside other
+        requests (a dependency becoming ready, resources freed), so a fault placing this
+        actor kills this actor only."""
+        try:
+            self._place_actor(actor)
+        except Exception as e:  # noqa: BLE001 - reported to the actor's callers
+            _log.exception("placing actor %r failed", actor.class_name)
+            actor.no_restart = True
+            self._actor_dead(actor, f"The actor could not be placed: {e!r}")
+
+    def _place_actor(self, actor: Actor) -> None:
         why = self._unschedulable(actor.spec)
         if why:
             actor.no_restart = True

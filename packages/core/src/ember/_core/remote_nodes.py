@@ -233,19 +233,27 @@ class RemoteMixin:
         return self._picked_peer(actor.spec, actor.resources, local_fits)
 
     def _forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
+        from ember._core.records import ALIVE
+        from ember._native import StoreFullError
+
         if not reserved and not self.scheduler.acquire(node_id, actor.resources):
             self.pending_actors.append(actor)
             return
-        from ember._core.records import ALIVE
-
+        spec = dict(actor.spec, kind="actor_init")
+        spec["fn_bytes"] = self.fns[spec["fn_id"]]
+        try:
+            deps = self._ship_values(spec["deps"] + spec.get("contained", []),
+                                     self.peers[node_id].address, lend=True)
+        except StoreFullError:  # a small argument cannot be restored now: wait for room
+            actor.node_id = node_id
+            self._release_actor_resources(actor)
+            self.pending_actors.append(actor)
+            self._wait_for_space()
+            return
         actor.remote_node = node_id
         actor.node_id = node_id
         actor.state = ALIVE
         self._actor_moved(actor)
-        spec = dict(actor.spec, kind="actor_init")
-        spec["fn_bytes"] = self.fns[spec["fn_id"]]
-        deps = self._ship_values(spec["deps"] + spec.get("contained", []),
-                                 self.peers[node_id].address, lend=True)
         self._send_forward(node_id, spec, deps, lambda why: self._remote_actor_lost(
             actor, f"node {node_id} refused it: {why}"))
         self._pump_remote_actor(actor)
@@ -269,12 +277,22 @@ class RemoteMixin:
 
         if actor.state != ALIVE or not actor.remote_node:
             return
+        from ember._native import StoreFullError
+
         for task in self._ready_calls(actor):
+            try:
+                deps = self._ship_values(task.pins, self.peers[actor.remote_node].address,
+                                         lend=True)
+            except StoreFullError:  # a small argument cannot be restored now: wait
+                actor.inflight.pop(task.task_id, None)
+                task.state = QUEUED
+                actor.submitted.appendleft(task)
+                self.space_waiters.append(lambda: self._pump_actor(actor))
+                self._wait_for_space()
+                break
             task.remote_node = actor.remote_node
             self.forwarded[task.task_id] = task
             spec = dict(task.spec, kind="actor_task")
-            deps = self._ship_values(task.pins, self.peers[actor.remote_node].address,
-                                     lend=True)
             self._send_forward(actor.remote_node, spec, deps, lambda why, t=task: (
                 self._remote_call_failed(t, why)))
         self._maybe_terminate_idle(actor)
