@@ -151,6 +151,10 @@ class TrainController:
             raise _GroupFailure(-1, e, f"a worker failed to start: {e}") from e
         self.world_size = n
         self._pending = {}
+        if self.trainer.datasets and ember.available_resources().get("CPU", 0.0) < 1.0:
+            logger.warning("The training workers hold every CPU, so the datasets' tasks may "
+                           "wait forever: give workers less (resources_per_worker={'CPU': "
+                           "0.5}) or the cluster more CPUs.")
         try:
             self.trainer.backend_config.on_start(group)
             shards = self.trainer._dataset_shards(n)
