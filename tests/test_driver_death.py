@@ -49,6 +49,14 @@ DRIVER = textwrap.dedent("""
         def pid(self):
             return os.getpid()
 
+    @ember.remote(num_cpus=0)
+    def make_group():  # a group made by a task of the job goes with the job
+        from ember.util.placement_group import placement_group
+
+        pg = placement_group([{"object_store_memory": 1}], name="doomed-group")
+        return pg.wait(30)
+
+    assert ember.get(make_group.remote())
     keeper = Keeper.options(name="keeper", namespace="driver-death",
                             lifetime="detached").remote()
     doomed = Keeper.remote()
@@ -83,6 +91,12 @@ def _pids(path: str) -> dict[str, list[int]]:
     return out
 
 
+def _group_states() -> list[str]:
+    from ember.util.placement_group import placement_group_table
+
+    return [g["state"] for g in placement_group_table().values() if g["name"] == "doomed-group"]
+
+
 @pytest.fixture
 def cluster():
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
@@ -107,6 +121,7 @@ def test_sigkilled_driver_work_ends_on_every_node_but_detached_actors_stay(clust
                     "the tasks hold every CPU", timeout=30)
         pids = _pids(pids_file)
         assert all(is_running(p) for p in pids["task"] + pids["doomed"])
+        assert _group_states() == ["CREATED"]
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait(timeout=30)
         start = time.time()
@@ -116,6 +131,8 @@ def test_sigkilled_driver_work_ends_on_every_node_but_detached_actors_stay(clust
                     "every CPU is free again", timeout=10)
         _wait_until(lambda: not is_running(pids["doomed"][0]),
                     "its non-detached actor is gone", timeout=10)
+        _wait_until(lambda: _group_states() == ["REMOVED"], "its placement group is removed",
+                    timeout=10)
         assert time.time() - start < 10
         keeper = ember.get_actor("keeper", namespace="driver-death")
         assert ember.get(keeper.pid.remote(), timeout=30) == pids["keeper"][0]

@@ -4,9 +4,10 @@ A mixin of NodeManager. Every task and non-detached actor carries the key of its
 its spec ("job"): the driver that submitted it, directly or through tasks and actors of
 its own, on any node. When an attached driver goes away (it exited or was killed), its
 node ends the job everywhere, as Ray does with a dead job's workers: queued tasks are
-dropped, running ones are killed with their workers, non-detached actors die, and every
-peer is told to do the same. Detached actors belong to no job, and neither does the work
-they submit: they outlive the driver that created them.
+dropped, running ones are killed with their workers, non-detached actors die, its
+placement groups are removed, and every peer is told to do the same. Detached actors
+and groups belong to no job, and neither does the work detached actors submit: they
+outlive the driver that created them.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class JobMixin:
                 continue
             actor.no_restart = True
             self._actor_dead(actor, f"The actor's job ended: {_DRIVER_EXITED}.")
+        for pg in [p for p in self.pgs.values() if p.job == job and p.state != "REMOVED"]:
+            self.op_pg_remove(0, None, pg.pg_id)
         self.on_resources_freed()
 
     def _drop_job_task(self, task: Task) -> None:

@@ -30,6 +30,7 @@ class PlacementMixin:
             raise ValueError(f"A placement group named {name!r} already exists.")
         pg = PlacementGroup(pg_id, bundles, strategy, name, lifetime)
         pg.creator = caller
+        pg.job = "" if lifetime == "detached" else self._job_of(caller)
         if not self._try_place(pg, first=True):
             self.pending_pgs.append(pg)
         self.pgs[pg_id] = pg

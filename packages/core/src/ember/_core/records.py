@@ -108,7 +108,7 @@ class Actor:
 class PlacementGroup:
     __slots__ = ("pg_id", "bundles", "strategy", "name", "state", "nodes", "waiters",
                  "lifetime", "held_for", "reserving", "why_pending", "not_before",
-                 "attempt", "creator")
+                 "attempt", "creator", "job")
 
     def __init__(self, pg_id: str, bundles: list[dict], strategy: str, name: str,
                  lifetime: str | None) -> None:
@@ -126,3 +126,4 @@ class PlacementGroup:
         self.not_before = 0.0  # monotonic time before which a refused group is not retried
         self.attempt = 0  # counts placements across nodes; peers match returns against it
         self.creator: int | None = None  # the client that created it
+        self.job = ""  # the job it goes with ("" if detached or held for a peer)
