@@ -147,12 +147,15 @@ def _shard(batches: dict[str, dict[str, np.ndarray]], k: int) -> list[dict]:
 
 
 def _merge(results: list[dict]) -> dict:
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for mid in results[0]:
         keys = results[0][mid].keys()
         out[mid] = {}
         for key in keys:
             vals = [r[mid][key] for r in results if key in r.get(mid, {})]
+            if key.startswith("_"):  # per-sample arrays (e.g. TD errors), in shard order
+                out[mid][key] = np.concatenate(vals)
+                continue
             out[mid][key] = float(np.sum(vals)) if key.startswith("num_module_steps") \
                 else float(np.mean(vals))
     return out
