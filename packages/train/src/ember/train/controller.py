@@ -124,7 +124,7 @@ class TrainController:
         self.storage.delete(self.storage.join(STAGING_DIR))
 
     def _num_workers(self) -> int:
-        if not self.scaling.elastic:
+        if not self.scaling.elastic or getattr(self.trainer, "_placement_group", None):
             return self.scaling.max_workers
         lo = self.scaling.min_workers
         warned = False
@@ -142,7 +142,8 @@ class TrainController:
         n = self._num_workers()
         try:
             group = WorkerGroup(self.scaling, n, self.trainer.run_config.worker_runtime_env,
-                                None if not self.scaling.elastic else 30.0)
+                                None if not self.scaling.elastic else 30.0,
+                                getattr(self.trainer, "_placement_group", None))
         except TimeoutError:
             if self.scaling.elastic:
                 raise _GroupFailure(-1, None, "resources went away while starting") from None

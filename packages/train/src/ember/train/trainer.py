@@ -96,6 +96,7 @@ class DataParallelTrainer:
     def _save(self, storage: StorageContext) -> None:
         saved = dict(self.__dict__)
         saved["datasets"] = {k: None for k in self.datasets}
+        saved.pop("_placement_group", None)
         try:
             data = cloudpickle.dumps(saved)
         except Exception as e:  # noqa: BLE001 - the run itself can go on

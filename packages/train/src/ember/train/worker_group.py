@@ -33,14 +33,20 @@ class WorkerGroup:
     """Workers created together in a placement group, and removed together."""
 
     def __init__(self, scaling: ScalingConfig, num_workers: int,
-                 runtime_env: dict[str, Any] | None, timeout_s: float | None) -> None:
+                 runtime_env: dict[str, Any] | None, timeout_s: float | None,
+                 placement_group_: Any = None) -> None:
+        """placement_group_: an existing group whose bundles 1..num_workers the workers
+        take (a Tune trial's); it is left in place on shutdown."""
         self.scaling = scaling
         res = scaling.worker_resources()
-        self.pg = placement_group([dict(res) for _ in range(num_workers)],
-                                  strategy=scaling.placement_strategy)
+        self._own_pg = placement_group_ is None
+        offset = 0 if self._own_pg else 1
+        self.pg = placement_group_ if placement_group_ is not None else placement_group(
+            [dict(res) for _ in range(num_workers)], strategy=scaling.placement_strategy)
         self.workers: list[Any] = []
         try:
-            self._wait_ready(timeout_s)
+            if self._own_pg:
+                self._wait_ready(timeout_s)
             cpus, gpus = res.get("CPU", 0.0), res.get("GPU", 0.0)
             custom = {k: v for k, v in res.items() if k not in ("CPU", "GPU")}
             opts: dict[str, Any] = {"num_cpus": cpus, "num_gpus": gpus, "max_concurrency": 4}
@@ -50,7 +56,7 @@ class WorkerGroup:
                 opts["runtime_env"] = runtime_env
             self.workers = [
                 _WorkerActor.options(**opts, scheduling_strategy=PlacementGroupSchedulingStrategy(
-                    self.pg, placement_group_bundle_index=i)).remote(cpus)
+                    self.pg, placement_group_bundle_index=i + offset)).remote(cpus)
                 for i in range(num_workers)]
             self.infos: list[WorkerInfo] = ember.get([w.info.remote() for w in self.workers])
         except BaseException:
@@ -111,9 +117,9 @@ class WorkerGroup:
             except Exception:  # noqa: BLE001 - already gone
                 pass
         self.workers = []
-        if self.pg is not None:
+        if self.pg is not None and self._own_pg:
             try:
                 remove_placement_group(self.pg)
             except Exception:  # noqa: BLE001
                 pass
-            self.pg = None
+        self.pg = None
