@@ -99,3 +99,32 @@ def test_native_errors_are_mapped_to_public_ones():
         assert isinstance(err, exceptions.RayError)
     plain = ValueError("x")
     assert to_public(plain) is plain
+
+
+def test_large_bytes_are_made_without_holding_the_gil():
+    """Another thread keeps running while a 200 MB bytes object is materialized."""
+    import threading
+    import time
+
+    from ember.lowlevel import bytes_from_buffer, join_bytes
+
+    src = bytearray(range(256)) * (200 * 1024 * 1024 // 256)
+    ticks = []
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=tick)
+    t.start()
+    try:
+        out = bytes_from_buffer(memoryview(src))
+        joined = join_bytes([bytes(src[:1 << 20]), bytes(src[1 << 20: 3 << 20])])
+    finally:
+        stop.set()
+        t.join()
+    assert type(out) is bytes and out == src
+    assert joined == bytes(src[: 3 << 20])
+    assert len(ticks) > 1

@@ -19,6 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ember._core import buffers
+
 _cloudpickle: Any = None
 
 
@@ -55,7 +57,7 @@ def contained_collector() -> list | None:
 
 class OutOfBandBytes:
     """Wraps a large bytes value so pickle hands its buffer out of band (no copy into the
-    pickle stream); it unpickles as a plain bytes object."""
+    pickle stream); it unpickles as a plain bytes object (buffers.bytes_from_buffer)."""
 
     __slots__ = ("data",)
 
@@ -63,7 +65,7 @@ class OutOfBandBytes:
         self.data = data
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return bytes, (pickle.PickleBuffer(self.data),)
+        return buffers.bytes_from_buffer, (pickle.PickleBuffer(self.data),)
 
 
 class Serialized:

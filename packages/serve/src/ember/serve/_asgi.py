@@ -226,7 +226,17 @@ def request_asgi(call: Callable[[Any], Awaitable[Any]]) -> ASGIApp:
 
             await call(WebSocket(scope, receive, send))
             return
-        request = Request(scope, receive)
+        first = await receive()
+        pending = [first]
+
+        async def replay() -> dict:
+            return pending.pop() if pending else await receive()
+
+        request = Request(scope, replay)
+        if first["type"] == "http.request" and not first.get("more_body", False):
+            # The whole body is here: cache it as Starlette does after request.body(), so
+            # reading it costs no copy (Starlette joins its chunks with a trailing b"").
+            request._body = first.get("body", b"")
         result = await call(request)
         await to_response(result)(scope, receive, send)
 

@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import ember
+from ember.lowlevel import join_bytes
 from ember.serve._asgi import plain_response
 from ember.serve._compat import collect_inherited_garbage
 from ember.serve._constants import MULTIPLEXED_MODEL_ID_HEADER, SESSION_HEADERS
@@ -291,7 +292,7 @@ async def _send_all(send: Any, messages: list[dict]) -> None:
 
 
 def _put_joined(chunks: list[bytes]) -> Any:
-    return ember.put(b"".join(chunks))
+    return ember.put(join_bytes(chunks))
 
 
 def _too_large(limit: int) -> list[dict]:
