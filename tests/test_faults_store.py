@@ -70,6 +70,24 @@ def test_a_task_waits_for_room_without_holding_its_cpu(shutdown_after):
     _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
 
 
+def test_a_get_inside_a_task_waits_for_room_and_lends_its_cpu(shutdown_after):
+    ember.init(object_store_memory=200 * MB, num_cpus=2)
+    refs = [ember.put(v) for v in _arrays(4, 60)]
+    held = [ember.get(r) for r in refs[1:]]
+
+    @ember.remote
+    def fetch(boxed):
+        return int(ember.get(boxed[0])[-1])  # a nested ref: fetched by the task itself
+
+    waiting = fetch.remote([refs[0]])
+    assert ember.wait([waiting], timeout=0.5)[0] == []
+    _wait_until(lambda: ember.available_resources().get("CPU") == 2.0,
+                "the task lends its CPU while its get waits for room")
+    del held
+    assert ember.get(waiting, timeout=60) == 1
+    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+
+
 def test_arguments_that_can_never_fit_together_fail_with_object_store_full(shutdown_after):
     ember.init(object_store_memory=200 * MB, num_cpus=2)
     a, b = (ember.put(v) for v in _arrays(2, 120))  # 240 MB: one of them is spilled

@@ -338,7 +338,13 @@ class TaskMixin:
                     f"The {len(ids)} objects of this get cannot be in the object store at "
                     f"once: together they exceed its capacity ({self.store.capacity} bytes)."))
                 return
-            self.space_waiters.append(lambda: self._deliver(caller, ids, reply))
+            self._block(caller)  # a worker lends its CPU while it waits, as in any get
+
+            def again() -> None:
+                self._unblock(caller)
+                self._deliver(caller, ids, reply)
+
+            self.space_waiters.append(again)
             self._wait_for_space()
             return
         reply(True, payloads)
