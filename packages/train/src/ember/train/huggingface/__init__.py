@@ -1,0 +1,1 @@
+"""Hugging Face integrations: `ember.train.huggingface.transformers`."""
