@@ -23,7 +23,8 @@ def test_exception_names_port_from_ray():
                  "ActorUnavailableError", "GetTimeoutError", "TaskCancelledError",
                  "WorkerCrashedError", "ObjectLostError", "OwnerDiedError",
                  "ObjectStoreFullError", "OutOfMemoryError", "RuntimeEnvSetupError",
-                 "NodeDiedError", "TaskUnschedulableError", "ActorUnschedulableError"]:
+                 "NodeDiedError", "TaskUnschedulableError", "ActorUnschedulableError",
+                 "TaskPlacementGroupRemoved"]:
         assert issubclass(getattr(ex, name), ex.RayError), name
     assert issubclass(ex.GetTimeoutError, TimeoutError)
 

@@ -3,13 +3,18 @@ to a dead node fails with Ray's unschedulable errors, and neither disturbs other
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
 import ember
 from ember.cluster_utils import Cluster
-from ember.exceptions import ActorUnschedulableError, TaskUnschedulableError
+from ember.exceptions import (
+    ActorUnschedulableError,
+    TaskPlacementGroupRemoved,
+    TaskUnschedulableError,
+)
 from ember.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 
@@ -30,6 +35,35 @@ def test_a_request_no_node_can_hold_waits_with_a_warning(shutdown_after, caplog)
         ember.cancel(ref)
         with pytest.raises(ember.exceptions.TaskCancelledError):
             ember.get(ref, timeout=60)
+
+
+def test_tasks_queued_in_a_removed_placement_group_fail(shutdown_after, tmp_path):
+    from ember.util import state
+    from ember.util.placement_group import placement_group, remove_placement_group
+    from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    @ember.remote
+    def hold_until(path):
+        while not os.path.exists(path):
+            time.sleep(0.02)
+        return "released"
+
+    ember.init(num_cpus=2)
+    pg = placement_group([{"CPU": 1}])
+    assert pg.wait(30)
+    in_group = PlacementGroupSchedulingStrategy(pg)
+    marker = tmp_path / "go"
+    holder = hold_until.options(scheduling_strategy=in_group).remote(str(marker))
+    queued = [square.options(scheduling_strategy=in_group).remote(i) for i in range(3)]
+    _wait_until(lambda: any(t["name"].endswith("hold_until") and t["state"] == "RUNNING"
+                            for t in state.list_tasks()), "the holder runs in the bundle")
+    remove_placement_group(pg)  # the others wait behind it for the bundle's only CPU
+    for ref in queued:
+        with pytest.raises(TaskPlacementGroupRemoved, match="removed"):
+            ember.get(ref, timeout=60)
+    marker.touch()
+    assert ember.get(holder, timeout=60) == "released"
+    assert ember.get(square.remote(4), timeout=60) == 16
 
 
 @pytest.fixture(scope="module")

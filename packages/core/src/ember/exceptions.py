@@ -9,6 +9,7 @@
     ├── ActorUnschedulableError   hard node affinity to a node that is not alive
     ├── TaskCancelledError
     ├── TaskUnschedulableError    hard node affinity to a node that is not alive
+    ├── TaskPlacementGroupRemoved the task's placement group was removed before it ran
     ├── WorkerCrashedError        the process running a task died
     ├── NodeDiedError
     ├── ObjectLostError
@@ -47,6 +48,7 @@ __all__ = [
     "RayTaskError",
     "RuntimeEnvSetupError",
     "TaskCancelledError",
+    "TaskPlacementGroupRemoved",
     "TaskUnschedulableError",
     "WorkerCrashedError",
 ]
@@ -189,6 +191,14 @@ class TaskUnschedulableError(RayError):
 
     def __reduce__(self) -> Any:
         return (type(self), (self.error_message,))
+
+
+class TaskPlacementGroupRemoved(RayError):
+    """The placement group the task was scheduled into was removed before it could run."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or "The placement group corresponding to this task has been "
+                         "removed.")
 
 
 class TaskCancelledError(RayError):

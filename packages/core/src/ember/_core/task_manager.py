@@ -28,6 +28,7 @@ from ember._native import StoreFullError
 from ember.exceptions import (
     ObjectStoreFullError,
     TaskCancelledError,
+    TaskPlacementGroupRemoved,
     TaskUnschedulableError,
     WorkerCrashedError,
 )
@@ -195,7 +196,14 @@ class TaskMixin:
         (started, forwarded or failed), False if it must wait (the queue waits too)."""
         why = self._unschedulable(task.spec)
         if why:
-            err = TaskUnschedulableError(f"Task {task.name!r} cannot run: {why}.")
+            err: Exception = TaskUnschedulableError(f"Task {task.name!r} cannot run: {why}.")
+            self._fail_task(task, serialization.serialize_error(err).to_bytes())
+            return True
+        pg = task.spec.get("pg")
+        if pg is not None and (p := self.pgs.get(pg[0])) is not None and p.state == "REMOVED":
+            err = TaskPlacementGroupRemoved(
+                f"The placement group {pg[0]} of task {task.name!r} was removed before the "
+                "task could run.")
             self._fail_task(task, serialization.serialize_error(err).to_bytes())
             return True
         aff = task.spec.get("affinity")
