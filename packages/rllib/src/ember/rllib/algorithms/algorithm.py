@@ -46,6 +46,9 @@ class Algorithm(Trainable):
     """The base of all algorithms; subclasses implement training_step()."""
 
     _config_class: type[AlgorithmConfig] = AlgorithmConfig
+    # Synchronous algorithms push new weights to the env runners after each update, as
+    # RLlib does; asynchronous ones send them with their next sample request instead.
+    sync_weights_after_training_step = True
 
     @classmethod
     def get_default_config(cls) -> AlgorithmConfig:
@@ -90,6 +93,7 @@ class Algorithm(Trainable):
         learner_cls = c.learner_class or c.get_default_learner_class()
         self.learner_group = LearnerGroup(c, learner_cls, spec)
         self._share_local_modules(self.env_runner_group)
+        self.sync_env_runner_weights()
         if c.evaluation_interval:
             self._make_eval_group()
         self.setup_algorithm()
@@ -159,12 +163,16 @@ class Algorithm(Trainable):
                       {k: np.concatenate([b[k] for b in bs]) for k in bs[0]})
                 for mid, bs in merged.items()}
 
+    def sync_env_runner_weights(self) -> None:
+        """Send the learners' weights to the env runners (a no-op when they share them)."""
+        if self.env_runner_group is not None:
+            self.env_runner_group.sync_weights(self.weights_for_runners())
+
     def sample(self, num_timesteps: int | None = None, **kwargs: Any,
                ) -> dict[str, dict[str, np.ndarray]]:
-        """Synchronously sample from all env runners with the current weights."""
+        """Synchronously sample from all env runners (with their current weights)."""
         t0 = time.perf_counter()
-        res = self.env_runner_group.sample(num_timesteps=num_timesteps,
-                                           weights=self.weights_for_runners(), **kwargs)
+        res = self.env_runner_group.sample(num_timesteps=num_timesteps, **kwargs)
         self._timers["env_runner_sampling_timer"] = time.perf_counter() - t0
         return self.record_samples(res)
 
@@ -183,6 +191,8 @@ class Algorithm(Trainable):
             res = self.training_step()
             if res:
                 learner_results.append(res)
+                if self.sync_weights_after_training_step:
+                    self.sync_env_runner_weights()
             trained = self._counters["num_env_steps_trained_lifetime"] - trained_before
             if self._iter_steps >= (c.min_sample_timesteps_per_iteration or 0) and \
                     trained >= (c.min_train_timesteps_per_iteration or 0) and \

@@ -98,6 +98,8 @@ class TorchLearner:
         out = {}
         for k, v in batch.items():
             if isinstance(v, np.ndarray) and v.dtype != object:
+                if not v.flags.writeable:  # a read-only view of the object store
+                    v = v.copy()
                 t = torch.from_numpy(np.ascontiguousarray(v))
                 out[k] = t.float() if t.dtype == torch.float64 else t
             else:

@@ -72,6 +72,9 @@ class LearnerGroup:
                         for r in range(n)]
         if n > 1:
             ember.get([a.init_collective.remote() for a in self._actors])
+            # Start every copy from rank 0's weights and optimizer state.
+            state = ember.get(self._actors[0].get_state.remote())
+            ember.get([a.set_state.remote(state) for a in self._actors[1:]])
         else:
             ember.get([a.get_weights.remote([]) for a in self._actors])
 
