@@ -112,3 +112,31 @@ def test_arguments_that_can_never_fit_together_fail_with_object_store_full(shutd
     assert ember.get(holder.both.remote(b, ember.put(np.ones(4)))) == 3
     ember.kill(holder)
     _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+
+
+def test_a_small_spilled_argument_for_another_node_follows_once_there_is_room():
+    from ember.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True,
+                      head_node_args={"num_cpus": 1, "object_store_memory": 200 * MB})
+    try:
+        cluster.add_node(num_cpus=1, resources={"far": 1})
+        cluster.connect()
+        def pinned(megabytes: float) -> np.ndarray:  # a view this driver keeps
+            return ember.get(ember.put(np.zeros(int(megabytes * MB) // 8, dtype=np.int64)))
+
+        held = [pinned(64) for _ in range(3)]
+        small = ember.put(np.full(MB // 16, 7, dtype=np.int64))  # 0.5 MB: sent by copy
+        held.append(pinned(7.75))  # the store is full of pinned views; the small value
+        assert _store_stats()["num_spilled"] == 1  # went to disk to make room
+
+        @ember.remote(resources={"far": 1})
+        def total(a):
+            return int(a.sum())
+
+        ref = total.remote(small)  # no error: its value follows once it can be read
+        assert ember.wait([ref], timeout=0.5)[0] == []
+        del held
+        assert ember.get(ref, timeout=60) == 7 * (MB // 16)
+    finally:
+        cluster.shutdown()

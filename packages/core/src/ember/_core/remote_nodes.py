@@ -173,26 +173,15 @@ class RemoteMixin:
         return best
 
     def _forward(self, task: Task, node_id: str, reserved: bool = False) -> bool:
-        """Send a task to a peer; False if it stays here (the peer has no room for it,
-        or its small arguments cannot be restored from disk now: it waits for room)."""
-        from ember._native import StoreFullError
-
-        acquired = reserved or self.scheduler.acquire(node_id, task.resources)
-        if not acquired:
+        """Send a task to a peer; False if it stays here (the peer has no room for it)."""
+        if not reserved and not self.scheduler.acquire(node_id, task.resources):
             if self._fits(self.total_resources, task.resources):
                 return False
             self._queued_remote.add(task.task_id)  # it waits in the peer's queue
         from ember._cluster.protos import node_pb2 as pb
 
         peer = self.peers[node_id]
-        try:
-            deps = self._ship_values(task.pins, peer.address, lend=True)
-        except StoreFullError:
-            if acquired and not reserved:
-                self.scheduler.release(node_id, task.resources)
-            self._queued_remote.discard(task.task_id)
-            self._wait_for_space()
-            return False
+        deps = self._ship_values(task.pins, peer.address, lend=True)
         task.state = RUNNING
         task.remote_node = node_id
         self.forwarded[task.task_id] = task
@@ -234,22 +223,14 @@ class RemoteMixin:
 
     def _forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
         from ember._core.records import ALIVE
-        from ember._native import StoreFullError
 
         if not reserved and not self.scheduler.acquire(node_id, actor.resources):
             self.pending_actors.append(actor)
             return
         spec = dict(actor.spec, kind="actor_init")
         spec["fn_bytes"] = self.fns[spec["fn_id"]]
-        try:
-            deps = self._ship_values(spec["deps"] + spec.get("contained", []),
-                                     self.peers[node_id].address, lend=True)
-        except StoreFullError:  # a small argument cannot be restored now: wait for room
-            actor.node_id = node_id
-            self._release_actor_resources(actor)
-            self.pending_actors.append(actor)
-            self._wait_for_space()
-            return
+        deps = self._ship_values(spec["deps"] + spec.get("contained", []),
+                                 self.peers[node_id].address, lend=True)
         actor.remote_node = node_id
         actor.node_id = node_id
         actor.state = ALIVE
@@ -277,19 +258,9 @@ class RemoteMixin:
 
         if actor.state != ALIVE or not actor.remote_node:
             return
-        from ember._native import StoreFullError
-
         for task in self._ready_calls(actor):
-            try:
-                deps = self._ship_values(task.pins, self.peers[actor.remote_node].address,
-                                         lend=True)
-            except StoreFullError:  # a small argument cannot be restored now: wait
-                actor.inflight.pop(task.task_id, None)
-                task.state = QUEUED
-                actor.submitted.appendleft(task)
-                self.space_waiters.append(lambda: self._pump_actor(actor))
-                self._wait_for_space()
-                break
+            deps = self._ship_values(task.pins, self.peers[actor.remote_node].address,
+                                     lend=True)
             task.remote_node = actor.remote_node
             self.forwarded[task.task_id] = task
             spec = dict(task.spec, kind="actor_task")

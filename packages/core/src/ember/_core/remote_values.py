@@ -15,6 +15,7 @@ from typing import Any
 
 from ember._core import ids, serialization
 from ember._core.objects import READY
+from ember._native import StoreFullError
 from ember.exceptions import ObjectLostError
 
 # Holder id under which a node keeps objects that arrived from another node.
@@ -59,9 +60,41 @@ class RemoteValuesMixin:
                                    contained=list(e.contained)))
             else:
                 contained = list(e.contained) if e is not None else []
-                deps.append(pb.Dep(object_id=oid, data=self._value_bytes(oid),
-                                   contained=contained))
+                try:
+                    data = self._value_bytes(oid)
+                except StoreFullError:  # spilled, and no room to read it back now
+                    deps.append(pb.Dep(object_id=oid, pending=True))
+                    self._push_when_room(oid, address)
+                    continue
+                deps.append(pb.Dep(object_id=oid, data=data, contained=contained))
         return deps
+
+    def _push_when_room(self, oid: bytes, address: str) -> None:
+        """Send a value that could not be restored from disk yet (the store is full of
+        pinned objects) once there is room: it went out as pending, like a value that
+        is not ready, so shipping never fails under store pressure."""
+        from ember._cluster.protos import node_pb2 as pb
+
+        self.objects.incref(oid)  # kept until its value has gone out
+
+        def attempt() -> None:
+            e = self.objects.entries.get(oid)
+            try:
+                data = self._value_bytes(oid)
+            except StoreFullError:
+                self.space_waiters.append(attempt)
+                self._wait_for_space()
+                return
+            dep = pb.Dep(object_id=oid, data=data,
+                         contained=list(e.contained) if e is not None else [])
+            req = pb.ForwardTaskRequest(spec=pickle.dumps({"kind": "values"}),
+                                        owner_node=self.node_id,
+                                        owner_address=self.link.address, deps=[dep])
+            self.link.push(address, req)
+            self.objects.decref(oid)
+
+        self.space_waiters.append(attempt)
+        self._wait_for_space()
 
     def _value_bytes(self, oid: bytes) -> bytes:
         e = self.objects.entries.get(oid)

@@ -222,9 +222,7 @@ class TaskMixin:
                 self._note_infeasible(task.resources, f"Task {task.name!r}", task.caller)
             return False
         if node != self.node_id:  # its placement group's bundle is on a peer
-            if not self._forward(task, node, reserved=True):
-                self._release_task_resources(task)
-                return False
+            self._forward(task, node, reserved=True)
             return True
         w = self.idle.pop(task.env_key)
         if w is None:
