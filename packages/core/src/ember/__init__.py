@@ -68,6 +68,12 @@ _LIBRARIES = {"data", "train", "tune", "serve", "rllib"}
 
 
 def __getattr__(name: str) -> Any:
+    if name == "cloudpickle":  # Ray re-exports the cloudpickle it vendors as ray.cloudpickle
+        import cloudpickle
+
+        return cloudpickle
+    if name == "ObjectID":  # Ray's old name for ObjectRef
+        return ObjectRef
     if name in _LAZY or name in _LIBRARIES:
         import importlib
 

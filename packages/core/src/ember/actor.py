@@ -14,7 +14,13 @@ from ember._core.records import STREAMING
 from ember._object_ref import ObjectRef
 from ember._remote_function import put_serialized_ref, submit_refs
 
-__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor", "method"]
+__all__ = ["ActorClass", "ActorClassInheritanceException", "ActorHandle", "ActorMethod",
+           "exit_actor", "method"]
+
+
+class ActorClassInheritanceException(TypeError):
+    """Raised when a class derives from an actor class (derive from the plain class and
+    decorate the subclass instead)."""
 
 _METHOD_ATTR = "__ember_method_options__"
 
@@ -47,6 +53,11 @@ def _method_meta(cls: type) -> dict[str, dict]:
 
 class ActorClass:
     """A class turned into an actor factory by `@ember.remote`."""
+
+    def __mro_entries__(self, bases: tuple) -> tuple:
+        raise ActorClassInheritanceException(
+            f"Inheriting from actor classes is not allowed. Derive from the plain class "
+            f"{self.__qualname__!r} and apply @ember.remote to the subclass.")
 
     def __init__(self, cls: type, options: dict) -> None:
         _options.check(options, _options.ACTOR_OPTIONS, f"actor class {cls.__qualname__!r}")

@@ -20,7 +20,10 @@ import tempfile
 import time
 from typing import Any
 
-__all__ = ["Cluster", "NodeHandle"]
+__all__ = ["Cluster", "NodeHandle", "cluster_not_supported"]
+
+# Ray sets this on platforms where its Cluster cannot run (Windows); it runs everywhere here.
+cluster_not_supported = False
 
 
 class NodeHandle:

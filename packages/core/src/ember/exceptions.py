@@ -13,7 +13,14 @@
     ├── WorkerCrashedError        the process running a task died
     ├── NodeDiedError
     ├── ObjectLostError
-    │   └── OwnerDiedError
+    │   ├── OwnerDiedError
+    │   ├── ObjectFetchTimedOutError
+    │   └── ObjectReconstructionFailedError (…MaxAttemptsExceeded…, …LineageEvicted…)
+    ├── ActorPlacementGroupRemoved
+    ├── PendingCallsLimitExceeded an actor's caller has too many calls in flight
+    ├── OutOfDiskError
+    ├── AsyncioActorExit          raised inside an async actor to exit it
+    ├── CrossLanguageError, LocalRayletDiedError   (kept for Ray's names)
     ├── ObjectStoreFullError
     ├── OutOfMemoryError
     ├── RuntimeEnvSetupError
@@ -31,17 +38,27 @@ from typing import Any
 
 __all__ = [
     "ActorDiedError",
+    "ActorPlacementGroupRemoved",
     "ActorUnavailableError",
     "ActorUnschedulableError",
+    "AsyncioActorExit",
+    "CrossLanguageError",
     "EmberError",
     "EmberTaskError",
     "GetTimeoutError",
     "InfeasibleResourceError",
+    "LocalRayletDiedError",
     "NodeDiedError",
+    "ObjectFetchTimedOutError",
     "ObjectLostError",
+    "ObjectReconstructionFailedError",
+    "ObjectReconstructionFailedLineageEvictedError",
+    "ObjectReconstructionFailedMaxAttemptsExceededError",
     "ObjectStoreFullError",
+    "OutOfDiskError",
     "OutOfMemoryError",
     "OwnerDiedError",
+    "PendingCallsLimitExceeded",
     "RayActorError",
     "RayError",
     "RaySystemError",
@@ -233,6 +250,46 @@ class ObjectLostError(RayError):
 
 class OwnerDiedError(ObjectLostError):
     """The process that owned the object died, so its value is gone."""
+
+
+class ObjectFetchTimedOutError(ObjectLostError):
+    """The object could not be fetched from the node holding it in time."""
+
+
+class ObjectReconstructionFailedError(ObjectLostError):
+    """The object was lost and running its task again failed."""
+
+
+class ObjectReconstructionFailedMaxAttemptsExceededError(ObjectLostError):
+    """The object was lost and its task has no retries left to rebuild it."""
+
+
+class ObjectReconstructionFailedLineageEvictedError(ObjectLostError):
+    """The object was lost and the record of the task that made it is gone."""
+
+
+class ActorPlacementGroupRemoved(RayError):
+    """The placement group the actor was created in was removed."""
+
+
+class PendingCallsLimitExceeded(RayError):
+    """An actor handle has more calls in flight than its max_pending_calls allows."""
+
+
+class OutOfDiskError(RayError):
+    """The node's disk is full, so objects cannot be spilled."""
+
+
+class AsyncioActorExit(RayError):
+    """Raised inside an async actor's method to make the actor exit."""
+
+
+class CrossLanguageError(RayError):
+    """Kept for Ray's name: ember runs Python only."""
+
+
+class LocalRayletDiedError(RayError):
+    """The node manager of this process died."""
 
 
 class ObjectStoreFullError(RayError, MemoryError):

@@ -10,13 +10,18 @@ from ember._core import context
 from ember._object_ref import ObjectRef
 
 __all__ = [
+    "VALID_PLACEMENT_GROUP_STRATEGIES",
     "PlacementGroup",
     "get_current_placement_group",
     "get_placement_group",
     "placement_group",
     "placement_group_table",
     "remove_placement_group",
+    "validate_placement_group",
 ]
+
+
+VALID_PLACEMENT_GROUP_STRATEGIES = {"PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"}
 
 
 class PlacementGroup:
@@ -70,13 +75,24 @@ def _check_bundles(bundles: Any) -> list[dict]:
     return out
 
 
+def validate_placement_group(bundles: list[dict[str, float]], strategy: str = "PACK",
+                             lifetime: str | None = None, **_: Any) -> None:
+    """Raise ValueError if `placement_group` would refuse these arguments."""
+    _check_bundles(bundles)
+    if strategy not in VALID_PLACEMENT_GROUP_STRATEGIES:
+        raise ValueError(f"Invalid placement group strategy {strategy}. Supported strategies "
+                         f"are: {sorted(VALID_PLACEMENT_GROUP_STRATEGIES)}.")
+    if lifetime not in (None, "detached"):
+        raise ValueError("Placement group `lifetime` argument must be either `None` or "
+                         f"'detached'. Got {lifetime}.")
+
+
 def placement_group(bundles: list[dict[str, float]], strategy: str = "PACK",
                     name: str = "", lifetime: str | None = None,
                     _max_cpu_fraction_per_node: float | None = None) -> PlacementGroup:
     """Reserve `bundles` with PACK, SPREAD, STRICT_PACK or STRICT_SPREAD placement."""
     clean = _check_bundles(bundles)
-    if lifetime not in (None, "detached"):
-        raise ValueError(f"lifetime must be None or 'detached', got {lifetime!r}.")
+    validate_placement_group(bundles, strategy, lifetime)
     pg_id = os.urandom(18)
     context.require_client().call("pg_create", pg_id.hex(), clean, strategy, name, lifetime)
     return PlacementGroup(pg_id, clean)
