@@ -1,0 +1,5 @@
+"""MARWIL."""
+
+from ember.rllib.algorithms.marwil.marwil import MARWIL, MARWILConfig
+
+__all__ = ["MARWIL", "MARWILConfig"]
