@@ -1,0 +1,132 @@
+"""LLMServer: the deployment that runs one model's engine in each replica.
+
+OpenAiIngress calls its methods through a DeploymentHandle: `chat`, `completions` and
+`embeddings` return a reply dict (or an ErrorResponse), `chat_stream` and
+`completions_stream` are generators of server-sent events. A request for
+`<model_id>:<adapter>` is routed by multiplexing to a replica that holds the LoRA
+adapter; a replica loads it on demand and keeps up to `max_num_adapters_per_replica`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ember import serve
+from ember.serve.llm._config import LLMConfig
+from ember.serve.llm._engine import make_engine
+from ember.serve.llm._openai import OpenAIServing
+from ember.serve.llm._protocol import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    ErrorResponse,
+    OpenAIError,
+)
+
+__all__ = ["LLMServer"]
+
+
+class _Adapter:
+    """A loaded LoRA adapter; dropping it from the multiplex cache unloads it."""
+
+    def __init__(self, server: LLMServer, name: str) -> None:
+        self.server = server
+        self.name = name
+
+    def __del__(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.create_task(self.server.engine.unload_lora(self.name))
+
+
+class LLMServer:
+    """One model's replica (wrap with `serve.deployment` or use build_llm_deployment)."""
+
+    def __init__(self, llm_config: LLMConfig | dict) -> None:
+        config = LLMConfig.model_validate(llm_config)
+        self.config = config
+        self.engine = make_engine(config.model_id, config.model_source,
+                                  config.engine_kwargs, config.llm_engine)
+        self.serving = OpenAIServing(self.engine, config.model_id)
+        lora = config.lora_config
+        self._get_adapter: Any = None
+        if lora is not None:
+            async def load(model_id: str) -> _Adapter:
+                name = model_id.partition(":")[2]
+                await asyncio.wait_for(self.engine.load_lora(name, lora.adapter_dir(name)),
+                                       lora.download_timeout_s)
+                return _Adapter(self, name)
+
+            self._get_adapter = serve.multiplexed(
+                max_num_models_per_replica=lora.max_num_adapters_per_replica)(load)
+
+    async def _adapter(self, model: str) -> str | None:
+        base, sep, name = model.partition(":")
+        if not sep:
+            return None
+        if self._get_adapter is None or not name:
+            raise OpenAIError(f"The model `{model}` does not exist.", status=404,
+                              type="NotFoundError", param="model", code="model_not_found")
+        try:
+            return (await self._get_adapter(model)).name
+        except Exception as e:  # noqa: BLE001 - a missing or broken adapter is the client's
+            raise OpenAIError(f"The model `{model}` does not exist or could not be loaded: "
+                              f"{e}", status=404, type="NotFoundError", param="model",
+                              code="model_not_found") from None
+
+    # -- requests -------------------------------------------------------------------------
+
+    async def chat(self, request: ChatCompletionRequest) -> dict | ErrorResponse:
+        try:
+            adapter = await self._adapter(request.model)
+        except OpenAIError as e:
+            return e.response
+        return await self.serving.chat(request, adapter)
+
+    async def chat_stream(self, request: ChatCompletionRequest
+                          ) -> AsyncIterator[str | ErrorResponse]:
+        try:
+            adapter = await self._adapter(request.model)
+        except OpenAIError as e:
+            yield e.response
+            return
+        async for frame in self.serving.chat_stream(request, adapter):
+            yield frame
+
+    async def completions(self, request: CompletionRequest) -> dict | ErrorResponse:
+        try:
+            adapter = await self._adapter(request.model)
+        except OpenAIError as e:
+            return e.response
+        return await self.serving.completions(request, adapter)
+
+    async def completions_stream(self, request: CompletionRequest
+                                 ) -> AsyncIterator[str | ErrorResponse]:
+        try:
+            adapter = await self._adapter(request.model)
+        except OpenAIError as e:
+            yield e.response
+            return
+        async for frame in self.serving.completions_stream(request, adapter):
+            yield frame
+
+    async def embeddings(self, request: EmbeddingRequest) -> dict | ErrorResponse:
+        if ":" in request.model:
+            return OpenAIError("Embeddings are not served for LoRA adapters.",
+                               param="model").response
+        return await self.serving.embeddings(request)
+
+    async def llm_config(self) -> LLMConfig:
+        return self.config
+
+    async def check_health(self) -> None:
+        return None
+
+    def __del__(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.close()

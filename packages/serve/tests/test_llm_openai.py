@@ -1,0 +1,196 @@
+"""The OpenAI-compatible LLM app, driven by the official `openai` client.
+
+One application serves two tiny local Llama models (different weights); the first has
+a LoRA adapter directory. Everything runs on the CPU engine; temperature 0 makes
+outputs deterministic, which the tests use to compare paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import ember
+from ember import serve
+
+openai = pytest.importorskip("openai")
+pytest.importorskip("transformers")
+
+from ember.serve.llm import LLMConfig, build_openai_app  # noqa: E402
+from ember.serve.llm._tiny import make_tiny_llama, make_tiny_lora  # noqa: E402
+
+CHAT = [{"role": "user", "content": "hello world"}]
+
+
+@pytest.fixture(scope="module")
+def llm(tmp_path_factory: pytest.TempPathFactory, serve_starter) -> Iterator[dict]:
+    root = tmp_path_factory.mktemp("llm")
+    model_a = make_tiny_llama(root / "tiny-a", seed=0)
+    model_b = make_tiny_llama(root / "tiny-b", seed=1)
+    make_tiny_lora(root / "loras" / "style", seed=2)
+    make_tiny_lora(root / "loras" / "other", seed=3)
+    ember.init(num_cpus=8)
+    url = serve_starter()
+    try:
+        app = build_openai_app({"llm_configs": [
+            LLMConfig(model_loading_config={"model_id": "tiny", "model_source": model_a},
+                      lora_config={"dynamic_lora_loading_path": str(root / "loras"),
+                                   "max_num_adapters_per_replica": 1}),
+            {"model_loading_config": {"model_id": "tiny-b", "model_source": model_b}},
+        ]})
+        serve.run(app, name="llm", route_prefix="/")
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0,
+                               timeout=60)
+        yield {"client": client, "url": url, "root": root}
+    finally:
+        serve.shutdown()
+        ember.shutdown()
+
+
+def chat(client, **kw):
+    args = {"model": "tiny", "messages": CHAT, "max_tokens": 8, "temperature": 0}
+    return client.chat.completions.create(**{**args, **kw})
+
+
+def test_models_are_listed_with_their_adapters(llm):
+    client = llm["client"]
+    ids = {m.id for m in client.models.list()}
+    assert ids == {"tiny", "tiny-b", "tiny:style", "tiny:other"}
+    assert client.models.retrieve("tiny-b").id == "tiny-b"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("nope")
+
+
+def test_chat_completion_counts_usage_and_respects_max_tokens(llm):
+    r = chat(llm["client"])
+    assert r.object == "chat.completion"
+    assert r.model == "tiny"
+    choice = r.choices[0]
+    assert choice.message.role == "assistant"
+    assert choice.finish_reason in ("length", "stop")
+    assert r.usage.completion_tokens <= 8
+    assert r.usage.prompt_tokens > 0
+    assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+    if choice.finish_reason == "length":
+        assert r.usage.completion_tokens == 8
+
+
+def test_greedy_output_is_deterministic_and_same_when_streamed(llm):
+    client = llm["client"]
+    text = chat(client).choices[0].message.content
+    assert chat(client).choices[0].message.content == text
+    stream = chat(client, stream=True, stream_options={"include_usage": True})
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == text
+    finals = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finals[-1] in ("length", "stop") and all(f is None for f in finals[:-1])
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+
+
+def test_sse_framing_is_openai_s(llm):
+    import httpx
+
+    body = {"model": "tiny", "prompt": "hello", "max_tokens": 4, "temperature": 0,
+            "stream": True}
+    r = httpx.post(f"{llm['url']}/v1/completions", json=body, timeout=60)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = r.text.split("\n\n")
+    assert events[-1] == "" and events[-2] == "data: [DONE]"
+    assert all(e.startswith("data: {") for e in events[:-2])
+
+
+def test_concurrent_requests_are_batched_without_changing_outputs(llm):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = llm["client"]
+    prompts = ["one two three", "the quick brown", "ember serves", "hello"]
+    alone = [client.completions.create(model="tiny", prompt=p, max_tokens=6,
+                                       temperature=0).choices[0].text for p in prompts]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda p: client.completions.create(
+            model="tiny", prompt=p, max_tokens=6, temperature=0).choices[0].text,
+            prompts * 2))
+    assert together == alone * 2
+
+
+def test_stop_sequences_cut_the_text(llm):
+    client = llm["client"]
+    full = client.completions.create(model="tiny", prompt="hello", max_tokens=12,
+                                     temperature=0).choices[0].text
+    assert len(full) >= 4
+    stop = full[2:4]
+    cut = client.completions.create(model="tiny", prompt="hello", max_tokens=12,
+                                    temperature=0, stop=[stop])
+    assert cut.choices[0].finish_reason == "stop"
+    assert cut.choices[0].text == full[:full.find(stop)]
+    streamed = "".join(c.choices[0].text for c in client.completions.create(
+        model="tiny", prompt="hello", max_tokens=12, temperature=0, stop=[stop], stream=True))
+    assert streamed == cut.choices[0].text
+
+
+def test_n_choices_and_seeded_sampling(llm):
+    client = llm["client"]
+    r = chat(client, n=3, temperature=1.0, seed=7)
+    assert [c.index for c in r.choices] == [0, 1, 2]
+    again = chat(client, n=3, temperature=1.0, seed=7)
+    assert [c.message.content for c in again.choices] == [c.message.content for c in r.choices]
+    assert len({c.message.content for c in r.choices}) > 1
+
+
+def test_two_models_are_routed_by_the_model_field(llm):
+    client = llm["client"]
+    a = client.completions.create(model="tiny", prompt="hello", max_tokens=8, temperature=0)
+    b = client.completions.create(model="tiny-b", prompt="hello", max_tokens=8, temperature=0)
+    assert a.model == "tiny" and b.model == "tiny-b"
+    assert a.choices[0].text != b.choices[0].text
+
+
+def test_embeddings_float_and_base64(llm):
+    client = llm["client"]
+    r = client.embeddings.create(model="tiny", input=["hello world", "one two"])
+    assert [d.index for d in r.data] == [0, 1]
+    assert len(r.data[0].embedding) == 64
+    assert abs(sum(x * x for x in r.data[0].embedding) - 1.0) < 1e-4
+    assert r.usage.prompt_tokens > 0
+    f = client.embeddings.create(model="tiny", input="hello world", encoding_format="float")
+    assert f.data[0].embedding == pytest.approx(r.data[0].embedding, abs=1e-6)
+
+
+def test_errors_are_openai_shaped(llm):
+    client = llm["client"]
+    with pytest.raises(openai.NotFoundError) as e:
+        chat(client, model="missing")
+    assert e.value.body["code"] == "model_not_found"
+    with pytest.raises(openai.BadRequestError):
+        chat(client, temperature=5)
+    with pytest.raises(openai.BadRequestError) as e:
+        chat(client, max_tokens=100_000)
+    assert "maximum context length" in e.value.body["message"]
+    with pytest.raises(openai.BadRequestError):
+        chat(client, max_tokens=100_000, stream=True)
+    with pytest.raises(openai.NotFoundError):
+        chat(client, model="tiny:absent")
+    import httpx
+
+    r = httpx.post(f"{llm['url']}/v1/completions", content=b"{not json", timeout=30)
+    assert r.status_code == 400
+    assert r.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_lora_adapters_load_on_demand_and_change_outputs(llm):
+    client = llm["client"]
+    base = chat(client).choices[0].message.content
+    style = chat(client, model="tiny:style")
+    assert style.model == "tiny:style"
+    assert style.choices[0].message.content != base
+    assert chat(client, model="tiny:style").choices[0].message.content == \
+        style.choices[0].message.content
+    other = chat(client, model="tiny:other").choices[0].message.content  # evicts "style"
+    assert other != style.choices[0].message.content
+    again = chat(client, model="tiny:style").choices[0].message.content  # reloaded
+    assert again == style.choices[0].message.content
+    assert chat(client).choices[0].message.content == base
