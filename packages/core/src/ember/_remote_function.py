@@ -6,7 +6,7 @@ import functools
 import os
 from typing import Any
 
-from ember import _options
+from ember import _options, _signature
 from ember._core import args as argpack
 from ember._core import context, ids, serialization
 from ember._core.records import STREAMING
@@ -48,6 +48,7 @@ class RemoteFunction:
         self._templates: dict[Any, dict] = {}
         self._sent: set[int] = set()
         functools.update_wrapper(self, fn)
+        self._shape = _signature.shape_of(fn)
         self._base = self._template(options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -92,6 +93,7 @@ class RemoteFunction:
 
     def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
+        _signature.check(self._shape, args, kwargs)
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         task_id = ids.new_task_id()
         spec = dict(template)

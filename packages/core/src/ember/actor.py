@@ -6,7 +6,7 @@ import inspect
 import os
 from typing import Any
 
-from ember import _options
+from ember import _options, _signature
 from ember._core import args as argpack
 from ember._core import context, ids, refs, serialization
 from ember._core.ids import handle_id
@@ -47,6 +47,9 @@ def _method_meta(cls: type) -> dict[str, dict]:
                 inspect.isgeneratorfunction(member) or inspect.isasyncgenfunction(member))):
             n = STREAMING
         opts["num_returns"] = n
+        static = isinstance(inspect.getattr_static(cls, name, None), staticmethod)
+        opts["signature"] = _signature.shape_of(member, drop_first=not static and not
+                                                inspect.ismethod(member))
         meta[name] = opts
     return meta
 
@@ -107,9 +110,10 @@ class ActorClass:
         from ember._core import runtime_env as renv
 
         env = _options.runtime_env(options, None)
+        _signature.check(_signature.shape_of(self._cls.__init__, drop_first=True), args, kwargs)
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         if self._fn_bytes is None:
-            self._fn_bytes = serialization.dumps_function(self._cls)
+            self._fn_bytes = serialization.dumps_function(self._cls, "actor")
         spec = {
             "actor_id": ids.new_actor_id(), "fn_id": self._fn_id, "fn_bytes": self._fn_bytes,
             "class_name": self._cls.__qualname__, "args": blob, "deps": deps,
@@ -203,7 +207,7 @@ class ActorMethod:
             {"num_returns": n})
         return {
             "actor_id": handle._actor_id, "method": name,
-            "name": f"{handle._meta['class_name']}.{name}",
+            "name": f"{handle._meta['class_name'].rsplit('.', 1)[-1]}.{name}",
             "num_returns": n,
             "max_task_retries": (None if options.get("max_task_retries") is None
                                  else _options.count(options, "max_task_retries", 0)),
@@ -225,6 +229,9 @@ class ActorMethod:
 
     def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
+        method = self._handle._meta["methods"].get(self._name)
+        if method is not None:
+            _signature.check(method.get("signature"), args, kwargs)
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         task_id = ids.new_task_id()
         spec = dict(template)

@@ -180,13 +180,29 @@ def deserialize(data: memoryview | bytes) -> tuple[Any, bool]:
     return pickle.loads(payload, buffers=bufs), bool(flags & FLAG_ERROR)
 
 
-def dumps_function(fn: Any) -> bytes:
-    """Pickle code (functions, classes) by value so workers need not import __main__."""
+# Ray's limit: code this large almost always captures a big object by accident.
+FUNCTION_SIZE_ERROR_THRESHOLD = 95 * 1024 * 1024
+
+
+def dumps_function(fn: Any, kind: str = "remote function") -> bytes:
+    """Pickle code (functions, classes) by value so workers need not import __main__.
+
+    Raises ValueError when the result is over FUNCTION_SIZE_ERROR_THRESHOLD (the code
+    captures a large object), TypeError when it cannot be pickled.
+    """
+    name = getattr(fn, "__qualname__", repr(fn))
     try:
-        return _cp().dumps(fn, protocol=5)
+        data = _cp().dumps(fn, protocol=5)
     except Exception as e:  # noqa: BLE001
-        name = getattr(fn, "__qualname__", repr(fn))
         raise TypeError(
-            f"Could not serialize the remote function or class {name!r}: {e}. It (or a "
+            f"Could not serialize the {kind} {name!r}: {e}. It (or a "
             "global it captures) cannot be pickled; create such objects inside the task."
         ) from e
+    if len(data) > FUNCTION_SIZE_ERROR_THRESHOLD:
+        mib = 1024 * 1024
+        raise ValueError(
+            f"The {kind} {name} is too large ({len(data) // mib} MiB > "
+            f"FUNCTION_SIZE_ERROR_THRESHOLD={FUNCTION_SIZE_ERROR_THRESHOLD // mib} MiB). "
+            "Check that its definition is not implicitly capturing a large array or other "
+            "object in scope. Tip: use ember.put() to put large objects in the object store.")
+    return data
