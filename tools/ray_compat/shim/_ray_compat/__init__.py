@@ -1,0 +1,1 @@
+"""Our re-implementations of the few Ray-internal helpers that Ray's tests import."""

@@ -1,0 +1,188 @@
+"""The fixtures of Ray's `python/ray/tests/conftest.py` that its public tests use,
+re-implemented over the public API (this file is also installed as each run's conftest)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import ray
+from ray.cluster_utils import Cluster
+
+
+def get_default_fixure_system_config() -> dict:
+    return {"object_timeout_milliseconds": 200, "health_check_initial_delay_ms": 0,
+            "health_check_failure_threshold": 10, "object_store_full_delay_ms": 100,
+            "local_gc_min_interval_s": 1}
+
+
+def get_default_fixture_ray_kwargs() -> dict:
+    return {"num_cpus": 1, "object_store_memory": 150 * 1024 * 1024,
+            "dashboard_port": None, "namespace": "default_test_namespace",
+            "_system_config": get_default_fixure_system_config()}
+
+
+@contextmanager
+def _ray_start(**kwargs: Any):
+    init_kwargs = get_default_fixture_ray_kwargs()
+    init_kwargs.update(kwargs)
+    info = ray.init("local", **init_kwargs)
+    try:
+        yield info
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture
+def maybe_setup_external_redis():
+    yield
+
+
+@pytest.fixture
+def shutdown_only():
+    yield None
+    ray.shutdown()
+
+
+@pytest.fixture
+def ray_start_no_cpu(request):
+    with _ray_start(num_cpus=0, **getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_regular(request):
+    with _ray_start(**getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture(scope="module")
+def ray_start_regular_shared(request):
+    with _ray_start(**getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture(scope="module")
+def ray_start_regular_shared_2_cpus(request):
+    with _ray_start(num_cpus=2, **getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_2_cpus(request):
+    with _ray_start(num_cpus=2, **getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_10_cpus(request):
+    with _ray_start(num_cpus=10, **getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture(scope="class")
+def class_ray_instance():
+    yield ray.init()
+    ray.shutdown()
+
+
+@contextmanager
+def _ray_start_cluster(**kwargs: Any):
+    kwargs.pop("skip_cluster", None)
+    init_kwargs = get_default_fixture_ray_kwargs()
+    num_nodes = kwargs.pop("num_nodes", 0)
+    do_init = kwargs.pop("do_init", num_nodes > 0)
+    init_kwargs.update(kwargs)
+    namespace = init_kwargs.pop("namespace")
+    init_kwargs.pop("dashboard_port", None)
+    cluster = Cluster()
+    try:
+        for i in range(num_nodes):
+            if i > 0:
+                init_kwargs.pop("_system_config", None)
+            cluster.add_node(**init_kwargs)
+            if i == 0 and do_init:
+                ray.init(address=cluster.address, namespace=namespace)
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+
+
+@pytest.fixture
+def ray_start_cluster(request):
+    with _ray_start_cluster(**getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_cluster_enabled(request):
+    with _ray_start_cluster(**getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_cluster_init(request):
+    with _ray_start_cluster(do_init=True, **getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_cluster_head(request):
+    with _ray_start_cluster(do_init=True, num_nodes=1,
+                            **getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_cluster_2_nodes(request):
+    with _ray_start_cluster(do_init=True, num_nodes=2,
+                            **getattr(request, "param", {})) as res:
+        yield res
+
+
+@pytest.fixture
+def ray_start_object_store_memory(request):
+    store_size = request.param
+    with _ray_start(object_store_memory=store_size) as res:
+        yield res
+
+
+@pytest.fixture
+def call_ray_start(request):
+    param = getattr(request, "param", "ray start --head --num-cpus=1")
+    args = param.split()[2:]
+    out = subprocess.run([sys.executable, "-m", "ember._cli", "start", *args],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    address = "auto"
+    os.environ["RAY_ADDRESS"] = address
+    yield address
+    os.environ.pop("RAY_ADDRESS", None)
+    ray.shutdown()
+    subprocess.run([sys.executable, "-m", "ember._cli", "stop"], capture_output=True,
+                   timeout=120)
+
+
+@pytest.fixture
+def call_ray_stop_only():
+    yield
+    subprocess.run([sys.executable, "-m", "ember._cli", "stop"], capture_output=True,
+                   timeout=120)
+
+
+@pytest.fixture
+def tmp_working_dir(tmp_path):
+    (tmp_path / "hello").write_text("world")
+    (tmp_path / "test_module").mkdir()
+    (tmp_path / "test_module" / "__init__.py").write_text("def one():\n    return 1\n")
+    yield str(tmp_path)
+
+
+@pytest.fixture
+def enable_pickle_debug():
+    yield

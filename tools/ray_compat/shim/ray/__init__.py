@@ -1,0 +1,124 @@
+"""`import ray` gives ember: this package replaces itself with ember on import.
+
+Every `ray.X` module resolves to the already-loaded `ember.X` module object (the same
+object, so `ray.exceptions.RayTaskError is ember.exceptions.RayTaskError`), except the
+few Ray-internal helper modules that Ray's tests import, which map to our own
+re-implementations in `_ray_compat`. A `ray.X` with no ember counterpart raises
+ModuleNotFoundError, and the test that needs it fails, as it should.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+
+from _ray_compat.internal import RayInternal
+from _ray_compat.internal import Stub as _Stub
+
+# Ray-internal modules used by its tests, and what stands for them here.
+OVERRIDES = {
+    "ray._common.test_utils": "_ray_compat.test_utils",
+    "ray._private.test_utils": "_ray_compat.test_utils",
+    "ray.tests.conftest": "_ray_compat.fixtures",
+    "ray.tests.client_test_utils": "_ray_compat.test_utils",
+    "ray._common.utils": "_ray_compat.common_utils",
+}
+
+
+# Sibling test modules staged beside the test file by the runner (ray.tests.X -> X).
+OVERRIDES.update(json.loads(os.environ.get("RAY_COMPAT_MODULES") or "{}"))
+
+
+# Ray-internal namespaces: a module there with no ember counterpart loads as a stub whose
+# names exist but raise when used, so only the tests that use an internal fail.
+INTERNAL = ("ray._private", "ray._raylet", "ray._common", "ray.autoscaler", "ray.core",
+            "ray.experimental", "ray.scripts", "ray.dashboard", "ray.includes",
+            "ray.runtime_env", "ray.util.state.common", "ray.util.client",
+            "ray.tests", "ray._private.runtime_env")
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name != "ray" and not name.startswith("ray."):
+            return None
+        spec = self._find(name)
+        if spec is None and name.startswith(INTERNAL):
+            spec = importlib.machinery.ModuleSpec(name, _StubLoader(), is_package=True)
+            spec.submodule_search_locations = []
+        return spec
+
+    def _find(self, name):
+        if name not in OVERRIDES and any(k.startswith(name + ".") for k in OVERRIDES):
+            # A parent of an override with no ember counterpart (ray._private, ray.tests):
+            # an empty package, so that the override below it can be imported.
+            if importlib.util.find_spec("ember" + name[3:]) is None:
+                spec = importlib.machinery.ModuleSpec(name, _StubLoader(), is_package=True)
+                spec.submodule_search_locations = []
+                return spec
+        target_name = OVERRIDES.get(name, "ember" + name[3:])
+        if target_name not in sys.modules:
+            try:
+                if importlib.util.find_spec(target_name) is None:
+                    return None
+            except ModuleNotFoundError:
+                return None
+        return importlib.machinery.ModuleSpec(name, self, origin=target_name)
+
+    def create_module(self, spec):
+        module = importlib.import_module(spec.origin)
+        self._saved = getattr(module, "__spec__", None)
+        return module
+
+    def exec_module(self, module):
+        # importlib stamped the alias's spec on the shared module: give it back its own.
+        module.__spec__ = self._saved
+        _tolerate_private_names(module)
+
+
+class _StubLoader(importlib.abc.Loader):
+    def create_module(self, spec):
+        return _Stub(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+
+def _tolerate_private_names(module) -> None:
+    """A private name (`_validate_...`) that Ray's tests import from a public module gets a
+    stand-in, so the file loads and only the tests that use it fail; a missing public
+    name still fails the import, since that is a gap in ember's API."""
+    if getattr(module, "__name__", "").startswith("_ray_compat"):
+        return
+    previous = module.__dict__.get("__getattr__")
+
+    def __getattr__(attr: str):
+        if previous is not None:
+            try:
+                return previous(attr)
+            except AttributeError:
+                pass
+        if attr.startswith("_") and not attr.startswith("__"):
+            return RayInternal(f"{module.__name__}.{attr}")
+        raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
+
+    module.__getattr__ = __getattr__
+
+
+def _install() -> None:
+    if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AliasFinder())
+    import ember
+
+    sys.modules["ray"] = ember
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("ember.") and "ray." + name[6:] not in sys.modules:
+            sys.modules["ray." + name[6:]] = mod
+            _tolerate_private_names(mod)
+
+
+_install()
