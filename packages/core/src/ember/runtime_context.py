@@ -2,11 +2,41 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ember._core import context
 
 __all__ = ["RuntimeContext", "get_runtime_context"]
+
+
+class _ID:
+    """What Ray's deprecated id properties return: an object with hex() and binary()."""
+
+    __slots__ = ("_hex",)
+
+    def __init__(self, hex_id: str) -> None:
+        self._hex = hex_id
+
+    def hex(self) -> str:
+        return self._hex
+
+    def binary(self) -> bytes:
+        return bytes.fromhex(self._hex)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ID) and other._hex == self._hex
+
+    def __hash__(self) -> int:
+        return hash(self._hex)
+
+    def __repr__(self) -> str:
+        return f"ID({self._hex})"
+
+
+def _deprecated_id(value: str | None, instead: str) -> _ID | None:
+    warnings.warn(f"Use {instead}() instead", DeprecationWarning, stacklevel=3)
+    return None if value is None else _ID(value)
 
 
 class RuntimeContext:
@@ -68,13 +98,77 @@ class RuntimeContext:
             raise RuntimeError("current_actor is only available inside an actor.")
         return ActorHandle(aid, self._client.actor_meta)
 
+    @property
     def was_current_actor_reconstructed(self) -> bool:
+        """Whether this actor instance is a restart (after its process died)."""
         return bool(self._task().get("restarted"))
 
+    @property
+    def job_id(self) -> _ID | None:
+        return _deprecated_id(self.get_job_id(), "get_job_id")
+
+    @property
+    def node_id(self) -> _ID | None:
+        return _deprecated_id(self.get_node_id(), "get_node_id")
+
+    @property
+    def task_id(self) -> _ID | None:
+        return _deprecated_id(self.get_task_id(), "get_task_id")
+
+    @property
+    def actor_id(self) -> _ID | None:
+        return _deprecated_id(self.get_actor_id(), "get_actor_id")
+
+    @property
+    def current_placement_group_id(self) -> _ID | None:
+        return _deprecated_id(self.get_placement_group_id(), "get_placement_group_id")
+
+    @property
+    def should_capture_child_tasks_in_placement_group(self) -> bool:
+        return bool(self._task().get("pg_capture"))
+
+    def get_task_function_name(self) -> str | None:
+        """`module.function` or `module.Class.method` of the running task (None in a
+        driver)."""
+        return self._task().get("function_name") or None
+
+    def get_session_name(self) -> str:
+        import os
+
+        return os.path.basename(self._info().get("session_dir") or "") or "session"
+
+    def get_temp_dir(self) -> str:
+        import os
+
+        return os.path.dirname(self._info().get("session_dir") or "") or ""
+
+    def get_accelerator_ids(self) -> dict[str, list[str]]:
+        import os
+
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        gpus = [g for g in visible.split(",") if g] if visible else []
+        return {"GPU": gpus if self._task() else []}
+
+    def get_node_labels(self) -> dict[str, str]:
+        return dict(self._info().get("labels") or {})
+
+    def is_canceled(self) -> bool:
+        return bool(self._task().get("canceled"))
+
+    @property
+    def runtime_env(self) -> dict:
+        return dict(self._task().get("runtime_env") or {})
+
     def get(self) -> dict:
-        return {"job_id": self.get_job_id(), "node_id": self.get_node_id(),
-                "task_id": self.get_task_id(), "actor_id": self.get_actor_id(),
-                "namespace": self.namespace}
+        """job_id, node_id and namespace; task_id and actor_id where they apply."""
+        out: dict[str, Any] = {"job_id": _ID(self.get_job_id()),
+                               "node_id": _ID(self.get_node_id()),
+                               "namespace": self.namespace}
+        if self.get_task_id() is not None:
+            out["task_id"] = _ID(self.get_task_id())
+        if self.get_actor_id() is not None:
+            out["actor_id"] = _ID(self.get_actor_id())
+        return out
 
 
 def get_runtime_context() -> RuntimeContext:

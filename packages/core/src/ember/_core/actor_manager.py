@@ -332,6 +332,7 @@ class ActorMixin:
         if actor.restarts_left > 0:
             actor.restarts_left -= 1
         actor.num_restarts += 1
+        actor.spec["num_restarts"] = actor.num_restarts  # the new instance can tell
         actor.state = RESTARTING
         self._requeue_inflight(actor, f"The actor died (pid={w.pid}) while running this call; "
                                "it is restarting, but max_task_retries does not allow "

@@ -40,6 +40,19 @@ class Runner:
             self.fns[fn_id] = fn
         return fn
 
+    def _function_name(self, spec: dict) -> str:
+        """Ray's task function name: module.function, or module.Class.method."""
+        if self.instance is not None and "method" in spec:
+            cls = type(self.instance)
+            return f"{cls.__module__}.{cls.__name__}.{spec['method']}"
+        try:
+            fn = self._function(spec)
+        except Exception:  # noqa: BLE001 - reported when the task runs
+            return spec.get("name", "")
+        if isinstance(fn, type):  # the actor's constructor
+            return f"{fn.__module__}.{fn.__name__}.__init__"
+        return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__name__', '')}"
+
     def _args(self, spec: dict) -> tuple[tuple, dict]:
         values = []
         for oid, p in zip(spec.get("deps") or [], spec.get("dep_payloads") or [], strict=True):
@@ -118,6 +131,8 @@ class Runner:
             "name": spec.get("name", ""), "pg": spec.get("pg") or actor.get("pg"),
             "pg_capture": spec.get("pg_capture") or actor.get("pg_capture"),
             "actor_name": self.actor_name,
+            "function_name": self._function_name(spec),
+            "restarted": actor.get("restarted", False),
         })
 
     # -- plain tasks and sync actors (main thread) -------------------------------------
@@ -180,7 +195,8 @@ class Runner:
         # What holds for every call of this actor, and for threads its methods start.
         self.client.actor_ctx = {"actor_id": spec["actor_id"], "actor_name": self.actor_name,
                                  "resources": spec.get("resources") or {},
-                                 "pg": spec.get("pg"), "pg_capture": spec.get("pg_capture")}
+                                 "pg": spec.get("pg"), "pg_capture": spec.get("pg_capture"),
+                                 "restarted": spec.get("num_restarts", 0) > 0}
         self._set_ctx({**spec, "task_id": spec["actor_id"]})
         try:
             cls = self._function(spec)
