@@ -93,3 +93,20 @@ def test_actor_task_names_use_the_class_name(cluster):
             return ember.get_runtime_context().get_task_name()
 
     assert ember.get(Named.remote().who.remote()) == "Named.who"
+
+
+def test_underscore_remote_spelling(cluster):
+    @ember.remote
+    def f(n):
+        return list(range(n))
+
+    assert f._remote([0], num_returns=0) is None
+    a, b = f._remote(args=[2], num_returns=2)
+    assert ember.get([a, b]) == [0, 1]
+    t = Target._remote(args=[1], kwargs={"y": 2})
+    assert ember.get(t.method._remote(args=[1], kwargs={"k": 3})) == (1, 3)
+
+
+def test_wait_on_an_empty_list(cluster):
+    assert ember.wait([]) == ([], [])
+    assert ember.wait([], num_returns=0) == ([], [])

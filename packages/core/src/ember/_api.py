@@ -209,6 +209,8 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
         for r in refs_list:
             if not isinstance(r, ObjectRef):
                 raise TypeError(f"wait() expects ObjectRefs, got {type(r).__name__}.")
+    if not refs_list:
+        return [], []
     ids = [r._id for r in refs_list]
     if len(set(ids)) != len(ids):
         raise ValueError("Wait requires a list of unique object refs.")

@@ -91,6 +91,11 @@ class RemoteFunction:
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         return self._submit(self._base, args, kwargs)
 
+    def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        """Ray's older spelling: `.options(**options).remote(*args, **kwargs)`."""
+        target = self.options(**options) if options else self
+        return target.remote(*(args or ()), **(kwargs or {}))
+
     def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
         _signature.check(self._shape, args, kwargs)

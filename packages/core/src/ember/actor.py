@@ -81,6 +81,11 @@ class ActorClass:
     def __reduce__(self) -> Any:
         return (ActorClass, (self._cls, self._default_options))
 
+    def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> ActorHandle:
+        """Ray's older spelling: `.options(**options).remote(*args, **kwargs)`."""
+        target = self.options(**options) if options else self
+        return target.remote(*(args or ()), **(kwargs or {}))
+
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
         return self._create(self._default_options, args, kwargs)
 
@@ -226,6 +231,11 @@ class ActorMethod:
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         return self._submit(self._base, args, kwargs)
+
+    def _remote(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        """Ray's older spelling: `.options(**options).remote(*args, **kwargs)`."""
+        target = self.options(**options) if options else self
+        return target.remote(*(args or ()), **(kwargs or {}))
 
     def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
