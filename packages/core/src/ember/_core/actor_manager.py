@@ -418,8 +418,17 @@ class ActorMixin:
             w = actor.worker
             w.kill()
             self._on_worker_dead(w)  # now, so later calls wait for the restart
-        elif no_restart:
-            self._actor_dead(actor, actor.death_cause)
+        elif no_restart or actor.restarts_left == 0:
+            actor.no_restart = True
+            self._actor_dead(actor, actor.death_cause or
+                             "The actor was killed by ember.kill() before it started, and "
+                             "max_restarts is used up.")
+        elif actor.state != DEAD:
+            # Killed before its process started: the start still to come is its restart.
+            if actor.restarts_left > 0:
+                actor.restarts_left -= 1
+            actor.num_restarts += 1
+            actor.spec["num_restarts"] = actor.num_restarts
 
     def _actor_out_of_scope(self, hid: bytes) -> None:
         actor = self.actors.get(hid[:-len(HANDLE_SUFFIX)])
