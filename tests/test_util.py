@@ -136,3 +136,31 @@ def test_inspect_serializability_names_the_culprit():
     assert not ok
     assert any("lock" in f[0] for f in failures)
     assert inspect_serializability(lambda: 1)[0]
+
+
+def test_actor_pool_map_submits_eagerly_and_handles_multiple_returns(cluster):
+    from ember.util import ActorPool
+
+    @ember.remote(num_cpus=0)
+    class Pair:
+        @ember.method(num_returns=2)
+        def bar(self):
+            return 1, 2
+
+        def double(self, x):
+            return 2 * x
+
+    pool = ActorPool([Pair.remote() for _ in range(2)])
+    calls = []
+    results = pool.map(lambda a, v: calls.append(v) or a.double.remote(v), range(5))
+    assert calls == [0, 1]  # submitted before iterating (the rest wait for an actor)
+    assert list(results) == [0, 2, 4, 6, 8]
+    for _ in range(4):
+        pool.submit(lambda a, v: a.bar.remote(), None)
+    got = []
+    while pool.has_next():
+        got.append(pool.get_next(timeout=None))
+    assert got == [[1, 2]] * 4
+    for _ in range(3):
+        pool.submit(lambda a, v: a.bar.remote(), None)
+    assert [pool.get_next_unordered() for _ in range(3)] == [[1, 2]] * 3
