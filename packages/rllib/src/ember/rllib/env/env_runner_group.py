@@ -38,6 +38,8 @@ class EnvRunnerGroup:
         self._weights_ref: Any = None
         self.num_restarts = 0
         self._in_flight: dict[Any, int] = {}
+        self._weights_version = 0
+        self._sent_version: dict[int, int] = {}
         if self._n == 0:
             self._local = runner_class(config, 0, 0, env_creator, module=local_module,
                                        is_eval=is_eval)
@@ -86,6 +88,8 @@ class EnvRunnerGroup:
             self._local.set_weights(weights)
             return
         self._weights_ref = ember.put(weights)
+        self._weights_version += 1
+        self._sent_version = {i: self._weights_version for i in self._remote}
         self._call(lambda a: a.set_weights.remote(self._weights_ref))
 
     def sample(self, num_timesteps: int | None = None, num_episodes: int | None = None,
@@ -116,9 +120,13 @@ class EnvRunnerGroup:
             return self.sample(weights=weights, **kwargs)
         if weights is not None:
             self._weights_ref = ember.put(weights)
+            self._weights_version += 1
         for i, a in self._remote.items():
             if i not in self._in_flight.values():
-                self._in_flight[a.sample.remote(weights=self._weights_ref, **kwargs)] = i
+                new = self._sent_version.get(i, -1) < self._weights_version
+                self._sent_version[i] = self._weights_version
+                self._in_flight[a.sample.remote(
+                    weights=self._weights_ref if new else None, **kwargs)] = i
         ready, _ = ember.wait(list(self._in_flight), num_returns=1, timeout=None)
         ready, _ = ember.wait(list(self._in_flight), num_returns=len(self._in_flight),
                               timeout=0)

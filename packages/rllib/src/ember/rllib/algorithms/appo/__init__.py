@@ -1,0 +1,5 @@
+"""APPO."""
+
+from ember.rllib.algorithms.appo.appo import APPO, APPOConfig
+
+__all__ = ["APPO", "APPOConfig"]
