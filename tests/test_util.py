@@ -164,3 +164,28 @@ def test_actor_pool_map_submits_eagerly_and_handles_multiple_returns(cluster):
     for _ in range(3):
         pool.submit(lambda a, v: a.bar.remote(), None)
     assert [pool.get_next_unordered() for _ in range(3)] == [[1, 2]] * 3
+
+
+def test_queue_async_calls_raise_queue_errors(cluster):
+    import asyncio
+
+    from ember.util.queue import Empty, Full, Queue
+
+    async def scenario() -> None:
+        q = Queue(1)
+        await q.put_async(0, block=False)
+        with pytest.raises(Full):
+            await q.put_async(1, block=False)
+        with pytest.raises(Full):
+            await q.put_async(1, timeout=0.1)
+        with pytest.raises(ValueError):
+            await q.put_async(1, timeout=-1)
+        assert await q.get_async(block=False) == 0
+        with pytest.raises(Empty):
+            await q.get_async(block=False)
+        with pytest.raises(Empty):
+            await q.get_async(timeout=0.1)
+        with pytest.raises(ValueError):
+            await q.get_async(timeout=-1)
+
+    asyncio.run(scenario())

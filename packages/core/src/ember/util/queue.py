@@ -66,6 +66,11 @@ class _QueueActor:
         return [self.queue.get_nowait() for _ in range(num_items)]
 
 
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number")
+
+
 class Queue:
     """Like queue.Queue, shared across the cluster (Ray's ember.util.queue.Queue)."""
 
@@ -104,14 +109,14 @@ class Queue:
         if not block:
             self.put_nowait(item)
             return
-        if timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
+        _check_timeout(timeout)
         ember.get(self.actor.put.remote(item, timeout))
 
     async def put_async(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if not block:
-            self.put_nowait(item)
+            await self._nowait(self.actor.put_nowait.remote(item), asyncio.QueueFull, Full)
             return
+        _check_timeout(timeout)
         await self.actor.put.remote(item, timeout)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
@@ -119,14 +124,21 @@ class Queue:
 
         if not block:
             return self.get_nowait()
-        if timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
+        _check_timeout(timeout)
         return ember.get(self.actor.get.remote(timeout))
 
     async def get_async(self, block: bool = True, timeout: float | None = None) -> Any:
         if not block:
-            return self.get_nowait()
+            return await self._nowait(self.actor.get_nowait.remote(), asyncio.QueueEmpty, Empty)
+        _check_timeout(timeout)
         return await self.actor.get.remote(timeout)
+
+    @staticmethod
+    async def _nowait(ref: Any, raised: type, public: type) -> Any:
+        try:
+            return await ref
+        except raised:
+            raise public from None
 
     def put_nowait(self, item: Any) -> None:
         import ember
