@@ -7,6 +7,7 @@ outputs deterministic, which the tests use to compare paths.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 
 import pytest
@@ -15,10 +16,17 @@ import ember
 from ember import serve
 
 openai = pytest.importorskip("openai")
-pytest.importorskip("transformers")
+if importlib.util.find_spec("transformers") is None:  # not imported here: replicas load it
+    pytest.skip("transformers is not installed", allow_module_level=True)
 
+import yaml  # noqa: E402
+
+from ember.serve._cli import _load_config  # noqa: E402
+from ember.serve._declarative import build_app, deploy_config  # noqa: E402
+from ember.serve.deployment import Application  # noqa: E402
 from ember.serve.llm import LLMConfig, build_openai_app  # noqa: E402
 from ember.serve.llm._tiny import make_tiny_llama, make_tiny_lora  # noqa: E402
+from ember.serve.schema import ServeApplicationSchema  # noqa: E402
 
 CHAT = [{"role": "user", "content": "hello world"}]
 
@@ -30,16 +38,17 @@ def llm(tmp_path_factory: pytest.TempPathFactory, serve_starter) -> Iterator[dic
     model_b = make_tiny_llama(root / "tiny-b", seed=1)
     make_tiny_lora(root / "loras" / "style", seed=2)
     make_tiny_lora(root / "loras" / "other", seed=3)
+    config = root / "llm.yaml"  # deployed as `ember serve run llm.yaml` deploys it
+    config.write_text(yaml.safe_dump({"llm_configs": [
+        {"model_loading_config": {"model_id": "tiny", "model_source": model_a},
+         "lora_config": {"dynamic_lora_loading_path": str(root / "loras"),
+                         "max_num_adapters_per_replica": 1}},
+        {"model_loading_config": {"model_id": "tiny-b", "model_source": model_b}},
+    ]}))
     ember.init(num_cpus=8)
     url = serve_starter()
     try:
-        app = build_openai_app({"llm_configs": [
-            LLMConfig(model_loading_config={"model_id": "tiny", "model_source": model_a},
-                      lora_config={"dynamic_lora_loading_path": str(root / "loras"),
-                                   "max_num_adapters_per_replica": 1}),
-            {"model_loading_config": {"model_id": "tiny-b", "model_source": model_b}},
-        ]})
-        serve.run(app, name="llm", route_prefix="/")
+        deploy_config(_load_config(str(config)))
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0,
                                timeout=60)
         yield {"client": client, "url": url, "root": root}
@@ -194,3 +203,27 @@ def test_lora_adapters_load_on_demand_and_change_outputs(llm):
     again = chat(client, model="tiny:style").choices[0].message.content  # reloaded
     assert again == style.choices[0].message.content
     assert chat(client).choices[0].message.content == base
+
+
+def test_ray_style_config_files_build_the_app(tmp_path):
+    ray_style = {"applications": [{
+        "name": "llm_app", "route_prefix": "/", "import_path": "ray.serve.llm:build_openai_app",
+        "args": {"llm_configs": [str(tmp_path / "model.yaml")]}}]}
+    (tmp_path / "model.yaml").write_text(yaml.safe_dump(
+        {"model_loading_config": {"model_id": "m", "model_source": "/nowhere"},
+         "deployment_config": {"autoscaling_config": {"min_replicas": 1, "max_replicas": 3}}}))
+    (tmp_path / "serve.yaml").write_text(yaml.safe_dump(ray_style))
+    schema = ServeApplicationSchema.model_validate(
+        _load_config(str(tmp_path / "serve.yaml"))["applications"][0])
+    app = build_app(schema)
+    assert isinstance(app, Application) and app.deployment.name == "OpenAiIngress"
+    llm = app._kwargs.get("llm_deployments", app._args[0] if app._args else None)[0]
+    assert llm.deployment.name == "LLMServer_m"
+    assert llm.deployment.autoscaling_config["max_replicas"] == 3
+    # One LLMConfig alone at the top of the file is an app too.
+    (tmp_path / "one.yaml").write_text((tmp_path / "model.yaml").read_text())
+    loaded = _load_config(str(tmp_path / "one.yaml"))["applications"][0]
+    assert loaded["import_path"] == "ember.serve.llm:build_openai_app"
+    with pytest.raises(ValueError):
+        build_openai_app({"llm_configs": [LLMConfig(
+            model_loading_config={"model_id": "x"}, deployment_config={"bogus": 1})]})

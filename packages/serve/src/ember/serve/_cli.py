@@ -2,6 +2,7 @@
 
     ember serve run my_module:app          deploy and serve in the foreground (Ctrl-C stops)
     ember serve run config.yaml            the same for every app of a config file
+    ember serve run llm_config.yaml        an OpenAI-compatible app for LLM configs
     ember serve start                      Serve with no apps, waiting for deploys
     ember serve deploy config.yaml         deploy a config to the running host
     ember serve status                     applications and deployments, as YAML
@@ -84,8 +85,10 @@ def _load_config(path: str) -> dict:
         data = yaml.safe_load(f)  # JSON is YAML too
     if not isinstance(data, dict):
         raise ValueError(f"{path} does not hold a config mapping.")
+    from ember.serve.llm._builders import serve_config_from_llm_file
     from ember.serve.schema import ServeDeploySchema
 
+    data = serve_config_from_llm_file(data) or data  # a file of LLM configs
     return ServeDeploySchema.model_validate(data).model_dump(mode="json")
 
 

@@ -6,6 +6,7 @@ The config is declarative: applications running now but absent from it are delet
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from typing import Any
 
@@ -24,6 +25,8 @@ def import_attr(path: str) -> Any:
         module, _, attr = path.rpartition(".")
     if not module or not attr:
         raise ValueError(f"import_path must look like 'module:attribute', got {path!r}.")
+    if (module == "ray" or module.startswith("ray.")) and importlib.util.find_spec("ray") is None:
+        module = "ember" + module[3:]  # Ray's config files name ray.serve.llm and the like
     obj: Any = importlib.import_module(module)
     for part in attr.split("."):
         obj = getattr(obj, part)

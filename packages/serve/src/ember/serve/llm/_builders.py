@@ -53,3 +53,21 @@ def build_openai_app(llm_serving_args: LLMServingArgs | dict) -> Application:
     options = {**_INGRESS_DEFAULTS, **args.ingress_deployment_config}
     return serve.deployment(OpenAiIngress, name="OpenAiIngress").options(
         **options).bind(deployments)
+
+
+def serve_config_from_llm_file(data: dict[str, Any]) -> dict[str, Any] | None:
+    """A Serve config for a file holding LLM configs rather than applications (what
+    `serve run llm_config.yaml` accepts): `llm_configs: [...]` (LLMServingArgs) or one
+    LLMConfig at the top level. None when `data` is not such a file."""
+    if "applications" in data:
+        return None
+    if "llm_configs" in data:
+        args = data
+    elif "model_loading_config" in data:
+        args = {"llm_configs": [data]}
+    else:
+        return None
+    LLMServingArgs.model_validate(args)  # fail here, with the file's own error
+    return {"applications": [{"name": "default", "route_prefix": "/",
+                              "import_path": "ember.serve.llm:build_openai_app",
+                              "args": args}]}
