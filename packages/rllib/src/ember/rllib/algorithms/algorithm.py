@@ -201,7 +201,7 @@ class Algorithm(Trainable):
         result = self._results(learner_results, time.time() - start)
         if c.evaluation_interval and (self.iteration + 1) % c.evaluation_interval == 0:
             result["evaluation"] = self.evaluate()
-        if self.trial_id:  # under Tune: flat "a/b" names for metrics and stoppers
+        if self.trial_id != "default":  # under Tune: flat "a/b" names for metrics, stoppers
             result.update({k: v for k, v in flatten_result(result).items() if "/" in k})
         return result
 
