@@ -18,11 +18,19 @@ replica.
 
 from ember.serve.llm._builders import build_llm_deployment, build_openai_app
 from ember.serve.llm._config import LLMConfig, LLMServingArgs, LoraConfig, ModelLoadingConfig
-from ember.serve.llm._engine import LLMEngine, SamplingParams
+from ember.serve.llm._engine import (
+    EngineError,
+    GenerationResult,
+    LLMEngine,
+    SamplingParams,
+    make_engine,
+)
 from ember.serve.llm._ingress import OpenAiIngress
 from ember.serve.llm._server import LLMServer
 
 __all__ = [
+    "EngineError",
+    "GenerationResult",
     "LLMConfig",
     "LLMEngine",
     "LLMServer",
@@ -33,4 +41,5 @@ __all__ = [
     "SamplingParams",
     "build_llm_deployment",
     "build_openai_app",
+    "make_engine",
 ]
