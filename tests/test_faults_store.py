@@ -4,6 +4,7 @@ with ObjectStoreFullError; nothing is left RUNNING and no resource leaks."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -140,3 +141,31 @@ def test_a_small_spilled_argument_for_another_node_follows_once_there_is_room():
         assert ember.get(ref, timeout=60) == 7 * (MB // 16)
     finally:
         cluster.shutdown()
+
+
+def test_a_worker_killed_while_writing_its_result_leaves_no_half_object(shutdown_after,
+                                                                       tmp_path):
+    ember.init(object_store_memory=200 * MB, num_cpus=1)
+    marker = str(tmp_path / "crashed-once")
+
+    @ember.remote(max_retries=1)
+    def produce():
+        from ember._core import context
+
+        client = context.client
+        if not os.path.exists(marker):  # the first attempt dies between create and seal
+            open(marker, "w").close()
+
+            def create_then_die(oid, ser):
+                client.call("create_object", oid, ser.size)
+                os._exit(1)
+
+            client.write_to_store = create_then_die
+        return np.full(MB, 3, dtype=np.int64)  # 8 MB: written into the store
+
+    ref = produce.remote()
+    out = ember.get(ref, timeout=60)  # the retry writes the same result object again
+    assert os.path.exists(marker) and int(out[0]) == 3 and len(out) == MB
+    del out, ref
+    _wait_until(lambda: _store_stats()["used_bytes"] == 0,
+                "the dead attempt's unsealed object was dropped from the store")

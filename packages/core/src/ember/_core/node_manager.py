@@ -443,6 +443,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         for oid in list(w.held):
             self.objects.remove_holder(oid, w.wid)
         w.held.clear()
+        self._abort_unsealed(w, w.creating)
         if prev == "driver":
             self._on_driver_gone(w)
         if prev == BUSY and w.task is not None:
@@ -481,10 +482,17 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.objects.set_inline(oid, data, contained)
 
     def op_create_object(self, caller: int, reply: Any, oid: bytes, size: int) -> int:
-        return self.objects.allocate(oid, size)
+        offset = self.objects.allocate(oid, size)
+        w = self.workers.get(caller)
+        if w is not None:  # dropped if the worker dies before it is sealed
+            w.creating.add(oid)
+        return offset
 
     def op_seal_object(self, caller: int, reply: Any, oid: bytes, size: int,
                        contained: list[bytes]) -> None:
+        w = self.workers.get(caller)
+        if w is not None:
+            w.creating.discard(oid)
         self._hold(caller, oid)
         self.store.seal(oid)
         self.objects.set_in_store(oid, size, contained)

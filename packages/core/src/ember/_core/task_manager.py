@@ -372,6 +372,18 @@ class TaskMixin:
             cb()
         self.on_resources_freed()
 
+    def _abort_unsealed(self, w: Any, oids: Any) -> None:
+        """Drop store objects a worker created but that will never be sealed (it died
+        while writing them, or its task is gone): their memory comes back, and a retry
+        can create the same object again."""
+        for oid in list(oids):
+            try:
+                self.store.abort(oid)
+            except (KeyError, ValueError):  # sealed meanwhile, or already gone
+                pass
+        if oids is w.creating:
+            w.creating.clear()
+
     def _release_gpus(self, owner: Any) -> None:
         if owner.gpu_ids:
             self.gpus.release(owner.gpu_ids, owner.resources.get("GPU", 0))
@@ -380,8 +392,11 @@ class TaskMixin:
     # -- completion -------------------------------------------------------------------
 
     def _on_task_done(self, w: Any, task_id: bytes, results: list, retryable: bool) -> None:
+        written = [ids.return_id(task_id, i) for i, r in enumerate(results) if r[0] == "s"]
+        w.creating.difference_update(written)  # sealed below (or dropped: no task)
         task = self.tasks.get(task_id)
         if task is None:
+            self._abort_unsealed(w, written)
             return
         if task.actor is not None:
             self._on_actor_task_done(w, task, results, retryable)
@@ -483,7 +498,11 @@ class TaskMixin:
 
     def _on_gen_item(self, w: Any, task_id: bytes, index: int, res: tuple) -> None:
         task = self.tasks.get(task_id)
+        if res[0] == "s":
+            w.creating.discard(ids.return_id(task_id, index))
         if task is None or task.gen is None:
+            if res[0] == "s":
+                self._abort_unsealed(w, [ids.return_id(task_id, index)])
             return
         if task.owner is not None:
             task.gen.produced = max(task.gen.produced, index)
