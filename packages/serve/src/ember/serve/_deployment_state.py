@@ -381,7 +381,8 @@ class DeploymentState:
         reps = [ReplicaInfo(r.replica_id, r.actor, self.config["max_ongoing_requests"],
                             r.model_ids) for r in self.replicas if r.state == RUNNING]
         return {"exists": True, "replicas": reps,
-                "max_queued_requests": self.config.get("max_queued_requests", -1)}
+                "max_queued_requests": self.config.get("max_queued_requests", -1),
+                "request_router": self.config.get("request_router_config")}
 
     def publish_if_changed(self) -> None:
         if self.gone():
@@ -389,7 +390,8 @@ class DeploymentState:
         else:
             sig = (tuple((r.replica_id, r.model_ids) for r in self.replicas
                          if r.state == RUNNING),
-                   self.config.get("max_ongoing_requests"), self.config.get("max_queued_requests"))
+                   self.config.get("max_ongoing_requests"), self.config.get("max_queued_requests"),
+                   repr(self.config.get("request_router_config")))
         if sig != self._routing_sig:
             self._routing_sig = sig
             self.controller.long_poll.publish(self.key, self.routing_value())

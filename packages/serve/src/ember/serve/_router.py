@@ -6,7 +6,9 @@ this process has in flight on each. A request goes to the less loaded of two ran
 replicas that still have room under `max_ongoing_requests`; when none has room it waits
 in a FIFO queue, and past `max_queued_requests` it is refused with BackPressureError.
 Requests that carry a session id stick to the replica that opened the session, and
-requests for a multiplexed model prefer replicas that have it loaded.
+requests for a multiplexed model prefer replicas that have it loaded. A deployment's
+`request_router_config` names a RequestRouter that picks replicas instead (LLM serving's
+prefix-cache-aware router is one).
 """
 
 from __future__ import annotations
@@ -59,6 +61,41 @@ class PendingRequest:
         self.future: concurrent.futures.Future = concurrent.futures.Future()
 
 
+class RequestRouter:
+    """A routing policy for one deployment in one process (`request_router_config`).
+
+    `choose` is called with the lock of the deployment's Router held, for each request:
+    it gets the replicas that have room, this process's in-flight count per replica and
+    the request, and returns a replica or None (then power of two choices decides).
+    It must be quick and must not block.
+    """
+
+    def choose(self, candidates: list[ReplicaInfo], inflight: dict[str, int],
+               request: PendingRequest) -> ReplicaInfo | None:
+        return None
+
+    def on_replicas_changed(self, replica_ids: set[str]) -> None:
+        """The deployment's running replicas are now `replica_ids`."""
+
+
+def _load_request_router(spec: dict | None) -> RequestRouter | None:
+    if not spec:
+        return None
+    import importlib
+
+    module, _, name = spec["request_router_class"].partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        return obj(**spec.get("request_router_kwargs") or {})
+    except Exception:  # noqa: BLE001 - route by power of two rather than not at all
+        import traceback
+
+        traceback.print_exc()
+        return None
+
+
 class Router:
     """Routes one deployment's requests from this process (thread-safe)."""
 
@@ -76,6 +113,8 @@ class Router:
         self._deleted = False
         self._stopped: deque[str] = deque(maxlen=256)  # replicas the controller took away
         self._dead: set[str] = set()  # replicas seen dead here before the controller said
+        self._policy: RequestRouter | None = None  # a custom request router, if any
+        self._policy_spec: dict | None = None
         self.known = False  # the controller has told us the replica set at least once
         self.reported_queued = 0
 
@@ -97,6 +136,12 @@ class Router:
                 self._stopped.extend(r for r in self._replicas if r not in new
                                      and r not in self._dead)
                 self._replicas = new
+                spec = value.get("request_router")
+                if spec != self._policy_spec:
+                    self._policy_spec = spec
+                    self._policy = _load_request_router(spec)
+                if self._policy is not None:
+                    self._policy.on_replicas_changed(set(new))
             for rid in list(self._inflight):
                 if rid not in self._replicas and self._inflight[rid] <= 0:
                     del self._inflight[rid]
@@ -228,8 +273,11 @@ class Router:
                           if req.model_id in r.model_ids and inflight[r.replica_id] < r.max_ongoing]
             chosen = _two_choices(with_model, inflight)
         if chosen is None:
-            chosen = _two_choices([r for r in reps.values()
-                                   if inflight[r.replica_id] < r.max_ongoing], inflight)
+            free = [r for r in reps.values() if inflight[r.replica_id] < r.max_ongoing]
+            if self._policy is not None and free:
+                chosen = self._policy.choose(free, inflight, req)
+            if chosen is None:
+                chosen = _two_choices(free, inflight)
         if chosen is not None:
             inflight[chosen.replica_id] += 1
         return chosen

@@ -17,7 +17,8 @@ from ember.serve._constants import (
     DEFAULT_MAX_REQUEST_BODY_BYTES,
 )
 
-__all__ = ["AutoscalingConfig", "DeploymentMode", "HTTPOptions", "ProxyLocation"]
+__all__ = ["AutoscalingConfig", "DeploymentMode", "HTTPOptions", "ProxyLocation",
+           "RequestRouterConfig"]
 
 
 class AutoscalingConfig(BaseModel):
@@ -116,3 +117,29 @@ class HTTPOptions(BaseModel):
         if isinstance(value, dict):
             return cls(**value)
         raise TypeError(f"http_options must be a dict or HTTPOptions, got {type(value).__name__}.")
+
+
+class RequestRouterConfig(BaseModel):
+    """Which policy routes a deployment's requests (Ray's custom request router option).
+
+    `request_router_class` is a subclass of `ember.serve._router.RequestRouter` or its
+    import path ("package.module:Class"); it is built with `request_router_kwargs` in
+    every process that routes to the deployment. Unset, requests go by power of two
+    choices.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    request_router_class: Any
+    request_router_kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    def normalized(self) -> dict[str, Any]:
+        """The config as plain data: the class by its import path."""
+        cls = self.request_router_class
+        if not isinstance(cls, str):
+            cls = f"{cls.__module__}:{cls.__qualname__}"
+        elif ":" not in cls:
+            module, _, name = cls.rpartition(".")
+            cls = f"{module}:{name}"
+        return {"request_router_class": cls,
+                "request_router_kwargs": dict(self.request_router_kwargs)}

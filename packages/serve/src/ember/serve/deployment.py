@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ember.serve.config import AutoscalingConfig
+from ember.serve.config import AutoscalingConfig, RequestRouterConfig
 
 __all__ = ["Application", "Deployment", "deployment"]
 
@@ -16,7 +16,7 @@ _UNSET: Any = object()
 LIGHTWEIGHT_OPTIONS = (
     "num_replicas", "autoscaling_config", "user_config", "max_ongoing_requests",
     "max_queued_requests", "graceful_shutdown_wait_loop_s", "graceful_shutdown_timeout_s",
-    "health_check_period_s", "health_check_timeout_s",
+    "health_check_period_s", "health_check_timeout_s", "request_router_config",
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "placement_group_bundles": None,
     "placement_group_strategy": None,
     "max_replicas_per_node": None,
+    "request_router_config": None,
 }
 _ACTOR_OPTION_KEYS = {"num_cpus", "num_gpus", "resources", "memory", "accelerator_type",
                       "runtime_env", "object_store_memory", "scheduling_strategy"}
@@ -74,6 +75,13 @@ def _validate(options: dict[str, Any]) -> dict[str, Any]:
         v = out.get(key, _UNSET)
         if v is not _UNSET and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0):
             raise ValueError(f"{key} must be a number >= 0, got {v!r}.")
+    rrc = out.get("request_router_config", _UNSET)
+    if rrc not in (_UNSET, None):
+        if isinstance(rrc, dict):
+            rrc = RequestRouterConfig(**rrc)
+        if not isinstance(rrc, RequestRouterConfig):
+            raise TypeError("request_router_config must be a dict or a RequestRouterConfig.")
+        out["request_router_config"] = rrc.normalized()
     rao = out.get("ray_actor_options", _UNSET)
     if rao not in (_UNSET, None):
         if not isinstance(rao, dict):
@@ -212,7 +220,8 @@ def deployment(_func_or_class: Callable | type | None = None, name: str | None =
                graceful_shutdown_wait_loop_s: float = _UNSET,
                graceful_shutdown_timeout_s: float = _UNSET,
                health_check_period_s: float = _UNSET, health_check_timeout_s: float = _UNSET,
-               logging_config: Any = _UNSET, **unsupported: Any) -> Any:
+               logging_config: Any = _UNSET, request_router_config: Any = _UNSET,
+               **unsupported: Any) -> Any:
     """Turn a class or function into a Deployment: `@serve.deployment` or with options.
 
     A class gets one instance per replica; its `__call__` answers HTTP requests and
@@ -232,6 +241,7 @@ def deployment(_func_or_class: Callable | type | None = None, name: str | None =
         "graceful_shutdown_timeout_s": graceful_shutdown_timeout_s,
         "health_check_period_s": health_check_period_s,
         "health_check_timeout_s": health_check_timeout_s, "logging_config": logging_config,
+        "request_router_config": request_router_config,
     }.items() if v is not _UNSET}
     options = _validate(given)
     if options.get("autoscaling_config"):
