@@ -24,7 +24,11 @@ import yaml  # noqa: E402
 from ember.serve._cli import _load_config  # noqa: E402
 from ember.serve._declarative import build_app, deploy_config  # noqa: E402
 from ember.serve.deployment import Application  # noqa: E402
-from ember.serve.llm import LLMConfig, build_openai_app  # noqa: E402
+from ember.serve.llm import (  # noqa: E402
+    LLMConfig,
+    PrefixCacheAffinityRouter,
+    build_openai_app,
+)
 from ember.serve.llm._tiny import make_tiny_llama, make_tiny_lora  # noqa: E402
 from ember.serve.schema import ServeApplicationSchema  # noqa: E402
 
@@ -217,13 +221,21 @@ def test_ray_style_config_files_build_the_app(tmp_path):
         _load_config(str(tmp_path / "serve.yaml"))["applications"][0])
     app = build_app(schema)
     assert isinstance(app, Application) and app.deployment.name == "OpenAiIngress"
-    llm = app._kwargs.get("llm_deployments", app._args[0] if app._args else None)[0]
+    llm = app._args[0][0]
     assert llm.deployment.name == "LLMServer_m"
     assert llm.deployment.autoscaling_config["max_replicas"] == 3
     # One LLMConfig alone at the top of the file is an app too.
     (tmp_path / "one.yaml").write_text((tmp_path / "model.yaml").read_text())
     loaded = _load_config(str(tmp_path / "one.yaml"))["applications"][0]
     assert loaded["import_path"] == "ember.serve.llm:build_openai_app"
+    routed = build_openai_app({"llm_configs": [LLMConfig(
+        model_loading_config={"model_id": "r"}, deployment_config={
+            "num_replicas": 4,
+            "request_router_config": {"request_router_class": PrefixCacheAffinityRouter}})]})
+    llm = routed._args[0][0]
+    assert llm.deployment.num_replicas == 4
+    assert llm.deployment._config()["request_router_config"]["request_router_class"] == \
+        "ember.serve.llm.request_router:PrefixCacheAffinityRouter"
     with pytest.raises(ValueError):
         build_openai_app({"llm_configs": [LLMConfig(
             model_loading_config={"model_id": "x"}, deployment_config={"bogus": 1})]})

@@ -27,6 +27,7 @@ from ember.serve.llm._engine import (
 )
 from ember.serve.llm._ingress import OpenAiIngress
 from ember.serve.llm._server import LLMServer
+from ember.serve.llm.request_router import PrefixCacheAffinityRouter
 
 __all__ = [
     "EngineError",
@@ -38,6 +39,7 @@ __all__ = [
     "LoraConfig",
     "ModelLoadingConfig",
     "OpenAiIngress",
+    "PrefixCacheAffinityRouter",
     "SamplingParams",
     "build_llm_deployment",
     "build_openai_app",

@@ -15,7 +15,7 @@ from typing import Any
 
 from ember import serve
 from ember.serve.llm._config import LLMConfig
-from ember.serve.llm._engine import make_engine
+from ember.serve.llm._engine import make_engine, vllm_available
 from ember.serve.llm._openai import OpenAIServing
 from ember.serve.llm._protocol import (
     ChatCompletionRequest,
@@ -49,8 +49,13 @@ class LLMServer:
     def __init__(self, llm_config: LLMConfig | dict) -> None:
         config = LLMConfig.model_validate(llm_config)
         self.config = config
-        self.engine = make_engine(config.model_id, config.model_source,
-                                  config.engine_kwargs, config.llm_engine)
+        kwargs = dict(config.engine_kwargs)
+        if config.lora_config is not None and (config.llm_engine == "vllm" or (
+                config.llm_engine == "auto" and vllm_available())):
+            kwargs.setdefault("enable_lora", True)
+            kwargs.setdefault("max_loras", config.lora_config.max_num_adapters_per_replica)
+        self.engine = make_engine(config.model_id, config.model_source, kwargs,
+                                  config.llm_engine)
         self.serving = OpenAIServing(self.engine, config.model_id)
         lora = config.lora_config
         self._get_adapter: Any = None
