@@ -280,17 +280,44 @@ class ActorMixin:
         """Take the calls at the head of the actor's queue whose arguments are ready, in
         order; each is marked running and in flight (calls with failed arguments fail)."""
         q = actor.submitted
+        if actor.spec.get("concurrency_groups"):
+            yield from self._ready_calls_per_group(actor)
+            return
         while q and q[0].missing == 0:
             task = q.popleft()
-            if task.cancelled:
+            if self._admit_call(actor, task):
+                yield task
+
+    def _ready_calls_per_group(self, actor: Actor) -> Any:
+        """With concurrency groups, order holds within each group only (as in Ray): a
+        call waiting for its arguments holds back the later calls of its group alone."""
+        blocked: set[str] = set()
+        ready = []
+        for task in actor.submitted:
+            group = task.spec.get("concurrency_group") or ""
+            if group in blocked:
                 continue
-            err = self._dep_error(task)
-            if err is not None:
-                self._fail_task(task, err)
+            if task.missing:
+                blocked.add(group)
                 continue
-            task.state = RUNNING
-            actor.inflight[task.task_id] = task
-            yield task
+            ready.append(task)
+        for task in ready:
+            actor.submitted.remove(task)
+            if self._admit_call(actor, task):
+                yield task
+
+    def _admit_call(self, actor: Actor, task: Task) -> bool:
+        """Mark a call whose arguments are ready as running (False: it was cancelled, or
+        an argument failed and so did the call)."""
+        if task.cancelled:
+            return False
+        err = self._dep_error(task)
+        if err is not None:
+            self._fail_task(task, err)
+            return False
+        task.state = RUNNING
+        actor.inflight[task.task_id] = task
+        return True
 
     def _on_actor_task_done(self, w: Any, task: Task, results: list, retryable: bool) -> None:
         actor = task.actor

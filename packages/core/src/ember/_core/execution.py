@@ -13,7 +13,7 @@ from typing import Any
 from ember._core import args as argpack
 from ember._core import context, ids, serialization
 from ember._core.objects import INLINE_MAX
-from ember._core.records import STREAMING
+from ember._core.records import STREAMING, SYSTEM_GROUP
 from ember.exceptions import RayTaskError, TaskCancelledError
 
 
@@ -200,6 +200,16 @@ class Runner:
         self._set_ctx({**spec, "task_id": spec["actor_id"]})
         try:
             cls = self._function(spec)
+            is_async = _has_async_methods(cls)
+            groups = spec.get("concurrency_groups") or {}
+            max_conc = spec.get("max_concurrency") or (1000 if is_async else 1)
+            # Made before the instance (its constructor sees the default group's loop),
+            # used only once it exists.
+            executor: Any = None
+            if is_async:
+                executor = AsyncExecutor(self, max_conc, groups)
+            elif max_conc > 1 or groups:
+                executor = ThreadExecutor(self, max_conc, groups)
             a, k = self._args(spec)
             c.in_user_code = True
             try:
@@ -212,13 +222,7 @@ class Runner:
             return
         finally:
             context.task_ctx.set(None)
-        is_async = _has_async_methods(type(self.instance))
-        groups = spec.get("concurrency_groups") or {}
-        max_conc = spec.get("max_concurrency") or (1000 if is_async else 1)
-        if is_async:
-            c.executor = AsyncExecutor(self, max_conc, groups)
-        elif max_conc > 1 or groups:
-            c.executor = ThreadExecutor(self, max_conc, groups)
+        c.executor = executor
         c.send(("actor_ready", spec["actor_id"], {"pid": os.getpid()}))
         if c.executor is not None:
             pending = [s for kind, s in c.work if kind == "actor_task"]
@@ -239,7 +243,8 @@ class ThreadExecutor:
         from concurrent.futures import ThreadPoolExecutor
 
         self.runner = runner
-        self.pools = {"": ThreadPoolExecutor(max_conc, thread_name_prefix="ember-actor")}
+        self.pools = {"": ThreadPoolExecutor(max_conc, thread_name_prefix="ember-actor"),
+                      SYSTEM_GROUP: ThreadPoolExecutor(1, thread_name_prefix="ember-system")}
         for name, n in groups.items():
             self.pools[name] = ThreadPoolExecutor(n, thread_name_prefix=f"ember-{name}")
 
@@ -252,54 +257,76 @@ class ThreadExecutor:
 
 
 class AsyncExecutor:
-    """Runs actor calls as coroutines on one event loop thread, bounded per group."""
+    """Runs an async actor's calls: each concurrency group has its own event loop on its
+    own thread (the default group too), so a call that blocks one group's loop never
+    holds up another group; each group admits at most its limit of calls at once. Sync
+    methods of an async actor run on their group's loop, as in Ray."""
 
     def __init__(self, runner: Runner, max_conc: int, groups: dict[str, int]) -> None:
         import asyncio
 
         self.runner = runner
-        self.loop = asyncio.new_event_loop()
-        self.tasks: dict[bytes, Any] = {}
-        self.limits = {"": max_conc, **groups}
+        self.tasks: dict[bytes, tuple[Any, Any]] = {}
+        self.limits = {"": max_conc, SYSTEM_GROUP: 1, **groups}
+        self.loops: dict[str, Any] = {}
         self.sems: dict[str, Any] = {}
-        self.thread = threading.Thread(target=self._run_loop, daemon=True,
-                                       name="ember-async-actor")
-        self.thread.start()
+        self._lock = threading.Lock()
+        self.loop = self._loop_for("")
+        # The constructor (on the main thread) sees the default group's loop as its
+        # event loop, as Ray arranges it.
+        asyncio.set_event_loop(self.loop)
 
-    def _run_loop(self) -> None:
+    def _loop_for(self, group: str) -> Any:
+        import asyncio
+
+        with self._lock:
+            loop = self.loops.get(group)
+            if loop is None:
+                loop = self.loops[group] = asyncio.new_event_loop()
+                threading.Thread(target=self._run_loop, args=(loop,), daemon=True,
+                                 name=f"ember-async-actor{'-' + group if group else ''}"
+                                 ).start()
+            return loop
+
+    @staticmethod
+    def _run_loop(loop: Any) -> None:
         """Keep the loop running even if a stray task raises SystemExit/KeyboardInterrupt."""
+        import asyncio
+
+        asyncio.set_event_loop(loop)
         while True:
             try:
-                self.loop.run_forever()
+                loop.run_forever()
                 return
             except (SystemExit, KeyboardInterrupt) as e:
                 print(f"ember: an actor task raised {type(e).__name__}; the actor goes on",
                       file=sys.stderr)
 
     def submit(self, spec: dict) -> None:
-        self.loop.call_soon_threadsafe(self._start, spec)
+        group = spec.get("concurrency_group") or ""
+        if group not in self.limits:
+            group = ""
+        loop = self._loop_for(group)
+        loop.call_soon_threadsafe(self._start, spec, group, loop)
 
-    def _start(self, spec: dict) -> None:
-        t = self.loop.create_task(self._run(spec))
-        self.tasks[spec["task_id"]] = t
+    def _start(self, spec: dict, group: str, loop: Any) -> None:
+        t = loop.create_task(self._run(spec, group))
+        self.tasks[spec["task_id"]] = (t, loop)
         t.add_done_callback(lambda _t: self.tasks.pop(spec["task_id"], None))
 
     def cancel(self, task_id: bytes) -> None:
-        def do() -> None:
-            t = self.tasks.get(task_id)
-            if t is not None:
-                t.cancel()
+        entry = self.tasks.get(task_id)
+        if entry is not None:
+            t, loop = entry
+            loop.call_soon_threadsafe(t.cancel)
 
-        self.loop.call_soon_threadsafe(do)
-
-    async def _run(self, spec: dict) -> None:
-        r = self.runner
-        group = spec.get("concurrency_group") or ""
+    async def _run(self, spec: dict, group: str) -> None:
         import asyncio
 
+        r = self.runner
         sem = self.sems.get(group)
         if sem is None:
-            sem = self.sems[group] = asyncio.Semaphore(self.limits.get(group, self.limits[""]))
+            sem = self.sems[group] = asyncio.Semaphore(self.limits[group])
         retryable = False
         async with sem:
             r._set_ctx(spec)

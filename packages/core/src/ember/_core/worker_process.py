@@ -24,6 +24,7 @@ from typing import Any
 from ember._core import context, framing, ids, refs, serialization
 from ember._core.client import BaseClient
 from ember._core.objects import INLINE_MAX
+from ember._core.records import SYSTEM_GROUP
 
 
 class WorkerClient(BaseClient):
@@ -43,6 +44,8 @@ class WorkerClient(BaseClient):
         self.refs = refs.current
         self.send_lock = threading.Lock()
         self.executor: Any = None  # set for threaded/async actors
+        self.runner: Any = None
+        self._system: Any = None
         self.in_user_code = False
         self.in_runtime = 0
         self.interruptible = False
@@ -171,6 +174,9 @@ class WorkerClient(BaseClient):
         elif kind in ("task", "actor_task", "actor_init"):
             if self.executor is not None and kind == "actor_task":
                 self.executor.submit(m[1])
+            elif kind == "actor_task" and m[1].get("concurrency_group") == SYSTEM_GROUP \
+                    and self.runner is not None:
+                self._system_pool().submit(self.runner._run_sync, m[1], True)
             else:
                 self.work.append((kind, m[1]))
         elif kind == "hello":
@@ -183,10 +189,19 @@ class WorkerClient(BaseClient):
         elif kind == "exit":
             os._exit(0)
 
+    def _system_pool(self) -> Any:
+        """The thread that runs a plain actor's calls in Ray's system group, so that they
+        are never stuck behind the actor's own work."""
+        if self._system is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._system = ThreadPoolExecutor(1, thread_name_prefix="ember-system")
+        return self._system
+
     def run(self) -> None:
         from ember._core.execution import Runner
 
-        runner = Runner(self)
+        runner = self.runner = Runner(self)
         while True:
             if self.work:
                 kind, spec = self.work.popleft()
