@@ -158,3 +158,24 @@ def test_await_and_future():
         return await ref
 
     assert asyncio.run(main()) == 7
+
+
+def test_as_future_mixes_with_coroutines(cluster):
+    import asyncio
+
+    @ember.remote
+    def slow(x):
+        return x * 2
+
+    async def coro(x):
+        await asyncio.sleep(0.01)
+        return x
+
+    async def main():
+        refs = [slow.remote(i) for i in range(3)]
+        gathered = await asyncio.gather(*[r.as_future() for r in refs], coro(7))
+        done, _ = await asyncio.wait([slow.remote(5).as_future(),
+                                      asyncio.ensure_future(coro(1))], timeout=30)
+        return gathered, sorted(d.result() for d in done)
+
+    assert asyncio.run(main()) == ([0, 2, 4, 7], [1, 10])

@@ -84,6 +84,12 @@ class ObjectRef:
         context.require_client().get_async([self._id], done)
         return fut
 
+    def as_future(self, _internal: bool = False) -> Any:
+        """An asyncio.Future of the value (or its error), for asyncio.gather/wait."""
+        import asyncio
+
+        return asyncio.wrap_future(self.future())
+
     def __await__(self) -> Generator[Any, None, Any]:
         import asyncio
 
