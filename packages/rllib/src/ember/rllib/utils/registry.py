@@ -1,8 +1,8 @@
 """register_env: make an env creator available to configs by name.
 
 `register_env("my_env", lambda env_config: MyEnv(env_config))` then
-`config.environment("my_env")`. Names not registered fall back to gymnasium ids
-(`"CartPole-v1"`). The creator is resolved in the driver and shipped to env runner actors
+`config.environment("my_env")`. Names not registered here are looked up in ember.tune's
+registry (when it has `register_env`), then as gymnasium ids (`"CartPole-v1"`). The creator is resolved in the driver and shipped to env runner actors
 with the config, so registration in the driver is enough.
 """
 
@@ -40,6 +40,9 @@ def get_env_creator(env: Any) -> Callable[[Any], Any]:
     if isinstance(env, str):
         if env in _ENVS:
             return _ENVS[env]
+        tune_creator = _tune_env_creator(env)
+        if tune_creator is not None:
+            return tune_creator
         if env in gym.registry:
             return lambda env_config, _id=env: gym.make(_id, **_gym_kwargs(env_config))
         raise ValueError(f"Unknown env {env!r}: not registered with register_env() and not "
@@ -49,6 +52,21 @@ def get_env_creator(env: Any) -> Callable[[Any], Any]:
     if callable(env):
         return env
     raise TypeError(f"env must be a name, an env class or a creator function, got {env!r}.")
+
+
+def _tune_env_creator(name: str) -> Callable[[Any], Any] | None:
+    """An env registered with ember.tune.register_env, where ember.tune offers one."""
+    try:
+        from ember.tune import registry
+    except ImportError:
+        return None
+    lookup = getattr(registry, "get_env_creator", None)
+    if lookup is None:
+        return None
+    try:
+        return lookup(name)
+    except (KeyError, ValueError):
+        return None
 
 
 def _gym_kwargs(env_config: Any) -> dict[str, Any]:
