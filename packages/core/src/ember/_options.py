@@ -12,10 +12,10 @@ TASK_OPTIONS = {
     "retry_exceptions", "num_returns", "scheduling_strategy", "runtime_env", "name",
     "placement_group", "placement_group_bundle_index", "placement_group_capture_child_tasks",
     "object_store_memory", "_metadata", "label_selector", "enable_task_events",
-    "_labels", "concurrency_group",
+    "_labels", "concurrency_group", "max_calls",
 }
 ACTOR_OPTIONS = TASK_OPTIONS - {"num_returns", "max_retries", "retry_exceptions",
-                                "concurrency_group"} | {
+                                "concurrency_group", "max_calls"} | {
     "max_restarts", "max_task_retries", "max_concurrency", "concurrency_groups", "namespace",
     "lifetime", "get_if_exists", "max_pending_calls", "allow_out_of_order_execution",
 }
@@ -53,9 +53,25 @@ def count(options: dict, key: str, default: int) -> int:
     if v is None:
         return default
     if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{key} must be an integer (-1 for unlimited), got {v!r}.")
+        raise TypeError(f"The type of keyword '{key}' must be (<class 'int'>, <class "
+                        f"'NoneType'>), but received type {type(v)}: {key}={v!r} (an integer, "
+                        "-1 for unlimited).")
     if v < -1:
         raise ValueError(f"{key} must be >= -1 (-1 for unlimited), got {v}.")
+    return int(v)
+
+
+def max_calls(options: dict) -> int:
+    """How many tasks of a function one worker runs before it is replaced (0: no limit)."""
+    v = options.get("max_calls")
+    if v is None:
+        return 0
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"The type of keyword 'max_calls' must be (<class 'int'>, <class "
+                        f"'NoneType'>), but received type {type(v)}: max_calls={v!r}.")
+    if v < 0:
+        raise ValueError(f"The keyword 'max_calls' only accepts None, 0 or a positive "
+                         f"integer, got {v}.")
     return int(v)
 
 

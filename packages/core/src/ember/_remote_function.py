@@ -73,6 +73,7 @@ class RemoteFunction:
             "num_returns": n,
             "resources": _options.resources(options, 1.0),
             "max_retries": _options.count(options, "max_retries", _options.DEFAULT_MAX_RETRIES),
+            "max_calls": _options.max_calls(options),
             "retry_exceptions": _options.retry_exceptions(options),
             "runtime_env": env,
             "env_key": renv.env_key(env),

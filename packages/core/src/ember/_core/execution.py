@@ -29,6 +29,9 @@ class Runner:
         self.actor_id: bytes | None = None
         self.actor_name = ""
         self.set_gpus = False
+        # Ray sets OMP_NUM_THREADS to the task's CPUs unless the environment already does.
+        self.omp_fixed = "OMP_NUM_THREADS" in os.environ
+        self.omp = ""
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -125,9 +128,14 @@ class Runner:
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # not for this task
             self.set_gpus = False
         actor = self.client.actor_ctx
+        resources = spec.get("resources") or actor.get("resources") or {}
+        if not self.omp_fixed:
+            omp = str(max(1, int(resources.get("CPU", 1))))
+            if omp != self.omp:
+                os.environ["OMP_NUM_THREADS"] = self.omp = omp
         context.task_ctx.set({
             "task_id": spec["task_id"], "actor_id": self.actor_id,
-            "resources": spec.get("resources") or actor.get("resources") or {},
+            "resources": resources,
             "name": spec.get("name", ""), "pg": spec.get("pg") or actor.get("pg"),
             "pg_capture": spec.get("pg_capture") or actor.get("pg_capture"),
             "actor_name": self.actor_name,

@@ -22,7 +22,8 @@ class WorkerHandle:
     """The node manager's view of one worker process."""
 
     __slots__ = ("wid", "pid", "conn", "env_key", "state", "task", "actor", "fns",
-                 "pins", "held", "blocked", "holds_resources", "on_backlog", "creating")
+                 "pins", "held", "blocked", "holds_resources", "on_backlog", "creating",
+                 "calls")
 
     def __init__(self, wid: int, pid: int, conn: framing.Connection, env_key: str) -> None:
         self.wid = wid
@@ -39,6 +40,7 @@ class WorkerHandle:
         self.holds_resources = False
         self.on_backlog: Any = None  # called when a send could not be written at once
         self.creating: set[bytes] = set()  # store objects it created, not yet sealed
+        self.calls: Counter[bytes] = Counter()  # runs per function with max_calls
 
     def send(self, msg: object) -> bool:
         """Send without ever blocking the node manager; the IO loop writes the rest."""

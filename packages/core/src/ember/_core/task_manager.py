@@ -406,7 +406,10 @@ class TaskMixin:
             self._release_task_resources(task)
             w.holds_resources = False
         if w.state != "dead":
-            self._make_idle(w)
+            if self._used_up(w, task):
+                self._retire_worker(w)
+            else:
+                self._make_idle(w)
         task.worker = None
         if retryable and task.retries_left != 0 and not task.cancelled:
             task.retries_left -= 1
@@ -415,6 +418,22 @@ class TaskMixin:
         else:
             self._finish_task(task, results)
         self.on_resources_freed()
+
+    def _used_up(self, w: Any, task: Task) -> bool:
+        """Whether the worker has now run this function max_calls times."""
+        limit = task.spec.get("max_calls") or 0
+        if not limit:
+            return False
+        w.calls[task.spec["fn_id"]] += 1
+        return w.calls[task.spec["fn_id"]] >= limit
+
+    def _retire_worker(self, w: Any) -> None:
+        """Let a worker go after its last allowed call (max_calls): it exits and a fresh
+        one takes its place when work needs one."""
+        w.state = "idle"
+        w.task = None
+        w.send(("exit",))
+        self._on_worker_dead(w)
 
     def _finish_task(self, task: Task, results: list) -> None:
         """Store a task's results and drop what it pinned."""

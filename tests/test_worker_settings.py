@@ -1,0 +1,61 @@
+"""Per-task worker settings as in Ray: max_calls replaces a worker after N runs of a
+function (and frees its resources), and OMP_NUM_THREADS follows the task's CPUs unless
+the environment sets it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import ember
+
+
+def test_max_calls_replaces_the_worker_and_releases_resources(shutdown_after):
+    ember.init(num_cpus=2, num_gpus=1)
+
+    @ember.remote(num_cpus=0)
+    def inner():
+        return 0
+
+    @ember.remote(num_cpus=1, num_gpus=1, max_calls=1, max_retries=0)
+    def once():
+        return ember.get(inner.remote()), os.getpid()
+
+    pids = {ember.get(once.remote(), timeout=60)[1] for _ in range(6)}
+    assert len(pids) == 6  # would hang if the GPU were not released
+
+    @ember.remote(max_calls=3)
+    def thrice():
+        return os.getpid()
+
+    pids = ember.get([thrice.remote() for _ in range(12)], timeout=60)
+    assert max(pids.count(p) for p in set(pids)) <= 3
+
+
+@pytest.mark.parametrize("value, error", [(1.5, TypeError), (-1, ValueError)])
+def test_max_calls_is_validated(value, error):
+    with pytest.raises(error, match="max_calls"):
+        ember.remote(max_calls=value)(lambda: 1)
+
+
+def test_omp_num_threads_follows_cpus(shutdown_after, monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    ember.init(num_cpus=2)
+
+    @ember.remote
+    def omp():
+        return os.environ.get("OMP_NUM_THREADS")
+
+    @ember.remote
+    class Actor:
+        def omp(self):
+            return os.environ.get("OMP_NUM_THREADS")
+
+    assert ember.get(omp.options(num_cpus=2).remote()) == "2"
+    assert ember.get(omp.remote()) == "1"
+    assert ember.get(omp.options(num_cpus=0.25).remote()) == "1"
+    assert ember.get(omp.options(runtime_env={"env_vars": {"OMP_NUM_THREADS": "5"}})
+                     .remote()) == "5"
+    assert ember.get(Actor.remote().omp.remote()) == "1"
+    assert ember.get(Actor.options(num_cpus=2).remote().omp.remote()) == "2"
