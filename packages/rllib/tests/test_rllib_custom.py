@@ -11,6 +11,7 @@ import torch.nn as nn
 
 from ember.rllib import register_env
 from ember.rllib.algorithms.ppo import PPOConfig
+from ember.rllib.connectors import ConnectorV2
 from ember.rllib.core.columns import Columns
 from ember.rllib.core.rl_module.apis import ValueFunctionAPI
 from ember.rllib.core.rl_module.rl_module import RLModuleSpec
@@ -110,5 +111,48 @@ def test_registered_env_name_and_custom_rl_module():
         assert out[Columns.ACTION_DIST_INPUTS].shape == (2, 2)
         assert module.calls["inference"] == 1
         assert algo.evaluate()["env_runners"]["episode_return_mean"] > 0.4
+    finally:
+        algo.stop()
+
+
+class ScaleObs(ConnectorV2):
+    """An env-to-module piece: observations times `factor` before the module sees them."""
+
+    def __init__(self, factor: float, seen: list) -> None:
+        super().__init__()
+        self.factor, self.seen = factor, seen
+
+    def __call__(self, *, rl_module, batch, **kwargs):
+        batch[Columns.OBS] = batch[Columns.OBS] * self.factor
+        self.seen.append(batch[Columns.OBS].copy())
+        return batch
+
+
+class ShiftRewards(ConnectorV2):
+    """A learner connector piece: every reward becomes 1 before advantages are computed."""
+
+    calls = 0
+
+    def __call__(self, *, rl_module, batch, **kwargs):
+        ShiftRewards.calls += 1
+        for b in batch.values():
+            b[Columns.REWARDS] = np.ones_like(b[Columns.REWARDS])
+        return batch
+
+
+def test_custom_connector_pieces_run_before_the_builtin_ones():
+    seen: list = []
+    config = (_ppo().environment(Corridor, env_config={"corridor_length": 3})
+              .env_runners(env_to_module_connector=lambda env: ScaleObs(10.0, seen))
+              .training(learner_connector=lambda *a: [ShiftRewards()],
+                        train_batch_size_per_learner=64, minibatch_size=64, num_epochs=1))
+    algo = config.build_algo()
+    try:
+        result = algo.train()
+        assert seen and all(np.all(o % 10 == 0) for o in seen)
+        assert max(float(o.max()) for o in seen) >= 10.0
+        assert ShiftRewards.calls == 1
+        # with every reward 1 the value targets are large and positive
+        assert result["learners"]["default_policy"]["vf_loss_unclipped"] > 0.5
     finally:
         algo.stop()
