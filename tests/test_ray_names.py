@@ -66,3 +66,41 @@ def test_validate_placement_group():
         validate_placement_group(bundles=[{"CPU": 1}], lifetime="forever")
     with pytest.raises(ValueError):
         validate_placement_group(bundles=[])
+
+
+def test_get_if_exists_and_name_checks(cluster):
+    @ember.remote
+    class Named:
+        def pid(self):
+            import os
+
+            return os.getpid()
+
+    for ns in [None, "other"]:
+        a = Named.options(name="x", namespace=ns, get_if_exists=True).remote()
+        b = Named.options(name="x", namespace=ns, get_if_exists=True).remote()
+        assert ember.get(a.pid.remote()) == ember.get(b.pid.remote())
+    with pytest.raises(TypeError):
+        Named.options(name=object(), get_if_exists=True).remote()
+    with pytest.raises(TypeError):
+        Named.options(name="x", namespace=object(), get_if_exists=True).remote()
+    with pytest.raises(ValueError, match="get_if_exists"):
+        Named.options(get_if_exists=True).remote()
+
+
+def test_placement_group_misfit_message(cluster):
+    from ember.util import placement_group, remove_placement_group
+    from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    pg = placement_group([{"CPU": 1}])
+    ember.get(pg.ready(), timeout=30)
+
+    @ember.remote(num_cpus=1, num_gpus=8)
+    class Big:
+        pass
+
+    strategy = PlacementGroupSchedulingStrategy(pg)
+    with pytest.raises(ValueError, match=r"Cannot schedule .*Big with the placement group "
+                       r"because the resource request \{'CPU': 1, 'GPU': 8\} cannot fit"):
+        Big.options(scheduling_strategy=strategy).remote()
+    remove_placement_group(pg)

@@ -109,9 +109,11 @@ class ActorClass:
         if not isinstance(groups, dict) or not all(
                 isinstance(v, int) and v >= 1 for v in groups.values()):
             raise ValueError("concurrency_groups must map group names to ints >= 1.")
-        name = options.get("name")
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"Actor name must be a non-empty string, got {name!r}.")
+        name = _options.text(options, "name")
+        if name is not None and not name:
+            raise ValueError("Actor name must be a non-empty string.")
+        if options.get("get_if_exists") and name is None:
+            raise ValueError("The actor name must be specified to use `get_if_exists`.")
         from ember._core import runtime_env as renv
 
         env = _options.runtime_env(options, None)

@@ -316,7 +316,7 @@ class PlacementMixin:
                       "pending_reason": pg.why_pending},
         }
 
-    def _check_bundle_request(self, pg: tuple, request: dict) -> None:
+    def _check_bundle_request(self, pg: tuple, request: dict, name: str = "the task") -> None:
         pg_id, index = pg
         p = self.pgs.get(pg_id)
         if p is None or p.state == "REMOVED":
@@ -337,9 +337,11 @@ class PlacementMixin:
         for b in bundles:
             if all(b.get(k, 0) >= v for k, v in request.items() if v > 0):
                 return
+        shown = {k: int(v) if float(v).is_integer() else v for k, v in request.items()}
         raise InfeasibleResourceError(
-            f"The request {request} does not fit in any bundle of placement group {pg_id} "
-            f"({bundles}); a task in a placement group uses only its bundles' resources.")
+            f"Cannot schedule {name} with the placement group because the resource request "
+            f"{shown} cannot fit into any bundles for the placement group, {bundles}. (A "
+            f"task or actor in placement group {pg_id} uses only its bundles' resources.)")
 
     def _release_bundle(self, pg: tuple, request: dict) -> None:
         """Give a finished task's or actor's share back to its bundle, if the group lives."""

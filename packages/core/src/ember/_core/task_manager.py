@@ -79,7 +79,7 @@ class TaskMixin:
         """Refuse at the call site only what can never fit its placement group. A request
         no node can hold now waits with a warning, as in Ray (a fitting node may join)."""
         if pg is not None:
-            self._check_bundle_request(pg, request)
+            self._check_bundle_request(pg, request, name)
 
     def _wait_deps(self, task: Task, on_ready: Any) -> None:
         missing = [oid for oid in set(task.deps) if not self.objects.is_ready(oid)]
