@@ -112,8 +112,19 @@ def _tolerate_private_names(module) -> None:
 def _install() -> None:
     if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _AliasFinder())
-    import ember
+    import pkgutil
 
+    import ember
+    import ember.util
+
+    # Register ember.util's modules under ray.util up front: importing an alias for the
+    # first time would set it as an attribute of its package, and ray.util.placement_group
+    # would then be the module instead of the function (Ray's own import order avoids it).
+    for info in pkgutil.iter_modules(ember.util.__path__):
+        try:
+            importlib.import_module(f"ember.util.{info.name}")
+        except ImportError:
+            pass
     sys.modules["ray"] = ember
     for name, mod in list(sys.modules.items()):
         if name.startswith("ember.") and "ray." + name[6:] not in sys.modules:
