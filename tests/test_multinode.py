@@ -257,3 +257,27 @@ def test_streaming_generator_on_another_node(two_nodes):
     assert ember.get(next(gen)) == 1
     with pytest.raises(ValueError, match="boom"):
         ember.get(next(gen))
+
+
+def test_every_node_offers_memory_as_a_resource(shutdown_after):
+    """As on Ray's nodes: `memory` exists on cluster nodes too, so a placement group
+    bundle or task asking for it can be placed."""
+    from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
+    try:
+        cluster.connect()
+        assert ember.cluster_resources().get("memory", 0) > 0
+        pg = ember.util.placement_group([{"CPU": 2, "memory": 500}])
+        assert ember.get(pg.ready(), timeout=60)
+
+        @ember.remote
+        def assigned():
+            return ember.get_runtime_context().get_assigned_resources()
+
+        strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=0)
+        got = ember.get(assigned.options(num_cpus=1, memory=100,
+                                         scheduling_strategy=strategy).remote(), timeout=60)
+        assert got == {"CPU": 1, "memory": 100}
+    finally:
+        cluster.shutdown()

@@ -52,7 +52,11 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True) -> None:
         from ember import _native
+        from ember._core import procutil
 
+        if "memory" not in resources:  # as on every Ray node: 70 % of the machine's memory
+            resources = {**resources,
+                         "memory": float(int(procutil.total_memory_bytes() * 0.7))}
         self.lock = threading.RLock()
         self.session_dir = session_dir
         self.log_to_driver = log_to_driver
