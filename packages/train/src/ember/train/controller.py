@@ -44,8 +44,6 @@ def load_state(storage: StorageContext) -> RunState | None:
 
 def result_from_storage(storage: StorageContext, error: BaseException | None = None) -> Result:
     """The Result of the run saved in `storage`."""
-    import pandas as pd
-
     state = load_state(storage)
     if state is None:
         raise ValueError(f"No training run at {storage.run_path!r} (no {STATE_FILE}).")
@@ -55,8 +53,7 @@ def result_from_storage(storage: StorageContext, error: BaseException | None = N
     return Result(metrics=state.history[-1] if state.history else None,
                   checkpoint=Checkpoint(latest.path, fs) if latest else None, error=error,
                   path=storage.run_path,
-                  metrics_dataframe=pd.DataFrame(state.history),
-                  best_checkpoints=best, filesystem=fs)
+                  best_checkpoints=best, filesystem=fs, metrics_history=state.history)
 
 
 class TrainController:

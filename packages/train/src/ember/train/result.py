@@ -34,10 +34,18 @@ class Result:
     checkpoint: Checkpoint | None
     error: BaseException | None = None
     path: str = ""
-    metrics_dataframe: Any = None
     best_checkpoints: list[tuple[Checkpoint, dict[str, Any]]] = dataclasses.field(
         default_factory=list)
     filesystem: Any = None
+    metrics_history: list[dict[str, Any]] = dataclasses.field(default_factory=list,
+                                                              repr=False)
+
+    @property
+    def metrics_dataframe(self) -> Any:
+        """Every report's metrics (rank 0's), one row each, as a pandas DataFrame."""
+        import pandas as pd  # on use: pandas takes a while to import
+
+        return pd.DataFrame(self.metrics_history)
 
     @property
     def config(self) -> dict[str, Any] | None:

@@ -18,6 +18,11 @@ __all__ = ["TorchConfig"]
 _store: dict[str, Any] = {}
 
 
+def _import_torch() -> None:
+    """Import what a training loop uses (torch, DDP, data loaders) before it starts."""
+    import ember.train.torch  # noqa: F401
+
+
 def _host_store(host: str, world_size: int, timeout_s: float) -> int:
     """On rank 0: start the rendezvous store; returns its port."""
     import torch.distributed as dist
@@ -85,6 +90,7 @@ class TorchConfig(BackendConfig):
         n = len(group)
         scaling = group.scaling
         backend = self.resolved_backend(scaling.use_gpu)
+        group.execute(_import_torch)  # all workers at once (it takes a while)
         host = group.infos[0].node_ip
         port = ember.get(group.workers[0].execute.remote(_host_store, host, n, self.timeout_s))
         local, sizes, nodes = group.local_ranks()
