@@ -47,7 +47,7 @@ def test_inheriting_from_an_actor_class_is_refused():
         pass
 
     with pytest.raises(ActorClassInheritanceException,
-                       match="Inheriting from actor classes is not allowed"):
+                       match="Inheriting from actor classes is not currently supported"):
         class Derived(Base):  # noqa: F841
             pass
 
@@ -104,3 +104,48 @@ def test_placement_group_misfit_message(cluster):
                        r"because the resource request \{'CPU': 1, 'GPU': 8\} cannot fit"):
         Big.options(scheduling_strategy=strategy).remote()
     remove_placement_group(pg)
+
+
+def test_builtin_actor_methods_and_class_attributes(cluster):
+    class Base:
+        BASE = 2
+
+    @ember.remote
+    class Thing(Base):
+        X = 3
+
+        def __init__(self):
+            self.value = 5
+
+        def uses_class(self):
+            return Thing.X + Thing.BASE
+
+        @staticmethod
+        def helper():
+            return 7
+
+    assert Thing.X == 3 and Thing.BASE == 2 and Thing.helper() == 7
+    t = Thing.remote()
+    assert ember.get(t.__ray_ready__.remote()) is True
+    assert ember.get(t.__ray_call__.remote(lambda self, k: self.value * k, 2)) == 10
+    assert ember.get(t.uses_class.remote()) == 5
+    assert Thing.__ray_metadata__.class_name.endswith("Thing")
+    ember.wait([t.__ray_terminate__.remote()], timeout=30)
+    with pytest.raises(ember.exceptions.RayActorError):
+        ember.get(t.uses_class.remote(), timeout=30)
+
+
+def test_state_rows_read_as_attributes(cluster):
+    from ember.util import state
+
+    @ember.remote
+    class Listed:
+        def ping(self):
+            return 1
+
+    a = Listed.remote()
+    ember.get(a.ping.remote())
+    rows = [r for r in state.list_actors() if r["class_name"].endswith("Listed")]
+    assert rows and rows[0].actor_id == rows[0]["actor_id"]
+    assert state.get_actor(rows[0].actor_id)["state"] == "ALIVE"
+    assert state.get_actor("00" * 16) is None

@@ -23,6 +23,9 @@ class ActorClassInheritanceException(TypeError):
     decorate the subclass instead)."""
 
 _METHOD_ATTR = "__ember_method_options__"
+# Methods every actor has, as in Ray: readiness, running a function on the instance, and a
+# graceful exit.
+_BUILTIN_METHODS = ("__ray_ready__", "__ray_call__", "__ray_terminate__")
 
 
 def method(**options: Any) -> Any:
@@ -59,8 +62,25 @@ class ActorClass:
 
     def __mro_entries__(self, bases: tuple) -> tuple:
         raise ActorClassInheritanceException(
-            f"Inheriting from actor classes is not allowed. Derive from the plain class "
+            "Inheriting from actor classes is not currently supported. Derive from the "
+            f"plain class "
             f"{self.__qualname__!r} and apply @ember.remote to the subclass.")
+
+    def __getattr__(self, name: str) -> Any:
+        """Class attributes (constants, static and class methods) read through, as in Ray:
+        methods may refer to their class by its decorated name."""
+        if name.startswith("__") or name == "_cls":
+            raise AttributeError(name)
+        return getattr(self.__dict__["_cls"], name) if "_cls" in self.__dict__ else \
+            object.__getattribute__(self, name)
+
+    @property
+    def __ray_metadata__(self) -> Any:
+        """Ray's metadata record: class_name as the state API reports it."""
+        import types
+
+        return types.SimpleNamespace(class_name=self._meta["class_name"],
+                                     modified_class=self._cls)
 
     def __init__(self, cls: type, options: dict) -> None:
         _options.check(options, _options.ACTOR_OPTIONS, f"actor class {cls.__qualname__!r}")
@@ -168,6 +188,8 @@ class ActorHandle:
             pass
 
     def __getattr__(self, name: str) -> ActorMethod:
+        if name in _BUILTIN_METHODS:
+            return ActorMethod(self, name, ActorMethod.template(self, name, {}))
         if name.startswith("_") and name != "__call__":
             raise AttributeError(name)
         template = self._templates.get(name)

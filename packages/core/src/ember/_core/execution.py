@@ -43,6 +43,19 @@ class Runner:
             self.fns[fn_id] = fn
         return fn
 
+    def _method(self, name: str) -> Any:
+        """The bound method a call names, or one of the methods every actor has."""
+        if name == "__ray_ready__":
+            return lambda: True
+        if name == "__ray_call__":
+            return lambda fn, *args, **kwargs: fn(self.instance, *args, **kwargs)
+        if name == "__ray_terminate__":
+            def terminate() -> None:
+                raise ExitActor()
+
+            return terminate
+        return getattr(self.instance, name)
+
     def _function_name(self, spec: dict) -> str:
         """Ray's task function name: module.function, or module.Class.method."""
         if self.instance is not None and "method" in spec:
@@ -160,7 +173,7 @@ class Runner:
         k: Any = {}
         try:
             a, k = self._args(spec)
-            fn = getattr(self.instance, spec["method"]) if is_actor else self._function(spec)
+            fn = self._method(spec["method"]) if is_actor else self._function(spec)
             if on_main:
                 c.in_user_code = True
             try:
@@ -340,7 +353,7 @@ class AsyncExecutor:
             r._set_ctx(spec)
             try:
                 a, k = r._args(spec)
-                value = getattr(r.instance, spec["method"])(*a, **k)
+                value = r._method(spec["method"])(*a, **k)
                 if inspect.isawaitable(value):
                     value = await value
                 if spec.get("num_returns", 1) == STREAMING:
