@@ -219,23 +219,47 @@ def test_ray_style_config_files_build_the_app(tmp_path):
     (tmp_path / "serve.yaml").write_text(yaml.safe_dump(ray_style))
     schema = ServeApplicationSchema.model_validate(
         _load_config(str(tmp_path / "serve.yaml"))["applications"][0])
-    app = build_app(schema)
-    assert isinstance(app, Application) and app.deployment.name == "OpenAiIngress"
-    llm = app._args[0][0]
-    assert llm.deployment.name == "LLMServer_m"
-    assert llm.deployment.autoscaling_config["max_replicas"] == 3
+    app = build_app(schema)  # one model: one deployment answering HTTP itself
+    assert isinstance(app, Application) and app.deployment.name == "LLMServer_m"
+    assert app.deployment.autoscaling_config["max_replicas"] == 3
     # One LLMConfig alone at the top of the file is an app too.
     (tmp_path / "one.yaml").write_text((tmp_path / "model.yaml").read_text())
     loaded = _load_config(str(tmp_path / "one.yaml"))["applications"][0]
     assert loaded["import_path"] == "ember.serve.llm:build_openai_app"
-    routed = build_openai_app({"llm_configs": [LLMConfig(
+    routed = build_openai_app({"single_deployment": False, "llm_configs": [LLMConfig(
         model_loading_config={"model_id": "r"}, deployment_config={
             "num_replicas": 4,
             "request_router_config": {"request_router_class": PrefixCacheAffinityRouter}})]})
+    assert routed.deployment.name == "OpenAiIngress"
     llm = routed._args[0][0]
-    assert llm.deployment.num_replicas == 4
+    assert llm.deployment.name == "LLMServer_r" and llm.deployment.num_replicas == 4
     assert llm.deployment._config()["request_router_config"]["request_router_class"] == \
         "ember.serve.llm.request_router:PrefixCacheAffinityRouter"
     with pytest.raises(ValueError):
         build_openai_app({"llm_configs": [LLMConfig(
             model_loading_config={"model_id": "x"}, deployment_config={"bogus": 1})]})
+
+
+def test_a_single_model_app_is_one_deployment_with_the_same_outputs(llm):
+    """One model without LoRA: the replicas answer HTTP themselves (no ingress hop),
+    routed by the prefix-aware router at the proxy; same greedy text as the two-tier app."""
+    app = build_openai_app({"llm_configs": [LLMConfig(
+        model_loading_config={"model_id": "tiny-b",
+                              "model_source": str(llm["root"] / "tiny-b")},
+        deployment_config={"request_router_config": {
+            "request_router_class": PrefixCacheAffinityRouter}})]})
+    serve.run(app, name="solo", route_prefix="/solo")
+    try:
+        assert list(serve.status().applications["solo"].deployments) == ["LLMServer_tiny-b"]
+        solo = openai.OpenAI(base_url=f"{llm['url']}/solo/v1", api_key="none",
+                             max_retries=0, timeout=60)
+        assert [m.id for m in solo.models.list()] == ["tiny-b"]
+        want = chat(llm["client"], model="tiny-b").choices[0].message.content
+        assert chat(solo, model="tiny-b").choices[0].message.content == want
+        streamed = "".join(c.choices[0].delta.content or ""
+                           for c in chat(solo, model="tiny-b", stream=True))
+        assert streamed == want
+        with pytest.raises(openai.NotFoundError):
+            chat(solo, model="tiny")
+    finally:
+        serve.delete("solo")

@@ -7,7 +7,7 @@ from typing import Any
 from ember import serve
 from ember.serve.deployment import Application
 from ember.serve.llm._config import LLMConfig, LLMServingArgs
-from ember.serve.llm._ingress import OpenAiIngress
+from ember.serve.llm._ingress import OpenAiIngress, OpenAiLLMServer
 from ember.serve.llm._server import LLMServer
 
 __all__ = ["build_llm_deployment", "build_openai_app"]
@@ -24,7 +24,8 @@ def _deployment_name(model_id: str) -> str:
 
 
 def build_llm_deployment(llm_config: LLMConfig | dict, *, name_prefix: str | None = None,
-                         override_serve_options: dict | None = None) -> Application:
+                         override_serve_options: dict | None = None,
+                         _cls: type = LLMServer) -> Application:
     """An LLMServer deployment for one model, bound to its config (deploy it alone and
     call it with a handle, or pass it to OpenAiIngress)."""
     config = LLMConfig.model_validate(llm_config)
@@ -42,13 +43,20 @@ def build_llm_deployment(llm_config: LLMConfig | dict, *, name_prefix: str | Non
         options["ray_actor_options"] = actor
     if options.get("autoscaling_config"):
         options.pop("num_replicas", None)
-    return serve.deployment(LLMServer, name=name).options(**options).bind(config)
+    return serve.deployment(_cls, name=name).options(**options).bind(config)
 
 
 def build_openai_app(llm_serving_args: LLMServingArgs | dict) -> Application:
     """An OpenAI-compatible application serving every model of `llm_serving_args`
-    (`{"llm_configs": [...]}`), each by its own LLMServer deployment."""
+    (`{"llm_configs": [...]}`): an OpenAiIngress deployment in front of one LLMServer
+    deployment per model. A single model without LoRA adapters is served by one
+    deployment that answers HTTP itself (OpenAiLLMServer), unless `single_deployment`
+    is False."""
     args = LLMServingArgs.model_validate(llm_serving_args)
+    if args.single_deployment is not False and len(args.llm_configs) == 1 and \
+            args.llm_configs[0].lora_config is None:
+        # One model: its replicas answer HTTP themselves (OpenAiLLMServer), one hop less.
+        return build_llm_deployment(args.llm_configs[0], _cls=OpenAiLLMServer)
     deployments = [build_llm_deployment(c) for c in args.llm_configs]
     options = {**_INGRESS_DEFAULTS, **args.ingress_deployment_config}
     return serve.deployment(OpenAiIngress, name="OpenAiIngress").options(

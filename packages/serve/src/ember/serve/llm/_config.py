@@ -126,6 +126,8 @@ class LLMServingArgs(BaseModel):
 
     llm_configs: list[LLMConfig] = Field(min_length=1)
     ingress_deployment_config: dict[str, Any] = Field(default_factory=dict)
+    # None: one model without LoRA is served by a single deployment (no ingress hop).
+    single_deployment: bool | None = None
 
     @field_validator("llm_configs", mode="before")
     @classmethod

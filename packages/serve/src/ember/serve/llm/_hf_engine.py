@@ -16,6 +16,7 @@ import copy
 import json
 import os
 import queue
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,10 @@ class HFEngine(LLMEngine):
         # One thread by default: the batch is small, and torch's thread pool contending
         # with the replica's own threads costs 20x on a busy CPU.
         torch.set_num_threads(int(kwargs.get("num_threads") or 1))
+        # The engine thread runs Python between torch ops nearly all the time; with the
+        # default 5 ms switch interval the replica's event loop (taking requests, sending
+        # tokens) waits that long for the GIL at every turn.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
         self.model_id = model_id
         self._torch = torch
         trust = bool(kwargs.get("trust_remote_code", False))

@@ -32,8 +32,9 @@ from ember.serve.llm._protocol import (
     ModelList,
     OpenAIError,
 )
+from ember.serve.llm._server import LLMServer
 
-__all__ = ["OpenAiIngress"]
+__all__ = ["OpenAiIngress", "OpenAiLLMServer"]
 
 app = FastAPI(title="ember Serve LLM", docs_url=None, redoc_url=None)
 
@@ -80,16 +81,26 @@ class OpenAiIngress:
             self._models = models
         return self._models
 
-    async def _handle(self, model: str, method: str, stream: bool = False) -> Any:
-        base = model.partition(":")[0]
-        found = (await self._routes()).get(base)
+    async def _lookup(self, model: str) -> tuple[LLMConfig, Any]:
+        found = (await self._routes()).get(model.partition(":")[0])
         if found is None:
             raise OpenAIError(f"The model `{model}` does not exist.", status=404,
                               type="NotFoundError", param="model", code="model_not_found")
-        handle = found[1].options(method_name=method, stream=stream)
+        return found
+
+    async def _handle(self, model: str, method: str, stream: bool = False) -> Any:
+        handle = (await self._lookup(model))[1].options(method_name=method, stream=stream)
         if ":" in model:
             handle = handle.options(multiplexed_model_id=model)
         return handle
+
+    async def _call(self, model: str, method: str, request: Any) -> Any:
+        """Call `method` of the model's LLMServer (OpenAIError 404 for an unknown model)."""
+        return await (await self._handle(model, method)).remote(request)
+
+    async def _open_stream(self, model: str, method: str, request: Any) -> Any:
+        """Start the streaming `method` of the model's LLMServer: its frames."""
+        return (await self._handle(model, method, stream=True)).remote(request)
 
     async def _cards(self) -> list[ModelCard]:
         cards = []
@@ -127,31 +138,67 @@ class OpenAiIngress:
     async def embeddings(self, request: Request) -> Response:
         try:
             req = await _parse(request, EmbeddingRequest)
-            handle = await self._handle(req.model, "embeddings")
+            result = await self._call(req.model, "embeddings", req)
         except OpenAIError as e:
             return _error(e)
-        result = await handle.remote(req)
         return _error(result) if isinstance(result, ErrorResponse) else _json(result)
 
     async def _generate(self, request: Request, model: type[BaseModel], method: str) -> Response:
         try:
             req = await _parse(request, model)
             if not req.stream:
-                handle = await self._handle(req.model, method)
+                result = await self._call(req.model, method, req)
             else:
-                handle = await self._handle(req.model, method + "_stream", stream=True)
+                frames = await self._open_stream(req.model, method + "_stream", req)
         except OpenAIError as e:
             return _error(e)
         if not req.stream:
-            result = await handle.remote(req)
             return _error(result) if isinstance(result, ErrorResponse) else _json(result)
-        frames = handle.remote(req)
-        first = await frames.__anext__()
+        first = await anext(frames)
         if isinstance(first, ErrorResponse):
-            frames.cancel()
+            await _close(frames)
             return _error(first)
         return StreamingResponse(_chain(first, frames), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})
+
+
+@serve.ingress(app)
+class OpenAiLLMServer(OpenAiIngress):
+    """One model's OpenAI API and engine in the same replica: what build_openai_app
+    deploys for a single model without LoRA adapters. Each request and each streamed
+    token then crosses one process boundary (proxy to replica) instead of two."""
+
+    def __init__(self, llm_config: LLMConfig | dict) -> None:
+        self.server = LLMServer(llm_config)
+        config = self.server.config
+        self._handles = []
+        self._models = {config.model_id: (config, None)}
+
+    async def _call(self, model: str, method: str, request: Any) -> Any:
+        await self._lookup(model)
+        return await getattr(self.server, method)(request)
+
+    async def _open_stream(self, model: str, method: str, request: Any) -> Any:
+        await self._lookup(model)
+        return getattr(self.server, method)(request)
+
+    async def llm_config(self) -> LLMConfig:
+        return self.server.config
+
+    async def check_health(self) -> None:
+        return None
+
+    def __del__(self) -> None:
+        server = getattr(self, "server", None)
+        if server is not None:
+            server.__del__()
+
+
+async def _close(frames: Any) -> None:
+    if hasattr(frames, "cancel"):
+        frames.cancel()
+    elif hasattr(frames, "aclose"):
+        await frames.aclose()
 
 
 async def _chain(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:

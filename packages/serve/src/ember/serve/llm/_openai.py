@@ -182,7 +182,8 @@ class OpenAIServing:
         return SamplingParams(max_tokens=max_tokens,
                               temperature=1.0 if req.temperature is None else req.temperature,
                               top_p=1.0 if req.top_p is None else req.top_p,
-                              stop=req.stop_list(), seed=req.seed)
+                              stop=req.stop_list(), seed=req.seed,
+                              ignore_eos=req.ignore_eos)
 
     def _chat_inputs(self, req: ChatCompletionRequest) -> tuple[str, SamplingParams]:
         messages = [{"role": m.role, "content": m.text()} for m in req.messages]

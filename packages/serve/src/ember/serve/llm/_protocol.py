@@ -55,6 +55,7 @@ class _Sampling(_Request):
     seed: int | None = None
     user: str | None = None
     logprobs: Any = None
+    ignore_eos: bool = False  # vLLM's extension: generate max_tokens whatever comes
 
     def stop_list(self) -> list[str]:
         if self.stop is None:

@@ -99,8 +99,8 @@ class LLMServer:
         except OpenAIError as e:
             yield e.response
             return
-        async for frame in self.serving.chat_stream(request, adapter):
-            yield frame
+        async for frames in _coalesce(self.serving.chat_stream(request, adapter)):
+            yield frames
 
     async def completions(self, request: CompletionRequest) -> dict | ErrorResponse:
         try:
@@ -116,8 +116,8 @@ class LLMServer:
         except OpenAIError as e:
             yield e.response
             return
-        async for frame in self.serving.completions_stream(request, adapter):
-            yield frame
+        async for frames in _coalesce(self.serving.completions_stream(request, adapter)):
+            yield frames
 
     async def embeddings(self, request: EmbeddingRequest) -> dict | ErrorResponse:
         if ":" in request.model:
@@ -135,3 +135,46 @@ class LLMServer:
         engine = getattr(self, "engine", None)
         if engine is not None:
             engine.close()
+
+
+async def _coalesce(frames: AsyncIterator[str | ErrorResponse]
+                    ) -> AsyncIterator[str | ErrorResponse]:
+    """The frames of `frames`, those ready together joined into one item: when the caller
+    reads slower than tokens come (many streams, a busy CPU), each hop to the ingress and
+    the proxy carries several frames instead of one."""
+    first = await anext(frames, None)
+    if first is None:
+        return
+    yield first
+    if isinstance(first, ErrorResponse):
+        return
+    queue: asyncio.Queue = asyncio.Queue()
+    end = object()
+
+    async def pump() -> None:
+        try:
+            async for f in frames:
+                queue.put_nowait(f)
+        except BaseException as e:  # noqa: BLE001 - re-raised below
+            queue.put_nowait(e)
+        finally:
+            queue.put_nowait(end)
+
+    task = asyncio.ensure_future(pump())
+    try:
+        while True:
+            parts = [await queue.get()]
+            while not queue.empty():
+                parts.append(queue.get_nowait())
+            done = parts[-1] is end
+            if done:
+                parts.pop()
+            for p in parts:
+                if isinstance(p, BaseException):
+                    raise p
+            if parts:
+                yield "".join(parts)
+            if done:
+                return
+    finally:
+        task.cancel()
