@@ -139,3 +139,10 @@ def test_configs_are_checked():
         HttpRequestProcessorConfig(url="http://x", concurrency=0)
     with pytest.raises(TypeError):
         build_llm_processor({"model_source": "m"})
+
+
+def test_exports_are_sorted_and_present():
+    import ember.data.llm as llm
+
+    assert llm.__all__ == sorted(llm.__all__)
+    assert all(hasattr(llm, name) for name in llm.__all__)

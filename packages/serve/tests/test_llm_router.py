@@ -90,3 +90,18 @@ def test_request_router_config_is_checked():
     assert opts._config()["request_router_config"] == {
         "request_router_class": "ember.serve.llm.request_router:PrefixCacheAffinityRouter",
         "request_router_kwargs": {"imbalanced_threshold": 3}}
+
+
+def test_llm_exports_are_sorted_and_import_stays_light():
+    import subprocess
+    import sys
+
+    import ember.serve.llm as llm
+
+    assert llm.__all__ == sorted(llm.__all__)
+    assert all(hasattr(llm, name) for name in llm.__all__)
+    code = ("import sys, ember.serve.llm, ember.serve.llm.request_router; "
+            "print(any(m in sys.modules for m in ('torch', 'transformers', 'vllm')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False"]
