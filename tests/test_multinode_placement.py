@@ -55,7 +55,7 @@ def wait_until(predicate, timeout=30.0):
 def test_strict_spread_reserves_a_bundle_on_each_node(cluster):
     head, worker = cluster.head_node.node_id, cluster.worker_nodes[0].node_id
     pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD", name="spread2")
-    assert ember.get(pg.ready(), timeout=30) is True
+    assert ember.get(pg.ready(), timeout=30) == pg
     nodes = placement_group_table(pg)["bundles_to_node_id"]
     assert set(nodes.values()) == {head, worker}
     # Every CPU of the cluster is held by the group now.

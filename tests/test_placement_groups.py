@@ -30,7 +30,7 @@ def where():
 def test_reserve_and_schedule_into_bundles():
     pg = placement_group([{"CPU": 1}, {"CPU": 2}], strategy="PACK", name="pg1")
     assert pg.wait(10)
-    assert ember.get(pg.ready()) is True
+    assert ember.get(pg.ready()) == pg  # as in Ray: the ready ref resolves to the group
     assert ember.available_resources()["CPU"] == 1
     strategy = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=1)
     pg_id, res = ember.get(where.options(scheduling_strategy=strategy, num_cpus=2).remote())
@@ -103,3 +103,30 @@ def test_child_tasks_stay_in_a_capturing_group():
     plain = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=0)
     (pg_id, _), _ = ember.get(parent.options(scheduling_strategy=plain).remote())
     assert pg_id is None  # without capture, children run outside the group
+
+
+def test_ready_resolves_to_the_group_and_ids_are_rays():
+    pg = placement_group([{"CPU": 1}])
+    got = ember.get(pg.ready(), timeout=30)
+    assert got == pg and got.bundle_specs == pg.bundle_specs
+    assert pg.id.binary() == bytes(pg.id) and pg.id.hex() == bytes(pg.id).hex()
+    remove_placement_group(pg)
+
+
+def test_bundle_index_checks():
+    pg = placement_group([{"CPU": 1}, {"CPU": 1}])
+    ember.get(pg.ready(), timeout=30)
+
+    @ember.remote(num_cpus=1)
+    def f():
+        return 1
+
+    from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    for bad in (3, -2):
+        with pytest.raises(ValueError, match=f"bundle index {bad} is invalid"):
+            f.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
+                pg, placement_group_bundle_index=bad)).remote()
+    with pytest.raises(ValueError, match="bundle index must be -1"):
+        f.options(placement_group_bundle_index=0).remote()
+    remove_placement_group(pg)

@@ -142,6 +142,10 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
 
     s = options.get("scheduling_strategy")
     pg = options.get("placement_group")
+    if pg in (None, "default") and not isinstance(s, PlacementGroupSchedulingStrategy) and \
+            options.get("placement_group_bundle_index", -1) != -1:
+        raise ValueError("If placement_group is not set, the value of bundle index must be "
+                         "-1 (any bundle).")
     if isinstance(s, PlacementGroupSchedulingStrategy):
         return (s.placement_group.id.hex(), s.placement_group_bundle_index), None, "PG"
     if isinstance(pg, PlacementGroup):

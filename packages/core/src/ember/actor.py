@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from typing import Any
@@ -69,10 +70,15 @@ class ActorClass:
     def __getattr__(self, name: str) -> Any:
         """Class attributes (constants, static and class methods) read through, as in Ray:
         methods may refer to their class by its decorated name."""
-        if name.startswith("__") or name == "_cls":
+        if name.startswith("__") or "_cls" not in self.__dict__:
             raise AttributeError(name)
-        return getattr(self.__dict__["_cls"], name) if "_cls" in self.__dict__ else \
-            object.__getattribute__(self, name)
+        value = getattr(self.__dict__["_cls"], name)
+        if callable(value):
+            # A fresh wrapper, never the function itself: cloudpickle looks functions up
+            # by qualified name (Class.method) and would otherwise pickle the class's
+            # methods by reference to their module, which other nodes may not import.
+            return functools.partial(value)
+        return value
 
     @property
     def __ray_metadata__(self) -> Any:

@@ -259,8 +259,10 @@ class PlacementMixin:
 
         return DEFERRED
 
-    def op_pg_ready_ref(self, caller: int, reply: Any, pg_id: str) -> bytes:
-        """An object that becomes ready (True) once the group is placed."""
+    def op_pg_ready_ref(self, caller: int, reply: Any, pg_id: str,
+                        value: bytes | None = None) -> bytes:
+        """An object that becomes ready once the group is placed: `value` (the caller's
+        serialized PlacementGroup handle, as Ray's ready() gives), or True."""
         from ember._core import ids, serialization
 
         pg = self.pgs.get(pg_id)
@@ -271,7 +273,7 @@ class PlacementMixin:
 
         def set_ready() -> None:
             if pg.state == "CREATED":
-                data = serialization.serialize(True).to_bytes()
+                data = value or serialization.serialize(True).to_bytes()
             else:
                 err = ValueError(f"Placement group {pg_id} was removed before it was placed.")
                 data = serialization.serialize_error(err).to_bytes()
@@ -322,8 +324,8 @@ class PlacementMixin:
         if p is None or p.state == "REMOVED":
             raise ValueError(f"Placement group {pg_id} does not exist or was removed.")
         if index >= len(p.bundles) or index < -1:
-            raise ValueError(f"placement_group_bundle_index {index} is out of range: the "
-                             f"group has {len(p.bundles)} bundles.")
+            raise ValueError(f"The placement group bundle index {index} is invalid: the group "
+                             f"has {len(p.bundles)} bundles (-1 means any of them).")
         if p.held_for:  # a group another node owns: only the bundles held here serve
             here = [i for i, n in enumerate(p.nodes) if n == self.node_id]
             if index != -1 and index not in here:

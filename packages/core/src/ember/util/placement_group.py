@@ -24,11 +24,22 @@ __all__ = [
 VALID_PLACEMENT_GROUP_STRATEGIES = {"PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"}
 
 
+class PlacementGroupID(bytes):
+    """A placement group's id: bytes, with Ray's `binary()` and `hex()`."""
+
+    def binary(self) -> bytes:
+        return bytes(self)
+
+    def __repr__(self) -> str:
+        return f"PlacementGroupID({self.hex()})"
+
+
 class PlacementGroup:
-    """A handle to a placement group; `ready()` gives an ObjectRef, `wait()` a bool."""
+    """A handle to a placement group; `ready()` gives an ObjectRef that resolves to this
+    group once it is placed, `wait()` a bool."""
 
     def __init__(self, id: bytes, bundle_specs: list[dict] | None = None) -> None:
-        self.id = id
+        self.id = PlacementGroupID(id)
         self._bundles = bundle_specs or []
 
     @property
@@ -40,7 +51,10 @@ class PlacementGroup:
         return len(self._bundles)
 
     def ready(self) -> ObjectRef:
-        oid = context.require_client().call("pg_ready_ref", self.id.hex())
+        from ember._core import serialization
+
+        value = serialization.serialize(self).to_bytes()
+        oid = context.require_client().call("pg_ready_ref", self.id.hex(), value)
         return ObjectRef(oid, _announce=False)
 
     def wait(self, timeout_seconds: float | None = 30) -> bool:
