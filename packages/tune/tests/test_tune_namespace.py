@@ -62,3 +62,15 @@ def test_import_does_not_load_pandas_or_optuna():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_register_env_is_found_by_name():
+    from ember import tune
+    from ember.tune.registry import get_env_creator
+
+    tune.register_env("my_env", lambda cfg: ("env", cfg))
+    assert get_env_creator("my_env")({"a": 1}) == ("env", {"a": 1})
+    import pytest
+
+    with pytest.raises(TypeError):
+        tune.register_env("bad", 3)

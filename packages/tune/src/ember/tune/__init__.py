@@ -24,7 +24,7 @@ from ember.tune.config import CheckpointConfig, FailureConfig, RunConfig
 from ember.tune.error import TuneError
 from ember.tune.experiment.trial import Trial
 from ember.tune.progress_reporter import CLIReporter, ProgressReporter
-from ember.tune.registry import register_trainable
+from ember.tune.registry import register_env, register_trainable
 from ember.tune.resources import PlacementGroupFactory
 from ember.tune.result import Result
 from ember.tune.result_grid import ResultGrid
@@ -81,6 +81,7 @@ __all__ = [
     "quniform",
     "randint",
     "randn",
+    "register_env",
     "register_trainable",
     "report",
     "sample_from",

@@ -1,12 +1,28 @@
-"""A name -> trainable registry, so that Tuner("name") finds a registered trainable."""
+"""Name registries: trainables for Tuner("name"), and environment creators for RLlib
+configs (`tune.register_env`, as Ray's `ray.tune.registry.register_env`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["get_trainable", "register_trainable"]
+__all__ = ["get_env_creator", "get_trainable", "register_env", "register_trainable"]
 
 _TRAINABLES: dict[str, Any] = {}
+_ENVS: dict[str, Any] = {}
+
+
+def register_env(name: str, env_creator: Any) -> None:
+    """Register `env_creator(env_config) -> env` under `name` for RLlib configs."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("register_env needs a non-empty name.")
+    if not callable(env_creator):
+        raise TypeError(f"env_creator must be callable, got {env_creator!r}.")
+    _ENVS[name] = env_creator
+
+
+def get_env_creator(name: str) -> Any:
+    """The creator registered under `name`; KeyError if none."""
+    return _ENVS[name]
 
 
 def register_trainable(name: str, trainable: Any) -> None:
