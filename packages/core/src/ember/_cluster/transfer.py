@@ -16,12 +16,14 @@ import struct
 import threading
 from typing import Any
 
+from ember import _native
 from ember._core import handshake, limits
 
 _SIZE = struct.Struct(">q")
 _REQUEST = struct.Struct(">cB")  # op, object id length
 _PULL = b"P"
 _MAX_ID = 64
+_BUSY = -3  # the object is spilled and the store has no room to restore it right now
 
 
 class TransferServer:
@@ -68,7 +70,11 @@ class TransferServer:
             if e.inline is not None:
                 data, pinned = e.inline, False
             else:
-                offset, size = m.store.get(oid)
+                try:
+                    offset, size = m.store.get(oid)  # may restore it from disk
+                except _native.StoreFullError:
+                    conn.sendall(_SIZE.pack(_BUSY))
+                    return
                 data, pinned = m.region.view(offset, size), True
         try:
             conn.sendall(_SIZE.pack(len(data)))
@@ -99,6 +105,9 @@ class TransferClient:
             sock.sendall(_REQUEST.pack(_PULL, len(oid)) + oid)
             header = _recv_exact(sock, _SIZE.size)
             (n,) = _SIZE.unpack(header)
+            if n == _BUSY:
+                raise BlockingIOError(f"the store at {address} has no room to restore object "
+                                      f"{oid.hex()} right now; try again")
             if n < 0:
                 raise KeyError(f"object {oid.hex()} is not on {address}")
             if n != size:
