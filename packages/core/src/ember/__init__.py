@@ -62,7 +62,7 @@ __all__ = [
     "wait",
 ]
 
-_LAZY = {"util", "actor", "runtime_context", "cluster_utils"}
+_LAZY = {"util", "actor", "runtime_context", "cluster_utils", "dag", "types", "lowlevel"}
 # Libraries ship as separate distributions (ember-data, …): `ember.data` imports on use.
 _LIBRARIES = {"data", "train", "tune", "serve", "rllib"}
 

@@ -121,7 +121,10 @@ class RemoteFunction:
         return submit_refs(task_id, template["num_returns"])
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("Task DAGs (.bind) are not supported yet; use .remote().")
+        """A node of a task graph (ember.dag): the call happens at `execute()`."""
+        from ember.dag import FunctionNode
+
+        return FunctionNode(self, args, kwargs)
 
 
 class _BoundFunction:
@@ -133,6 +136,11 @@ class _BoundFunction:
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         return self._rf._submit(self._template, args, kwargs)
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        from ember.dag import FunctionNode
+
+        return FunctionNode(self, args, kwargs)
 
 
 def _is_generator(fn: Any) -> bool:

@@ -120,7 +120,10 @@ class ActorClass:
         return _BoundActorClass(self, {**self._default_options, **options})
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("Actor DAGs (.bind) are not supported yet; use .remote().")
+        """A node of a task graph (ember.dag): the actor is created at `execute()`."""
+        from ember.dag import ClassNode
+
+        return ClassNode(self, args, kwargs)
 
     def _create(self, options: dict, args: tuple, kwargs: dict) -> ActorHandle:
         client = context.require_client()
@@ -173,6 +176,11 @@ class _BoundActorClass:
 
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
         return self._ac._create(self._options, args, kwargs)
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        from ember.dag import ClassNode
+
+        return ClassNode(self, args, kwargs)
 
 
 class ActorHandle:
@@ -267,6 +275,12 @@ class ActorMethod:
         target = self.options(**options) if options else self
         return target.remote(*(args or ()), **(kwargs or {}))
 
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """A node of a task graph (ember.dag) calling this method at `execute()`."""
+        from ember.dag import ClassMethodNode
+
+        return ClassMethodNode(self._handle, self._name, args, kwargs)
+
     def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
         method = self._handle._meta["methods"].get(self._name)
@@ -293,6 +307,11 @@ class _BoundMethod:
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         return self._m._submit(self._template, args, kwargs)
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        from ember.dag import ClassMethodNode
+
+        return ClassMethodNode(self._m._handle, self._m._name, args, kwargs, bound=self)
 
 
 def exit_actor() -> None:
