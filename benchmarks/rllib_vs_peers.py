@@ -131,6 +131,7 @@ SB3 = textwrap.dedent('''
 RAY = textwrap.dedent('''
     import json, sys, time
     algo_name, seed, target, max_steps = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+    max_wall = float(sys.argv[5])
     import ray
     ray.init(num_cpus=2, include_dashboard=False)
     from ray.rllib.algorithms.dqn import DQNConfig
@@ -173,9 +174,9 @@ RAY = textwrap.dedent('''
     ret, steps = float("-inf"), 0
     while steps < max_steps:
         r = algo.train()
-        steps = r["num_env_steps_sampled_lifetime"]
-        ret = r["env_runners"].get("episode_return_mean", float("-inf"))
-        if ret >= target:
+        steps = int(r["num_env_steps_sampled_lifetime"])
+        ret = float(r["env_runners"].get("episode_return_mean", float("-inf")))
+        if ret >= target or time.perf_counter() - t0 > max_wall:
             break
     wall = time.perf_counter() - t0
     print("RESULT " + json.dumps({"steps": steps, "wall_s": wall, "reached": ret >= target,
@@ -186,12 +187,12 @@ RAY = textwrap.dedent('''
 
 
 def runs(python: str, code: str | None, script: str | None, name: str, algo: str,
-         seeds: int, timeout: float) -> list[dict]:
+         seeds: int, timeout: float, extra: tuple[str, ...] = ()) -> list[dict]:
     out = []
     for seed in range(seeds):
         args = ["-c", code] if code else [script]
-        args += [algo, str(seed), str(TARGETS[algo]), str(MAX_STEPS[algo])] if code else \
-            ["--seed", str(seed), "--target", str(TARGETS[algo])]
+        args += [algo, str(seed), str(TARGETS[algo]), str(MAX_STEPS[algo]), *extra] if code \
+            else ["--seed", str(seed), "--target", str(TARGETS[algo])]
         try:
             res = run_scenario(python, args, name, timeout=timeout,
                                env=runtime_env(PYTHONDONTWRITEBYTECODE=""),
@@ -206,7 +207,12 @@ def runs(python: str, code: str | None, script: str | None, name: str, algo: str
 def summary(results: list[dict]) -> tuple[str, str, str, float | None]:
     ok = [r for r in results if r.get("reached")]
     if not ok:
-        return "not reached", "-", f"0/{len(results)}", None
+        ran = [r for r in results if "wall_s" in r]
+        if not ran:
+            return "failed", "-", f"0/{len(results)}", None
+        r = max(ran, key=lambda r: r["wall_s"])
+        return (f"not reached in {r['wall_s']:.0f} s (return {r['return']:.0f})",
+                f"{r['steps'] / 1000:.0f}k", f"0/{len(results)}", None)
     wall = statistics.median(r["wall_s"] for r in ok)
     steps = statistics.median(r["steps"] for r in ok)
     return f"{wall:.1f}", f"{steps / 1000:.0f}k", f"{len(ok)}/{len(results)}", wall
@@ -218,6 +224,10 @@ def main() -> int:
     p.add_argument("--algos", default="ppo,dqn,sac")
     p.add_argument("--sb3-python", default=os.environ.get("SB3_PYTHON"))
     p.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON"))
+    p.add_argument("--ray-seeds", type=int, default=1,
+                   help="seeds for RLlib (Ray), which is much slower")
+    p.add_argument("--ray-max-wall", type=float, default=300.0,
+                   help="seconds after which an RLlib (Ray) run stops unsolved")
     p.add_argument("--out", default=None)
     a = p.parse_args()
     rows = ["| task | library | median wall s | median env steps | seeds reached | "
@@ -241,8 +251,9 @@ def main() -> int:
             libs.append(("Stable-Baselines3", runs(a.sb3_python, SB3, None, "sb3", algo,
                                                    a.seeds, 900)))
         if a.ray_python:
-            libs.append(("RLlib (Ray)", runs(a.ray_python, RAY, None, "ray", algo,
-                                             a.seeds, 1800)))
+            libs.append(("RLlib 2.60 (Ray)", runs(a.ray_python, RAY, None, "ray", algo,
+                                                  a.ray_seeds, a.ray_max_wall + 600,
+                                                  (str(a.ray_max_wall),))))
         summaries = [(name, summary(res)) for name, res in libs]
         peers = [s[3] for name, s in summaries if name != "ember-rllib" and s[3] is not None]
         fastest = min(peers) if peers else None
