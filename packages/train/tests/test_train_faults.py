@@ -150,3 +150,41 @@ def test_failed_checkpoint_upload_is_reported_not_silent(tmp_path):
                        match="checkpoint upload .* failed: PermissionError: cannot write"):
         DataParallelTrainer(loop, run_config=RunConfig(
             name="up", storage_path="runs", storage_filesystem=fs)).fit()
+
+
+def _mark_warm() -> None:
+    os.environ["EMBER_TEST_WARMED"] = "1"
+
+
+class MarkingBackend(train.BackendConfig):
+    """A backend whose standby workers leave a mark in their process."""
+
+    def warm_up(self):
+        return _mark_warm
+
+
+def killed_after_one_report():
+    ctx = train.get_context()
+    start = 0 if train.get_checkpoint() is None else 1
+    for step in range(start, 3):
+        train.report({"step": step, "attempt": ctx.get_attempt(), "pid": os.getpid(),
+                      "warmed": os.environ.get("EMBER_TEST_WARMED", "")},
+                     checkpoint=Checkpoint.from_directory(tempfile.mkdtemp()))
+        if step == 1 and ctx.get_attempt() == 0 and ctx.get_world_rank() == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_warm_standby_workers_take_over_after_a_failure(tmp_path):
+    result = DataParallelTrainer(
+        killed_after_one_report, backend_config=MarkingBackend(),
+        scaling_config=ScalingConfig(num_workers=2),
+        run_config=RunConfig(storage_path=str(tmp_path), failure_config=FailureConfig(
+            max_failures=1, warm_standby=True))).fit()
+    df = result.metrics_dataframe
+    # Reports rank 1 made just before it died may be lost with it; those that arrived
+    # came from the first group's own workers.
+    assert set(df[df["attempt"] == 0]["warmed"]) <= {""}
+    assert result.metrics["attempt"] == 1 and result.metrics["step"] == 2
+    assert result.metrics["warmed"] == "1"  # a warmed standby took over rank 0
+    # The last attempt kept no standbys (no failures left), and everything is released.
+    assert ember.available_resources().get("CPU") == 2.0

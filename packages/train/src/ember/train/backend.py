@@ -18,3 +18,11 @@ class BackendConfig:
 
     def on_shutdown(self, group: Any) -> None:
         """Before a healthy group is removed (not after a failure)."""
+
+    def warm_up(self) -> Any:
+        """A function a standby worker runs ahead of need (e.g. import the framework)."""
+        return _nothing
+
+
+def _nothing() -> None:
+    pass

@@ -78,9 +78,16 @@ class ScalingConfig:
 
 @dataclasses.dataclass
 class FailureConfig:
-    """max_failures: restarts of the worker group after a failure (-1: without limit)."""
+    """max_failures: restarts of the worker group after a failure (-1: without limit).
+
+    warm_standby (ember's addition): keep one idle worker per rank that has already
+    imported the framework (torch), holding no resources of its own, so that a restart
+    does not wait for fresh processes to import it. Twice the processes; CPU-only fixed
+    size groups (ignored with GPUs or elastic num_workers).
+    """
 
     max_failures: int = 0
+    warm_standby: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_failures, int) or self.max_failures < -1:

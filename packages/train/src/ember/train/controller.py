@@ -79,21 +79,27 @@ class TrainController:
     def run(self) -> Result:
         self.storage.makedirs()
         failures = 0
+        warm: WorkerGroup | None = None
         while True:
             self._remove_partial_checkpoints()
             group: WorkerGroup | None = None
+            self._failures = failures
             try:
-                group = self._start_group(attempt=failures)
+                group, warm = self._start_group(attempt=failures, warm=warm), None
+                self._group = group
                 self._drive(group)
                 self.trainer.backend_config.on_shutdown(group)
                 break
             except _GroupFailure as f:
                 failures += 1
                 if group is not None:
+                    warm = self._take_over(group)
                     group.shutdown()  # free its resources before anything else runs
                 self._after_exception(f)
                 limit = self.max_failures
                 if limit != -1 and failures > limit:
+                    if warm is not None:
+                        warm.shutdown()
                     raise TrainingFailedError(
                         f"Training failed after {failures - 1} restart(s) "
                         f"(FailureConfig.max_failures={limit}): worker rank {f.rank}: "
@@ -104,6 +110,10 @@ class TrainController:
                                "inf" if limit == -1 else limit,
                                latest.path if latest else "the start")
                 self.progress.note(f"restart {failures} after a failure of rank {f.rank}")
+            except BaseException:
+                if warm is not None:
+                    warm.shutdown()
+                raise
             finally:
                 if group is not None:
                     group.shutdown()
@@ -135,7 +145,34 @@ class TrainController:
                 warned = True
             time.sleep(0.2)
 
-    def _start_group(self, attempt: int) -> WorkerGroup:
+    def _standby_wanted(self) -> bool:
+        fc = self.trainer.run_config.failure_config
+        left = fc.max_failures == -1 or self._failures < fc.max_failures
+        return (fc.warm_standby and left and not self.scaling.elastic
+                and not self.scaling.worker_resources().get("GPU"))
+
+    @staticmethod
+    def _take_over(group: WorkerGroup) -> WorkerGroup | None:
+        """The failed group's warm standbys as the next group (None without them)."""
+        if not group.standby:
+            return None
+        try:
+            return group.take_over()
+        except ember.exceptions.RayError as e:
+            logger.warning("Standby workers unusable (%s); starting fresh ones", e)
+            return None
+
+    def _start_group(self, attempt: int, warm: WorkerGroup | None = None) -> WorkerGroup:
+        if warm is not None:
+            group = warm
+            n = len(group)
+        else:
+            group, n = self._new_group()
+        self.world_size = n
+        self._pending = {}
+        return self._start_loop(group, n, attempt)
+
+    def _new_group(self) -> tuple[WorkerGroup, int]:
         n = self._num_workers()
         try:
             group = WorkerGroup(self.scaling, n, self.trainer.run_config.worker_runtime_env,
@@ -147,8 +184,9 @@ class TrainController:
             raise
         except ember.exceptions.RayError as e:
             raise _GroupFailure(-1, e, f"a worker failed to start: {e}") from e
-        self.world_size = n
-        self._pending = {}
+        return group, n
+
+    def _start_loop(self, group: WorkerGroup, n: int, attempt: int) -> WorkerGroup:
         if self.trainer.datasets and ember.available_resources().get("CPU", 0.0) < 1.0:
             logger.warning("The training workers hold every CPU, so the datasets' tasks may "
                            "wait forever: give workers less (resources_per_worker={'CPU': "
@@ -246,6 +284,10 @@ class TrainController:
         self.state.history.append(metrics)
         self._save_state()
         self.progress.report(index, metrics, len(self.manager.kept))
+        group = getattr(self, "_group", None)
+        if group is not None and not group.standby and self._standby_wanted():
+            # Training is under way: warm up the replacements now, off its critical path.
+            group.start_standby(self.trainer.backend_config.warm_up())
         ctx = RunContext(self.storage.name, self.storage.storage_path, self.world_size)
         for cb in self.callbacks:
             cb.after_report(ctx, [r.metrics for r in reports], checkpoint)

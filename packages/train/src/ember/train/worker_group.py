@@ -34,34 +34,64 @@ class WorkerGroup:
 
     def __init__(self, scaling: ScalingConfig, num_workers: int,
                  runtime_env: dict[str, Any] | None, timeout_s: float | None,
-                 placement_group_: Any = None) -> None:
-        """placement_group_: an existing group whose bundles 1..num_workers the workers
-        take (a Tune trial's); it is left in place on shutdown."""
+                 placement_group_: Any = None, *, own_pg: bool | None = None,
+                 bundle_offset: int | None = None, adopt: list[Any] | None = None) -> None:
+        """placement_group_: an existing group whose bundles the workers take (a Tune
+        trial's: bundles 1..num_workers, left in place on shutdown). adopt: actors already
+        running in those bundles (warm standbys) to use as the workers."""
         self.scaling = scaling
+        self.runtime_env = runtime_env
         res = scaling.worker_resources()
-        self._own_pg = placement_group_ is None
-        offset = 0 if self._own_pg else 1
+        self._own_pg = placement_group_ is None if own_pg is None else own_pg
+        self.offset = (0 if placement_group_ is None else 1) if bundle_offset is None \
+            else bundle_offset
         self.pg = placement_group_ if placement_group_ is not None else placement_group(
             [dict(res) for _ in range(num_workers)], strategy=scaling.placement_strategy)
         self.workers: list[Any] = []
+        self.standby: list[Any] = []
         try:
-            if self._own_pg:
+            if placement_group_ is None:
                 self._wait_ready(timeout_s)
-            cpus, gpus = res.get("CPU", 0.0), res.get("GPU", 0.0)
-            custom = {k: v for k, v in res.items() if k not in ("CPU", "GPU")}
-            opts: dict[str, Any] = {"num_cpus": cpus, "num_gpus": gpus, "max_concurrency": 4}
-            if custom:
-                opts["resources"] = custom
-            if runtime_env:
-                opts["runtime_env"] = runtime_env
-            self.workers = [
-                _WorkerActor.options(**opts, scheduling_strategy=PlacementGroupSchedulingStrategy(
-                    self.pg, placement_group_bundle_index=i + offset)).remote(cpus)
-                for i in range(num_workers)]
+            if adopt is not None:
+                self.workers = list(adopt)
+            else:
+                self.workers = [self._actor(i, res) for i in range(num_workers)]
             self.infos: list[WorkerInfo] = ember.get([w.info.remote() for w in self.workers])
         except BaseException:
             self.shutdown()
             raise
+
+    def _actor(self, index: int, res: dict[str, float]) -> Any:
+        """A worker actor in bundle `index` holding `res` of it."""
+        custom = {k: v for k, v in res.items() if k not in ("CPU", "GPU")}
+        opts: dict[str, Any] = {"num_cpus": res.get("CPU", 0.0),
+                                "num_gpus": res.get("GPU", 0.0), "max_concurrency": 4}
+        if custom:
+            opts["resources"] = custom
+        if self.runtime_env:
+            opts["runtime_env"] = self.runtime_env
+        cpus = self.scaling.worker_resources().get("CPU", 0.0)
+        return _WorkerActor.options(**opts, scheduling_strategy=PlacementGroupSchedulingStrategy(
+            self.pg, placement_group_bundle_index=index + self.offset)).remote(cpus)
+
+    def start_standby(self, warm_up: Any) -> None:
+        """Start one idle worker per bundle, holding nothing of it, and run `warm_up` in
+        each (e.g. import torch): after a failure they replace the workers at once."""
+        if self.standby or self.pg is None:
+            return
+        self.standby = [self._actor(i, {}) for i in range(len(self.workers))]
+        for w in self.standby:
+            w.execute.remote(warm_up)
+
+    def take_over(self) -> WorkerGroup:
+        """A new group of this one's standbys in the same bundles; this group's workers
+        are killed (its placement group passes to the new group)."""
+        standby, self.standby = self.standby, []
+        pg, own = self.pg, self._own_pg
+        self._own_pg = False  # the new group removes it
+        self.shutdown()
+        return WorkerGroup(self.scaling, len(standby), self.runtime_env, None, pg,
+                           own_pg=own, bundle_offset=self.offset, adopt=standby)
 
     def _wait_ready(self, timeout_s: float | None) -> None:
         start = time.monotonic()
@@ -110,13 +140,13 @@ class WorkerGroup:
                           zip(self.workers, args_per_rank, strict=True)])
 
     def shutdown(self) -> None:
-        """Kill the workers and free their bundles (idempotent)."""
-        for w in self.workers:
+        """Kill the workers (and standbys) and free their bundles (idempotent)."""
+        for w in self.workers + self.standby:
             try:
                 ember.kill(w)
             except Exception:  # noqa: BLE001 - already gone
                 pass
-        self.workers = []
+        self.workers, self.standby = [], []
         if self.pg is not None and self._own_pg:
             try:
                 remove_placement_group(self.pg)

@@ -23,6 +23,16 @@ def _import_torch() -> None:
     import ember.train.torch  # noqa: F401
 
 
+def _warm_torch() -> None:
+    """A standby's head start: torch, and what DistributedDataParallel loads when first
+    built (torch._dynamo, sympy: seconds of CPU)."""
+    _import_torch()
+    try:
+        import torch._dynamo  # noqa: F401
+    except Exception:  # noqa: BLE001 - only a head start
+        pass
+
+
 def _host_store(host: str, world_size: int, timeout_s: float) -> int:
     """On rank 0: start the rendezvous store; returns its port."""
     import torch.distributed as dist
@@ -98,6 +108,9 @@ class TorchConfig(BackendConfig):
         group.execute_each(_init_process_group, [
             (host, port, r, n, local[r], sizes[r], nodes[r], backend, self.timeout_s, threads)
             for r in range(n)])
+
+    def warm_up(self) -> Any:
+        return _warm_torch
 
     def on_shutdown(self, group: Any) -> None:
         try:
