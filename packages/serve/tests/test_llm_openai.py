@@ -152,6 +152,15 @@ def test_n_choices_and_seeded_sampling(llm):
     again = chat(client, n=3, temperature=1.0, seed=7)
     assert [c.message.content for c in again.choices] == [c.message.content for c in r.choices]
     assert len({c.message.content for c in r.choices}) > 1
+    texts = ["", "", ""]
+    for chunk in chat(client, n=3, temperature=1.0, seed=7, stream=True):
+        for c in chunk.choices:
+            texts[c.index] += c.delta.content or ""
+    assert texts == [c.message.content for c in r.choices]
+    batch = client.completions.create(model="tiny", prompt=["hello", "one two"], n=2,
+                                      max_tokens=4, temperature=0)
+    assert [c.index for c in batch.choices] == [0, 1, 2, 3]
+    assert batch.choices[0].text == batch.choices[1].text != batch.choices[2].text
 
 
 def test_two_models_are_routed_by_the_model_field(llm):
