@@ -24,7 +24,13 @@ def ingress(app: Any) -> Callable[[type], type]:
     def decorator(cls: type) -> type:
         if not inspect.isclass(cls):
             raise ValueError("@serve.ingress must decorate a class.")
-        setattr(cls, ASGI_ATTR, _global_ref(app, cls.__module__) or app)
+        ref = _global_ref(app, cls.__module__)
+        if ref is None:
+            # The app travels with the class (defined in __main__ or in a function): it is
+            # pickled in the same stream, so its routes keep pointing at the class's own
+            # methods; Starlette's State needs a reducer for that.
+            _register_state_reducer()
+        setattr(cls, ASGI_ATTR, ref or app)
         return cls
 
     return decorator
@@ -90,11 +96,17 @@ class GlobalRef:
 
 
 def dumps_by_value(obj: Any) -> bytes:
-    """cloudpickle `obj`, teaching pickle about Starlette's State on the way (its
-    __getattr__ recurses while an unpickled State has no `_state` yet)."""
-    import copyreg
-
+    """cloudpickle `obj`, teaching pickle about Starlette's State on the way."""
     import cloudpickle
+
+    _register_state_reducer()
+    return cloudpickle.dumps(obj)
+
+
+def _register_state_reducer() -> None:
+    """Starlette's State recurses in __getattr__ while an unpickled State has no `_state`
+    yet (RecursionError at replica start): pickle it by its contents instead."""
+    import copyreg
 
     try:
         from starlette.datastructures import State
@@ -102,7 +114,6 @@ def dumps_by_value(obj: Any) -> bytes:
         copyreg.pickle(State, _reduce_state)
     except ImportError:  # pragma: no cover - starlette is a dependency
         pass
-    return cloudpickle.dumps(obj)
 
 
 def _reduce_state(state: Any) -> tuple:
