@@ -52,6 +52,18 @@ def _fn_name(fn: Any) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
+class _ExprColumn:
+    """Evaluates an Arrow expression over a batch (an Arrow table)."""
+
+    def __init__(self, expr: Any) -> None:
+        self.expr = expr
+
+    def __call__(self, table: Any) -> Any:
+        import pyarrow.dataset as pads
+
+        return pads.dataset(table).to_table(columns={"__value": self.expr}).column("__value")
+
+
 def _remote_args(num_cpus: Any, num_gpus: Any, memory: Any, extra: dict) -> dict:
     args = dict(extra)
     if num_cpus is not None:
@@ -208,6 +220,13 @@ class Dataset:
         return self._map(name, [stage], compute=compute, fn=fn, concurrency=concurrency,
                          row_preserving=True,
                          remote_args=_remote_args(num_cpus, num_gpus, memory, ray_remote_args))
+
+    def with_column(self, column_name: str, expr: Any, **ray_remote_args: Any) -> Dataset:
+        """Add (or replace) `column_name` computed from an expression:
+        `ds.with_column("z", col("x") * 2 + lit(1))` (ember.data.expressions)."""
+        pexpr = parse_expression(expr)
+        return self.add_column(column_name, _ExprColumn(pexpr), batch_format="pyarrow",
+                               **ray_remote_args)
 
     def drop_columns(self, cols: list[str] | str, **kwargs: Any) -> Dataset:
         cols = [cols] if isinstance(cols, str) else list(cols)

@@ -1,0 +1,43 @@
+"""Ray Data's public expression and block modules: col/lit with filter and with_column,
+and BlockAccessor over a block."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+import ember
+from ember.data.block import BlockAccessor, BlockMetadata
+from ember.data.expressions import col, lit
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ember.init(num_cpus=2)
+    yield
+    ember.shutdown()
+
+
+def test_with_column_and_filter_by_expression(cluster):
+    ds = ember.data.range(20)
+    out = ds.with_column("y", col("id") * 2 + lit(1)).filter(expr=col("y") > lit(30))
+    rows = out.take_all()
+    assert [r["y"] for r in rows] == [2 * i + 1 for i in range(15, 20)]
+    assert [r["id"] for r in rows] == list(range(15, 20))
+    both = ds.filter(expr=(col("id") >= 3) & (col("id") < 6)).take_all()
+    assert [r["id"] for r in both] == [3, 4, 5]
+
+
+def test_block_accessor():
+    block = pa.table({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    acc = BlockAccessor.for_block(block)
+    assert acc.num_rows() == 3 and acc.size_bytes() > 0
+    assert acc.slice(1, 3).column("a").to_pylist() == [2, 3]
+    assert acc.take([2, 0]).column("b").to_pylist() == ["z", "x"]
+    assert list(acc.iter_rows()) == [{"a": 1, "b": "x"}, {"a": 2, "b": "y"},
+                                     {"a": 3, "b": "z"}]
+    assert acc.to_pandas()["a"].tolist() == [1, 2, 3]
+    assert acc.to_numpy("a").tolist() == [1, 2, 3]
+    meta = acc.get_metadata()
+    assert isinstance(meta, BlockMetadata) and meta.num_rows == 3
+    assert BlockAccessor.batch_to_block({"a": [1]}).num_rows == 1
