@@ -82,3 +82,25 @@ def test_make_stopper_accepts_dicts_functions_and_stoppers():
     assert make_stopper(lambda t, r: True)("t", {})
     with pytest.raises(ValueError, match="stop criteria"):
         make_stopper(42)
+
+
+def test_timeout_stopper_budget_survives_a_checkpoint():
+    import pickle
+
+    from freezegun import freeze_time
+
+    from ember.tune.stopper import TimeoutStopper
+
+    with freeze_time() as frozen:
+        stopper = TimeoutStopper(timeout=60)
+        assert not stopper.stop_all()
+        frozen.tick(40)
+        checkpoint = pickle.dumps(stopper)
+        frozen.tick(200)  # time between checkpoint and restore does not count
+        stopper = pickle.loads(checkpoint)
+        assert not stopper.stop_all()
+        frozen.tick(10)
+        assert not stopper.stop_all()
+        frozen.tick(12)
+        assert stopper.stop_all()
+        assert pickle.loads(pickle.dumps(stopper)).stop_all()

@@ -143,7 +143,11 @@ class ExperimentPlateauStopper(Stopper):
 
 
 class TimeoutStopper(Stopper):
-    """Stops the whole experiment `timeout` seconds (or a timedelta) after it starts."""
+    """Stops the whole experiment after `timeout` seconds (or a timedelta) of running.
+
+    The budget survives a checkpoint: a restored experiment gets what was left of it
+    (time between the checkpoint and the restore does not count), as in Ray.
+    """
 
     def __init__(self, timeout: float | datetime.timedelta) -> None:
         if isinstance(timeout, datetime.timedelta):
@@ -151,19 +155,24 @@ class TimeoutStopper(Stopper):
         if not isinstance(timeout, int | float) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
         self._timeout = float(timeout)
-        self._start: float | None = None
+        self._budget = float(timeout)
+        self._last = time.monotonic()
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         return False
 
     def stop_all(self) -> bool:
         now = time.monotonic()
-        if self._start is None:
-            self._start = now
-        return now - self._start >= self._timeout
+        self._budget -= now - self._last
+        self._last = now
+        return self._budget <= 0
 
     def __getstate__(self) -> dict:
-        return {"_timeout": self._timeout, "_start": None}
+        return {"_timeout": self._timeout, "_budget": self._budget}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._last = time.monotonic()
 
 
 class CombinedStopper(Stopper):
