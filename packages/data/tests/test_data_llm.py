@@ -31,6 +31,7 @@ def test_engine_processor_generates_for_every_row(cluster, tmp_path):
 
     model = make_tiny_llama(tmp_path / "tiny")
     config = vLLMEngineProcessorConfig(model_source=model, batch_size=4, concurrency=1,
+                                       max_concurrent_batches=2,
                                        engine_kwargs={"max_model_len": 256})
     processor = build_llm_processor(
         config,

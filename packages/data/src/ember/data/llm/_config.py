@@ -35,7 +35,10 @@ class vLLMEngineProcessorConfig(ProcessorConfig):  # noqa: N801 - Ray's name
     Rows carry `messages` (chat, through the model's chat template when
     `apply_chat_template`) or `prompt`, and optionally `sampling_params`
     (temperature, max_tokens, top_p, stop, seed, ignore_eos). `task_type="embed"`
-    returns `embeddings` instead of generated text.
+    returns `embeddings` instead of generated text. `max_concurrent_batches` batches are
+    queued at each actor so that the next is there when one ends; an actor runs them in
+    turn (ember.data calls an actor once at a time), each batch's rows together in the
+    engine's continuous batching.
     """
 
     model_source: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ember.data.compute import ActorPoolStrategy
 from ember.data.dataset import Dataset
 from ember.data.llm._config import (
     HttpRequestProcessorConfig,
@@ -28,9 +29,11 @@ class Processor:
     def __call__(self, dataset: Dataset) -> Dataset:
         cfg = self.config
         ds = dataset.map(self.preprocess) if self.preprocess is not None else dataset
+        per_actor = 1
         if isinstance(cfg, vLLMEngineProcessorConfig):
             stage: type = EngineStage
-            options = {"num_gpus": 1} if cfg.accelerator_type else {}
+            options: dict[str, Any] = {"num_gpus": 1} if cfg.accelerator_type else {}
+            per_actor = cfg.max_concurrent_batches  # queued at each actor, run in turn
         else:
             stage, options = HttpRequestStage, {"num_cpus": 0}
         if cfg.accelerator_type:
@@ -39,9 +42,13 @@ class Processor:
             options["runtime_env"] = cfg.runtime_env
         kwargs = cfg.model_dump(exclude={"accelerator_type", "runtime_env", "concurrency",
                                          "batch_size"})
+        low, high = (cfg.concurrency if isinstance(cfg.concurrency, tuple)
+                     else (cfg.concurrency, cfg.concurrency))
+        pool = ActorPoolStrategy(min_size=low, max_size=high,
+                                 max_tasks_in_flight_per_actor=max(2, per_actor))
         ds = ds.map_batches(stage, batch_size=cfg.batch_size, batch_format="pyarrow",
-                            concurrency=cfg.concurrency,
-                            fn_constructor_kwargs={"config": kwargs}, **options)
+                            compute=pool, fn_constructor_kwargs={"config": kwargs},
+                            **options)
         return ds.map(self.postprocess) if self.postprocess is not None else ds
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from typing import Any
 
@@ -44,15 +45,17 @@ class EngineStage:
         self.config = config
         self.engine = make_engine("model", config["model_source"], config["engine_kwargs"],
                                   config["llm_engine"])
+        # One loop on its own thread for the engine's callers, whichever thread calls.
         self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name="ember-data-llm-loop")
+        self._thread.start()
 
     def __call__(self, batch: Any) -> Any:
         rows = _rows(batch)
-        if self.config["task_type"] == "embed":
-            out = self.loop.run_until_complete(self._embed(rows))
-        else:
-            out = self.loop.run_until_complete(self._generate_all(rows))
-        return _table(out)
+        work = self._embed(rows) if self.config["task_type"] == "embed" \
+            else self._generate_all(rows)
+        return _table(asyncio.run_coroutine_threadsafe(work, self.loop).result())
 
     def _prompt(self, row: dict) -> str | list[int]:
         if row.get("messages") is not None and self.config["apply_chat_template"]:
@@ -98,6 +101,9 @@ class EngineStage:
         engine = getattr(self, "engine", None)
         if engine is not None:
             engine.close()
+        loop = getattr(self, "loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
 
 
 class HttpRequestStage:
