@@ -168,7 +168,9 @@ class TimeoutStopper(Stopper):
         return self._budget <= 0
 
     def __getstate__(self) -> dict:
-        return {"_timeout": self._timeout, "_budget": self._budget}
+        # What is left at the moment of the checkpoint.
+        return {"_timeout": self._timeout,
+                "_budget": self._budget - (time.monotonic() - self._last)}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
