@@ -5,8 +5,9 @@ since the last step into the running batch, runs one forward pass over every run
 sequence (left-padded, grouped by LoRA adapter), samples one token per sequence and
 hands each caller the text its token added. A sequence leaves the batch when it stops;
 new ones join between steps, so concurrent requests share every forward pass. The batch
-is recomputed from the tokens each step (no KV cache): right for the small models this
-engine is meant for, and what keeps batching from changing any sequence's result.
+keeps a KV cache (`kv_cache`, on by default): while the same sequences run (some may
+leave) each step feeds one token per sequence; when sequences join, the batch is
+recomputed whole, left-padded, which rebuilds the cache with them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ class _Seq:
 
 
 @dataclass
+class _Cohort:
+    """The sequences one adapter's last forward pass ran, with their KV cache and mask."""
+
+    seqs: list[_Seq]
+    cache: Any
+    mask: Any
+
+
+@dataclass
 class _Job:
     """Work other than generation, run on the engine thread between steps."""
 
@@ -67,7 +77,8 @@ class _Inbox:
 
 class HFEngine(LLMEngine):
     """transformers' causal LM in this process; `engine_kwargs`: dtype ("float32"),
-    max_model_len, max_num_seqs (64), num_threads (torch's intra-op threads, 1)."""
+    max_model_len, max_num_seqs (64), num_threads (torch's intra-op threads, 1), kv_cache
+    (True)."""
 
     def __init__(self, model_id: str, model_source: str, engine_kwargs: dict[str, Any]) -> None:
         import torch
@@ -76,7 +87,8 @@ class HFEngine(LLMEngine):
 
         hf_logging.disable_progress_bar()
         kwargs = dict(engine_kwargs)
-        known = {"dtype", "max_model_len", "max_num_seqs", "num_threads", "trust_remote_code"}
+        known = {"dtype", "max_model_len", "max_num_seqs", "num_threads", "trust_remote_code",
+                 "kv_cache"}
         unknown = set(kwargs) - known
         if unknown:
             raise ValueError(f"The CPU engine does not take engine_kwargs {sorted(unknown)} "
@@ -104,6 +116,8 @@ class HFEngine(LLMEngine):
         if self.pad_id is None:
             self.pad_id = next(iter(self.eos_ids), 0)
         self._models: dict[str | None, Any] = {None: self.model}
+        self._kv = bool(kwargs.get("kv_cache", True))
+        self._cohorts: dict[str | None, _Cohort] = {}  # engine thread only
         self._inbox = _Inbox()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -254,32 +268,67 @@ class HFEngine(LLMEngine):
                         s.deliver(e)
                         s.cancelled = True
                 running = [s for s in running if not s.cancelled]
+            if not running:
+                self._cohorts.clear()  # nothing left to continue: free the caches
 
     def _step(self, running: list[_Seq]) -> None:
-        torch = self._torch
         groups: dict[str | None, list[_Seq]] = {}
         for s in running:
             groups.setdefault(s.adapter, []).append(s)
+        for adapter in list(self._cohorts):
+            if adapter not in groups:
+                del self._cohorts[adapter]
         for adapter, seqs in groups.items():
             model = self._models.get(adapter)
             if model is None:
+                self._cohorts.pop(adapter, None)
                 for s in seqs:
                     s.deliver(EngineError(f"The LoRA adapter {adapter!r} was unloaded."))
                     s.cancelled = True
                 continue
-            width = max(len(s.ids) for s in seqs)
-            ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for i, s in enumerate(seqs):
-                ids[i, width - len(s.ids):] = torch.tensor(s.ids)
-                mask[i, width - len(s.ids):] = 1
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            with torch.inference_mode():
-                logits = model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                               use_cache=False, logits_to_keep=1).logits[:, -1, :].float()
+            logits = self._forward(model, adapter, seqs)
             for i, s in enumerate(seqs):
                 s.ids.append(self._sample(logits[i], s))
                 self._advance(s)
+
+    def _forward(self, model: Any, adapter: str | None, seqs: list[_Seq]) -> Any:
+        """Next-token logits for `seqs`. With the KV cache, a batch whose sequences all
+        ran the previous step (some may have left) feeds one token each; a batch that
+        gained sequences is recomputed whole (left-padded), which rebuilds its cache."""
+        torch = self._torch
+        cohort = self._cohorts.get(adapter)
+        if self._kv and cohort is not None:
+            index = {id(s): i for i, s in enumerate(cohort.seqs)}
+            rows = [index.get(id(s)) for s in seqs]
+            if None not in rows:
+                if len(rows) != len(cohort.seqs):
+                    keep = torch.tensor(rows, dtype=torch.long)
+                    cohort.cache.batch_select_indices(keep)
+                    cohort.mask = cohort.mask[keep]
+                positions = cohort.mask.sum(-1, keepdim=True)
+                cohort.mask = torch.cat(
+                    [cohort.mask, torch.ones((len(seqs), 1), dtype=torch.long)], dim=1)
+                ids = torch.tensor([[s.ids[-1]] for s in seqs], dtype=torch.long)
+                with torch.inference_mode():
+                    out = model(input_ids=ids, attention_mask=cohort.mask,
+                                position_ids=positions, cache=cohort.cache, use_cache=True,
+                                logits_to_keep=1)
+                cohort.seqs = list(seqs)
+                cohort.cache = out.cache
+                return out.logits[:, -1, :].float()
+        width = max(len(s.ids) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for i, s in enumerate(seqs):
+            ids[i, width - len(s.ids):] = torch.tensor(s.ids)
+            mask[i, width - len(s.ids):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        with torch.inference_mode():
+            out = model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                        use_cache=self._kv, logits_to_keep=1)
+        if self._kv:
+            self._cohorts[adapter] = _Cohort(list(seqs), out.cache, mask)
+        return out.logits[:, -1, :].float()
 
     def _sample(self, logits: Any, s: _Seq) -> int:
         torch = self._torch
