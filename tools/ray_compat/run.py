@@ -130,7 +130,10 @@ def run_tests(src: Source, area: str, name: str, timeout: float) -> FileResult:
     workdir = Path(tempfile.mkdtemp(prefix="ray-compat-"))
     try:
         extra = _stage(src, name, workdir)
-        (workdir / "conftest.py").write_text("from _ray_compat.fixtures import *  # noqa\n")
+        fixtures = ["_ray_compat.fixtures"] + (
+            ["_ray_compat.serve_fixtures"] if area == "serve" else [])
+        (workdir / "conftest.py").write_text(
+            "".join(f"from {m} import *  # noqa\n" for m in fixtures))
         report = workdir / "report.xml"
         start = time.monotonic()
         try:

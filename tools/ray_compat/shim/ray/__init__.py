@@ -47,7 +47,8 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if name != "ray" and not name.startswith("ray."):
             return None
         spec = self._find(name)
-        if spec is None and name.startswith(INTERNAL):
+        if spec is None and (name.startswith(INTERNAL) or "._private" in name
+                             or "._internal" in name):
             spec = importlib.machinery.ModuleSpec(name, _StubLoader(), is_package=True)
             spec.submodule_search_locations = []
         return spec
