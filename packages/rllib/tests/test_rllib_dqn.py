@@ -3,8 +3,6 @@ the replay buffers and n-step transitions on their own."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -31,14 +29,15 @@ def dqn_cartpole_config(seed: int = 0) -> DQNConfig:
             .debugging(seed=seed))
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(600)
 def test_dqn_reaches_300_on_cartpole():
     algo = dqn_cartpole_config().build_algo()
     try:
-        ret, start = 0.0, time.time()
-        while time.time() - start < 110:
+        ret, steps = 0.0, 0
+        while steps < 100_000:  # seeded: about 50k steps, 30 s on two idle cores
             result = algo.train()
             ret = result["env_runners"]["episode_return_mean"]
+            steps = result["num_env_steps_sampled_lifetime"]
             if ret >= 300:
                 break
         assert ret >= 300, f"mean return {ret} after " \

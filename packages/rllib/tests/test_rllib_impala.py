@@ -39,7 +39,7 @@ def test_vtrace_on_policy_equals_lambda_one_returns():
     assert np.all(np.abs(vs_off - v) <= np.abs(vs - v) + 1e-9)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(600)
 def test_impala_learns_with_async_env_runner_actors(cluster):
     algo = _config(IMPALAConfig).env_runners(num_env_runners=2).build_algo()
     try:
@@ -57,7 +57,7 @@ def test_impala_learns_with_async_env_runner_actors(cluster):
         algo.stop()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)
 def test_appo_learns_cartpole_locally():
     algo = _config(APPOConfig).training(use_kl_loss=True).build_algo()
     try:

@@ -71,7 +71,7 @@ def _train_until(algo, target: float, iters: int = 60) -> dict:
     return result
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)
 def test_two_independent_policies_learn_to_cooperate():
     config = _config().multi_agent(
         policies={"p0", "p1"},
@@ -93,7 +93,7 @@ def test_two_independent_policies_learn_to_cooperate():
         algo.stop()
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(600)
 def test_shared_policy_and_policies_to_train():
     config = _config().multi_agent(
         policies={"shared": RLModuleSpec(), "frozen": None},

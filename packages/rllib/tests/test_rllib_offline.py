@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-import time
 
 import numpy as np
 import pytest
@@ -60,12 +59,12 @@ def test_recording_writes_parquet_readable_by_ember_data(recorded, cluster):
     assert len(eps) < 10 * 1024 / 100
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(600)
 def test_bc_learns_cartpole_from_recorded_ppo_episodes(recorded, cluster):
     algo = _offline_config(BCConfig, recorded).build_algo()
     try:
-        ret, start = 0.0, time.time()
-        while time.time() - start < 90:
+        ret = 0.0
+        for _ in range(30):  # seeded: a few iterations
             result = algo.train()
             ret = result["evaluation"]["env_runners"]["episode_return_mean"]
             if ret >= 300:

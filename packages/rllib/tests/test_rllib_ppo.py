@@ -11,7 +11,7 @@ from ember.rllib.algorithms.algorithm import Algorithm
 from ember.rllib.algorithms.ppo import PPO
 
 
-@pytest.mark.timeout(200)
+@pytest.mark.timeout(600)
 def test_ppo_reaches_450_on_cartpole(trained_cartpole_ppo):
     _path, result, evaluation = trained_cartpole_ppo
     ret = result["env_runners"]["episode_return_mean"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ from ember.rllib.algorithms.sac import SACConfig
 from ember.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
 
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(600)
 def test_sac_reaches_minus_300_on_pendulum():
     config = (SACConfig()
               .environment("Pendulum-v1")
@@ -29,10 +27,11 @@ def test_sac_reaches_minus_300_on_pendulum():
               .debugging(seed=0))
     algo = config.build_algo()
     try:
-        best, start = -2000.0, time.time()
-        while time.time() - start < 110:
+        best, steps = -2000.0, 0
+        while steps < 15_000:  # seeded: about 6k steps, 30 s on two idle cores
             result = algo.train()
             best = result["evaluation"]["env_runners"]["episode_return_mean"]
+            steps = result["num_env_steps_sampled_lifetime"]
             if best >= -300:
                 break
         assert best >= -300, f"greedy return {best} after " \

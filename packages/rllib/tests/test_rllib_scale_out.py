@@ -23,7 +23,7 @@ def _config() -> PPOConfig:
             .debugging(seed=1))
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(600)
 def test_remote_env_runners_sample_and_a_killed_runner_is_replaced(cluster):
     config = _config().env_runners(num_env_runners=2, num_envs_per_env_runner=2)
     algo = config.build_algo()
@@ -50,7 +50,7 @@ def test_remote_env_runners_sample_and_a_killed_runner_is_replaced(cluster):
         algo.stop()
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(600)
 def test_two_learner_actors_stay_in_sync(cluster):
     config = _config().learners(num_learners=2).env_runners(num_envs_per_env_runner=4)
     algo = config.build_algo()
