@@ -27,6 +27,7 @@ OVERRIDES = {
     "ray.tests.conftest": "_ray_compat.fixtures",
     "ray.tests.client_test_utils": "_ray_compat.test_utils",
     "ray._common.utils": "_ray_compat.common_utils",
+    "ray.serve._private.test_utils": "_ray_compat.serve_test_utils",
 }
 
 
