@@ -211,3 +211,13 @@ def test_cancel_a_queued_request(serve_url, cleanup_apps):
     with pytest.raises(RequestCancelledError):
         queued.result()
     assert busy.result() == 0.3
+
+
+def test_handles_with_the_same_settings_are_equal():
+    from ember.serve.handle import DeploymentHandle
+
+    h = DeploymentHandle("D", "app")
+    assert h.options(method_name="m") == h.options(method_name="m") == h.m
+    assert h.options(method_name="m") != h.options(method_name="n")
+    assert h.options(stream=True) != h
+    assert len({h, DeploymentHandle("D", "app"), h.options(multiplexed_model_id="x")}) == 2

@@ -317,6 +317,17 @@ class DeploymentHandle:
         return (_rebuild, (self.deployment_name, self.app_name, self._method_name,
                            self._model_id, self._stream))
 
+    def _key(self) -> tuple:
+        return (self.deployment_name, self.app_name, self._method_name, self._model_id,
+                self._stream)
+
+    def __eq__(self, other: object) -> bool:
+        """Handles with the same target and call settings are equal (as in Ray)."""
+        return isinstance(other, DeploymentHandle) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     def __repr__(self) -> str:
         return (f"DeploymentHandle(deployment='{self.deployment_name}', "
                 f"app='{self.app_name}')")
