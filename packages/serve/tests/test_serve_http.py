@@ -245,3 +245,22 @@ def test_back_pressure_is_503(client, cleanup_apps):
             return sorted([(await t).status_code for t in tasks])
 
     assert asyncio.run(burst()) == [200, 200, 503, 503]
+
+
+@serve.deployment(ray_actor_options=NO_CPU)
+def no_request_needed():
+    return "hello"
+
+
+@serve.deployment(ray_actor_options=NO_CPU)
+class NoArgDriver:
+    def __init__(self, h):
+        self._h = h
+
+    async def __call__(self):
+        return await self._h.remote()
+
+
+def test_call_without_a_request_parameter(client):
+    serve.run(NoArgDriver.bind(no_request_needed.bind()), name="noarg", route_prefix="/noarg")
+    assert client.get("/noarg").text == "hello"

@@ -291,9 +291,14 @@ class ReplicaActor:
         if self._asgi is not None:
             return self._asgi
         fn = self._target("__call__")
+        # As in Ray: a __call__ that takes no argument is called without the request.
+        try:
+            takes_request = bool(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            takes_request = True
 
         async def call(request: Any) -> Any:
-            return await self._run_user(fn, (request,), {})
+            return await self._run_user(fn, (request,) if takes_request else (), {})
 
         return request_asgi(call)
 
