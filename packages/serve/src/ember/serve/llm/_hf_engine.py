@@ -5,9 +5,9 @@ since the last step into the running batch, runs one forward pass over every run
 sequence (left-padded, grouped by LoRA adapter), samples one token per sequence and
 hands each caller the text its token added. A sequence leaves the batch when it stops;
 new ones join between steps, so concurrent requests share every forward pass. The batch
-keeps a KV cache (`kv_cache`, on by default): while the same sequences run (some may
-leave) each step feeds one token per sequence; when sequences join, the batch is
-recomputed whole, left-padded, which rebuilds the cache with them.
+keeps a KV cache (`kv_cache`, on by default): sequences that ran the previous step feed
+one token each, sequences that just joined are prefilled in a pass of their own and
+their cache is stacked onto the batch's (left-padded).
 """
 
 from __future__ import annotations
@@ -286,49 +286,56 @@ class HFEngine(LLMEngine):
                     s.deliver(EngineError(f"The LoRA adapter {adapter!r} was unloaded."))
                     s.cancelled = True
                 continue
-            logits = self._forward(model, adapter, seqs)
-            for i, s in enumerate(seqs):
-                s.ids.append(self._sample(logits[i], s))
+            for s, row in self._forward(model, adapter, seqs):
+                s.ids.append(self._sample(row, s))
                 self._advance(s)
 
-    def _forward(self, model: Any, adapter: str | None, seqs: list[_Seq]) -> Any:
-        """Next-token logits for `seqs`. With the KV cache, a batch whose sequences all
-        ran the previous step (some may have left) feeds one token each; a batch that
-        gained sequences is recomputed whole (left-padded), which rebuilds its cache."""
+    def _forward(self, model: Any, adapter: str | None,
+                 seqs: list[_Seq]) -> list[tuple[_Seq, Any]]:
+        """Next-token logits for each of `seqs`. With the KV cache, sequences that ran the
+        previous step feed one token each; sequences new to the batch are prefilled
+        (left-padded) in a pass of their own and their cache joins the batch's."""
         torch = self._torch
-        cohort = self._cohorts.get(adapter)
-        if self._kv and cohort is not None:
-            index = {id(s): i for i, s in enumerate(cohort.seqs)}
-            rows = [index.get(id(s)) for s in seqs]
-            if None not in rows:
-                if len(rows) != len(cohort.seqs):
-                    keep = torch.tensor(rows, dtype=torch.long)
-                    cohort.cache.batch_select_indices(keep)
-                    cohort.mask = cohort.mask[keep]
-                positions = cohort.mask.sum(-1, keepdim=True)
-                cohort.mask = torch.cat(
-                    [cohort.mask, torch.ones((len(seqs), 1), dtype=torch.long)], dim=1)
-                ids = torch.tensor([[s.ids[-1]] for s in seqs], dtype=torch.long)
-                with torch.inference_mode():
-                    out = model(input_ids=ids, attention_mask=cohort.mask,
-                                position_ids=positions, cache=cohort.cache, use_cache=True,
-                                logits_to_keep=1)
-                cohort.seqs = list(seqs)
-                cohort.cache = out.cache
-                return out.logits[:, -1, :].float()
-        width = max(len(s.ids) for s in seqs)
-        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for i, s in enumerate(seqs):
-            ids[i, width - len(s.ids):] = torch.tensor(s.ids)
-            mask[i, width - len(s.ids):] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            out = model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                        use_cache=self._kv, logits_to_keep=1)
-        if self._kv:
-            self._cohorts[adapter] = _Cohort(list(seqs), out.cache, mask)
-        return out.logits[:, -1, :].float()
+        cohort = self._cohorts.get(adapter) if self._kv else None
+        index = {id(s): i for i, s in enumerate(cohort.seqs)} if cohort is not None else {}
+        old = [s for s in seqs if id(s) in index]
+        new = [s for s in seqs if id(s) not in index]
+        out: list[tuple[_Seq, Any]] = []
+        if old:
+            assert cohort is not None
+            if len(old) != len(cohort.seqs):
+                keep = torch.tensor([index[id(s)] for s in old], dtype=torch.long)
+                cohort.cache.batch_select_indices(keep)
+                cohort.mask = cohort.mask[keep]
+            positions = cohort.mask.sum(-1, keepdim=True)
+            cohort.mask = torch.cat(
+                [cohort.mask, torch.ones((len(old), 1), dtype=torch.long)], dim=1)
+            ids = torch.tensor([[s.ids[-1]] for s in old], dtype=torch.long)
+            with torch.inference_mode():
+                res = model(input_ids=ids, attention_mask=cohort.mask, position_ids=positions,
+                            cache=cohort.cache, use_cache=True, logits_to_keep=1)
+            cohort.seqs, cohort.cache = old, res.cache
+            logits = res.logits[:, -1, :].float()
+            out += [(s, logits[i]) for i, s in enumerate(old)]
+        if new:
+            width = max(len(s.ids) for s in new)
+            ids = torch.full((len(new), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(new), width), dtype=torch.long)
+            for i, s in enumerate(new):
+                ids[i, width - len(s.ids):] = torch.tensor(s.ids)
+                mask[i, width - len(s.ids):] = 1
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            with torch.inference_mode():
+                res = model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                            use_cache=self._kv, logits_to_keep=1)
+            logits = res.logits[:, -1, :].float()
+            out += [(s, logits[i]) for i, s in enumerate(new)]
+            if self._kv:
+                fresh = _Cohort(new, res.cache, mask)
+                self._cohorts[adapter] = _merge(cohort, fresh) if old else fresh
+        elif not old:
+            self._cohorts.pop(adapter, None)
+        return out
 
     def _sample(self, logits: Any, s: _Seq) -> int:
         torch = self._torch
@@ -386,6 +393,26 @@ class HFEngine(LLMEngine):
         pooled = (hidden * m).sum(1) / m.sum(1)
         pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled.tolist()
+
+
+def _merge(a: _Cohort, b: _Cohort) -> _Cohort:
+    """One batch of two: caches and masks left-padded to the longer, stacked."""
+    import torch
+
+    width = max(a.mask.shape[1], b.mask.shape[1])
+
+    def pad(t: Any, dim: int) -> Any:
+        missing = width - t.shape[dim]
+        if missing == 0:
+            return t
+        shape = list(t.shape)
+        shape[dim] = missing
+        return torch.cat([torch.zeros(shape, dtype=t.dtype), t], dim=dim)
+
+    for la, lb in zip(a.cache.layers, b.cache.layers, strict=True):
+        la.keys = torch.cat([pad(la.keys, 2), pad(lb.keys, 2)], dim=0)
+        la.values = torch.cat([pad(la.values, 2), pad(lb.values, 2)], dim=0)
+    return _Cohort(a.seqs + b.seqs, a.cache, torch.cat([pad(a.mask, 1), pad(b.mask, 1)]))
 
 
 def _safe_end(text: str, stops: list[str]) -> int:
