@@ -242,11 +242,13 @@ class TrainController:
                     raise _GroupFailure(rank, e, f"worker died: {type(e).__name__}: {e}") from e
                 for rep in res.reports:
                     if rep.upload_error is not None:
+                        self._finalize(done | {rank})  # keep what came before it
                         raise _GroupFailure(rank, None, f"checkpoint upload to "
                                             f"{rep.checkpoint_path} failed: {rep.upload_error}")
                     self._pending.setdefault(rep.index, {})[rank] = rep
                 if res.done:
                     if res.error is not None:
+                        self._finalize(done | {rank})  # its reports before the error count
                         raise self._failure(res.error)
                     done.add(rank)
                 else:
