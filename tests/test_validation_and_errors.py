@@ -40,7 +40,7 @@ def test_task_options_name_the_option(cluster, options, error, words):
     ({"max_restarts": "a"}, TypeError, ["max_restarts", "'a'"]),
     ({"max_task_retries": 1.5}, TypeError, ["max_task_retries", "1.5"]),
     ({"namespace": 3}, TypeError, ["namespace", "3"]),
-    ({"get_if_exists": "yes"}, TypeError, ["get_if_exists", "'yes'"]),
+    ({"get_if_exists": "yes", "name": "x"}, TypeError, ["get_if_exists", "'yes'"]),
     ({"max_concurrency": 0}, ValueError, ["max_concurrency", "0"]),
 ])
 def test_actor_options_name_the_option(cluster, options, error, words):
