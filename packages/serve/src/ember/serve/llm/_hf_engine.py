@@ -158,7 +158,10 @@ class HFEngine(LLMEngine):
         out: asyncio.Queue = asyncio.Queue()
 
         def deliver(item: GenerationChunk | BaseException) -> None:
-            loop.call_soon_threadsafe(out.put_nowait, item)
+            try:
+                loop.call_soon_threadsafe(out.put_nowait, item)
+            except RuntimeError:  # the caller's loop is closed: nobody reads this any more
+                seq.cancelled = True
 
         gen = None
         if params.temperature > 0:
@@ -223,7 +226,10 @@ class HFEngine(LLMEngine):
             def settle() -> None:
                 if not fut.done():
                     fut.set_exception(exc) if exc is not None else fut.set_result(value)
-            loop.call_soon_threadsafe(settle)
+            try:
+                loop.call_soon_threadsafe(settle)
+            except RuntimeError:  # the caller's loop is closed
+                pass
 
         self._ensure_thread()
         self._inbox.put(_Job(fn, deliver))
