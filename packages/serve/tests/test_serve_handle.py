@@ -221,3 +221,27 @@ def test_handles_with_the_same_settings_are_equal():
     assert h.options(method_name="m") != h.options(method_name="n")
     assert h.options(stream=True) != h
     assert len({h, DeploymentHandle("D", "app"), h.options(multiplexed_model_id="x")}) == 2
+
+
+def test_generator_calls_need_stream_and_say_so(serve_url):
+    @serve.deployment(ray_actor_options={"num_cpus": 0})
+    class Gen:
+        def __call__(self):
+            yield 1
+
+        def unary(self):
+            return 1
+
+        def wraps_generator(self):
+            return (i for i in range(2))
+
+    h = serve.run(Gen.bind(), name="gen", route_prefix="/gen")
+    with pytest.raises(TypeError, match=r"Method '__call__' returned a generator. You must "
+                       r"use `handle.options\(stream=True\)`"):
+        h.remote().result()
+    with pytest.raises(TypeError, match="returned a generator"):
+        h.wraps_generator.remote().result()
+    gen = h.options(stream=True).unary.remote()
+    with pytest.raises(TypeError, match=r"'unary' .* but it did not return a generator"):
+        next(iter(gen))
+    assert list(h.options(stream=True).remote()) == [1]

@@ -216,9 +216,11 @@ class ReplicaActor:
                 try:
                     fn = self._target(meta["method"])
                     if _is_generator(fn):
-                        raise TypeError(f"Method {meta['method']!r} is a generator: call it "
-                                        "with handle.options(stream=True).")
-                    return await self._run_user(fn, args, kwargs)
+                        raise TypeError(_RETURNED_GENERATOR.format(meta["method"]))
+                    result = await self._run_user(fn, args, kwargs)
+                    if inspect.isgenerator(result) or inspect.isasyncgen(result):
+                        raise TypeError(_RETURNED_GENERATOR.format(meta["method"]))
+                    return result
                 finally:
                     context._request.reset(token)
         finally:
@@ -244,8 +246,10 @@ class ReplicaActor:
                                 break
                             yield item
                     else:
-                        raise TypeError(f"Method {meta['method']!r} did not return a "
-                                        "generator, but the call asked for stream=True.")
+                        raise TypeError(
+                            f"Called method '{meta['method']}' with "
+                            "`handle.options(stream=True)` but it did not return a "
+                            "generator.")
                 finally:
                     context._request.reset(token)
         finally:
@@ -339,6 +343,10 @@ def _unwrap(fn: Any) -> Any:
 
 def _is_async(fn: Any) -> bool:
     return inspect.iscoroutinefunction(_unwrap(fn))
+
+
+_RETURNED_GENERATOR = ("Method '{}' returned a generator. You must use "
+                       "`handle.options(stream=True)` to call generators on a deployment.")
 
 
 def _is_generator(fn: Any) -> bool:
