@@ -173,3 +173,22 @@ def test_report_outside_training_and_bad_configs_are_clear_errors():
     with pytest.raises(TypeError, match="train_loop_per_worker"):
         DataParallelTrainer(42)
     assert ember.is_initialized()
+
+
+def raising_loop():
+    def inner_helper():
+        raise ZeroDivisionError("the loss exploded")
+
+    train.report({"ok": 1})
+    inner_helper()
+
+
+def test_user_error_raises_training_failed_error_with_the_remote_traceback(tmp_path):
+    trainer = DataParallelTrainer(raising_loop, scaling_config=ScalingConfig(num_workers=2),
+                                  run_config=RunConfig(storage_path=str(tmp_path)))
+    with pytest.raises(train.TrainingFailedError) as info:
+        trainer.fit()
+    text = str(info.value)
+    assert "ZeroDivisionError: the loss exploded" in text
+    assert "inner_helper" in text and "Traceback" in text
+    assert isinstance(info.value.error, ZeroDivisionError)
