@@ -74,3 +74,30 @@ def test_ddp_keeps_ranks_in_sync_and_splits_the_data_under_bf16_autocast(tmp_pat
     assert result.metrics["out_dtype"] == "torch.float32"
     # accelerate(amp=True): the layers ran in bf16 under autocast, outputs come back fp32.
     assert result.metrics["inner_dtype"] == "torch.bfloat16"
+
+
+def fsdp_loop():
+    from ember.train.torch import prepare_model
+
+    torch.manual_seed(0)
+    model = prepare_model(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 1)),
+                          parallel_strategy="fsdp")
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.arange(32, dtype=torch.float32).reshape(8, 4) / 32
+    for _ in range(2):
+        loss = model(x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    weight = model[0].weight
+    train.report({"loss": loss.item(), "local_rows": weight.to_local().shape[0],
+                  "full_rows": weight.shape[0]})
+
+
+def test_fsdp_on_cpu_shards_the_parameters(tmp_path):
+    per_rank = PerRank()
+    TorchTrainer(fsdp_loop, scaling_config=ScalingConfig(num_workers=2),
+                 run_config=RunConfig(storage_path=str(tmp_path), callbacks=[per_rank])).fit()
+    (r0, r1), = per_rank.metrics
+    assert r0["full_rows"] == 8 and r0["local_rows"] == r1["local_rows"] == 4  # half each
+    assert r0["loss"] == pytest.approx(r1["loss"])

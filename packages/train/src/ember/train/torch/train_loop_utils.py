@@ -102,10 +102,11 @@ def prepare_model(model: torch.nn.Module, move_to_device: bool | torch.device = 
     if world_size <= 1 or parallel_strategy is None:
         return model
     if parallel_strategy == "fsdp":
+        if device.type == "cpu":
+            return _fully_shard_on_cpu(model, world_size, kwargs)
         from torch.distributed.fsdp import FullyShardedDataParallel
 
-        if device.type == "cuda":
-            kwargs.setdefault("device_id", device)
+        kwargs.setdefault("device_id", device)
         return FullyShardedDataParallel(model, **kwargs)
     from torch.nn.parallel import DistributedDataParallel
 
@@ -113,6 +114,20 @@ def prepare_model(model: torch.nn.Module, move_to_device: bool | torch.device = 
         kwargs.setdefault("device_ids", [device])
         kwargs.setdefault("output_device", device)
     return DistributedDataParallel(model, **kwargs)
+
+
+def _fully_shard_on_cpu(model: torch.nn.Module, world_size: int,
+                        kwargs: dict[str, Any]) -> torch.nn.Module:
+    """FSDP on CPU (FSDP1 needs an accelerator): torch's fully_shard over a CPU mesh,
+    each direct child sharded on its own, then the root."""
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+
+    mesh = init_device_mesh("cpu", (world_size,))
+    for child in model.children():
+        if any(p.requires_grad for p in child.parameters()):
+            fully_shard(child, mesh=mesh, **kwargs)
+    return fully_shard(model, mesh=mesh, **kwargs)
 
 
 class _GradScaledOptimizer:
