@@ -125,7 +125,8 @@ def _stage(src: Source, name: str, workdir: Path) -> dict[str, str]:
     return extra
 
 
-def run_tests(src: Source, area: str, name: str, timeout: float) -> FileResult:
+def run_tests(src: Source, area: str, name: str, timeout: float,
+              test_timeout: float = 60) -> FileResult:
     res = FileResult(name, area)
     workdir = Path(tempfile.mkdtemp(prefix="ray-compat-"))
     try:
@@ -139,7 +140,7 @@ def run_tests(src: Source, area: str, name: str, timeout: float) -> FileResult:
         try:
             proc = subprocess.run(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                 "-p", "no:randomly", f"--timeout={int(timeout / 2)}",
+                 "-p", "no:randomly", f"--timeout={int(test_timeout)}",
                  f"--junitxml={report}", "-o", "junit_family=xunit2", Path(name).name],
                 cwd=workdir, env=_env(workdir, extra), capture_output=True, text=True,
                 timeout=timeout)
@@ -243,6 +244,8 @@ def main() -> int:
     ap.add_argument("--files", nargs="*", default=[], help="substrings of paths to run")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=600, help="seconds per file")
+    ap.add_argument("--test-timeout", type=float, default=60,
+                    help="seconds per test (a hung test fails, the file goes on)")
     ap.add_argument("--json", help="write every file's result here")
     ap.add_argument("--markdown", help="write the summary table here")
     a = ap.parse_args()
@@ -255,8 +258,10 @@ def main() -> int:
 
     def one(item: tuple[str, str]) -> FileResult:
         area, name = item
-        fn = run_example if area == "docs" else run_tests
-        r = fn(src, area, name, a.timeout)
+        if area == "docs":
+            r = run_example(src, area, name, a.timeout)
+        else:
+            r = run_tests(src, area, name, a.timeout, a.test_timeout)
         print(f"{r.passed:4d} passed {r.failed + r.errors:4d} failed {r.skipped:3d} skipped "
               f"{r.seconds:6.1f}s  {name} {r.note}", flush=True)
         return r
