@@ -74,3 +74,29 @@ def test_register_env_is_found_by_name():
 
     with pytest.raises(TypeError):
         tune.register_env("bad", 3)
+
+
+def test_rllib_algorithm_names_resolve_without_importing_rllib_first():
+    import subprocess
+    import sys
+
+    code = ("from ember.tune.registry import get_trainable; "
+            "print(get_trainable('PPO').__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "PPO"
+
+
+def test_param_space_may_be_a_config_object():
+    from ember import tune
+
+    class Config:
+        def to_dict(self):
+            return {"lr": tune.grid_search([0.1, 0.2])}
+
+    def trainable(config):
+        tune.report({"lr": config["lr"]})
+
+    tuner = tune.Tuner(trainable, param_space=Config())
+    assert tuner._param_space == {"lr": tune.grid_search([0.1, 0.2])}

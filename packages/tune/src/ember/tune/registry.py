@@ -35,6 +35,13 @@ def register_trainable(name: str, trainable: Any) -> None:
 
 
 def get_trainable(name: str) -> Any:
+    if name not in _TRAINABLES:
+        try:  # RLlib's algorithms ("PPO", "DQN", …) register themselves when imported
+            import importlib
+
+            importlib.import_module("ember.rllib.algorithms")
+        except ImportError:
+            pass
     try:
         return _TRAINABLES[name]
     except KeyError:

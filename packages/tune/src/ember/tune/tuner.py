@@ -49,6 +49,9 @@ class Tuner:
         if trainable is None:
             raise ValueError("Tuner needs a trainable: a function, a Trainable class or the "
                              "name of a registered trainable.")
+        if param_space is not None and not isinstance(param_space, dict) and \
+                callable(getattr(param_space, "to_dict", None)):
+            param_space = param_space.to_dict()  # an RLlib AlgorithmConfig, as Ray takes
         if param_space is not None and not isinstance(param_space, dict):
             raise TypeError(f"param_space must be a dict, got {type(param_space).__name__}.")
         self._trainable = trainable
