@@ -84,23 +84,25 @@ def test_make_stopper_accepts_dicts_functions_and_stoppers():
         make_stopper(42)
 
 
-def test_timeout_stopper_budget_survives_a_checkpoint():
+def test_timeout_stopper_budget_survives_a_checkpoint(monkeypatch):
     import pickle
+    import types
 
-    from freezegun import freeze_time
-
+    from ember.tune import stopper as stopper_module
     from ember.tune.stopper import TimeoutStopper
 
-    with freeze_time() as frozen:
-        stopper = TimeoutStopper(timeout=60)
-        assert not stopper.stop_all()
-        frozen.tick(40)
-        checkpoint = pickle.dumps(stopper)
-        frozen.tick(200)  # time between checkpoint and restore does not count
-        stopper = pickle.loads(checkpoint)
-        assert not stopper.stop_all()
-        frozen.tick(10)
-        assert not stopper.stop_all()
-        frozen.tick(12)
-        assert stopper.stop_all()
-        assert pickle.loads(pickle.dumps(stopper)).stop_all()
+    clock = [1000.0]
+    monkeypatch.setattr(stopper_module, "time", types.SimpleNamespace(
+        monotonic=lambda: clock[0]))
+    stopper = TimeoutStopper(timeout=60)
+    assert not stopper.stop_all()
+    clock[0] += 40
+    checkpoint = pickle.dumps(stopper)
+    clock[0] += 200  # time between checkpoint and restore does not count
+    stopper = pickle.loads(checkpoint)
+    assert not stopper.stop_all()
+    clock[0] += 10
+    assert not stopper.stop_all()
+    clock[0] += 12
+    assert stopper.stop_all()
+    assert pickle.loads(pickle.dumps(stopper)).stop_all()
