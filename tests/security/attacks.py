@@ -12,6 +12,7 @@ import pickle
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,3 +98,39 @@ def f(x):
     return x * 2
 print(ember.get(f.remote(21)))
 """
+
+
+class SlowSender:
+    """Sends `data` one byte every `interval` seconds on a thread, until the peer drops
+    it or `stop()`; `closed_after` holds how long the peer let it go on."""
+
+    def __init__(self, sock: socket.socket, data: bytes, interval: float = 0.1) -> None:
+        self._sock = sock
+        self._data = data
+        self._interval = interval
+        self._stop = threading.Event()
+        self.closed_after: float | None = None
+        self._thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> SlowSender:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sock.close()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        try:
+            for byte in self._data:
+                if self._stop.wait(self._interval):
+                    return
+                self._sock.sendall(bytes([byte]))
+        except OSError:
+            pass
+        self.closed_after = time.monotonic() - start

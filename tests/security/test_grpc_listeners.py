@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import pickle
 import socket
-import threading
 import time
 
 import grpc
@@ -17,6 +16,7 @@ from security.attacks import (
     GRPC_LIMIT,
     REAL_DRIVER,
     MarkerPayload,
+    SlowSender,
     closes_within,
     rss_bytes,
     run_driver,
@@ -89,27 +89,10 @@ def test_garbage_closes_the_connection(head, target):
 def test_slow_sender_does_not_block_real_clients(head, target):
     host, port = getattr(head, TARGETS[target][0]).rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=10)
-    stop = threading.Event()
-
-    def dribble() -> None:
-        try:
-            for byte in b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n":
-                if stop.wait(0.1):
-                    return
-                s.sendall(bytes([byte]))
-        except OSError:
-            pass
-
-    t = threading.Thread(target=dribble)
-    t.start()
-    try:
+    with SlowSender(s, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"):
         start = time.monotonic()
         assert run_driver(head, REAL_DRIVER) == "42"
         assert time.monotonic() - start < 60
-    finally:
-        stop.set()
-        t.join()
-        s.close()
 
 
 def test_real_clients_are_served_after_the_attacks(head):

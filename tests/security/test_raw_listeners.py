@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import os
 import socket
-import threading
 import time
 
 import pytest
@@ -17,6 +16,7 @@ from ember._core.handshake import MAGIC
 from security.attacks import (
     HANDSHAKE_TIMEOUT_S,
     REAL_DRIVER,
+    SlowSender,
     closes_within,
     pickle_attack,
     rss_bytes,
@@ -123,30 +123,11 @@ def test_slow_sender_holds_nothing_but_its_own_connection(head, target):
     is served meanwhile."""
     s = _connect(head, target)
     _greeting(s)
-    stop = threading.Event()
-    closed_after: list[float] = []
-
-    def dribble() -> None:
-        start = time.monotonic()
-        try:
-            for byte in MAGIC * 4:
-                if stop.wait(0.2):
-                    return
-                s.sendall(bytes([byte]))
-        except OSError:
-            pass
-        closed_after.append(time.monotonic() - start)
-
-    t = threading.Thread(target=dribble)
-    t.start()
-    try:
+    with SlowSender(s, MAGIC * 4, interval=0.2) as slow:
         assert run_driver(head, REAL_DRIVER) == "42"
-        t.join(timeout=HANDSHAKE_TIMEOUT_S + 10)
-        assert closed_after and closed_after[0] < HANDSHAKE_TIMEOUT_S + 5
-    finally:
-        stop.set()
-        t.join()
-        s.close()
+        slow.join(timeout=HANDSHAKE_TIMEOUT_S + 10)
+        assert slow.closed_after is not None
+        assert slow.closed_after < HANDSHAKE_TIMEOUT_S + 5
 
 
 def test_authenticated_oversized_frame_drops_the_connection(head):

@@ -9,13 +9,12 @@ import pickle
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
 import pytest
 
-from security.attacks import MarkerPayload, closes_within, rss_bytes
+from security.attacks import MarkerPayload, SlowSender, closes_within, rss_bytes
 
 API = "/api/serve/applications/"
 
@@ -111,29 +110,11 @@ def test_garbage_is_answered_with_an_error_and_closed(admin):
 
 def test_slow_sender_does_not_block_real_clients(admin):
     address, token, _ = admin
-    s = _raw(address)
-    stop = threading.Event()
-
-    def dribble() -> None:
-        try:
-            for byte in f"GET {API} HTTP/1.1\r\nHost: x\r\n".encode():
-                if stop.wait(0.1):
-                    return
-                s.sendall(bytes([byte]))
-        except OSError:
-            pass
-
-    t = threading.Thread(target=dribble)
-    t.start()
-    try:
+    with SlowSender(_raw(address), f"GET {API} HTTP/1.1\r\nHost: x\r\n".encode()):
         start = time.monotonic()
         r = httpx.get(address + API, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert r.status_code == 200
         assert time.monotonic() - start < 10
-    finally:
-        stop.set()
-        t.join()
-        s.close()
 
 
 def test_real_client_is_served(admin):
