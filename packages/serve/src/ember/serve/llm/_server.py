@@ -86,37 +86,37 @@ class LLMServer:
     # -- requests -------------------------------------------------------------------------
 
     async def chat(self, request: ChatCompletionRequest) -> dict | ErrorResponse:
-        try:
-            adapter = await self._adapter(request.model)
-        except OpenAIError as e:
-            return e.response
-        return await self.serving.chat(request, adapter)
+        return await self._unary(self.serving.chat, request)
 
     async def chat_stream(self, request: ChatCompletionRequest
                           ) -> AsyncIterator[str | ErrorResponse]:
-        try:
-            adapter = await self._adapter(request.model)
-        except OpenAIError as e:
-            yield e.response
-            return
-        async for frames in _coalesce(self.serving.chat_stream(request, adapter)):
+        async for frames in self._stream(self.serving.chat_stream, request):
             yield frames
 
     async def completions(self, request: CompletionRequest) -> dict | ErrorResponse:
+        return await self._unary(self.serving.completions, request)
+
+    async def completions_stream(self, request: CompletionRequest
+                                 ) -> AsyncIterator[str | ErrorResponse]:
+        async for frames in self._stream(self.serving.completions_stream, request):
+            yield frames
+
+    async def _unary(self, call: Any, request: Any) -> dict | ErrorResponse:
+        """`call(request, adapter)` once the request's model (or adapter) is resolved."""
         try:
             adapter = await self._adapter(request.model)
         except OpenAIError as e:
             return e.response
-        return await self.serving.completions(request, adapter)
+        return await call(request, adapter)
 
-    async def completions_stream(self, request: CompletionRequest
-                                 ) -> AsyncIterator[str | ErrorResponse]:
+    async def _stream(self, call: Any, request: Any) -> AsyncIterator[str | ErrorResponse]:
+        """The frames of `call(request, adapter)`, those ready together as one item."""
         try:
             adapter = await self._adapter(request.model)
         except OpenAIError as e:
             yield e.response
             return
-        async for frames in _coalesce(self.serving.completions_stream(request, adapter)):
+        async for frames in _coalesce(call(request, adapter)):
             yield frames
 
     async def embeddings(self, request: EmbeddingRequest) -> dict | ErrorResponse:
