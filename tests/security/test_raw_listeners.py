@@ -165,3 +165,28 @@ def test_real_clients_are_served_after_the_attacks(head):
             wrong.pull_into(head.transfer_address, b"\x00" * 28, None, 0, 1)
     finally:
         wrong.close()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_flood_of_idle_connections_is_bounded(head, target):
+    """Past 128 peers in their handshake at once, new connections are closed at once,
+    and once the flood is gone real clients are served."""
+    socks, refused = [], 0
+    try:
+        for _ in range(140):
+            try:
+                socks.append(_connect(head, target))
+            except OSError:  # the listen backlog is full: refused too
+                refused += 1
+        for s in socks[128:]:
+            s.settimeout(5)
+            try:
+                if s.recv(64) == b"":
+                    refused += 1
+            except (TimeoutError, ConnectionResetError):
+                pass
+        assert refused >= 1
+    finally:
+        for s in socks:
+            s.close()
+    assert run_driver(head, REAL_DRIVER) == "42"

@@ -32,6 +32,7 @@ class TransferServer:
     def __init__(self, manager: Any, token: str, host: str) -> None:
         self.manager = manager
         self._token = token.encode()
+        self._gate = handshake.Gate()
         self.sock = socket.create_server((host, 0))
         self.address = f"{host}:{self.sock.getsockname()[1]}"
         self._stopped = False
@@ -47,7 +48,13 @@ class TransferServer:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
-            if not handshake.accept(conn, self._token, limits.handshake_timeout_s()):
+            if not self._gate.enter():
+                return
+            try:
+                ok = handshake.accept(conn, self._token, limits.handshake_timeout_s())
+            finally:
+                self._gate.leave()
+            if not ok:
                 return
             while True:
                 head = _recv_exact(conn, _REQUEST.size)

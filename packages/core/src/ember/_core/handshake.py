@@ -17,9 +17,10 @@ import hashlib
 import hmac
 import os
 import socket
+import threading
 import time
 
-__all__ = ["MAGIC", "AuthenticationFailed", "accept", "connect"]
+__all__ = ["MAGIC", "AuthenticationFailed", "Gate", "accept", "connect"]
 
 MAGIC = b"EMBERv1\x00"
 _NONCE = 16
@@ -49,6 +50,20 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float) -> bytes:
             raise ConnectionError("the peer closed the connection during the handshake")
         buf += chunk
     return bytes(buf)
+
+
+class Gate:
+    """Bounds how many peers may be in their handshake at once: past the bound, a new
+    connection is closed at once, so a flood of idle connections cannot pile up threads."""
+
+    def __init__(self, limit: int = 128) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def enter(self) -> bool:
+        return self._slots.acquire(blocking=False)
+
+    def leave(self) -> None:
+        self._slots.release()
 
 
 def accept(sock: socket.socket, token: bytes, timeout: float) -> bool:

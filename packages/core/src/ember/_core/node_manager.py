@@ -155,6 +155,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         sock.setblocking(False)
         self._listener = sock
         self._token = token.encode()
+        self._gate = handshake.Gate()
         with self.lock:
             self._sel.register(sock, selectors.EVENT_READ, "listen")
         self.wake()
@@ -173,7 +174,14 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         import socket
 
         sock.setblocking(True)
-        if not handshake.accept(sock, self._token, limits.handshake_timeout_s()):
+        if not self._gate.enter():
+            sock.close()
+            return
+        try:
+            ok = handshake.accept(sock, self._token, limits.handshake_timeout_s())
+        finally:
+            self._gate.leave()
+        if not ok:
             sock.close()
             return
         # Authenticated: from here on the peer speaks the node's framed protocol.
