@@ -77,7 +77,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         context.client = client
         info = {"address": "127.0.0.1", "node_id": manager.node_id,
                 "session_dir": session_dir, "dashboard_url": None,
-                "object_store_memory": store_bytes, "resources": totals}
+                "object_store_memory": store_bytes, "resources": dict(manager.total_resources)}
         _state.update(manager=manager, info=info, session_dir=session_dir)
         if not _state.get("atexit"):
             atexit.register(shutdown)
@@ -112,13 +112,11 @@ def _connect(address: str, namespace: str | None, runtime_env: dict | None,
 
 def _resources(num_cpus: int | None, num_gpus: int | None,
                custom: dict[str, float] | None) -> dict[str, float]:
-    from ember._core import procutil
-
     cpus = os.cpu_count() or 1 if num_cpus is None else num_cpus
     if not isinstance(cpus, int | float) or cpus < 0:
         raise ValueError(f"num_cpus must be a number >= 0, got {num_cpus!r}.")
     gpus = _detect_gpus() if num_gpus is None else num_gpus
-    out = {"CPU": float(cpus), "memory": float(int(procutil.total_memory_bytes() * 0.7))}
+    out = {"CPU": float(cpus)}  # the node manager adds `memory` (70 % of the machine)
     if gpus:
         out["GPU"] = float(gpus)
     for k, v in (custom or {}).items():

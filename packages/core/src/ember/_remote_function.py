@@ -13,11 +13,6 @@ from ember._core.records import STREAMING
 from ember._object_ref import ObjectRef, ObjectRefGenerator
 
 
-def put_ref(value: Any) -> ObjectRef:
-    """Put a value from library code paths that already hold a client."""
-    return ObjectRef(context.require_client().put(value), _announce=False)
-
-
 def put_serialized_ref(ser: serialization.Serialized) -> ObjectRef:
     """Put an already serialized argument (large task arguments go through the store)."""
     oid = ids.new_put_id()
