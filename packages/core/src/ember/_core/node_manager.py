@@ -325,7 +325,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             if not box:
                 box.append(threading.Event())
                 self._waiting_boxes[id(box)] = (box, reply)
-        if len(box) == 1 and isinstance(box[0], threading.Event):
+        if isinstance(box[0], threading.Event):  # deferred (the reply may already be in)
             box[0].wait()
             box.pop(0)
             with self.lock:
