@@ -172,7 +172,8 @@ def plan(op: LogicalOperator, ctx: DataContext) -> PhysicalOperator:
             up.stages = up.stages + [LimitStage(op.limit)]
         return LimitOperator(up, op.limit)
     if isinstance(op, AllToAll):
-        return AllToAllOperator(op.name, [plan(op.inputs[0], ctx)], op.spec.fn, op.spec.args)
+        return AllToAllOperator(op.name, [plan(i, ctx) for i in op.inputs], op.spec.fn,
+                                op.spec.args)
     if isinstance(op, Union):
         inputs = [plan(i, ctx) for i in op.inputs]
         if ctx.execution_options.preserve_order:

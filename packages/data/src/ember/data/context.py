@@ -51,6 +51,9 @@ class DataContext:
     in flight. Each operator is guaranteed `op_resource_reservation_ratio / num_ops` of
     that budget so downstream operators always make progress, and holds at most
     `max_op_output_queue_blocks` finished blocks that nobody has consumed yet.
+
+    Joins: a side of at most `broadcast_join_threshold_bytes` (set 0 to always shuffle)
+    is sent whole to every join task instead of hash-partitioning both sides.
     """
 
     target_max_block_size: int = 128 * MiB
@@ -70,6 +73,8 @@ class DataContext:
     use_push_based_shuffle: bool = False
     enable_tensor_extension_casting: bool = True
     wait_for_min_actors_s: float = 600.0
+    # Dataset.join broadcasts a side at most this large instead of shuffling both.
+    broadcast_join_threshold_bytes: int = 64 * MiB
     execution_options: ExecutionOptions = field(default_factory=ExecutionOptions)
     _extra: dict[str, Any] = field(default_factory=dict, repr=False)
 

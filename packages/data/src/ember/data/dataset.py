@@ -310,6 +310,35 @@ class Dataset:
             out = out._then(ZipOp([out._plan, o._plan]))
         return out
 
+    def join(self, ds: Dataset, join_type: str, num_partitions: int,
+             on: tuple[str, ...] = ("id",), right_on: tuple[str, ...] | None = None,
+             left_suffix: str | None = None, right_suffix: str | None = None, *,
+             partition_size_hint: int | None = None,
+             aggregator_ray_remote_args: dict | None = None,
+             validate_schemas: bool = False) -> Dataset:
+        """Join with `ds` on key columns (Ray's signature and output columns).
+
+        join_type: inner, left_outer, right_outer, full_outer, left_semi, right_semi,
+        left_anti or right_anti. Both sides are hash-partitioned into `num_partitions`
+        partitions joined by Arrow's hash join, one task each; a side under
+        `DataContext.broadcast_join_threshold_bytes` is broadcast instead.
+        """
+        from ember.data._join import join_bundles, validate_join_args
+
+        left_keys, right_keys = validate_join_args(join_type, num_partitions, on, right_on)
+        if validate_schemas:
+            for keys, d, side in ((left_keys, self, "left"), (right_keys, ds, "right")):
+                names = d.columns() or []
+                missing = [k for k in keys if k not in names]
+                if missing:
+                    raise ValueError(f"Join key(s) {missing} not found in the {side} "
+                                     f"dataset; it has {names}.")
+        spec = {"join_type": join_type, "left_keys": left_keys, "right_keys": right_keys,
+                "left_suffix": left_suffix, "right_suffix": right_suffix}
+        return self._then(AllToAll(f"Join({join_type})", self._plan, join_bundles,
+                                   spec=spec, num_partitions=num_partitions)
+                          .with_inputs([self._plan, ds._plan]))
+
     def limit(self, limit: int) -> Dataset:
         if not isinstance(limit, int) or limit < 0:
             raise ValueError(f"limit must be a non-negative int, got {limit!r}.")
