@@ -66,6 +66,8 @@ def to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
     """Convert one column (ndarray, list, Series, Arrow array, tensor) to Arrow."""
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return values
+    if type(values).__module__.startswith("polars") and hasattr(values, "to_arrow"):
+        return values.to_arrow()  # polars Series
     if type(values).__name__ == "Tensor" and hasattr(values, "numpy"):  # torch
         values = values.detach().cpu().numpy()
     if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):  # pandas Series

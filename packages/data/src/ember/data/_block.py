@@ -1,8 +1,9 @@
 """Blocks are Arrow tables; this module converts them to and from batches and rows.
 
-Batch formats: "numpy" (dict of ndarrays, the "default"), "pandas" (DataFrame) and
-"pyarrow" (Table). Zero-copy wherever Arrow allows it: a numpy batch of a block read
-from the object store is a set of read-only views of shared memory.
+Batch formats: "numpy" (dict of ndarrays, the "default"), "pandas" (DataFrame),
+"pyarrow" (Table) and "polars" (polars.DataFrame, with the `ember-data[polars]` extra).
+Zero-copy wherever Arrow allows it: a numpy batch of a block read from the object store
+is a set of read-only views of shared memory; a polars batch shares the Arrow buffers.
 """
 
 from __future__ import annotations
@@ -29,19 +30,35 @@ __all__ = [
     "split_block",
 ]
 
-BATCH_FORMATS = ("default", "numpy", "pandas", "pyarrow", None)
+BATCH_FORMATS = ("default", "numpy", "pandas", "polars", "pyarrow", None)
 
 
 def normalize_batch_format(fmt: str | None) -> str:
-    """Map Ray's spellings to one of "numpy", "pandas", "pyarrow"."""
+    """Map Ray's spellings to one of "numpy", "pandas", "pyarrow", "polars"."""
     if fmt in ("default", "numpy"):
         return "numpy"
     if fmt in ("pandas",):
         return "pandas"
     if fmt in ("pyarrow", "arrow", None):
         return "pyarrow"
-    raise ValueError(f"batch_format must be one of 'default', 'numpy', 'pandas', 'pyarrow' "
-                     f"or None, got {fmt!r}.")
+    if fmt == "polars":
+        _polars()
+        return "polars"
+    raise ValueError(f"batch_format must be one of 'default', 'numpy', 'pandas', 'pyarrow', "
+                     f"'polars' or None, got {fmt!r}.")
+
+
+def _polars() -> Any:
+    try:
+        import polars
+    except ImportError as e:
+        raise ImportError('batch_format="polars" needs polars: pip install '
+                          '"ember-data[polars]"') from e
+    return polars
+
+
+def _is_polars_frame(batch: Any) -> bool:
+    return type(batch).__module__.startswith("polars") and hasattr(batch, "to_arrow")
 
 
 def empty_block() -> pa.Table:
@@ -89,10 +106,13 @@ def batch_to_block(batch: Any) -> pa.Table:
         return pa.Table.from_batches([batch])
     if isinstance(batch, Mapping):
         return _dict_to_block(batch)
+    if _is_polars_frame(batch):
+        return batch.to_arrow()
     if type(batch).__name__ == "DataFrame" and hasattr(batch, "columns"):
         return _pandas_to_block(batch)
     raise ValueError(
-        f"A batch must be a dict of column arrays, a pandas.DataFrame or a pyarrow.Table; "
+        f"A batch must be a dict of column arrays, a pandas or polars DataFrame or a "
+        f"pyarrow.Table; "
         f"got {type(batch).__name__}.")
 
 
@@ -110,7 +130,7 @@ def rows_to_block(rows: list) -> pa.Table:
 
 
 def block_to_batch(block: pa.Table, fmt: str, zero_copy: bool = True) -> Any:
-    """The block as a batch in `fmt` ("numpy", "pandas" or "pyarrow")."""
+    """The block as a batch in `fmt` ("numpy", "pandas", "pyarrow" or "polars")."""
     if fmt == "pyarrow":
         return block
     if fmt == "numpy":
@@ -123,6 +143,8 @@ def block_to_batch(block: pa.Table, fmt: str, zero_copy: bool = True) -> Any:
         return out
     if fmt == "pandas":
         return _block_to_pandas(block)
+    if fmt == "polars":
+        return _polars().from_arrow(block, rechunk=False)
     raise ValueError(f"Unknown batch format {fmt!r}.")
 
 
