@@ -1,26 +1,29 @@
-"""ember Serve vs Ray Serve 2.60 on one machine, with identical scenario code.
+"""ember Serve vs bare uvicorn + FastAPI vs Ray Serve 2.60 on one machine, same app code.
 
     RAY_PYTHON=/path/to/ray-venv/bin/python uv run python benchmarks/serve_vs_ray.py \
-        --n-warm 50 --n-conc 200 --n-batch 500 --timeout 240 --out table.md
+        --n-warm 50 --n-conc 200 --n-batch 500 --timeout 300 --out table.md
 
 (With the larger defaults Ray 2.60's concurrent-handle row can stall on a small machine;
 --timeout stops a worker and keeps the rows it finished.)
 
-The same scenario function runs under each runtime in a fresh subprocess (this file, run
-with `--worker ember` by this Python and `--worker ray` by $RAY_PYTHON / --ray-python).
-The scenario imports the runtime by name (`rt = __import__(name)`, `serve =
-__import__(name + ".serve", fromlist=["serve"])`), calls `rt.init(num_cpus=2)` and starts
-Serve's HTTP proxy on 127.0.0.1 on a free port. Rows:
+One FastAPI app (`make_app`: `GET /` answers "ok", `GET /stream` streams 1,000 chunks of
+16 bytes, one per event-loop turn) is served three ways, each in a fresh subprocess: by `uvicorn` alone (the same
+uvicorn settings as ember's proxy; one process, and `--workers <cores>`), and as a Serve
+deployment (`@serve.ingress(app)`, one replica per core) by ember and by Ray (this file,
+run with `--worker ember` by this Python and `--worker ray` by $RAY_PYTHON /
+--ray-python). The Serve scenario imports the runtime by name (`rt = __import__(name)`,
+`serve = __import__(name + ".serve", fromlist=["serve"])`), calls `rt.init(num_cpus=<cores>)`
+and starts Serve's HTTP proxy on 127.0.0.1 on a free port. Rows:
 
-  * HTTP: a no-op deployment (1 replica, default options) loaded with
-    `wrk -t2 -c16 -d10s --latency` on 127.0.0.1 (after a 2 s warm-up run): requests/s,
-    latency p50 and p99;
-  * handle calls from the driver: sequential (N awaits one at a time) and concurrent
-    (N responses issued, then awaited), calls/s;
+  * HTTP at 1 connection (`wrk -t1 -c1`): latency p50 and p99;
+  * HTTP at 16 and 64 connections (`wrk -t2 -cN`): requests/s (after a 2 s warm-up);
+  * streaming: wall time of `curl` reading the 1,000-chunk response (median of 20);
+  * handle calls from the driver to a plain no-op deployment: sequential (N awaits one at
+    a time) and concurrent (N responses issued, then awaited), calls/s;
   * @serve.batch (max_batch_size=32, batch_wait_timeout_s=0.01, max_ongoing_requests=64)
     with N concurrent calls through a handle, calls/s.
 
-wrk must be on PATH. The result is a markdown table on stdout (and --out).
+wrk and curl must be on PATH. The result is a markdown table on stdout (and --out).
 """
 
 from __future__ import annotations
@@ -30,14 +33,46 @@ import json
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from _runner import result_of, runtime_env
 
-LABEL = {"ember": "ember", "ray": "Ray 2.60"}
+RUNTIMES = ["uvicorn", "uvicorn-workers", "ember", "ray"]
+LABEL = {"uvicorn": "uvicorn (1 process)", "uvicorn-workers": "uvicorn (--workers cores)",
+         "ember": "ember", "ray": "Ray 2.60"}
+CHUNK = b"0123456789abcdef"
+N_CHUNKS = 1000
+CORES = os.cpu_count() or 1
+
+
+def make_app():
+    """The app every runtime serves: a no-op route and a 1,000-chunk stream."""
+    import asyncio
+
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse, StreamingResponse
+
+    app = FastAPI()
+
+    @app.get("/")
+    async def noop():
+        return PlainTextResponse("ok")
+
+    @app.get("/stream")
+    async def stream():
+        async def chunks():
+            for _ in range(N_CHUNKS):
+                yield CHUNK
+                await asyncio.sleep(0)  # each chunk is produced on its own loop turn
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    return app
 
 
 # --------------------------------------------------------------------------- worker side
@@ -67,6 +102,50 @@ def _wrk(url: str, duration: str, threads: int, conns: int) -> dict:
             "socket_errors": sock_errors.group(1) if sock_errors else ""}
 
 
+def _wait_ok(url: str, body: bytes, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                got = r.read()
+            assert got == body, got[:100]
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _stream_ms(url: str, runs: int = 20) -> float:
+    """Median wall time (ms) of curl reading the whole 1,000-chunk response."""
+    times = []
+    for i in range(runs + 3):
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                              "%{time_total} %{size_download}", url],
+                             capture_output=True, text=True, check=True).stdout.split()
+        assert int(out[1]) == N_CHUNKS * len(CHUNK), out
+        if i >= 3:
+            times.append(float(out[0]) * 1e3)
+    return statistics.median(times)
+
+
+def http_rows(base: str, result: dict, duration: str) -> None:
+    """The HTTP rows against an app served at `base` (no trailing slash)."""
+    noop, stream = base + "/", base + "/stream"
+    _wait_ok(noop, b"ok")
+    _wait_ok(stream, CHUNK * N_CHUNKS)
+    try:
+        _wrk(noop, "2s", 1, 1)  # warm-up
+        result["c1"] = _wrk(noop, duration, 1, 1)
+        _wrk(noop, "2s", 2, 16)
+        result["c16"] = _wrk(noop, duration, 2, 16)
+        _wrk(noop, "2s", 2, 64)
+        result["c64"] = _wrk(noop, duration, 2, 64)
+        result["stream_ms"] = _stream_ms(stream)
+    except Exception as e:  # noqa: BLE001
+        result["http_error"] = repr(e)
+
+
 class _Partial(dict):
     """Prints what has been measured so far after every row, so that a worker stopped
     part-way still reports the rows it finished."""
@@ -76,18 +155,41 @@ class _Partial(dict):
         print("PARTIAL " + json.dumps(self), flush=True)
 
 
+def bare_uvicorn(workers: int, duration: str) -> dict:
+    """uvicorn serving make_app() with the settings ember's proxy uses."""
+    result = _Partial()
+    port = _free_port()
+    cmd = [sys.executable, "-m", "uvicorn", "serve_vs_ray:make_app", "--factory",
+           "--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1",
+           "--port", str(port), "--lifespan", "off", "--log-level", "warning",
+           "--no-access-log", "--workers", str(workers)]
+    proc = subprocess.Popen(cmd)
+    try:
+        http_rows(f"http://127.0.0.1:{port}", result, duration)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return result
+
+
 def scenario(name: str, n_seq: int, n_conc: int, n_batch: int, wrk_duration: str,
              n_warm: int = 500) -> dict:
     import asyncio
-    import urllib.request
 
     rt = __import__(name)
     serve = __import__(name + ".serve", fromlist=["serve"])
     result = _Partial()
 
-    rt.init(num_cpus=2)
+    rt.init(num_cpus=CORES)
     port = _free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
+
+    app = make_app()
+
+    @serve.deployment(num_replicas=CORES)
+    @serve.ingress(app)
+    class Api:
+        pass
 
     @serve.deployment(num_replicas=1)
     class Noop:
@@ -100,25 +202,11 @@ def scenario(name: str, n_seq: int, n_conc: int, n_batch: int, wrk_duration: str
         async def __call__(self, xs):
             return [x + 1 for x in xs]
 
-    noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
-    url = f"http://127.0.0.1:{port}/noop"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                assert r.read() == b"ok"
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    serve.run(Api.bind(), name="api", route_prefix="/api")
+    http_rows(f"http://127.0.0.1:{port}/api", result, wrk_duration)
+    serve.delete("api")
 
-    # HTTP through the proxy
-    try:
-        _wrk(url, "2s", 2, 16)  # warm-up
-        result["http"] = _wrk(url, wrk_duration, 2, 16)
-    except Exception as e:  # noqa: BLE001
-        result["http_error"] = repr(e)
+    noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
 
     async def handle_rows():
         for _ in range(200):
@@ -190,61 +278,80 @@ def fmt(value, spec=",.0f"):
     return "—" if value is None else format(value, spec)
 
 
+def _get(res, *keys):
+    for k in keys:
+        if not isinstance(res, dict) or k not in res:
+            return None
+        res = res[k]
+    return res
+
+
+HTTP_ROWS = [
+    ("HTTP no-op, 1 connection: latency p50 (ms)", ("c1", "p50_ms"), ".3f"),
+    ("HTTP no-op, 1 connection: latency p99 (ms)", ("c1", "p99_ms"), ".3f"),
+    ("HTTP no-op, 16 connections: requests/s", ("c16", "rps"), ",.0f"),
+    ("HTTP no-op, 16 connections: latency p99 (ms)", ("c16", "p99_ms"), ".2f"),
+    ("HTTP no-op, 64 connections: requests/s", ("c64", "rps"), ",.0f"),
+    ("HTTP stream of 1,000 chunks: time (ms)", ("stream_ms",), ".2f"),
+]
+SERVE_ROWS = [
+    ("handle calls/s, sequential (await one at a time)", ("handle_seq",), ",.0f"),
+    ("handle calls/s, concurrent (N issued, then awaited)", ("handle_conc",), ",.0f"),
+    ("@serve.batch calls/s (max_batch_size=32, 10 ms wait)", ("batch",), ",.0f"),
+]
+
+
 def table(results: dict) -> str:
+    u, w = results.get("uvicorn", {}), results.get("uvicorn-workers", {})
     e, r = results.get("ember", {}), results.get("ray", {})
+    lines = ["| row | uvicorn (1 process) | uvicorn (--workers "
+             f"{CORES}) | ember | Ray 2.60 | ember / uvicorn (1 process) | ember / Ray |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
 
-    def get(res, *keys):
-        for k in keys:
-            if not isinstance(res, dict) or k not in res:
-                return None
-            res = res[k]
-        return res
+    def ratio(a, b):
+        return f"{a / b:.2f}×" if a is not None and b else "—"
 
-    rows = [
-        ("HTTP no-op, wrk -t2 -c16: requests/s", ("http", "rps"), ",.0f", True),
-        ("HTTP no-op: latency p50 (ms)", ("http", "p50_ms"), ".2f", False),
-        ("HTTP no-op: latency p99 (ms)", ("http", "p99_ms"), ".2f", False),
-        ("handle calls/s, sequential (await one at a time)", ("handle_seq",), ",.0f", True),
-        ("handle calls/s, concurrent (N issued, then awaited)", ("handle_conc",), ",.0f", True),
-        ("@serve.batch calls/s (max_batch_size=32, 10 ms wait)", ("batch",), ",.0f", True),
-    ]
-    lines = ["| row | ember | Ray 2.60 | ember / Ray |", "|---|---:|---:|---:|"]
-    for label, keys, spec, _higher in rows:
-        ev, rv = get(e, *keys), get(r, *keys)
-        ratio = f"{ev / rv:.2f}×" if ev is not None and rv else "—"
-        lines.append(f"| {label} | {fmt(ev, spec)} | {fmt(rv, spec)} | {ratio} |")
-    es, rs = get(e, "handle_seq"), get(r, "handle_seq")
-    lines.append(f"| per-call time, sequential handle calls (ms) | {fmt(es and 1e3 / es, '.3f')} | "
-                 f"{fmt(rs and 1e3 / rs, '.3f')} | "
-                 f"{f'{rs / es:.2f}×' if es and rs else '—'} |")
+    for label, keys, spec in HTTP_ROWS:
+        uv, wv, ev, rv = (_get(x, *keys) for x in (u, w, e, r))
+        lines.append(f"| {label} | {fmt(uv, spec)} | {fmt(wv, spec)} | {fmt(ev, spec)} | "
+                     f"{fmt(rv, spec)} | {ratio(ev, uv)} | {ratio(ev, rv)} |")
+    for label, keys, spec in SERVE_ROWS:
+        ev, rv = _get(e, *keys), _get(r, *keys)
+        lines.append(f"| {label} | | | {fmt(ev, spec)} | {fmt(rv, spec)} | | {ratio(ev, rv)} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--worker", choices=["ember", "ray"])
+    p.add_argument("--worker", choices=RUNTIMES)
     p.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON"))
     p.add_argument("--n-seq", type=int, default=2000)
     p.add_argument("--n-conc", type=int, default=5000)
     p.add_argument("--n-batch", type=int, default=5000)
     p.add_argument("--n-warm", type=int, default=500, help="concurrent warm-up calls")
-    p.add_argument("--wrk-duration", default="10s")
+    p.add_argument("--wrk-duration", default="5s")
     p.add_argument("--timeout", type=float, default=600)
-    p.add_argument("--only", choices=["ember", "ray"])
+    p.add_argument("--only", choices=RUNTIMES, action="append")
     p.add_argument("--out")
     p.add_argument("--json")
     args = p.parse_args()
 
-    if args.worker:
+    if args.worker == "uvicorn":
+        res = bare_uvicorn(1, args.wrk_duration)
+    elif args.worker == "uvicorn-workers":
+        res = bare_uvicorn(CORES, args.wrk_duration)
+    elif args.worker:
         res = scenario(args.worker, args.n_seq, args.n_conc, args.n_batch, args.wrk_duration,
                        args.n_warm)
+    if args.worker:
         print("RESULT " + json.dumps(res), flush=True)
         return
 
-    pythons = {"ember": sys.executable, "ray": args.ray_python}
+    pythons = {"uvicorn": sys.executable, "uvicorn-workers": sys.executable,
+               "ember": sys.executable, "ray": args.ray_python}
     results = {}
-    for runtime in ["ember", "ray"]:
-        if args.only and runtime != args.only:
+    for runtime in RUNTIMES:
+        if args.only and runtime not in args.only:
             continue
         if not pythons[runtime]:
             results[runtime] = {"error": "no Ray python: set RAY_PYTHON or --ray-python"}
