@@ -29,6 +29,12 @@ class GroupedData:
 
     def aggregate(self, *aggs: AggregateFn) -> Any:
         """One row per group: the keys and each aggregation's value."""
+        from ember.data._group_partial import (
+            FinalizeGroupsStage,
+            PartialGroupsStage,
+            merge_aggs,
+            partial_plan,
+        )
         from ember.data._sort import groupby_aggregate
 
         if not aggs:
@@ -44,9 +50,18 @@ class GroupedData:
             partial = self._ds._map("PartialAggregate", [PartialAggregateStage(list(aggs))])
             return partial._then(AllToAll(name, partial._plan, aggregate_global,
                                           aggs=list(aggs)))
-        return self._ds._then(AllToAll(name, self._ds._plan, groupby_aggregate,
-                                       keys=self._keys or None, aggs=list(aggs),
-                                       num_partitions=self._num_partitions))
+        plan = partial_plan(list(aggs))
+        if plan is None:
+            return self._ds._then(AllToAll(name, self._ds._plan, groupby_aggregate,
+                                           keys=self._keys, aggs=list(aggs),
+                                           num_partitions=self._num_partitions))
+        # Map-side combine: partial aggregates fused into the upstream tasks.
+        partial = self._ds._map("PartialAggregate", [PartialGroupsStage(self._keys, plan)])
+        merged = partial._then(AllToAll(name, partial._plan, groupby_aggregate,
+                                        keys=self._keys, aggs=merge_aggs(plan),
+                                        num_partitions=self._num_partitions))
+        return merged._map("FinalizeAggregate",
+                           [FinalizeGroupsStage(self._keys, list(aggs), plan)])
 
     def _each(self, cls: Any, on: Any, **kw: Any) -> Any:
         cols = [on] if isinstance(on, str) else list(on) if on is not None else None

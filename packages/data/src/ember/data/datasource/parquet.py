@@ -2,7 +2,8 @@
 
 Column projection and row filters (pyarrow.dataset expressions) are applied by the
 Parquet reader itself, so unneeded columns are never decoded and row groups whose
-statistics rule a filter out are never read.
+statistics rule a filter out are never read. View-typed string/binary columns read as
+plain string/binary (Arrow's joins and grouped aggregations need those).
 """
 
 from __future__ import annotations
@@ -49,9 +50,14 @@ class ParquetDatasource(Datasource):
             base = None
             if len(self._files) > 1 or part is not None:
                 base = _common_dir(self._files)
-            self._dataset_cache = pads.dataset(
+            ds = pads.dataset(
                 self._files, format="parquet", filesystem=self._fs,
                 partitioning=part, partition_base_dir=base, schema=self._user_schema)
+            if self._user_schema is None and _has_views(ds.schema):
+                ds = pads.dataset(
+                    self._files, format="parquet", filesystem=self._fs, partitioning=part,
+                    partition_base_dir=base, schema=_without_views(ds.schema))
+            self._dataset_cache = ds
         return self._dataset_cache
 
     def __getstate__(self) -> dict:
@@ -160,6 +166,18 @@ class ParquetDatasource(Datasource):
 
             tasks.append(ReadTask(read, meta))
         return tasks
+
+
+def _has_views(schema: pa.Schema) -> bool:
+    return any(f.type in (pa.string_view(), pa.binary_view()) for f in schema)
+
+
+def _without_views(schema: pa.Schema) -> pa.Schema:
+    """string_view/binary_view columns (as Polars writes them) read as string/binary:
+    Arrow's hash joins and grouped aggregations do not take view types."""
+    views = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    return pa.schema([f.with_type(views.get(f.type, f.type)) for f in schema],
+                     metadata=schema.metadata)
 
 
 def _with_path(t: pa.Table, path: str, include: bool, columns: list[str] | None) -> pa.Table:
