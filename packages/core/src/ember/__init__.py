@@ -62,7 +62,8 @@ __all__ = [
     "wait",
 ]
 
-_LAZY = {"util", "actor", "runtime_context", "cluster_utils", "dag", "types", "lowlevel"}
+_LAZY = {"util", "actor", "runtime_context", "cluster_utils", "dag", "types", "lowlevel",
+         "dashboard", "job_submission"}
 # Libraries ship as separate distributions (ember-data, …): `ember.data` imports on use.
 _LIBRARIES = {"data", "train", "tune", "serve", "rllib"}
 

@@ -74,15 +74,36 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                               log_to_driver=log_to_driver)
         client = DriverClient(manager)
         client.job_runtime_env = renv.validate(runtime_env)
+        client.job_env_key = renv.env_key(client.job_runtime_env)
         context.client = client
+        dashboard = _start_dashboard(include_dashboard, manager, session_dir, kwargs)
         info = {"address": "127.0.0.1", "node_id": manager.node_id,
-                "session_dir": session_dir, "dashboard_url": None,
+                "session_dir": session_dir,
+                "dashboard_url": dashboard.url if dashboard is not None else None,
                 "object_store_memory": store_bytes, "resources": dict(manager.total_resources)}
-        _state.update(manager=manager, info=info, session_dir=session_dir)
+        _state.update(manager=manager, info=info, session_dir=session_dir, dashboard=dashboard)
         if not _state.get("atexit"):
             atexit.register(shutdown)
             _state["atexit"] = True
         return info
+
+
+def _start_dashboard(include: bool | None, manager: Any, session_dir: str,
+                     kwargs: dict) -> Any:
+    """The embedded cluster's dashboard (None if not wanted or not installed): it binds
+    now and loads its web stack only when first used, so init stays fast."""
+    if include is False or os.environ.get("EMBER_INCLUDE_DASHBOARD") == "0":
+        return None
+    from ember import dashboard
+
+    if not dashboard.dependencies_installed():
+        if include:
+            raise ValueError("include_dashboard=True needs the dashboard's dependencies: "
+                             "pip install 'ember[default]'")
+        return None
+    return dashboard.start_for_session(manager, session_dir,
+                                       kwargs.get("dashboard_host") or "127.0.0.1",
+                                       kwargs.get("dashboard_port"))
 
 
 def _connect(address: str, namespace: str | None, runtime_env: dict | None,
@@ -95,13 +116,19 @@ def _connect(address: str, namespace: str | None, runtime_env: dict | None,
     from ember._cluster.connect import connect
     from ember._core import runtime_env as renv
 
+    if runtime_env is None and os.environ.get("EMBER_JOB_RUNTIME_ENV"):
+        import json  # a submitted job's driver: its job's runtime_env
+
+        runtime_env = json.loads(os.environ["EMBER_JOB_RUNTIME_ENV"]) or None
     refs.current = refs.LocalRefs()
     client = connect(address, namespace)
     client.refs = refs.current
     client.job_runtime_env = renv.validate(runtime_env)
+    client.job_env_key = renv.env_key(client.job_runtime_env)
     context.client = client
     info = {"address": client.info["gcs_address"], "node_id": client.info["node_id"],
-            "session_dir": client.info["session_dir"], "dashboard_url": None,
+            "session_dir": client.info["session_dir"],
+            "dashboard_url": client.info.get("dashboard_url"),
             "resources": client.info["totals"]}
     _state.update(info=info, connected=client)
     if not _state.get("atexit"):
@@ -144,6 +171,9 @@ def shutdown() -> None:
         session_dir = _state.pop("session_dir", None)
         connected = _state.pop("connected", None)
         _state.pop("info", None)
+        dashboard = _state.pop("dashboard", None)
+        if dashboard is not None:
+            dashboard.stop()
         if context.client is not None and context.client.is_driver:
             context.client = None
             refs.current = refs.LocalRefs()
@@ -291,11 +321,14 @@ def get_gpu_ids() -> list[int]:
 
 
 def timeline(filename: str | None = None) -> list[dict]:
-    """Chrome-trace events of finished tasks (open in chrome://tracing or Perfetto)."""
+    """Chrome-trace events of finished tasks and actor calls, with their real start times
+    and durations, one lane per worker (open in Perfetto or chrome://tracing)."""
     import json
 
-    events = [{"name": t["name"], "cat": t["type"], "ph": "i", "pid": t.get("worker_pid") or 0,
-               "tid": 0, "ts": 0, "args": t} for t in _client().call("state", "tasks")]
+    from ember._core.timeline import chrome_trace
+
+    page = _client().call("state_page", "tasks", [], 0, 1 << 62)
+    events = chrome_trace(page["rows"])
     if filename:
         with open(filename, "w") as f:
             json.dump(events, f)

@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--block", action="store_true", help="run in the foreground")
     st.add_argument("--storage", default=None,
                     help="control store state: an SQLite file path or a redis:// URL")
+    st.add_argument("--include-dashboard", type=lambda v: v.lower() in ("1", "true", "yes"),
+                    default=None, help="serve the dashboard (default: if installed)")
+    st.add_argument("--dashboard-host", default=None, help="default: --host")
+    st.add_argument("--dashboard-port", type=int, default=None, help="default 8265")
     st.add_argument("--token-file", default=None,
                     help="the cluster token (worker nodes; or EMBER_CLUSTER_TOKEN)")
     sub.add_parser("stop", help="stop the cluster running on this machine")

@@ -98,6 +98,8 @@ class RemoteFunction:
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         task_id = ids.new_task_id()
         spec = dict(template)
+        if spec["runtime_env"] is None and client.job_runtime_env:  # init(runtime_env=...)
+            spec["runtime_env"], spec["env_key"] = client.job_runtime_env, client.job_env_key
         _options.inherit_placement(spec, client.task_context())
         spec["task_id"] = task_id
         spec["args"] = blob

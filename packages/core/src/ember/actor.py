@@ -145,7 +145,7 @@ class ActorClass:
             raise ValueError("The actor name must be specified to use `get_if_exists`.")
         from ember._core import runtime_env as renv
 
-        env = _options.runtime_env(options, None)
+        env = _options.runtime_env(options, None) or client.job_runtime_env
         _signature.check(_signature.shape_of(self._cls.__init__, drop_first=True), args, kwargs)
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         if self._fn_bytes is None:

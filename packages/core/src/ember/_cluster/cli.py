@@ -37,6 +37,7 @@ def start(args: object) -> int:
         cmd += ["--object-store-memory", str(a["object_store_memory"])]
     if a.get("storage"):
         cmd += ["--storage", a["storage"]]
+    cmd += _dashboard_args(a)
     if a.get("block"):
         os.execv(sys.executable, cmd)
     os.makedirs(procutil.session_root(), exist_ok=True)
@@ -54,13 +55,33 @@ def start(args: object) -> int:
         if info is not None and info.get("head_pid") == proc.pid:
             print(f"Started the head node (pid {proc.pid}).\n"
                   f"  Control store: {info['gcs_address']} (token in {info['token_file']})\n"
-                  "  Attach a driver on this machine: ember.init(address=\"auto\")\n"
+                  + (f"  Dashboard: {info['dashboard_url']} (the same token)\n"
+                     if info.get("dashboard_url") else "")
+                  + "  Attach a driver on this machine: ember.init(address=\"auto\")\n"
                   "  Stop it: ember stop")
             return 0
         time.sleep(0.05)
     proc.kill()
     print(f"The head node did not come up within 30 s; see {log_path}", file=sys.stderr)
     return 1
+
+
+def _dashboard_args(a: dict) -> list[str]:
+    include = a.get("include_dashboard")
+    if include is False or (include is None and not _dashboard_available()):
+        return ["--no-dashboard"]
+    out = []
+    if a.get("dashboard_host"):
+        out += ["--dashboard-host", a["dashboard_host"]]
+    if a.get("dashboard_port") is not None:
+        out += ["--dashboard-port", str(a["dashboard_port"])]
+    return out
+
+
+def _dashboard_available() -> bool:
+    from ember.dashboard.server import dependencies_installed
+
+    return dependencies_installed()
 
 
 def _node_resources(a: dict) -> dict | None:

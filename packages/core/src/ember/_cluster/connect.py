@@ -73,7 +73,8 @@ def connect(address: str, namespace: str | None, token: str | None = None) -> Co
                               "the connection")
     welcome = conn.recv_blocking()[0][1]
     client = ConnectedDriver(sock, welcome["wid"], fds[0], welcome["capacity"])
-    client.info = dict(welcome, gcs_address=info["gcs_address"])
+    client.info = dict(welcome, gcs_address=info["gcs_address"],
+                       dashboard_url=info.get("dashboard_url"))
     threading.Thread(target=_flusher, args=(client,), daemon=True, name="ember-flush").start()
     return client
 

@@ -26,7 +26,8 @@ from ember._cluster.protos import gcs_pb2 as pb
 class Head:
     def __init__(self, host: str, port: int, resources: dict[str, float],
                  object_store_memory: int | None, storage: str | None,
-                 heartbeat_period_s: float = 1.0, dead_after_s: float = 10.0) -> None:
+                 heartbeat_period_s: float = 1.0, dead_after_s: float = 10.0,
+                 dashboard: tuple[str, int | None] | None = None) -> None:
         from ember._core import procutil
         from ember._core.node_manager import NodeManager
 
@@ -49,13 +50,19 @@ class Head:
         self.manager.on_driver_change = self._driver_changed
         self.manager.listen(self.node_socket, self.token)
         self.agent = NodeAgent(self.manager, self.client, self.token, host, is_head=True)
+        self.dashboard = None
+        if dashboard is not None:
+            from ember.dashboard import start_for_head
+
+            self.dashboard = start_for_head(self, *dashboard)
         self._write_cluster_file()
 
     def _write_cluster_file(self) -> None:
         info = {"gcs_address": self.gcs.address, "address": self.gcs.address,
                 "node_socket": self.node_socket, "token_file": self.token_file,
                 "head_pid": os.getpid(), "session_dir": self.session_dir,
-                "node_id": self.manager.node_id}
+                "node_id": self.manager.node_id,
+                "dashboard_url": self.dashboard.url if self.dashboard else None}
         tmp = cluster_file() + ".tmp"
         with open(tmp, "w") as f:
             json.dump(info, f)
@@ -77,6 +84,8 @@ class Head:
         threading.Thread(target=record, daemon=True).start()
 
     def stop(self) -> None:
+        if self.dashboard is not None:
+            self.dashboard.stop()
         self.agent.stop("head stopped")
         self.manager.shutdown()
         self.client.close()
@@ -101,10 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--storage", default=None)
     p.add_argument("--heartbeat-period", type=float, default=1.0)
     p.add_argument("--dead-after", type=float, default=10.0)
+    p.add_argument("--dashboard-host", default=None, help="default: --host")
+    p.add_argument("--dashboard-port", type=int, default=None, help="default 8265")
+    p.add_argument("--no-dashboard", action="store_true")
     args = p.parse_args(argv)
     resources = json.loads(args.resources_json)
+    dashboard = None if args.no_dashboard else (args.dashboard_host or args.host,
+                                                args.dashboard_port)
     head = Head(args.host, args.port, resources, args.object_store_memory, args.storage,
-                args.heartbeat_period, args.dead_after)
+                args.heartbeat_period, args.dead_after, dashboard)
     done = threading.Event()
 
     def on_signal(_sig: int, _frame: Any) -> None:

@@ -8,6 +8,7 @@ pool (max_concurrency) or on an event loop (async actors).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from ember._core import ids, serialization
@@ -316,6 +317,8 @@ class ActorMixin:
             self._fail_task(task, err)
             return False
         task.state = RUNNING
+        task.started = time.time()
+        task.worker_pid = actor.pid
         actor.inflight[task.task_id] = task
         return True
 

@@ -20,6 +20,9 @@ _client_numbers = itertools.count(1)
 class BaseClient:
     region: Any
     is_driver = False
+    # The driver's init(runtime_env=...): the default of its tasks and actors.
+    job_runtime_env: dict | None = None
+    job_env_key = ""
 
     def call(self, op: str, *args: Any) -> Any:
         raise NotImplementedError

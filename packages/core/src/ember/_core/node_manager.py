@@ -23,6 +23,7 @@ from ember._core.actor_directory import ActorDirectoryMixin
 from ember._core.actor_manager import ActorMixin
 from ember._core.cluster_link import ClusterLink
 from ember._core.gpus import GpuIds
+from ember._core.introspection import IntrospectionMixin
 from ember._core.jobs import JobMixin
 from ember._core.objects import READY, ObjectTable
 from ember._core.placement import PlacementMixin
@@ -47,7 +48,7 @@ class _Timer:
 
 
 class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValuesMixin,
-                  ActorDirectoryMixin, JobMixin):
+                  ActorDirectoryMixin, JobMixin, IntrospectionMixin):
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True) -> None:
@@ -88,6 +89,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self._init_remote()
         self._init_directory()
         self._init_jobs()
+        self._init_introspection()
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = itertools.count()
         self._stopped = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
@@ -28,7 +29,7 @@ class Task:
     __slots__ = ("spec", "task_id", "caller", "deps", "pins", "missing", "retries_left",
                  "worker", "state", "cancelled", "actor", "parent", "env_key", "gen",
                  "resources", "name", "sched_key", "gpu_ids", "remote_node", "owner",
-                 "lineage", "remote_left")
+                 "lineage", "remote_left", "created", "started", "ended", "worker_pid")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.spec = spec
@@ -55,6 +56,12 @@ class Task:
         # is only in a peer's store is lost with that peer; how many such results remain.
         self.lineage: list[bytes] = []
         self.remote_left = 0
+        # Wall-clock times (s) for the state API and the timeline: submitted, sent to a
+        # worker (or a peer), finished; and the pid of the worker that ran it.
+        self.created = time.time()
+        self.started = 0.0
+        self.ended = 0.0
+        self.worker_pid = 0
 
 
 class GenState:

@@ -11,6 +11,7 @@ pulled it in chunks, and is then freed there.
 from __future__ import annotations
 
 import pickle
+import time
 from typing import Any
 
 from ember._core import ids, serialization
@@ -183,6 +184,7 @@ class RemoteMixin:
         peer = self.peers[node_id]
         deps = self._ship_values(task.pins, peer.address, lend=True)
         task.state = RUNNING
+        task.started = time.time()
         task.remote_node = node_id
         self.forwarded[task.task_id] = task
         spec = dict(task.spec)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections import deque
 from typing import Any
 
@@ -43,6 +44,7 @@ class TaskMixin:
         self.tasks: dict[bytes, Task] = {}
         self.queues: dict[Any, deque[Task]] = {}
         self.history: deque[dict] = deque(maxlen=_HISTORY)
+        self.task_totals: dict[str, int] = {}  # finished tasks by end state, ever
         self.max_task_workers = max(32, 4 * self.num_cpus)
         self.infeasible_warned: set[tuple] = set()  # requests warned about (until a join)
         self.space_waiters: list[Any] = []  # gets waiting for room in the store
@@ -296,6 +298,8 @@ class TaskMixin:
         w.holds_resources = True
         task.worker = w
         task.state = RUNNING
+        task.started = time.time()
+        task.worker_pid = w.pid
         gpus = task.resources.get("GPU")
         task.gpu_ids = self.gpus.allocate(gpus) if gpus else []
         self._send_task(w, "task", task.spec, task.deps, task.gpu_ids, payloads)
@@ -468,6 +472,8 @@ class TaskMixin:
 
     def _close_task(self, task: Task, state: str) -> None:
         task.state = state
+        task.ended = time.time()
+        self.task_totals[state] = self.task_totals.get(state, 0) + 1
         self.tasks.pop(task.task_id, None)
         for oid in task.pins:
             self.objects.decref(oid)
@@ -625,4 +631,8 @@ class TaskMixin:
             "worker_pid": task.worker.pid if task.worker is not None else None,
             "required_resources": dict(task.resources),
             "node_id": self.node_id,
+            "creation_time_ms": int(task.created * 1000),
+            "start_time_ms": int(task.started * 1000) or None,
+            "end_time_ms": int(task.ended * 1000) or None,
+            "pid": task.worker_pid or None,
         }

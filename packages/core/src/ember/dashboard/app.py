@@ -1,0 +1,46 @@
+"""The dashboard's ASGI app: the token gate around every route area."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from ember.dashboard import routes_jobs, routes_logs, routes_metrics, routes_state
+from ember.dashboard.auth import TokenGate
+from ember.dashboard.backend import Backend
+
+# Bodies are job requests and working_dir packages (Ray caps packages at 500 MiB).
+DEFAULT_MAX_BODY = 512 << 20
+
+
+def max_body_bytes() -> int:
+    return int(os.environ.get("EMBER_DASHBOARD_MAX_BODY_BYTES", DEFAULT_MAX_BODY))
+
+
+def build_app(backend: Backend, token: str) -> Any:
+    """The app, token-gated; only `/` (the page asking for the token) is open."""
+    page = resources.files("ember.dashboard").joinpath("static/index.html").read_bytes()
+
+    def index(request: Request) -> Response:
+        return HTMLResponse(page)
+
+    def version(request: Request) -> Response:
+        import ember
+
+        return JSONResponse({"version": "4", "ray_version": ember.__version__,
+                             "ember_version": ember.__version__, "ray_commit": ""})
+
+    routes = [Route("/", index), Route("/api/version", version),
+              *routes_jobs.routes(backend), *routes_logs.routes(backend),
+              *routes_state.routes(backend), *routes_metrics.routes(backend)]
+    app = Starlette(routes=routes)
+    return TokenGate(app, token, max_body_bytes())
+
+
+__all__ = ["DEFAULT_MAX_BODY", "build_app", "max_body_bytes"]

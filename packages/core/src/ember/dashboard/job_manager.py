@@ -1,0 +1,305 @@
+"""Submitted jobs: each runs as a supervised driver process on the head.
+
+A job's entrypoint is a shell command, started in a process group of its own with its
+runtime_env (working directory, environment variables) and the cluster's address in its
+environment, so `ember.init()` inside it attaches to this cluster. A thread per job waits
+for it and records how it ended. Records are kept in a JobStore: the control store's
+key-value table on a head (so they survive a head restart), a dict otherwise. Stopping a
+job signals its whole process group: SIGTERM, then SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import zipfile
+from typing import Any, Protocol
+
+from ember.job_submission.models import JobInfo, JobStatus
+
+_STOP_GRACE_S = 3.0
+_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_PACKAGE = re.compile(r"^_ray_pkg_[0-9a-f]{8,64}\.zip$")
+
+
+class JobStore(Protocol):
+    def put(self, info: JobInfo) -> None: ...
+    def get(self, submission_id: str) -> JobInfo | None: ...
+    def all(self) -> list[JobInfo]: ...
+    def delete(self, submission_id: str) -> None: ...
+
+
+class MemoryJobStore:
+    """Job records of a cluster without a control store (an embedded `ember.init()`)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, JobInfo] = {}
+
+    def put(self, info: JobInfo) -> None:
+        self._jobs[info.submission_id or ""] = info
+
+    def get(self, submission_id: str) -> JobInfo | None:
+        return self._jobs.get(submission_id)
+
+    def all(self) -> list[JobInfo]:
+        return list(self._jobs.values())
+
+    def delete(self, submission_id: str) -> None:
+        self._jobs.pop(submission_id, None)
+
+
+class GcsJobStore:
+    """Job records in the control store's key-value table (namespace "job_submission")."""
+
+    NS = "job_submission"
+
+    def __init__(self, gcs: Any) -> None:
+        self.gcs = gcs
+
+    def put(self, info: JobInfo) -> None:
+        self.gcs.kv_put(str(info.submission_id).encode(), json.dumps(info.to_json()).encode(),
+                        True, self.NS)
+
+    def get(self, submission_id: str) -> JobInfo | None:
+        raw = self.gcs.kv_get(submission_id.encode(), self.NS)
+        return JobInfo.from_json(json.loads(raw)) if raw else None
+
+    def all(self) -> list[JobInfo]:
+        return [j for j in (self.get(k.decode()) for k in self.gcs.kv_keys(b"", self.NS)) if j]
+
+    def delete(self, submission_id: str) -> None:
+        self.gcs.kv_del(submission_id.encode(), False, self.NS)
+
+
+class JobError(Exception):
+    """A request the Jobs API refuses; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class JobManager:
+    """Starts, watches, stops and forgets jobs; one per dashboard."""
+
+    def __init__(self, store: JobStore, work_dir: str, driver_env: dict[str, str],
+                 node_id: str) -> None:
+        self.store = store
+        self.work_dir = work_dir
+        self.logs_dir = os.path.join(work_dir, "logs")
+        self.packages_dir = os.path.join(work_dir, "packages")
+        for d in (self.logs_dir, self.packages_dir):
+            os.makedirs(d, mode=0o700, exist_ok=True)
+        self.driver_env = driver_env
+        self.node_id = node_id
+        self._lock = threading.Lock()
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._stopping: set[str] = set()
+        self._recover()
+
+    def _recover(self) -> None:
+        """Jobs recorded as running by a head that is gone did not survive it."""
+        for info in self.store.all():
+            if not info.status.is_terminal():
+                info.status = JobStatus.FAILED
+                info.message = "The head node restarted while the job was running."
+                info.error_type = "JOB_SUPERVISOR_ACTOR_DIED"
+                info.end_time = info.end_time or _now_ms()
+                self.store.put(info)
+
+    # -- packages -----------------------------------------------------------------------
+
+    def package_path(self, name: str) -> str:
+        if not _PACKAGE.match(name):
+            raise JobError(400, f"bad package name {name!r} (expected _ray_pkg_<hex>.zip)")
+        return os.path.join(self.packages_dir, name)
+
+    def _working_dir(self, submission_id: str, uri: str) -> str:
+        """The directory a working_dir URI names, unpacked for this job."""
+        if not uri.startswith("gcs://"):
+            if not os.path.isdir(uri):
+                raise JobError(400, f"working_dir {uri!r} is not a directory on the head")
+            return uri
+        zip_path = self.package_path(uri[len("gcs://"):])
+        if not os.path.exists(zip_path):
+            raise JobError(400, f"package {uri} was not uploaded")
+        dest = os.path.join(self.work_dir, "working_dirs", submission_id)
+        os.makedirs(dest, mode=0o700, exist_ok=True)
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(dest)  # zipfile drops absolute paths and ".." parts
+        return dest
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def submit(self, entrypoint: str, submission_id: str | None = None,
+               runtime_env: dict | None = None, metadata: dict | None = None,
+               **resources: Any) -> str:
+        if not isinstance(entrypoint, str) or not entrypoint.strip():
+            raise JobError(400, "entrypoint must be a non-empty shell command")
+        sid = submission_id or f"raysubmit_{os.urandom(8).hex()}"
+        if not _ID.match(sid):
+            raise JobError(400, f"bad submission_id {sid!r}")
+        runtime_env = dict(runtime_env or {})
+        with self._lock:
+            if self.store.get(sid) is not None:
+                raise JobError(400, f"Job with submission_id {sid} already exists.")
+            info = JobInfo(status=JobStatus.PENDING, entrypoint=entrypoint, submission_id=sid,
+                           job_id=sid, start_time=_now_ms(), metadata=metadata or {},
+                           runtime_env=runtime_env, driver_node_id=self.node_id,
+                           **{k: v for k, v in resources.items() if v is not None})
+            self.store.put(info)
+        try:
+            proc = self._start(info, runtime_env)
+        except JobError as e:
+            self._finish(info, JobStatus.FAILED, str(e), "RUNTIME_ENV_SETUP_FAILED")
+            raise
+        except OSError as e:
+            self._finish(info, JobStatus.FAILED, f"could not start the driver: {e}",
+                         "JOB_ENTRYPOINT_COMMAND_START_ERROR")
+            return sid
+        threading.Thread(target=self._watch, args=(info, proc), daemon=True,
+                         name=f"ember-job-{sid}").start()
+        return sid
+
+    def _start(self, info: JobInfo, runtime_env: dict) -> subprocess.Popen:
+        sid = str(info.submission_id)
+        env = dict(os.environ)
+        env.update(self.driver_env)
+        env.update({str(k): str(v) for k, v in (runtime_env.get("env_vars") or {}).items()})
+        cwd = None
+        if runtime_env.get("working_dir"):
+            cwd = self._working_dir(sid, str(runtime_env["working_dir"]))
+            runtime_env = {**runtime_env, "working_dir": cwd}
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (cwd, env.get("PYTHONPATH")) if p)
+        env.update({"EMBER_JOB_SUBMISSION_ID": sid, "RAY_JOB_SUBMISSION_ID": sid,
+                    "EMBER_JOB_RUNTIME_ENV": json.dumps(runtime_env),
+                    "PYTHONUNBUFFERED": "1"})
+        with open(self.log_path(sid), "ab") as log:
+            proc = subprocess.Popen(info.entrypoint, shell=True, cwd=cwd, env=env,
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        with self._lock:
+            self._procs[sid] = proc
+            info.status = JobStatus.RUNNING
+            info.driver_pid = proc.pid
+            if sid not in self._stopping:
+                self.store.put(info)
+        return proc
+
+    def _watch(self, info: JobInfo, proc: subprocess.Popen) -> None:
+        code = proc.wait()
+        sid = str(info.submission_id)
+        with self._lock:
+            self._procs.pop(sid, None)
+            stopped = sid in self._stopping
+            self._stopping.discard(sid)
+        info.driver_exit_code = code
+        if stopped:
+            self._finish(info, JobStatus.STOPPED, "Job was intentionally stopped.", None)
+        elif code == 0:
+            self._finish(info, JobStatus.SUCCEEDED, "Job finished successfully.", None)
+        else:
+            self._finish(info, JobStatus.FAILED,
+                         f"Job entrypoint command failed with exit code {code}.",
+                         "JOB_ENTRYPOINT_COMMAND_ERROR")
+
+    def _finish(self, info: JobInfo, status: JobStatus, message: str,
+                error_type: str | None) -> None:
+        with self._lock:
+            info.status = status
+            info.message = message
+            info.error_type = error_type
+            info.end_time = _now_ms()
+            if self.store.get(str(info.submission_id)) is not None:
+                self.store.put(info)
+
+    def get(self, submission_id: str) -> JobInfo:
+        info = self.store.get(submission_id) if _ID.match(submission_id) else None
+        if info is None:
+            raise JobError(404, f"Job {submission_id} does not exist.")
+        return info
+
+    def list(self) -> list[JobInfo]:
+        """Every job, oldest first."""
+        return sorted(self.store.all(), key=lambda j: (j.start_time or 0, j.submission_id))
+
+    def stop(self, submission_id: str) -> bool:
+        """Signal the job's process group; True if it was running."""
+        info = self.get(submission_id)
+        with self._lock:
+            proc = self._procs.get(submission_id)
+            if proc is None or info.status.is_terminal():
+                return False
+            self._stopping.add(submission_id)
+        _kill_group(proc)
+        return True
+
+    def delete(self, submission_id: str) -> bool:
+        info = self.get(submission_id)
+        if not info.status.is_terminal():
+            raise JobError(400, f"Job {submission_id} is {info.status.value}; stop it "
+                                "before deleting it.")
+        self.store.delete(submission_id)
+        for path in (self.log_path(submission_id),):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        shutil.rmtree(os.path.join(self.work_dir, "working_dirs", submission_id),
+                      ignore_errors=True)
+        return True
+
+    def log_path(self, submission_id: str) -> str:
+        return os.path.join(self.logs_dir, f"job-driver-{submission_id}.log")
+
+    def logs(self, submission_id: str) -> str:
+        self.get(submission_id)
+        try:
+            with open(self.log_path(submission_id), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def close(self) -> None:
+        """Stop every running job (the head is going away) and wait for them."""
+        with self._lock:
+            procs = dict(self._procs)
+            self._stopping.update(procs)
+        threads = [threading.Thread(target=_kill_group, args=(p,)) for p in procs.values()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group, SIGKILL it after the grace period (both if needed)."""
+    for sig, wait in ((signal.SIGTERM, _STOP_GRACE_S), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; other members of its group may linger (a child that
+        # ignores SIGTERM): they get SIGKILL.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return
+
+
+__all__ = ["GcsJobStore", "JobError", "JobManager", "JobStore", "MemoryJobStore"]

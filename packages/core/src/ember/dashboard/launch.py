@@ -1,0 +1,51 @@
+"""Starting the dashboard for an embedded cluster (`ember.init()`) or a head node."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ember.dashboard.server import DashboardServer
+
+
+def _session_token(session_dir: str) -> str:
+    """The embedded cluster's token: EMBER_CLUSTER_TOKEN if set, else a fresh one, written
+    owner-only to <session_dir>/token (where JobSubmissionClient finds it)."""
+    import secrets
+
+    token = os.environ.get("EMBER_CLUSTER_TOKEN") or secrets.token_urlsafe(32)
+    fd = os.open(os.path.join(session_dir, "token"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+                 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    return token
+
+
+def start_for_session(manager: Any, session_dir: str, host: str = "127.0.0.1",
+                      port: int | None = None) -> DashboardServer:
+    """The dashboard of an embedded cluster: state, logs, timeline and metrics of this
+    driver's node (the Jobs API answers 503: jobs need `ember start --head`)."""
+    from ember.dashboard.backend import Backend
+
+    token = _session_token(session_dir)
+    backend = Backend(manager, session_dir, log_dirs=[os.path.join(session_dir, "logs")])
+    return DashboardServer(backend, token, host, port)
+
+
+def start_for_head(head: Any, host: str = "127.0.0.1",
+                   port: int | None = None) -> DashboardServer:
+    """The head's dashboard, with the Jobs API: job records in the control store, job
+    logs and packages under the session root (so both outlive a head restart)."""
+    from ember._core import procutil
+    from ember.dashboard.backend import Backend
+    from ember.dashboard.job_manager import GcsJobStore, JobManager
+
+    work_dir = os.path.join(procutil.session_root(), "jobs")
+    jobs = JobManager(GcsJobStore(head.client), work_dir, {"EMBER_ADDRESS": "auto"},
+                      head.manager.node_id)
+    backend = Backend(head.manager, head.session_dir, jobs=jobs, gcs=head.client,
+                      log_dirs=[jobs.logs_dir, procutil.session_root()])
+    return DashboardServer(backend, head.token, host, port)
+
+
+__all__ = ["start_for_head", "start_for_session"]

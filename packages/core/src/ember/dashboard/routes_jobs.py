@@ -1,0 +1,150 @@
+"""Ray's Jobs REST API (`/api/jobs/...`, `/api/packages/...`) over the job manager."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from ember.dashboard.backend import Backend
+from ember.dashboard.job_manager import JobError, JobManager
+from ember.dashboard.routes_state import BadQuery, page_params, paged
+
+_SUBMIT_KEYS = {"entrypoint", "submission_id", "job_id", "runtime_env", "metadata",
+                "entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_memory",
+                "entrypoint_resources"}
+_TAIL_POLL_S = 0.2
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _jobs(backend: Backend) -> JobManager:
+    if backend.jobs is None:
+        raise JobError(503, "this cluster runs no jobs (start one with `ember start --head`)")
+    return backend.jobs
+
+
+def routes(backend: Backend) -> list[Route]:
+    async def submit(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "the body must be a JSON object")
+        if not isinstance(body, dict) or set(body) - _SUBMIT_KEYS:
+            extra = sorted(set(body) - _SUBMIT_KEYS) if isinstance(body, dict) else body
+            return _error(400, f"unexpected fields in the job request: {extra}")
+        if body.get("runtime_env") is not None and not isinstance(body["runtime_env"], dict):
+            return _error(400, "runtime_env must be a JSON object")
+        sid = body.pop("submission_id", None) or body.pop("job_id", None)
+        body.pop("job_id", None)
+        try:
+            sid = await asyncio.to_thread(lambda: _jobs(backend).submit(submission_id=sid,
+                                                                         **body))
+        except JobError as e:
+            return _error(e.status, str(e))
+        except TypeError as e:
+            return _error(400, str(e))
+        return JSONResponse({"submission_id": sid, "job_id": sid})
+
+    def list_jobs(request: Request) -> Response:
+        try:
+            filters, offset, limit = page_params(request)
+            jobs = _jobs(backend)
+        except BadQuery as e:
+            return _error(400, str(e))
+        except JobError as e:
+            return _error(e.status, str(e))
+        page = paged([j.to_json() for j in jobs.list()], filters, offset, limit)
+        # Ray's body (a JSON list), with the count of every match in a header.
+        return Response(json.dumps(page["rows"]), media_type="application/json",
+                        headers={"X-Total-Count": str(page["total"])})
+
+    def one(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await asyncio.to_thread(handler, _jobs(backend),
+                                               request.path_params["job_id"])
+            except JobError as e:
+                return _error(e.status, str(e))
+
+        return endpoint
+
+    def get_job(jobs: JobManager, sid: str) -> Response:
+        return JSONResponse(jobs.get(sid).to_json())
+
+    def logs(jobs: JobManager, sid: str) -> Response:
+        return JSONResponse({"logs": jobs.logs(sid)})
+
+    def stop(jobs: JobManager, sid: str) -> Response:
+        return JSONResponse({"stopped": jobs.stop(sid)})
+
+    def delete(jobs: JobManager, sid: str) -> Response:
+        return JSONResponse({"deleted": jobs.delete(sid)})
+
+    async def tail(request: Request) -> Response:
+        sid = request.path_params["job_id"]
+        try:
+            jobs = _jobs(backend)
+            await asyncio.to_thread(jobs.get, sid)
+        except JobError as e:
+            return _error(e.status, str(e))
+        return StreamingResponse(_follow(jobs, sid), media_type="text/plain; charset=utf-8")
+
+    async def package(request: Request) -> Response:
+        try:
+            path = _jobs(backend).package_path(request.path_params["name"])
+        except JobError as e:
+            return _error(e.status, str(e))
+        if request.path_params["protocol"] != "gcs":
+            return _error(400, "only gcs:// packages are served")
+        if request.method == "GET":
+            return Response(status_code=200 if os.path.exists(path) else 404)
+        tmp = f"{path}.{os.getpid()}.{id(request)}.part"
+        with open(tmp, "wb") as f:
+            async for chunk in request.stream():
+                await asyncio.to_thread(f.write, chunk)
+        os.replace(tmp, path)
+        return JSONResponse({"uploaded": True})
+
+    return [
+        Route("/api/jobs/", submit, methods=["POST"]),
+        Route("/api/jobs/", list_jobs, methods=["GET"]),
+        Route("/api/jobs/{job_id}", one(get_job), methods=["GET"]),
+        Route("/api/jobs/{job_id}", one(delete), methods=["DELETE"]),
+        Route("/api/jobs/{job_id}/logs", one(logs), methods=["GET"]),
+        Route("/api/jobs/{job_id}/logs/tail", tail, methods=["GET"]),
+        Route("/api/jobs/{job_id}/stop", one(stop), methods=["POST"]),
+        Route("/api/packages/{protocol}/{name}", package, methods=["GET", "PUT"]),
+    ]
+
+
+async def _follow(jobs: JobManager, sid: str) -> AsyncIterator[bytes]:
+    """The job's log from the start, then what it appends, until it has ended."""
+    path = jobs.log_path(sid)
+    offset = 0
+    while True:
+        terminal = (await asyncio.to_thread(jobs.get, sid)).status.is_terminal()
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read(1 << 20)
+        except FileNotFoundError:
+            data = b""
+        if data:
+            offset += len(data)
+            yield data
+            continue
+        if terminal:
+            return
+        await asyncio.sleep(_TAIL_POLL_S)
+
+
+__all__ = ["routes"]
