@@ -54,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     tl = sub.add_parser("timeline", help="write a Chrome trace of finished tasks")
     tl.add_argument("--output", default="timeline.json")
     sub.add_parser("status", help="nodes, resources in use, pending demand")
+    from ember.job_submission.cli import add_parsers
+
+    add_parsers(sub)
     args = parser.parse_args(argv)
+    if args.command in ("job", "logs"):
+        from ember.job_submission import cli as job_cli
+
+        return job_cli.job_main(args) if args.command == "job" else job_cli.logs_main(args)
     if args.command == "demo":
         from ember._demo import run
 

@@ -118,10 +118,15 @@ def new_session_dir() -> str:
 
 
 def _alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie (a killed head nobody reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from ember._core import context
 
-__all__ = ["StateRow", "get_actor", "get_node", "get_placement_group", "get_task",
-           "list_actors", "list_jobs", "list_nodes", "list_objects", "list_placement_groups",
-           "list_tasks", "list_workers", "summarize_tasks"]
+__all__ = ["StateRow", "get_actor", "get_log", "get_node", "get_objects",
+           "get_placement_group", "get_task", "list_actors", "list_jobs", "list_logs",
+           "list_nodes", "list_objects", "list_placement_groups", "list_tasks", "list_workers",
+           "summarize_actors", "summarize_objects", "summarize_tasks"]
 
 
 class StateRow(dict):
@@ -26,12 +27,13 @@ class StateRow(dict):
 
 
 def _rows(kind: str, filters: list[tuple[str, str, Any]] | None, limit: int) -> list[StateRow]:
-    rows = context.require_client().call("state", kind)
-    for key, op, value in filters or []:
+    """The first `limit` rows matching the filters, filtered and cut by the node."""
+    filters = [tuple(f) for f in filters or []]
+    for _key, op, _value in filters:
         if op not in ("=", "!="):
             raise ValueError(f"Unsupported filter operator {op!r}; use '=' or '!='.")
-        rows = [r for r in rows if (str(r.get(key)) == str(value)) == (op == "=")]
-    return [StateRow(r) for r in rows[:limit]]
+    page = context.require_client().call("state_page", kind, filters, 0, int(limit))
+    return [StateRow(r) for r in page["rows"]]
 
 
 def _one(kind: str, key: str, value: str) -> StateRow | None:
@@ -88,10 +90,67 @@ def list_workers(filters: list | None = None, limit: int = 10_000, **_: Any) -> 
     return _rows("workers", filters, limit)
 
 
+def get_objects(id: str, **_: Any) -> list[StateRow]:  # noqa: A002
+    """The object with this id (hex), as a list (Ray's shape: one row per copy)."""
+    return _rows("objects", [("object_id", "=", id)], 1)
+
+
+def _summary(kind: str) -> dict:
+    return {"cluster": context.require_client().call("state_summary", kind)}
+
+
 def summarize_tasks(**_: Any) -> dict:
-    """Task counts per function name and state."""
-    summary: dict[str, Counter] = {}
-    for t in list_tasks():
-        summary.setdefault(t["name"], Counter())[t["state"]] += 1
-    return {"cluster": {"summary": {name: {"state_counts": dict(c)}
-                                    for name, c in summary.items()}}}
+    """Task counts per function name and state: {"cluster": {"summary": {name:
+    {"func_or_class_name": name, "state_counts": {state: n}}}, "total": n}}."""
+    return _summary("tasks")
+
+
+def summarize_actors(**_: Any) -> dict:
+    """Actor counts per class and state: {"cluster": {"summary": {class_name:
+    {"class_name": ..., "state_counts": {state: n}}}, "total": n}}."""
+    return _summary("actors")
+
+
+def summarize_objects(**_: Any) -> dict:
+    """Object counts and bytes per state: {"cluster": {"summary": {state: {"count": n,
+    "total_size_bytes": b}}, "total": n}}."""
+    return _summary("objects")
+
+
+def _dashboard(address: str | None) -> Any:
+    import httpx
+
+    from ember.job_submission.sdk import resolve
+
+    url, token = resolve(address)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url, headers=headers, timeout=60)
+
+
+def list_logs(address: str | None = None, node_id: str | None = None, glob_filter: str = "*",
+              **_: Any) -> dict[str, list[str]]:
+    """Log files the cluster's dashboard serves, {node_id: [file names]} (read over the
+    dashboard's HTTP API, as Ray's state API is)."""
+    import fnmatch
+
+    with _dashboard(address) as http:
+        r = http.get("/api/v0/logs")
+        r.raise_for_status()
+        nodes = r.json()["data"]["result"]
+    return {node: [f["filename"] for f in files if fnmatch.fnmatch(f["filename"], glob_filter)]
+            for node, files in nodes.items() if node_id in (None, node)}
+
+
+def get_log(address: str | None = None, filename: str | None = None, tail: int = 1000,
+            **_: Any) -> Iterator[str]:
+    """The last `tail` lines of a log file (all of it with tail=-1), line by line."""
+    with _dashboard(address) as http:
+        params: dict[str, Any] = {"filename": filename or ""}
+        if tail is not None and tail >= 0:
+            params["lines"] = tail
+        r = http.get("/api/v0/logs/file", params=params)
+        if r.status_code == 404:
+            raise ValueError(f"No log file named {filename!r}.")
+        r.raise_for_status()
+        text = r.text
+    yield from text.splitlines(keepends=True)
