@@ -17,6 +17,7 @@ from typing import Any
 
 import ember
 from ember.serve._autoscaling import AutoscalingState
+from ember.serve._channel import ChannelAddress
 from ember.serve._constants import (
     MAX_CONSECUTIVE_START_FAILURES,
     REPLICA_NAME_PREFIX,
@@ -56,6 +57,7 @@ class ReplicaState:
         self.metric: float | None = None
         self.model_ids: frozenset[str] = frozenset()
         self.pending_checked = False
+        self.channel: ChannelAddress | None = None
 
 
 class DeploymentState:
@@ -232,6 +234,8 @@ class DeploymentState:
         if r.state == STOPPING:
             return
         r.pid = info.get("pid", 0)
+        if info.get("channel"):
+            r.channel = ChannelAddress(*info["channel"])
         r.state = RUNNING
         r.next_health = time.monotonic() + self.config["health_check_period_s"]
         self.start_failures = 0
@@ -379,7 +383,8 @@ class DeploymentState:
         if self.gone():
             return {"exists": False}
         reps = [ReplicaInfo(r.replica_id, r.actor, self.config["max_ongoing_requests"],
-                            r.model_ids) for r in self.replicas if r.state == RUNNING]
+                            r.model_ids, r.channel)
+                for r in self.replicas if r.state == RUNNING]
         return {"exists": True, "replicas": reps,
                 "max_queued_requests": self.config.get("max_queued_requests", -1),
                 "request_router": self.config.get("request_router_config")}

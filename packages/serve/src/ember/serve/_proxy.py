@@ -9,14 +9,17 @@ Mcp-Session-Id) pin later requests of that session to the same replica.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import os
 import socket
-import uuid
+import threading
 from typing import Any
 
 import ember
 from ember.lowlevel import join_bytes
 from ember.serve._asgi import plain_response
+from ember.serve._channel import WINDOW_BYTES, ChannelClient, PendingResponse
 from ember.serve._compat import collect_inherited_garbage
 from ember.serve._constants import MULTIPLEXED_MODEL_ID_HEADER, SESSION_HEADERS
 from ember.serve._refs import await_ref
@@ -30,6 +33,9 @@ _SESSION = tuple(h.encode() for h in SESSION_HEADERS)
 # Bodies above this travel to the replica as an object in the store (see _http).
 LARGE_BODY_BYTES = 1 << 20
 _MODEL_HEADER = MULTIPLEXED_MODEL_ID_HEADER.encode()
+# A request still running after this long gets a task that watches for the client leaving
+# (most requests finish sooner and never pay for one).
+WATCH_DISCONNECT_AFTER_S = 0.002
 
 
 class ProxyActor:
@@ -42,6 +48,14 @@ class ProxyActor:
         self._serve_task: asyncio.Task | None = None
         self._address: str | None = None
         self._client: Any = None
+        self._node_id = ""
+        self._channels: dict[str, ChannelClient] = {}
+        # Request ids: a random prefix per proxy and a counter (uuid4 per request costs).
+        self._id_prefix = os.urandom(8).hex()
+        self._id_counter = itertools.count()
+
+    def _request_id(self) -> str:
+        return f"{self._id_prefix}{next(self._id_counter):016x}"
 
     async def ready(self) -> str:
         """Bind and start serving; returns the address ('http://host:port')."""
@@ -53,6 +67,7 @@ class ProxyActor:
 
         collect_inherited_garbage()
         self._client = get_client()
+        self._node_id = ember.get_runtime_context().get_node_id()
         self._client.subscribe("routes", self._set_routes)
         opts = self._options
         family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
@@ -133,7 +148,7 @@ class ProxyActor:
                 model_id = value.decode("latin-1")
             elif name in _SESSION:
                 session = value.decode("latin-1")
-        meta = {"method": "__call__", "model_id": model_id, "request_id": uuid.uuid4().hex,
+        meta = {"method": "__call__", "model_id": model_id, "request_id": self._request_id(),
                 "route": prefix}
         router = self._client.router(entry["app"], entry["deployment"])
         if kind == "websocket":
@@ -163,53 +178,129 @@ class ProxyActor:
         chunks = await self._read_body(scope, receive, send)
         if chunks is None:
             return
-        if sum(map(len, chunks)) > LARGE_BODY_BYTES:
+        large = sum(map(len, chunks)) > LARGE_BODY_BYTES
+        if large:
             # Joined and put in the object store off the event loop; the replica reads it
             # off its loop too, so a large upload never stalls other requests.
             body: Any = [await asyncio.to_thread(_put_joined, chunks)]
         else:
             body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        req = PendingRequest("http", meta, (scope, body), {}, model_id, session)
+        req = PendingRequest("pick", meta, (), {}, model_id, session)
         router.submit(req)
+        fut = req.future
         try:
-            rid, ref, actor = await asyncio.wrap_future(req.future)
+            rid, _, info = fut.result() if fut.done() else await _assigned(fut)
         except asyncio.CancelledError:
-            if not req.future.cancel():
-                req.future.add_done_callback(lambda f: _abandon(router, f))
+            if not fut.cancel():
+                fut.add_done_callback(lambda f: _abandon(router, f))
             raise
         except (BackPressureError, DeploymentUnavailableError) as e:
             await _send_all(send, plain_response(503, str(e).encode()))
             return
+        try:
+            channel = None if large else await self._channel_for(info)
+            if channel is not None:
+                await self._via_channel(router, rid, channel, meta, scope, body, receive,
+                                        send, state)
+            else:
+                await self._via_actor(router, rid, info.actor, meta, scope, body, send, state)
+        finally:
+            router.done(rid, drain_here=True)
+
+    async def _channel_for(self, info: Any) -> ChannelClient | None:
+        """The open channel to this replica, or None when it must be called as an actor
+        (another node, no socket, or the connection failed)."""
+        address = info.channel
+        if address is None or address.node_id != self._node_id:
+            return None
+        client = self._channels.get(info.replica_id)
+        if client is None or client.broken:
+            for k in [k for k, c in self._channels.items() if c.broken]:
+                del self._channels[k]
+            client = self._channels[info.replica_id] = ChannelClient(address)
+        if not client.connected:
+            try:
+                await client.connect()
+            except Exception:  # noqa: BLE001 - fall back to an actor call
+                return None
+        return client
+
+    async def _via_channel(self, router: Any, rid: str, client: ChannelClient, meta: dict,
+                           scope: dict, body: bytes, receive: Any, send: Any,
+                           state: dict) -> None:
+        parts = (scope["method"], scope["scheme"], scope["path"], scope["raw_path"],
+                 scope["query_string"], scope["root_path"], scope["headers"],
+                 scope.get("client"), scope.get("server"), scope["http_version"])
+        pr = client.request((meta["request_id"], meta["route"], meta["model_id"]), parts, body)
+        loop = asyncio.get_running_loop()
+        watch: list[asyncio.Task] = []
+        timer = loop.call_later(WATCH_DISCONNECT_AFTER_S, lambda: watch.append(
+            loop.create_task(_watch_disconnect(receive, client, pr))))
+        first = True
+        delivered = 0
+        try:
+            while True:
+                try:
+                    msgs, final = await pr.next()
+                except (ConnectionError, _ClientLeft) as e:
+                    if isinstance(e, ConnectionError) and not state["started"]:
+                        if _replica_gone(router, rid):
+                            router.mark_dead(rid)
+                        await _send_all(send, plain_response(
+                            500, b"Internal Server Error: the replica's channel closed"))
+                    return
+                if first:
+                    first = False
+                    self._track_session(router, rid, scope, msgs)
+                for m in _coalesce(msgs):
+                    if m["type"] == "http.response.start":
+                        state["started"] = True
+                    else:
+                        delivered += len(m.get("body", b""))
+                    await send(m)
+                if final:
+                    return
+                if delivered >= WINDOW_BYTES // 4:
+                    client.ack(pr, delivered)
+                    delivered = 0
+        except BaseException:
+            client.cancel(pr)
+            raise
+        finally:
+            timer.cancel()
+            if watch:
+                watch[0].cancel()
+
+    async def _via_actor(self, router: Any, rid: str, actor: Any, meta: dict, scope: dict,
+                         body: Any, send: Any, state: dict) -> None:
+        ref = actor.handle_http.remote(meta, scope, body)
         finished = False
         try:
-            try:
-                reply = await await_ref(ref)
-            except asyncio.CancelledError:
-                _cancel(ref)
-                raise
-            except Exception as e:  # noqa: BLE001 - the replica died or failed
-                if isinstance(e, ember.exceptions.RayActorError):
-                    router.mark_dead(rid)
-                await _send_all(send, plain_response(500, f"Internal Server Error: "
-                                                          f"{type(e).__name__}".encode()))
-                return
-            self._track_session(router, rid, scope, reply[-1])
-            state["started"] = bool(reply[-1])
-            if reply[0] == "done":
-                await _send_all(send, reply[1])
-                return
-            sid = reply[1]
-            try:
-                await _send_all(send, reply[2])
-                while not finished:
-                    msgs, finished = await await_ref(actor.http_next.remote(sid))
-                    await _send_all(send, msgs)
-            except BaseException:
-                if not finished:
-                    actor.http_close.remote(sid)
-                raise
-        finally:
-            router.done(rid)
+            reply = await await_ref(ref)
+        except asyncio.CancelledError:
+            _cancel(ref)
+            raise
+        except Exception as e:  # noqa: BLE001 - the replica died or failed
+            if isinstance(e, ember.exceptions.RayActorError):
+                router.mark_dead(rid)
+            await _send_all(send, plain_response(500, f"Internal Server Error: "
+                                                      f"{type(e).__name__}".encode()))
+            return
+        self._track_session(router, rid, scope, reply[-1])
+        state["started"] = bool(reply[-1])
+        if reply[0] == "done":
+            await _send_all(send, reply[1])
+            return
+        sid = reply[1]
+        try:
+            await _send_all(send, reply[2])
+            while not finished:
+                msgs, finished = await await_ref(actor.http_next.remote(sid))
+                await _send_all(send, msgs)
+        except BaseException:
+            if not finished:
+                actor.http_close.remote(sid)
+            raise
 
     async def _read_body(self, scope: dict, receive: Any, send: Any) -> list[bytes] | None:
         """The request body's chunks, or None once the client left or was refused (413)."""
@@ -291,6 +382,71 @@ async def _send_all(send: Any, messages: list[dict]) -> None:
         await send(m)
 
 
+async def _assigned(fut: Any) -> Any:
+    """Await the router's future; handed over without a thread wake-up when the router
+    places the request on this thread (a slot freed by this proxy's own request)."""
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+    here = threading.get_ident()
+
+    def copy(f: Any) -> None:
+        if waiter.done():
+            return
+        if f.cancelled():
+            waiter.cancel()
+        elif f.exception() is not None:
+            waiter.set_exception(f.exception())
+        else:
+            waiter.set_result(f.result())
+
+    def done(f: Any) -> None:
+        if threading.get_ident() == here:
+            copy(f)
+        else:
+            loop.call_soon_threadsafe(copy, f)
+
+    fut.add_done_callback(done)
+    return await waiter
+
+
+class _ClientLeft(Exception):
+    """The HTTP client disconnected while its request ran."""
+
+
+async def _watch_disconnect(receive: Any, client: ChannelClient, pr: PendingResponse) -> None:
+    """Cancel the request on the replica once the client disconnects."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            client.cancel(pr)
+            pr.error = _ClientLeft()
+            pr._wake()
+            return
+
+
+def _coalesce(msgs: list[dict]) -> list[dict]:
+    """Join runs of body messages into one (one write to the client instead of many)."""
+    if len(msgs) < 3:
+        return msgs
+    out: list[dict] = []
+    run: list[bytes] = []
+    for m in msgs:
+        if m["type"] == "http.response.body" and m.get("more_body") and len(m) <= 3:
+            run.append(m.get("body", b""))
+            continue
+        if run:
+            out.append({"type": "http.response.body", "body": b"".join(run), "more_body": True})
+            run = []
+        out.append(m)
+    if run:
+        out.append({"type": "http.response.body", "body": b"".join(run), "more_body": True})
+    return out
+
+
+def _replica_gone(router: Any, rid: str) -> bool:
+    return router.has_replica(rid) and not router.was_stopped(rid)
+
+
 def _put_joined(chunks: list[bytes]) -> Any:
     return ember.put(join_bytes(chunks))
 
@@ -312,5 +468,6 @@ def _abandon(router: Any, f: Any) -> None:
     if f.cancelled() or f.exception() is not None:
         return
     rid, ref, _ = f.result()
-    _cancel(ref)
+    if ref is not None:
+        _cancel(ref)
     router.done(rid)

@@ -24,6 +24,8 @@ import ember
 from ember.serve import context
 from ember.serve._asgi import AsgiHost, Lifespan, plain_response, request_asgi
 from ember.serve._build import DeploymentTarget
+from ember.serve._channel import ChannelListener
+from ember.serve._channel_replica import ChannelExchange, ReplicaChannel, run_exchange
 from ember.serve._compat import collect_inherited_garbage
 from ember.serve._constants import METRICS_SAMPLE_PERIOD_S
 from ember.serve._ingress import asgi_app_for
@@ -51,6 +53,8 @@ class ReplicaActor:
         self._exit: asyncio.Future | None = None
         self._model_ids: list[str] = []
         self._sampler: asyncio.Task | None = None
+        self._listener: ChannelListener | None = None
+        self._plain_app: Any = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -88,7 +92,15 @@ class ReplicaActor:
             self._lifespan = Lifespan(self._asgi)
             await self._lifespan.startup()
         self._ensure_sampler()
-        return {"pid": os.getpid(), "replica_id": self._replica_id}
+        info = {"pid": os.getpid(), "replica_id": self._replica_id}
+        try:
+            self._listener = ChannelListener(lambda: ReplicaChannel(self._channel_request))
+            self._listener.start()
+            info["channel"] = (ember.get_runtime_context().get_node_id(),
+                               self._listener.path, self._listener.token)
+        except OSError:  # no Unix sockets here: the proxy calls handle_http instead
+            self._listener = None
+        return info
 
     def _ensure_sampler(self) -> None:
         """Sample ongoing requests for the autoscaler (only when it is on)."""
@@ -141,6 +153,8 @@ class ReplicaActor:
         step = max(0.01, min(cfg.get("graceful_shutdown_wait_loop_s", 2.0), 0.05))
         while self._ongoing > 0 and time.monotonic() < deadline:
             await asyncio.sleep(step)
+        if self._listener is not None:
+            self._listener.close()
         if self._lifespan is not None:
             await self._lifespan.shutdown()
         d = getattr(self._instance, "__del__", None)
@@ -291,9 +305,42 @@ class ReplicaActor:
         finally:
             context._request.reset(token)
 
+    async def _channel_request(self, ex: ChannelExchange, meta: tuple, scope: dict) -> None:
+        """Run one HTTP request that came over the proxy's channel (see _channel)."""
+        self._ongoing += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._ongoing -= 1
+                self._sem.release()
+
+        try:
+            await self._sem.acquire()
+        except BaseException:
+            self._ongoing -= 1
+            ex.finished(None)
+            raise
+        ex.on_complete = release
+        request_id, route, model_id = meta
+        token = context.set_request_context(context.RequestContext(
+            request_id=request_id, route=route, app_name=self._app,
+            multiplexed_model_id=model_id))
+        try:
+            if self._lifespan is not None and self._lifespan.supported:
+                scope["state"] = dict(self._lifespan.state)
+            await run_exchange(ex, self._http_app(), scope)
+        finally:
+            context._request.reset(token)
+            release()
+
     def _http_app(self) -> Any:
         if self._asgi is not None:
             return self._asgi
+        if self._plain_app is not None:
+            return self._plain_app
         fn = self._target("__call__")
         # As in Ray: a __call__ that takes no argument is called without the request.
         try:
@@ -304,7 +351,8 @@ class ReplicaActor:
         async def call(request: Any) -> Any:
             return await self._run_user(fn, (request,) if takes_request else (), {})
 
-        return request_asgi(call)
+        self._plain_app = request_asgi(call)
+        return self._plain_app
 
     async def http_next(self, stream_id: str) -> tuple[list[dict], bool]:
         return await self._http.http_next(stream_id)

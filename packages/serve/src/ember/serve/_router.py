@@ -28,6 +28,7 @@ METHOD_FOR_KIND = {
     "stream": "handle_request_streaming",
     "http": "handle_http",
     "ws": "ws_open",
+    "pick": None,  # only choose the replica: the caller sends the request itself
 }
 
 
@@ -39,13 +40,15 @@ class ReplicaInfo:
     actor: Any
     max_ongoing: int
     model_ids: frozenset[str] = field(default_factory=frozenset)
+    channel: Any = None  # the replica's ChannelAddress for proxies on its node
 
 
 class PendingRequest:
     """A request on its way to a replica.
 
     `future` resolves to (replica_id, result, actor): `result` is an ObjectRef (unary
-    calls) or an ObjectRefGenerator (streams), `actor` the replica's actor handle.
+    calls) or an ObjectRefGenerator (streams), `actor` the replica's actor handle. For
+    kind "pick" nothing is sent: it resolves to (replica_id, None, ReplicaInfo).
     """
 
     __slots__ = ("kind", "meta", "args", "kwargs", "future", "model_id", "session_id")
@@ -227,8 +230,9 @@ class Router:
         elif info is not None:
             self._dispatch(req, info)
 
-    def done(self, replica_id: str) -> None:
-        """A request on `replica_id` finished: free its slot, place a waiting request."""
+    def done(self, replica_id: str, drain_here: bool = False) -> None:
+        """A request on `replica_id` finished: free its slot, place a waiting request
+        (on this thread with `drain_here`, else on the client's loop thread)."""
         with self._lock:
             n = self._inflight.get(replica_id)
             if n is not None:
@@ -238,7 +242,10 @@ class Router:
                     self._inflight[replica_id] = n - 1
             waiting = bool(self._queue)
         if waiting:
-            self._schedule(self.drain)
+            if drain_here:
+                self.drain()
+            else:
+                self._schedule(self.drain)
 
     def drain(self) -> None:
         """Place queued requests, oldest first, while replicas have room."""
@@ -285,6 +292,9 @@ class Router:
     def _dispatch(self, req: PendingRequest, info: ReplicaInfo) -> None:
         if not req.future.set_running_or_notify_cancel():
             self.done(info.replica_id)
+            return
+        if req.kind == "pick":
+            req.future.set_result((info.replica_id, None, info))
             return
         try:
             method = getattr(info.actor, METHOD_FOR_KIND[req.kind])
