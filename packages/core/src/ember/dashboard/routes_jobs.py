@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from ember.dashboard.auth import BodyTooLarge
 from ember.dashboard.backend import Backend
 from ember.dashboard.job_manager import JobError, JobManager
 from ember.dashboard.routes_state import BadQuery, page_params, paged
@@ -108,9 +109,16 @@ def routes(backend: Backend) -> list[Route]:
         if request.method == "GET":
             return Response(status_code=200 if os.path.exists(path) else 404)
         tmp = f"{path}.{os.getpid()}.{id(request)}.part"
-        with open(tmp, "wb") as f:
-            async for chunk in request.stream():
-                await asyncio.to_thread(f.write, chunk)
+        try:
+            with open(tmp, "wb") as f:
+                async for chunk in request.stream():
+                    await asyncio.to_thread(f.write, chunk)
+        except BodyTooLarge as e:
+            os.remove(tmp)
+            return _error(413, f"package over {e.args[0]} bytes")
+        except BaseException:
+            os.remove(tmp)
+            raise
         os.replace(tmp, path)
         return JSONResponse({"uploaded": True})
 

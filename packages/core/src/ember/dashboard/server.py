@@ -73,7 +73,8 @@ class DashboardServer:
         from ember.dashboard.app import build_app
 
         app = build_app(self.backend, self.token)
-        config = uvicorn.Config(app, log_level="warning", access_log=False,
+        # h11: it bounds the request line and headers (64 KiB); httptools does not.
+        config = uvicorn.Config(app, http="h11", log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1,
                                 h11_max_incomplete_event_size=64 * 1024)
         server = uvicorn.Server(config)
