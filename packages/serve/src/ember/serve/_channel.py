@@ -28,6 +28,7 @@ import shutil
 import socket
 import struct
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,34 @@ WINDOW_BYTES = 256 * 1024
 
 def handshake_timeout_s() -> float:
     return float(os.environ.get("EMBER_HANDSHAKE_TIMEOUT_S", "5"))
+
+
+async def in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking handshake on its own thread: a slow peer must not hold a shared
+    executor's few threads (which large bodies and other handshakes also use)."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if fut.done():
+            return
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
+
+    def run() -> None:
+        try:
+            result = (True, fn(*args))
+        except BaseException as e:  # noqa: BLE001 - handed to the awaiting task
+            result = (False, e)
+        try:
+            loop.call_soon_threadsafe(settle, *result)
+        except RuntimeError:
+            pass  # the loop closed meanwhile
+
+    threading.Thread(target=run, daemon=True, name="ember-serve-handshake").start()
+    return await fut
 
 
 @dataclass(frozen=True)
@@ -169,8 +198,7 @@ class ChannelListener:
     async def _admit(self, conn: socket.socket) -> None:
         try:
             conn.setblocking(True)
-            ok = await asyncio.to_thread(handshake_accept, conn, self.token,
-                                         handshake_timeout_s())
+            ok = await in_thread(handshake_accept, conn, self.token, handshake_timeout_s())
         except Exception:  # noqa: BLE001
             ok = False
         finally:
@@ -257,7 +285,7 @@ class ChannelClient:
     async def _connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            await asyncio.to_thread(_connect_blocking, sock, self.address)
+            await in_thread(_connect_blocking, sock, self.address)
             sock.setblocking(False)
             _, proto = await asyncio.get_running_loop().create_unix_connection(
                 lambda: FramedProtocol(self._on_message, self._on_lost), sock=sock)
