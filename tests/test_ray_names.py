@@ -149,3 +149,44 @@ def test_state_rows_read_as_attributes(cluster):
     assert rows and rows[0].actor_id == rows[0]["actor_id"]
     assert state.get_actor(rows[0].actor_id)["state"] == "ALIVE"
     assert state.get_actor("00" * 16) is None
+
+
+def test_id_classes():
+    node = ember.NodeID.from_random()
+    assert len(node.binary()) == ember.NodeID.size() == 28
+    assert ember.NodeID.from_hex(node.hex()) == node and hash(ember.NodeID(node)) == hash(node)
+    assert ember.NodeID(node.binary()) != ember.WorkerID(node.binary())  # typed equality
+    assert ember.JobID.from_int(3).int() == 3 and ember.JobID.size() == 4
+    assert ember.TaskID.nil().is_nil() and not ember.ActorID.from_random().is_nil()
+    with pytest.raises(ValueError, match="hex"):
+        ember.NodeID.from_hex("zz")
+    assert "NodeID" in repr(node)
+
+
+def test_implicit_node_resources_and_named_actor_listing(cluster):
+    totals = ember.cluster_resources()
+    assert totals["node:__internal_head__"] == 1.0 and totals["node:127.0.0.1"] == 1.0
+
+    @ember.remote(resources={"node:__internal_head__": 0.01})
+    def on_head():
+        return ember.get_runtime_context().get_node_id()
+
+    assert ember.get(on_head.remote()) == ember.get_runtime_context().get_node_id()
+
+    @ember.remote
+    class Named:
+        pass
+
+    with pytest.raises(ValueError, match="cannot be an empty string"):
+        Named.options(name="").remote()
+    here = Named.options(name="listed").remote()
+    there = Named.options(name="elsewhere", namespace="other-ns").remote()
+    anonymous = Named.remote()
+    ember.get([a.__ray_ready__.remote() for a in (here, there, anonymous)])
+    from ember.util import list_named_actors
+
+    assert "listed" in list_named_actors() and "elsewhere" not in list_named_actors()
+    every = list_named_actors(all_namespaces=True)
+    assert {"name": "elsewhere", "namespace": "other-ns"} in every
+    ember.kill(here)
+    ember.kill(there)

@@ -62,8 +62,10 @@ __all__ = [
     "wait",
 ]
 
-_LAZY = {"util", "actor", "runtime_context", "cluster_utils", "dag", "types", "lowlevel",
+_LAZY = {"util", "actor", "ids", "runtime_context", "cluster_utils", "dag", "types", "lowlevel",
          "dashboard", "job_submission"}
+_IDS = {"ActorClassID", "ActorID", "FunctionID", "JobID", "NodeID", "TaskID", "UniqueID",
+        "WorkerID"}
 # Libraries ship as separate distributions (ember-data, …): `ember.data` imports on use.
 _LIBRARIES = {"data", "train", "tune", "serve", "rllib"}
 
@@ -75,6 +77,10 @@ def __getattr__(name: str) -> Any:
         return cloudpickle
     if name == "ObjectID":  # Ray's old name for ObjectRef
         return ObjectRef
+    if name in _IDS:
+        from ember import ids
+
+        return getattr(ids, name)
     if name in _LAZY or name in _LIBRARIES:
         import importlib
 

@@ -140,7 +140,7 @@ class ActorClass:
             raise ValueError("concurrency_groups must map group names to ints >= 1.")
         name = _options.text(options, "name")
         if name is not None and not name:
-            raise ValueError("Actor name must be a non-empty string.")
+            raise ValueError("Actor name cannot be an empty string.")
         if options.get("get_if_exists") and name is None:
             raise ValueError("The actor name must be specified to use `get_if_exists`.")
         from ember._core import runtime_env as renv

@@ -168,4 +168,36 @@ def get_non_head_nodes(cluster: Any) -> list:
     return list(cluster.worker_nodes)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_for_pid_to_exit(pid: int, timeout: float = 20) -> None:
+    start = time.time()
+    while time.time() - start < timeout:
+        if not _pid_alive(pid):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"Timed out while waiting for process {pid} to exit.")
+
+
+def is_placement_group_removed(pg: Any) -> bool:
+    table = ray.util.placement_group_table(pg)
+    return table.get("state") == "REMOVED"
+
+
+def reset_autoscaler_v2_enabled_cache() -> None:
+    """ember has one autoscaler path: nothing is cached."""
+
+
 __getattr__ = module_getattr("ray._private.test_utils")

@@ -43,7 +43,8 @@ class Head:
         store = object_store_memory or int(min(procutil.total_memory_bytes() * 0.3, 200 << 30))
         self.manager = NodeManager(resources=resources, object_store_memory=store,
                                    session_dir=self.session_dir, job_id=b"\0\0\0\0",
-                                   namespace="default", log_to_driver=True)
+                                   namespace="default", log_to_driver=True,
+                                   node_ip=procutil.node_ip(host))
         self.node_socket = os.path.join(self.session_dir, "node.sock")
         self.client = GcsClient(self.gcs.address, self.token)
         self._jobs: dict[int, str] = {}

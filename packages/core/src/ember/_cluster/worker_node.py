@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     session_dir = procutil.new_session_dir()
     store = args.object_store_memory or int(min(procutil.total_memory_bytes() * 0.3, 200 << 30))
     manager = NodeManager(resources=json.loads(args.resources_json), object_store_memory=store,
-                          session_dir=session_dir, job_id=b"\0\0\0\0", namespace="default")
+                          session_dir=session_dir, job_id=b"\0\0\0\0", namespace="default",
+                          node_ip=procutil.node_ip(args.host), is_head=False)
     gcs = GcsClient(args.address, token)
     agent = NodeAgent(manager, gcs, token, args.host, is_head=False)
     done = threading.Event()

@@ -51,13 +51,19 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                   ActorDirectoryMixin, JobMixin, IntrospectionMixin):
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
-                 log_to_driver: bool = True) -> None:
+                 log_to_driver: bool = True, node_ip: str = "127.0.0.1",
+                 is_head: bool = True) -> None:
         from ember import _native
         from ember._core import procutil
 
         if "memory" not in resources:  # as on every Ray node: 70 % of the machine's memory
             resources = {**resources,
                          "memory": float(int(procutil.total_memory_bytes() * 0.7))}
+        # Ray's implicit resources: every node offers `node:<its ip>`, the head also
+        # `node:__internal_head__` (tasks pin to a node or the head with them).
+        resources = {**resources, f"node:{node_ip}": 1.0}
+        if is_head:
+            resources["node:__internal_head__"] = 1.0
         self.lock = threading.RLock()
         self.session_dir = session_dir
         self.log_to_driver = log_to_driver

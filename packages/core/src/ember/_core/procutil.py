@@ -35,6 +35,18 @@ def set_process_name(name: str) -> None:
         pass
 
 
+def node_ip(host: str) -> str:
+    """The IP a node is known by: the address it binds, or this host's for a wildcard."""
+    if host not in ("", "0.0.0.0", "::"):
+        return host
+    import socket
+
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+
+
 def total_memory_bytes() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

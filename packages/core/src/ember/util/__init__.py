@@ -20,6 +20,7 @@ __all__ = [
     "get_current_placement_group",
     "get_placement_group",
     "inspect_serializability",
+    "list_named_actors",
     "placement_group",
     "placement_group_table",
     "remove_placement_group",
@@ -56,3 +57,16 @@ def inspect_serializability(base_obj: Any, name: str | None = None, depth: int =
 
     ok = check(base_obj, name or getattr(base_obj, "__name__", type(base_obj).__name__), depth)
     return ok, failures
+
+
+def list_named_actors(all_namespaces: bool = False) -> list:
+    """The names of the live named actors in this namespace; with `all_namespaces`, a
+    `{"name", "namespace"}` dict for each named actor of the cluster."""
+    from ember.runtime_context import get_runtime_context
+    from ember.util import state
+
+    rows = [r for r in state.list_actors() if r.get("name") and r.get("state") != "DEAD"]
+    if all_namespaces:
+        return [{"name": r["name"], "namespace": r["namespace"]} for r in rows]
+    namespace = get_runtime_context().namespace
+    return [r["name"] for r in rows if r["namespace"] == namespace]
