@@ -20,6 +20,8 @@ from ember.data.datasource.base import Datasource, ReadTask
 
 __all__ = ["ParquetDatasource"]
 
+_SAMPLE_ROWS = 4096
+
 
 class ParquetDatasource(Datasource):
     def __init__(self, paths: str | list[str], *, filesystem: Any = None,
@@ -40,7 +42,8 @@ class ParquetDatasource(Datasource):
         self._batch_size = batch_size
         self._dataset_cache: pads.Dataset | None = None
         self._estimate: int | None = None
-        self._ratio = 1.0
+        self._estimate_key: tuple | None = None
+        self._ratio = 0.0  # decoded bytes per row of the projected columns (0: unknown)
 
     def _dataset(self) -> pads.Dataset:
         if self._dataset_cache is None:
@@ -103,26 +106,45 @@ class ParquetDatasource(Datasource):
         return new
 
     def estimate_inmemory_data_size(self) -> int:
-        """Decoded bytes: the row groups' metadata sizes times an encoding ratio sampled
-        from one row group (dictionary and run-length encoding can make files many times
-        smaller than the tables they decode to)."""
-        if self._estimate is None:
-            total, ratio = 0, 1.0
+        """Decoded bytes of the projected columns: rows (from the footers) times the
+        bytes per row: fixed-width columns from their types, variable-width ones from
+        the first rows of the first file (dictionary and run-length encoding can make
+        files many times smaller than the tables they decode to)."""
+        key = tuple(self._columns) if self._columns is not None else None
+        if self._estimate is None or self._estimate_key != key:
             try:
                 frags = list(self._dataset().get_fragments())
-                for frag in frags:
-                    total += sum(rg.total_byte_size for rg in frag.row_groups)
-                if frags and frags[0].row_groups:
-                    first = next(iter(frags[0].split_by_row_group()))
-                    meta_bytes = first.row_groups[0].total_byte_size
-                    decoded = first.to_table(schema=self._dataset().schema).nbytes
-                    if meta_bytes > 0:
-                        ratio = max(1.0, decoded / meta_bytes)
-            except (OSError, ValueError, AttributeError, StopIteration):
-                total = sum(self._sizes.values())
-            self._estimate = int(total * ratio)
-            self._ratio = ratio
-        return _projected_bytes(self._estimate, self._dataset().schema, self._columns)
+                rows = sum(rg.num_rows for frag in frags for rg in frag.row_groups)
+                self._ratio = self._bytes_per_row(frags[0].path if frags else None, key)
+                self._estimate = int(rows * self._ratio)
+            except (OSError, ValueError, KeyError, AttributeError, StopIteration):
+                self._estimate = _projected_bytes(sum(self._sizes.values()),
+                                                  self._dataset().schema, self._columns)
+                self._ratio = 0.0
+            self._estimate_key = key
+        return self._estimate
+
+    def _bytes_per_row(self, first_file: str | None, columns: tuple | None) -> float:
+        """Fixed-width columns from their types; variable-width ones from a sample."""
+        schema = self._dataset().schema
+        names = [c for c in (columns or schema.names) if c in schema.names]
+        per_row, var = 0.0, []
+        for name in names:
+            try:
+                per_row += schema.field(name).type.bit_width / 8
+            except ValueError:
+                var.append(name)
+        if var and first_file is not None:
+            import pyarrow.parquet as pq
+
+            with self._fs.open_input_file(first_file) as f:
+                present = [c for c in var if c in pq.read_schema(f).names]
+                f.seek(0)
+                batch = next(pq.ParquetFile(f).iter_batches(_SAMPLE_ROWS, columns=present),
+                             None) if present else None
+            if batch is not None and batch.num_rows:
+                per_row += batch.nbytes / batch.num_rows
+        return per_row
 
     def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
         self.estimate_inmemory_data_size()
@@ -147,8 +169,8 @@ class ParquetDatasource(Datasource):
             frags = [g for g, _, _ in group]
             meta = BlockMetadata(
                 num_rows=sum(r for _, r, _ in group) if expr is None else None,
-                size_bytes=_projected_bytes(int(sum(b for _, _, b in group) * self._ratio),
-                                            schema, columns),
+                size_bytes=int(sum(r for _, r, _ in group) * self._ratio) if self._ratio
+                else _projected_bytes(sum(b for _, _, b in group), schema, columns),
                 input_files=sorted({g.path for g in frags}))
 
             def read(frags: list = frags) -> Iterator[pa.Table]:
