@@ -39,32 +39,45 @@ class IntrospectionMixin:
             if op not in _FILTER_OPS:
                 raise ValueError(f"Unsupported filter operator {op!r}; use '=' or '!='.")
         if kind == "tasks":
-            source: Any = [*self.history, *(self._task_summary(t) for t in self.tasks.values())]
-        else:
-            source = self.op_state(caller, reply, kind)
+            return self._task_page(filters, offset, limit)
+        source = self.op_state(caller, reply, kind)
         if filters:
             source = [r for r in source if _matches(r, filters)]
         total = len(source)
         return {"total": total, "rows": list(source[offset:offset + limit])}
+
+    def _task_page(self, filters: list[tuple[str, str, Any]], offset: int,
+                   limit: int) -> dict:
+        """Finished tasks (oldest first) then live ones, filtered and cut."""
+        done_total, rows = self.history.page(filters, offset, limit)
+        live = [self._task_summary(t) for t in self.tasks.values()]
+        if filters:
+            live = [r for r in live if _matches(r, filters)]
+        start = max(0, offset - done_total)
+        rows += live[start:start + max(0, limit - len(rows))]
+        return {"total": done_total + len(live), "rows": rows}
 
     def op_state_summary(self, caller: int, reply: Any, kind: str) -> dict:
         """Counts per name and state (tasks: function name; actors: class name), or for
         objects their count and bytes per state, as Ray's summarize_* report them."""
         if kind in ("tasks", "actors"):
             if kind == "tasks":
-                rows: Any = [*self.history,
-                             *(self._task_summary(t) for t in self.tasks.values())]
-                key = "name"
+                pairs = dict(self.history.counts())
+                for t in self.tasks.values():
+                    pairs[(t.name, t.state)] = pairs.get((t.name, t.state), 0) + 1
+                label = "func_or_class_name"
             else:
-                rows = self.op_state(caller, reply, "actors")
-                key = "class_name"
-            label = "func_or_class_name" if kind == "tasks" else "class_name"
+                pairs = {}
+                for a in self.actors.values():
+                    if not a.proxy:
+                        key = (a.class_name, a.state)
+                        pairs[key] = pairs.get(key, 0) + 1
+                label = "class_name"
             summary: dict[str, dict] = {}
-            for r in rows:
-                entry = summary.setdefault(r[key], {label: r[key], "state_counts": {}})
-                counts = entry["state_counts"]
-                counts[r["state"]] = counts.get(r["state"], 0) + 1
-            return {"summary": summary, "total": len(rows)}
+            for (name, state), n in pairs.items():
+                entry = summary.setdefault(name, {label: name, "state_counts": {}})
+                entry["state_counts"][state] = entry["state_counts"].get(state, 0) + n
+            return {"summary": summary, "total": sum(pairs.values())}
         if kind == "objects":
             by_state: dict[str, dict] = {}
             for e in self.objects.entries.values():

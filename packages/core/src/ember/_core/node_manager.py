@@ -52,7 +52,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True, node_ip: str = "127.0.0.1",
-                 is_head: bool = True) -> None:
+                 is_head: bool = True, labels: dict[str, str] | None = None) -> None:
         from ember import _native
         from ember._core import procutil
 
@@ -70,6 +70,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.job_id = job_id
         self.namespace = namespace
         self.node_id = os.urandom(14).hex()
+        self.labels = {**(labels or {}), "ray.io/node-id": self.node_id}
         self.start_time = time.time()
         spill_dir = os.path.join(session_dir, "spill")
         os.makedirs(spill_dir, exist_ok=True)
@@ -209,7 +210,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                 "node_id": self.node_id, "job_id": job_id, "wid": wid,
                 "namespace": namespace or f"anon-{os.urandom(4).hex()}",
                 "session_dir": self.session_dir, "totals": dict(self.total_resources),
-                "capacity": self.store.capacity, "cluster": self.link is not None}))
+                "capacity": self.store.capacity, "cluster": self.link is not None,
+                "labels": dict(self.labels)}))
         except (OSError, ValueError, TypeError, IndexError, framing.ConnectionClosed):
             conn.close()
             return
@@ -430,7 +432,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self._sel.register(sock, selectors.EVENT_READ, w)
         w.send(("hello", {"node_id": self.node_id, "job_id": self.job_id,
                           "namespace": self.namespace, "session_dir": self.session_dir,
-                          "totals": dict(self.total_resources),
+                          "totals": dict(self.total_resources), "labels": dict(self.labels),
                           "cluster": self.link is not None}))
         actor = self.reserved.pop(wid, None)
         if actor is not None:
@@ -653,14 +655,16 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             return [self.node_info()] + [
                 {"NodeID": p.node_id, "Alive": True, "alive": True, "state": "ALIVE",
                  "NodeManagerAddress": p.address.rsplit(":", 1)[0],
-                 "Resources": dict(p.totals)} for p in self.peers.values()]
+                 "Resources": dict(p.totals),
+                 "Labels": {k: v for k, v in p.labels.items() if k != "transfer"}}
+                for p in self.peers.values()]
         raise ValueError(f"unknown cluster info {what!r}")
 
     def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
         """Rows for the state API (ember.util.state, `ember list`)."""
         if kind == "tasks":
             live = [self._task_summary(t) for t in self.tasks.values()]
-            return list(self.history) + live
+            return self.history.rows() + live
         if kind == "actors":
             return [self._actor_summary(a) for a in self.actors.values() if not a.proxy]
         if kind == "objects":
@@ -687,6 +691,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             "NodeID": self.node_id, "Alive": True, "NodeManagerAddress": "127.0.0.1",
             "NodeManagerHostname": os.uname().nodename, "Resources": dict(self.total_resources),
             "alive": True, "ObjectStoreSocketName": "", "state": "ALIVE",
+            "Labels": dict(self.labels),
         }
 
     # -- shutdown ---------------------------------------------------------------------

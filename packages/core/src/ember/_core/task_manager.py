@@ -25,6 +25,7 @@ from ember._core.records import (
     GenState,
     Task,
 )
+from ember._core.task_history import TaskHistory
 from ember._native import StoreFullError
 from ember.exceptions import (
     ObjectStoreFullError,
@@ -34,7 +35,6 @@ from ember.exceptions import (
     WorkerCrashedError,
 )
 
-_HISTORY = 10_000
 _SPACE_RETRY_S = 0.05  # how soon work waiting for room in the store tries again
 _log = logging.getLogger("ember")
 
@@ -43,7 +43,7 @@ class TaskMixin:
     def _init_tasks(self) -> None:
         self.tasks: dict[bytes, Task] = {}
         self.queues: dict[Any, deque[Task]] = {}
-        self.history: deque[dict] = deque(maxlen=_HISTORY)
+        self.history = TaskHistory(self.node_id)
         self.task_totals: dict[str, int] = {}  # finished tasks by end state, ever
         self.max_task_workers = max(32, 4 * self.num_cpus)
         self.infeasible_warned: set[tuple] = set()  # requests warned about (until a join)
@@ -134,8 +134,9 @@ class TaskMixin:
 
     def _enqueue(self, task: Task, front: bool = False) -> None:
         pg = task.spec.get("pg")
+        labels = task.spec.get("labels")  # work that waits for a labelled node waits apart
         key = (tuple(sorted(task.resources.items())), task.env_key,
-               tuple(pg) if pg else None)
+               tuple(pg) if pg else None, repr(labels) if labels else None)
         task.sched_key = key
         q = self.queues.get(key)
         if q is None:
@@ -196,6 +197,10 @@ class TaskMixin:
     def _dispatch_head(self, task: Task, depth: int) -> bool:
         """Place the task at the head of its queue; True once it has left the queue
         (started, forwarded or failed), False if it must wait (the queue waits too)."""
+        if "labels" in task.spec and not self._pin_by_labels(task.spec, task.resources):
+            self._note_infeasible(task.resources, f"Task {task.name!r}", task.caller,
+                                  labels=task.spec["labels"])
+            return False
         why = self._unschedulable(task.spec)
         if why:
             err: Exception = TaskUnschedulableError(f"Task {task.name!r} cannot run: {why}.")
@@ -242,22 +247,29 @@ class TaskMixin:
                     "names is not alive")
         return ""
 
-    def _note_infeasible(self, request: dict[str, float], what: str, caller: int) -> None:
+    def _note_infeasible(self, request: dict[str, float], what: str, caller: int,
+                         labels: list | None = None) -> None:
         """Warn once per submitter that a request no alive node can ever hold waits (as in
         Ray: a node that has the resources may join, and then it runs). The warning goes
         to this node's log and, for an attached driver, to the driver too."""
-        if self.scheduler.is_feasible(request):
+        if labels is None and self.scheduler.is_feasible(request):
             return
-        key = (tuple(sorted(request.items())), caller)
+        key = (tuple(sorted(request.items())), caller, repr(labels))
         if key in self.infeasible_warned:
             return
         self.infeasible_warned.add(key)
         totals = [self.scheduler.total(n) for n in self.scheduler.nodes()]
-        short = sorted(k for k, v in request.items()
-                       if not any(t.get(k, 0.0) + 1e-9 >= v for t in totals))
-        msg = (f"{what} requests {request}, which no alive node can provide (short of "
-               f"{', '.join(repr(k) for k in short) or 'a node with all of them'}; the nodes "
-               f"have {totals}). It stays pending until a node with these resources joins.")
+        if labels is not None:
+            msg = (f"{what} selects nodes by labels {labels} (tried in order), but no alive "
+                   f"node with matching labels can hold {request}. It stays pending until "
+                   "such a node joins.")
+        else:
+            short = sorted(k for k, v in request.items()
+                           if not any(t.get(k, 0.0) + 1e-9 >= v for t in totals))
+            msg = (f"{what} requests {request}, which no alive node can provide (short of "
+                   f"{', '.join(repr(k) for k in short) or 'a node with all of them'}; the "
+                   f"nodes have {totals}). It stays pending until a node with these "
+                   "resources joins.")
         _log.warning("%s", msg)
         w = self.workers.get(caller)
         if w is not None and w.state == "driver":
@@ -478,7 +490,11 @@ class TaskMixin:
         for oid in task.pins:
             self.objects.decref(oid)
         task.pins = []
-        self.history.append(self._task_summary(task))
+        actor = task.actor
+        self.history.add(task.task_id, task.name, state,
+                         "NORMAL_TASK" if actor is None else "ACTOR_TASK",
+                         None if actor is None else actor.actor_id, task.resources,
+                         task.created, task.started, task.ended, task.worker_pid)
 
     def _fail_task(self, task: Task, err: bytes) -> None:
         """Every return of the task becomes the error `err` (serialized)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ember.dashboard.job_manager import JobManager
+if TYPE_CHECKING:
+    from ember.dashboard.job_manager import JobManager
 
 
 @dataclasses.dataclass

@@ -31,7 +31,9 @@ def _bind(host: str, port: int | None) -> socket.socket:
     """Bind `port` (8265 by default). A busy default port falls back to a free one, as a
     second local cluster must still start; a port asked for explicitly must be free."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP spelled out: asyncio turns Nagle off (TCP_NODELAY) only on sockets that
+    # say so, and with Nagle on every keep-alive response waits 40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, DEFAULT_PORT if port is None else port))

@@ -1,0 +1,153 @@
+"""Finished tasks, kept compactly for the state API, the dashboard and the timeline.
+
+A million finished tasks must fit in a node manager cheaply, so rows are not dicts:
+each task takes 16 bytes of id, three float64 times, a pid and the index of its
+"shape" (name, state, type, actor, resources), of which a cluster has few distinct ones.
+That is about 50 bytes a task. When full, the oldest rows are overwritten (a ring).
+Filtering and counting run over the columns with numpy; only a page becomes dicts.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from typing import Any
+
+DEFAULT_CAPACITY = 1_000_000
+_ID_BYTES = 16
+# Columns a filter can use without building rows, and where the value is found.
+_SHAPE_KEYS = ("name", "state", "type", "actor_id", "node_id")
+
+
+def capacity() -> int:
+    """How many finished tasks a node keeps (EMBER_TASK_HISTORY, default 1,000,000)."""
+    return max(1, int(os.environ.get("EMBER_TASK_HISTORY", DEFAULT_CAPACITY)))
+
+
+class TaskHistory:
+    """A ring of finished-task rows. Not thread-safe: used under the node's lock."""
+
+    def __init__(self, node_id: str, cap: int | None = None) -> None:
+        self.node_id = node_id
+        self.cap = capacity() if cap is None else cap
+        self.ids = bytearray()
+        self.times = array("d")  # created, started, ended per row
+        self.pids = array("l")
+        self.shape_of = array("l")
+        self.shapes: list[tuple] = []  # (name, state, type, actor_id hex|None, resources)
+        self._shape_index: dict[tuple, int] = {}
+        self.start = 0  # index of the oldest row once the ring has wrapped
+        self.dropped = 0  # rows overwritten so far
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def add(self, task_id: bytes, name: str, state: str, type_: str, actor_id: bytes | None,
+            resources: dict, created: float, started: float, ended: float, pid: int) -> None:
+        key = (name, state, type_, actor_id, id(resources))
+        shape = self._shape_index.get(key)
+        if shape is None:
+            shape = self._shape_index[key] = len(self.shapes)
+            # The resources dict itself is kept: its id stays unique while it lives.
+            self.shapes.append((name, state, type_, actor_id.hex() if actor_id else None,
+                                resources))
+        tid = task_id[:_ID_BYTES].ljust(_ID_BYTES, b"\0")
+        if len(self.pids) < self.cap:
+            self.ids += tid
+            self.times.extend((created, started, ended))
+            self.pids.append(pid)
+            self.shape_of.append(shape)
+            return
+        i = self.start
+        self.ids[i * _ID_BYTES:(i + 1) * _ID_BYTES] = tid
+        self.times[3 * i:3 * i + 3] = array("d", (created, started, ended))
+        self.pids[i] = pid
+        self.shape_of[i] = shape
+        self.start = (i + 1) % self.cap
+        self.dropped += 1
+
+    def _order(self) -> Any:
+        """Physical row numbers, oldest first (numpy)."""
+        import numpy as np
+
+        n = len(self.pids)
+        return (np.arange(n) + self.start) % n if self.start else np.arange(n)
+
+    def row(self, i: int) -> dict:
+        name, state, type_, actor_id, resources = self.shapes[self.shape_of[i]]
+        created, started, ended = self.times[3 * i:3 * i + 3]
+        pid = self.pids[i]
+        return {"task_id": bytes(self.ids[i * _ID_BYTES:(i + 1) * _ID_BYTES]).hex(),
+                "name": name, "state": state, "type": type_, "actor_id": actor_id,
+                "worker_pid": pid or None, "required_resources": dict(resources),
+                "node_id": self.node_id, "creation_time_ms": int(created * 1000),
+                "start_time_ms": int(started * 1000) or None,
+                "end_time_ms": int(ended * 1000) or None, "pid": pid or None}
+
+    def select(self, filters: list[tuple[str, str, Any]]) -> Any:
+        """Physical row numbers matching every filter, oldest first (numpy array)."""
+        import numpy as np
+
+        order = self._order()
+        if not filters or not len(order):
+            return order
+        mask = np.ones(len(order), dtype=bool)
+        shape_col = np.frombuffer(self.shape_of, dtype=np.int64)[order] \
+            if self.shape_of.itemsize == 8 else np.asarray(self.shape_of)[order]
+        for key, op, value in filters:
+            value = str(value)
+            if key in _SHAPE_KEYS:
+                if key == "node_id":
+                    hit = np.full(len(order), self.node_id == value)
+                else:
+                    pos = _SHAPE_KEYS.index(key)
+                    ok = [i for i, s in enumerate(self.shapes) if str(s[pos]) == value]
+                    hit = np.isin(shape_col, ok)
+            elif key in ("pid", "worker_pid"):
+                pids = np.asarray(self.pids)[order]
+                hit = pids == int(value) if value.isdigit() else np.zeros(len(order), bool)
+            elif key == "task_id":
+                ids = np.frombuffer(bytes(self.ids), dtype=f"S{_ID_BYTES}")[order]
+                try:
+                    want = bytes.fromhex(value).ljust(_ID_BYTES, b"\0")
+                except ValueError:
+                    want = b""
+                # numpy strips trailing NULs from S16 values: compare the same way.
+                hit = ids == np.bytes_(want.rstrip(b"\0"))
+            else:  # any other key: decided row by row on the page's dicts (slow path)
+                rows = [self.row(int(i)) for i in order]
+                hit = np.array([str(r.get(key)) == value for r in rows], dtype=bool)
+            mask &= hit if op == "=" else ~hit
+        return order[mask]
+
+    def page(self, filters: list[tuple[str, str, Any]], offset: int,
+             limit: int) -> tuple[int, list[dict]]:
+        """(rows matching, the page of them as dicts)."""
+        chosen = self.select(filters)
+        return len(chosen), [self.row(int(i)) for i in chosen[offset:offset + limit]]
+
+    def rows(self) -> list[dict]:
+        return [self.row(int(i)) for i in self._order()]
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """{(name, state): rows} over the whole history."""
+        import numpy as np
+
+        if not len(self.pids):
+            return {}
+        per_shape = np.bincount(np.asarray(self.shape_of), minlength=len(self.shapes))
+        out: dict[tuple[str, str], int] = {}
+        for shape, n in enumerate(per_shape.tolist()):
+            if n:
+                key = (self.shapes[shape][0], self.shapes[shape][1])
+                out[key] = out.get(key, 0) + n
+        return out
+
+    def memory_bytes(self) -> int:
+        """What the columns hold (not counting the few shapes)."""
+        return (len(self.ids) + self.times.itemsize * len(self.times)
+                + self.pids.itemsize * len(self.pids)
+                + self.shape_of.itemsize * len(self.shape_of))
+
+
+__all__ = ["DEFAULT_CAPACITY", "TaskHistory", "capacity"]
