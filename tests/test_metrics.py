@@ -113,3 +113,16 @@ def test_metric_arguments_are_checked_as_in_ray():
     with pytest.raises(ValueError):
         Histogram("h_bad2", boundaries=[2.0, 1.0])
     assert c.info["tag_keys"] == ("k",)
+
+
+def test_the_grafana_dashboard_queries_metrics_that_exist(scrape):
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "docs" / "grafana" / "ember_dashboard.json"
+    board = json.loads(path.read_text())
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    wanted = {m for e in exprs for m in re.findall(r"\bray_[a-z_]+", e)}
+    exported = {k[0] for k in scrape()}
+    assert wanted and wanted <= exported, wanted - exported
