@@ -33,7 +33,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
          object_store_memory: int | None = None, namespace: str | None = None,
          runtime_env: dict | None = None, ignore_reinit_error: bool = False,
          include_dashboard: bool | None = None, log_to_driver: bool = True,
-         **kwargs: Any) -> dict:
+         labels: dict[str, str] | None = None, **kwargs: Any) -> dict:
     """Start an embedded one-node cluster for this driver (or join one: later releases).
 
     Returns information about the cluster. Calling it twice raises unless
@@ -68,10 +68,13 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         session_dir = procutil.new_session_dir()
         job_id = os.urandom(4)
         refs.current = refs.LocalRefs()
+        from ember import _labels
+
         manager = NodeManager(resources=totals, object_store_memory=store_bytes,
                               session_dir=session_dir, job_id=job_id,
                               namespace=namespace or f"anon-{os.urandom(4).hex()}",
-                              log_to_driver=log_to_driver)
+                              log_to_driver=log_to_driver,
+                              labels=_labels.validate_node_labels(labels))
         client = DriverClient(manager)
         client.job_runtime_env = renv.validate(runtime_env)
         client.job_env_key = renv.env_key(client.job_runtime_env)

@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--num-gpus", type=float, default=None)
     st.add_argument("--resources", default=None, help="custom resources as a JSON object")
     st.add_argument("--object-store-memory", type=int, default=None)
+    st.add_argument("--labels", default=None,
+                    help="node labels for label_selector scheduling: k1=v1,k2=v2")
     st.add_argument("--block", action="store_true", help="run in the foreground")
     st.add_argument("--storage", default=None,
                     help="control store state: an SQLite file path or a redis:// URL")

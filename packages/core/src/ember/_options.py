@@ -12,7 +12,7 @@ TASK_OPTIONS = {
     "retry_exceptions", "num_returns", "scheduling_strategy", "runtime_env", "name",
     "placement_group", "placement_group_bundle_index", "placement_group_capture_child_tasks",
     "object_store_memory", "_metadata", "label_selector", "enable_task_events",
-    "_labels", "concurrency_group", "max_calls",
+    "_labels", "concurrency_group", "max_calls", "fallback_strategy",
 }
 ACTOR_OPTIONS = TASK_OPTIONS - {"num_returns", "max_retries", "retry_exceptions",
                                 "concurrency_group", "max_calls"} | {
@@ -156,6 +156,15 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
         return None, None, s or "DEFAULT"
     raise ValueError(f"Invalid scheduling_strategy {s!r}: use 'DEFAULT', 'SPREAD', a "
                      "PlacementGroupSchedulingStrategy or a NodeAffinitySchedulingStrategy.")
+
+
+def labels(options: dict) -> dict:
+    """The spec's "labels" entry (the label selectors to try in order), empty when the
+    options select no labels."""
+    from ember import _labels
+
+    chain = _labels.selectors(options)
+    return {} if chain is None else {"labels": chain}
 
 
 def capture_child_tasks(options: dict) -> bool:

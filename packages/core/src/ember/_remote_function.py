@@ -76,6 +76,7 @@ class RemoteFunction:
             "pg_capture": _options.capture_child_tasks(options),
             "affinity": affinity,
             "strategy": strategy,
+            **_options.labels(options),
         }
 
     def options(self, **options: Any) -> _BoundFunction:

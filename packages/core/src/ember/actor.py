@@ -90,6 +90,7 @@ class ActorClass:
 
     def __init__(self, cls: type, options: dict) -> None:
         _options.check(options, _options.ACTOR_OPTIONS, f"actor class {cls.__qualname__!r}")
+        _options.labels(options)  # label errors show where the class is declared
         self._cls = cls
         self._default_options = options
         self._fn_id = os.urandom(16)
@@ -162,6 +163,7 @@ class ActorClass:
             "env_key": renv.env_key(env), "pg": pg, "affinity": affinity,
             "strategy": strategy, "meta": self._meta,
             "pg_capture": _options.capture_child_tasks(options),
+            **_options.labels(options),
         }
         _options.inherit_placement(spec, client.task_context())
         info = client.call("create_actor", spec)

@@ -82,8 +82,11 @@ class Cluster:
                  object_store_memory: int | None = None, wait: bool = True,
                  host: str = "127.0.0.1", heartbeat_period_s: float = 0.2,
                  dead_after_s: float = 2.0, netns: str | None = None,
-                 **_: Any) -> NodeHandle:
-        """Start a node; the first one is the head."""
+                 labels: dict[str, str] | None = None, **_: Any) -> NodeHandle:
+        """Start a node; the first one is the head. `labels` are the node's labels for
+        label_selector scheduling."""
+        from ember import _labels
+
         res = {"CPU": float(num_cpus), **{k: float(v) for k, v in (resources or {}).items()}}
         if num_gpus:
             res["GPU"] = float(num_gpus)
@@ -97,6 +100,8 @@ class Cluster:
             cmd = [sys.executable, "-m", "ember._cluster.worker_node", "--address",
                    self.address, "--token-file", self._info["token_file"],
                    "--resources-json", json.dumps(res), "--host", host]
+        if labels:
+            cmd += ["--labels-json", json.dumps(_labels.validate_node_labels(labels))]
         if netns:  # run the node inside a network namespace (`ip netns`)
             cmd = ["ip", "netns", "exec", netns, *cmd]
         if object_store_memory:

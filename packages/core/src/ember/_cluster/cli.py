@@ -12,6 +12,16 @@ import time
 from ember._cluster.connect import cluster_file, load_token, read_cluster
 
 
+def _labels_args(a: dict) -> list[str]:
+    """`--labels-json` for a node process from `ember start --labels k=v,…` (checked here,
+    so a bad label fails before anything starts)."""
+    if not a.get("labels"):
+        return []
+    from ember import _labels
+
+    return ["--labels-json", json.dumps(_labels.parse_labels(a["labels"]))]
+
+
 def start(args: object) -> int:
     a = vars(args)
     if not a.get("head"):
@@ -33,6 +43,7 @@ def start(args: object) -> int:
     cmd = [sys.executable, "-m", "ember._cluster.head", "--host", a.get("host") or "127.0.0.1",
            "--port", str(a.get("port") if a.get("port") is not None else 6379),
            "--resources-json", json.dumps(resources)]
+    cmd += _labels_args(a)
     if a.get("object_store_memory"):
         cmd += ["--object-store-memory", str(a["object_store_memory"])]
     if a.get("storage"):
@@ -116,6 +127,7 @@ def _start_worker_node(a: dict) -> int:
         return 2
     cmd = [sys.executable, "-m", "ember._cluster.worker_node", "--address", a["address"],
            "--host", a.get("host") or "127.0.0.1", "--resources-json", json.dumps(resources)]
+    cmd += _labels_args(a)
     if token_file:
         cmd += ["--token-file", token_file]
     if a.get("object_store_memory"):

@@ -27,7 +27,8 @@ class Head:
     def __init__(self, host: str, port: int, resources: dict[str, float],
                  object_store_memory: int | None, storage: str | None,
                  heartbeat_period_s: float = 1.0, dead_after_s: float = 10.0,
-                 dashboard: tuple[str, int | None] | None = None) -> None:
+                 dashboard: tuple[str, int | None] | None = None,
+                 labels: dict[str, str] | None = None) -> None:
         from ember._core import procutil
         from ember._core.node_manager import NodeManager
 
@@ -44,7 +45,7 @@ class Head:
         self.manager = NodeManager(resources=resources, object_store_memory=store,
                                    session_dir=self.session_dir, job_id=b"\0\0\0\0",
                                    namespace="default", log_to_driver=True,
-                                   node_ip=procutil.node_ip(host))
+                                   node_ip=procutil.node_ip(host), labels=labels)
         self.node_socket = os.path.join(self.session_dir, "node.sock")
         self.client = GcsClient(self.gcs.address, self.token)
         self._jobs: dict[int, str] = {}
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=6379)
     p.add_argument("--resources-json", default="{}")
+    p.add_argument("--labels-json", default="{}")
     p.add_argument("--object-store-memory", type=int, default=None)
     p.add_argument("--storage", default=None)
     p.add_argument("--heartbeat-period", type=float, default=1.0)
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     dashboard = None if args.no_dashboard else (args.dashboard_host or args.host,
                                                 args.dashboard_port)
     head = Head(args.host, args.port, resources, args.object_store_memory, args.storage,
-                args.heartbeat_period, args.dead_after, dashboard)
+                args.heartbeat_period, args.dead_after, dashboard,
+                labels=json.loads(args.labels_json))
     done = threading.Event()
 
     def on_signal(_sig: int, _frame: Any) -> None:

@@ -18,7 +18,7 @@ class NodeAgent:
         self.gcs = gcs
         self.address = manager.join_cluster(token, host)
         manager.gcs = gcs  # for the actor directory
-        self.labels = {"transfer": manager.link.transfer_server.address}
+        self.labels = {**manager.labels, "transfer": manager.link.transfer_server.address}
         self.period = gcs.register_node(manager.node_id, self.address,
                                         dict(manager.total_resources), self.labels,
                                         is_head=is_head)

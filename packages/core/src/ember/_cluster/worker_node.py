@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token-file", default=None)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--resources-json", default="{}")
+    p.add_argument("--labels-json", default="{}")
     p.add_argument("--object-store-memory", type=int, default=None)
     p.add_argument("--log-file", default=None,
                    help="after start-up, stdout/stderr (and workers' output) go here")
@@ -51,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     store = args.object_store_memory or int(min(procutil.total_memory_bytes() * 0.3, 200 << 30))
     manager = NodeManager(resources=json.loads(args.resources_json), object_store_memory=store,
                           session_dir=session_dir, job_id=b"\0\0\0\0", namespace="default",
-                          node_ip=procutil.node_ip(args.host), is_head=False)
+                          node_ip=procutil.node_ip(args.host), is_head=False,
+                          labels=json.loads(args.labels_json))
     gcs = GcsClient(args.address, token)
     agent = NodeAgent(manager, gcs, token, args.host, is_head=False)
     done = threading.Event()

@@ -113,6 +113,12 @@ class ActorMixin:
             self._actor_dead(actor, f"The actor could not be placed: {e!r}")
 
     def _place_actor(self, actor: Actor) -> None:
+        if "labels" in actor.spec and not self._pin_by_labels(actor.spec, actor.resources):
+            if actor not in self.pending_actors:
+                self.pending_actors.append(actor)
+            self._note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
+                                  actor.caller, labels=actor.spec["labels"])
+            return
         why = self._unschedulable(actor.spec)
         if why:
             actor.no_restart = True

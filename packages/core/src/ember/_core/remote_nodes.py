@@ -30,11 +30,12 @@ _EARLY_CALL_WAIT = 10.0
 
 
 class Peer:
-    __slots__ = ("node_id", "address", "totals", "available", "stub", "transfer")
+    __slots__ = ("node_id", "address", "totals", "available", "stub", "transfer", "labels")
 
     def __init__(self, node_id: str, address: str, totals: dict[str, float], stub: Any,
-                 transfer: str) -> None:
+                 transfer: str, labels: dict[str, str] | None = None) -> None:
         self.node_id = node_id
+        self.labels = labels or {}
         self.address = address
         self.totals = totals
         self.available = dict(totals)
@@ -70,7 +71,8 @@ class RemoteMixin:
                 if peer is None:
                     self.infeasible_warned.clear()  # warn again about what still waits
                     peer = Peer(n.node_id, n.address, dict(n.resources),
-                                self.link.stub_for(n.address), n.labels.get("transfer", ""))
+                                self.link.stub_for(n.address), n.labels.get("transfer", ""),
+                                dict(n.labels))
                     self.peers[n.node_id] = peer
                     self.scheduler.add_node(n.node_id, peer.totals)
                     changed = True
@@ -154,6 +156,28 @@ class RemoteMixin:
         except _native.InfeasibleError:
             return ""  # no alive node can hold it: it waits (the caller warns)
         return node if node and node != self.node_id and node in self.peers else ""
+
+    def _pin_by_labels(self, spec: dict, resources: dict[str, float]) -> bool:
+        """For work with label selectors: pin it (spec["affinity"], hard) to a node whose
+        labels match, trying each selector in order (Ray's label_selector, then its
+        fallback_strategy) and preferring this node, then a node with room now. False if
+        no alive node matches and can hold it: the work waits, as in Ray."""
+        from ember import _labels
+
+        aff = spec.get("affinity")
+        nodes = [(self.node_id, self.labels)]
+        nodes += [(p.node_id, p.labels) for p in self.peers.values()]
+        for selector in spec["labels"]:
+            fit = [n for n, labels in nodes if _labels.matches(labels, selector)
+                   and self._fits(self.scheduler.total(n), resources)]
+            if not fit:
+                continue
+            if aff and not aff[1] and aff[0] in fit:
+                return True  # already pinned to a matching node (e.g. forwarded here)
+            now = [n for n in fit if self._fits(self.scheduler.available(n), resources)]
+            spec["affinity"] = ((now or fit)[0], False)
+            return True
+        return False
 
     @staticmethod
     def _fits(totals: dict[str, float], request: dict[str, float]) -> bool:
