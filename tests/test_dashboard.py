@@ -136,3 +136,32 @@ def test_jobs_api_of_an_embedded_cluster_says_it_runs_none(dash):
 def test_include_dashboard_false_starts_none(shutdown_after):
     info = ember.init(num_cpus=1, include_dashboard=False)
     assert info["dashboard_url"] is None
+
+
+def test_the_web_stack_loads_only_when_the_dashboard_is_first_used():
+    import subprocess
+    import sys
+
+    code = ("import sys, os, ember, urllib.request\n"
+            "info = ember.init(num_cpus=1, dashboard_port=0)\n"
+            "before = 'starlette' in sys.modules or 'uvicorn' in sys.modules\n"
+            "urllib.request.urlopen(info['dashboard_url'] + '/').read()\n"
+            "print(before, 'uvicorn' in sys.modules)\n"
+            "ember.shutdown()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.split() == ["False", "True"], out.stdout + out.stderr
+
+
+def test_exported_names():
+    import ember.job_submission as js
+    from ember.util import metrics
+
+    assert js.__all__ == sorted(js.__all__)
+    assert {"JobSubmissionClient", "JobStatus", "JobInfo"} <= set(js.__all__)
+    assert metrics.__all__ == sorted(metrics.__all__)
+    assert state.__all__ == sorted(state.__all__)
+    for name in ("get_objects", "summarize_actors", "summarize_objects", "list_logs",
+                 "get_log", "list_workers"):
+        assert callable(getattr(state, name))
+    assert ember.job_submission.JobStatus.SUCCEEDED.is_terminal()
