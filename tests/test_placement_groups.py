@@ -67,11 +67,17 @@ def test_group_that_does_not_fit_now_stays_pending_until_resources_free():
     assert second.wait(10)
 
 
-def test_infeasible_groups_are_refused():
-    with pytest.raises(InfeasibleResourceError):
-        placement_group([{"CPU": 8}])
-    with pytest.raises(InfeasibleResourceError):
-        placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+def test_infeasible_groups_wait_as_infeasible():
+    """As in Ray, a group no node can hold waits (a node may join); its stats say why."""
+    too_big = placement_group([{"CPU": 8}])
+    spread = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    for pg in (too_big, spread):
+        assert not pg.wait(0.2)
+        row = placement_group_table(pg)
+        assert row["state"] == "PENDING"
+        assert row["stats"]["scheduling_state"] == "INFEASIBLE"
+        assert "no set of nodes can hold it" in row["stats"]["pending_reason"]
+        remove_placement_group(pg)
     with pytest.raises(ValueError, match="strategy"):
         placement_group([{"CPU": 1}], strategy="SIDEWAYS")
     with pytest.raises(ValueError, match="Bundle 0"):

@@ -1,16 +1,19 @@
 """Placement groups: bundles of resources reserved atomically, then used by tasks/actors.
 
 A mixin of NodeManager. A group that cannot be placed now stays PENDING and is retried
-whenever resources are freed; one that can never be placed is refused at creation.
+whenever resources are freed; one that no alive node set can ever hold waits too (as in
+Ray: a node that can hold it may join), shown as INFEASIBLE in its stats, with a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ember._core.records import PlacementGroup
 from ember.exceptions import InfeasibleResourceError
 
+_log = logging.getLogger("ember")
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
 
 
@@ -39,8 +42,8 @@ class PlacementMixin:
     def _try_place(self, pg: PlacementGroup, first: bool = False) -> bool:
         """Reserve the group's bundles if it fits now; True once placed or being reserved.
 
-        On one node a group that can never fit is refused at once; in a cluster it waits,
-        since a node that can hold it may join.
+        A group no set of alive nodes can ever hold waits (a node that can may join):
+        it is INFEASIBLE in its stats, and its creator is warned once.
         """
         from ember import _native
 
@@ -49,11 +52,18 @@ class PlacementMixin:
         try:
             nodes = self.scheduler.create_placement_group(pg.pg_id, pg.bundles, pg.strategy)
         except _native.InfeasibleError as e:
-            if first and self.link is None:
-                raise InfeasibleResourceError(
-                    f"Placement group {pg.name or pg.pg_id} can never be placed: {e}") from None
+            if not pg.infeasible:
+                pg.infeasible = True
+                msg = (f"Placement group {pg.name or pg.pg_id} ({pg.strategy}, bundles "
+                       f"{pg.bundles}) cannot be placed on the alive nodes: {e}. It stays "
+                       "pending until nodes that can hold it join.")
+                _log.warning("%s", msg)
+                w = self.workers.get(pg.creator)
+                if w is not None and w.state == "driver":
+                    w.send(("warn", msg))
             pg.why_pending = f"no set of nodes can hold it: {e}"
             return False
+        pg.infeasible = False
         if not nodes:
             pg.why_pending = "waiting for resources to be freed"
             return False
@@ -314,7 +324,8 @@ class PlacementMixin:
             "placement_group_id": pg.pg_id, "name": pg.name, "strategy": pg.strategy,
             "state": pg.state, "bundles": {i: dict(b) for i, b in enumerate(pg.bundles)},
             "bundles_to_node_id": {i: n for i, n in enumerate(pg.nodes)},
-            "stats": {"scheduling_state": "FINISHED" if pg.state == "CREATED" else pg.state,
+            "stats": {"scheduling_state": "FINISHED" if pg.state == "CREATED" else
+                      "INFEASIBLE" if pg.infeasible else pg.state,
                       "pending_reason": pg.why_pending},
         }
 

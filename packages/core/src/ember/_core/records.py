@@ -117,7 +117,7 @@ class Actor:
 class PlacementGroup:
     __slots__ = ("pg_id", "bundles", "strategy", "name", "state", "nodes", "waiters",
                  "lifetime", "held_for", "reserving", "why_pending", "not_before",
-                 "attempt", "creator", "job")
+                 "attempt", "creator", "job", "infeasible")
 
     def __init__(self, pg_id: str, bundles: list[dict], strategy: str, name: str,
                  lifetime: str | None) -> None:
@@ -132,6 +132,7 @@ class PlacementGroup:
         self.held_for = ""  # the owner's node id when this node only holds bundles of it
         self.reserving = False  # asking peers to hold their bundles
         self.why_pending = ""
+        self.infeasible = False  # no set of alive nodes can ever hold it (it waits)
         self.not_before = 0.0  # monotonic time before which a refused group is not retried
         self.attempt = 0  # counts placements across nodes; peers match returns against it
         self.creator: int | None = None  # the client that created it
