@@ -165,3 +165,19 @@ def test_exported_names():
                  "get_log", "list_workers"):
         assert callable(getattr(state, name))
     assert ember.job_submission.JobStatus.SUCCEEDED.is_terminal()
+
+
+@ember.remote
+def chatty(text):
+    print(text)
+    return os.getpid()
+
+
+def test_worker_output_is_kept_per_worker_and_served(dash):
+    pid = ember.get(chatty.remote("hello from a worker"))
+    name = f"worker-{pid}.out"
+    files = [f for fs in state.list_logs().values() for f in fs]
+    assert name in files
+    assert "".join(state.get_log(filename=name, tail=5)).endswith("hello from a worker\n")
+    with pytest.raises(ValueError):
+        list(state.get_log(filename="../token"))

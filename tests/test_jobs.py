@@ -188,5 +188,7 @@ def test_job_cli_submit_waits_and_reports(head, workdir):
     assert "SUCCEEDED" in _ember(env, "job", "status", "cli-2").stdout
     listed = _ember(env, "job", "list").stdout
     assert "cli-2" in listed and listed.count("SUCCEEDED") == 2
+    assert "job-driver-cli-2.log" in _ember(env, "logs").stdout
+    assert _ember(env, "logs", "job-driver-cli-2*", "--tail", "1").stdout == "from the cli\n"
     failed = _ember(env, "job", "submit", "--", "exit 4", check=False)
     assert failed.returncode == 1 and "failed" in failed.stdout

@@ -74,6 +74,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.start_time = time.time()
         spill_dir = os.path.join(session_dir, "spill")
         os.makedirs(spill_dir, exist_ok=True)
+        self.log_dir = os.path.join(session_dir, "logs")  # worker-<pid>.out of each worker
+        os.makedirs(self.log_dir, mode=0o700, exist_ok=True)
         self.store = _native.ObjectStore(object_store_memory, spill_dir)
         self.region = self.store.region
         self.objects = ObjectTable(self.store)
@@ -418,7 +420,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         # Workers see the driver's import path, so functions pickled by reference to a
         # module the driver imported (a test module, a script's sibling) import there too.
         setup = dict(self.envs.setup_for(env_key), log_to_driver=self.log_to_driver,
-                     driver_sys_path=[p for p in sys.path if p])
+                     driver_sys_path=[p for p in sys.path if p], log_dir=self.log_dir)
         wid = next(self.wids)
         if actor is not None:
             self.reserved[wid] = actor

@@ -213,11 +213,13 @@ class WorkerClient(BaseClient):
 
 
 class _LineWriter(io.TextIOBase):
-    """Writes whole lines to an fd, each prefixed with '(pid=N) ' as the driver shows it."""
+    """Writes whole lines to an fd, each prefixed with '(pid=N) ' as the driver shows it,
+    and (unprefixed) to the worker's log file when it has one."""
 
-    def __init__(self, fd: int, prefix: str) -> None:
+    def __init__(self, fd: int, prefix: str, log_fd: int = -1) -> None:
         self._fd = fd
         self._prefix = prefix
+        self._log_fd = log_fd
         self._partial = ""
         self._lock = threading.Lock()
 
@@ -232,12 +234,17 @@ class _LineWriter(io.TextIOBase):
             if lines:
                 out = "".join(f"{self._prefix}{ln}\n" for ln in lines)
                 _write_all(self._fd, out.encode("utf-8", "replace"))
+                if self._log_fd >= 0:
+                    _write_all(self._log_fd, "".join(f"{ln}\n" for ln in lines).encode(
+                        "utf-8", "replace"))
         return len(s)
 
     def flush(self) -> None:
         with self._lock:
             if self._partial:
                 _write_all(self._fd, f"{self._prefix}{self._partial}".encode("utf-8", "replace"))
+                if self._log_fd >= 0:
+                    _write_all(self._log_fd, self._partial.encode("utf-8", "replace"))
                 self._partial = ""
 
     def fileno(self) -> int:
@@ -283,14 +290,21 @@ def _flusher(client: WorkerClient) -> None:
 def main(sock: socket.socket, wid: int, store_fd: int, store_size: int, setup: dict) -> int:
     ids.reseed()
     refs.current = refs.LocalRefs()
+    log_fd = -1
+    if setup.get("log_dir"):  # worker-<pid>.out, served by the dashboard's logs API
+        try:
+            log_fd = os.open(os.path.join(setup["log_dir"], f"worker-{os.getpid()}.out"),
+                             os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError:
+            log_fd = -1
     if setup.get("log_to_driver", True):
         prefix = f"(pid={os.getpid()}) "
-        sys.stdout = _LineWriter(1, prefix)
-        sys.stderr = _LineWriter(2, prefix)
+        sys.stdout = _LineWriter(1, prefix, log_fd)
+        sys.stderr = _LineWriter(2, prefix, log_fd)
     else:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        sys.stdout = _LineWriter(devnull, "")
-        sys.stderr = _LineWriter(devnull, "")
+        sys.stdout = _LineWriter(devnull, "", log_fd)
+        sys.stderr = _LineWriter(devnull, "", log_fd)
     _apply_setup(setup)
     client = WorkerClient(sock, wid, store_fd, store_size)
     context.client = client

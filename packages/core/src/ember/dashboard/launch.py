@@ -28,7 +28,7 @@ def start_for_session(manager: Any, session_dir: str, host: str = "127.0.0.1",
     from ember.dashboard.backend import Backend
 
     token = _session_token(session_dir)
-    backend = Backend(manager, session_dir, log_dirs=[os.path.join(session_dir, "logs")])
+    backend = Backend(manager, session_dir, log_dirs=[manager.log_dir])
     return DashboardServer(backend, token, host, port)
 
 
@@ -44,7 +44,8 @@ def start_for_head(head: Any, host: str = "127.0.0.1",
     jobs = JobManager(GcsJobStore(head.client), work_dir, {"EMBER_ADDRESS": "auto"},
                       head.manager.node_id)
     backend = Backend(head.manager, head.session_dir, jobs=jobs, gcs=head.client,
-                      log_dirs=[jobs.logs_dir, procutil.session_root()])
+                      log_dirs=[jobs.logs_dir, head.manager.log_dir,
+                                procutil.session_root()])
     return DashboardServer(backend, head.token, host, port)
 
 
