@@ -85,6 +85,7 @@ class StreamingExecutor:
         self._cond = threading.Condition()
         self._signaled: set[int] = set()
         self._final_done = False
+        self._woken = False
         self._shutdown = False
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -111,12 +112,19 @@ class StreamingExecutor:
             self.ctx.target_max_block_size = cap
         self._started_at = time.perf_counter()
         for op in self.ops:
+            op.wake = self._wake
             op.start(self.ctx, cpus, gpus)
         self._warn_if_actors_starve_tasks(cpus)
         self._thread = threading.Thread(target=self._run, name="ember-data-executor",
                                         daemon=True)
         self._thread.start()
         return self
+
+    def _wake(self) -> None:
+        """An operator's helper thread has output: end the loop's idle wait now."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
 
     def _warn_if_actors_starve_tasks(self, cpus: float) -> None:
         """Actor pools that hold every CPU leave none for task operators after them."""
@@ -212,7 +220,9 @@ class StreamingExecutor:
                     raise
         elif not self._final_done:
             with self._cond:
-                self._cond.wait(_WAIT_S / 5)
+                if not self._woken:
+                    self._cond.wait(_WAIT_S / 5)
+                self._woken = False
         self._transfer()
         self._track_usage()
         self._progress.update(self.ops)

@@ -41,6 +41,7 @@ class PhysicalOperator:
         self.stopped = False  # no more output wanted (a downstream limit was reached)
         self.blocked_by: list[PhysicalOperator] = []  # must complete before we dispatch
         self.ctx: Any = None
+        self.wake: Callable[[], None] = lambda: None  # set by the executor: "poll me now"
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, ctx: Any, cluster_cpus: float, cluster_gpus: float) -> None:
@@ -265,11 +266,13 @@ class AllToAllOperator(PhysicalOperator):
                     break
                 with self._lock:
                     self._results.append(out)
+                self.wake()
         except BaseException as e:  # noqa: BLE001 - surfaced by poll()
             self._error = e
         finally:
             self._collected = [[] for _ in self.inputs]
             self._done = True
+            self.wake()
 
     def poll(self) -> None:
         with self._lock:

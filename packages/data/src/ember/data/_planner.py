@@ -116,6 +116,20 @@ def autodetect_parallelism(ctx: DataContext, estimated_bytes: int | None) -> int
     return int(max(min(ctx.read_op_min_num_blocks, max_reasonable), min_safe, 2 * cpus))
 
 
+def _group_read_tasks(tasks: list, requested: int | None, ctx: DataContext) -> list[list]:
+    """Read tasks per ember task. An explicit parallelism gets one each; otherwise
+    consecutive small read tasks share an ember task (at least 4 per CPU, each at most
+    `read_task_group_max_bytes` of estimated output), saving a task's fixed cost each."""
+    if requested or len(tasks) <= 1:
+        return [[t] for t in tasks]
+    cpus = max(1, int(ember.cluster_resources().get("CPU", 1)))
+    sizes = [t.metadata.size_bytes or 0 for t in tasks]
+    cap = max(1, ctx.read_task_group_max_bytes)
+    n = min(len(tasks), max(4 * cpus, -(-sum(sizes) // cap)))
+    per = -(-len(tasks) // n)
+    return [tasks[i:i + per] for i in range(0, len(tasks), per)]
+
+
 def _resources(args: dict) -> tuple:
     return (args.get("num_cpus", 1) if args.get("num_cpus") is not None else 1,
             args.get("num_gpus") or 0, args.get("memory") or 0,
@@ -146,12 +160,14 @@ def plan(op: LogicalOperator, ctx: DataContext) -> PhysicalOperator:
         parallelism = op.parallelism or autodetect_parallelism(
             ctx, op.datasource.estimate_inmemory_data_size())
         tasks = op.datasource.get_read_tasks(parallelism)
+        groups = _group_read_tasks(tasks, op.parallelism, ctx)
         source = InputDataBuffer(
-            "ReadTasks", [RefBundle([(t, t.metadata)], False, i, {"read_tasks": True})
-                          for i, t in enumerate(tasks)], hidden=True)
+            "ReadTasks", [RefBundle([(t, t.metadata) for t in g], False, i,
+                                    {"read_tasks": True})
+                          for i, g in enumerate(groups)], hidden=True)
         mapped = TaskPoolMapOperator(op.name, source, [ReadStage()],
                                      Compute(max_size=op.concurrency), op.remote_args, None)
-        mapped._expected_inputs = len(tasks)
+        mapped._expected_inputs = len(groups)
         return mapped
     if isinstance(op, MapOp):
         up = plan(op.inputs[0], ctx)

@@ -60,6 +60,8 @@ class DataContext:
     target_min_block_size: int = 1 * MiB
     target_shuffle_max_block_size: int = 1024 * MiB
     read_op_min_num_blocks: int = 200
+    # Consecutive read tasks share one ember task up to this many estimated bytes.
+    read_task_group_max_bytes: int = 256 * MiB
     min_parallelism: int = 200
     object_store_memory_limit_fraction: float = 0.5
     op_resource_reservation_ratio: float = 0.5
