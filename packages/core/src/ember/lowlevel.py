@@ -13,4 +13,13 @@ from ember._core.handshake import accept as handshake_accept
 from ember._core.handshake import connect as handshake_connect
 
 __all__ = ["AuthenticationFailed", "HandshakeGate", "bytes_from_buffer", "handshake_accept",
-           "handshake_connect", "join_bytes"]
+           "handshake_connect", "join_bytes", "object_store_stats"]
+
+
+def object_store_stats() -> dict[str, int]:
+    """This node's object store counters: capacity, used_bytes, num_objects, num_pinned,
+    num_spilled, spilled_bytes_current, spilled_total, spilled_bytes_total,
+    restored_total, restored_bytes_total, evicted_total, evicted_bytes_total."""
+    from ember._core import context
+
+    return dict(context.require_client().call("metrics")["store"])
