@@ -145,13 +145,16 @@ class FramedProtocol(asyncio.Protocol):
         if self._paused is not None:
             await self._paused
 
-    def send(self, msg: tuple) -> None:
+    def send(self, msg: tuple, now: bool = False) -> None:
+        """Queue `msg`; it leaves at the end of this loop turn (or at once with `now`)."""
         if self.closed:
             return
         data = pickle.dumps(msg, protocol=5)
         self._out.append(_HEADER.pack(len(data)))
         self._out.append(data)
-        if not self._flush_scheduled:
+        if now:
+            self._flush()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
 

@@ -189,8 +189,9 @@ class ReplicaChannel(FramedProtocol):
         self._batch_scheduled = False
         batch, self._batch = self._batch, {}
         final, self._final = self._final, set()
-        for rid, msgs in batch.items():
-            self.send((MESSAGES, rid, msgs, rid in final))
+        last = len(batch) - 1
+        for i, (rid, msgs) in enumerate(batch.items()):
+            self.send((MESSAGES, rid, msgs, rid in final), now=i == last)
 
 
 async def run_exchange(ex: ChannelExchange, app: Any, scope: dict) -> None:

@@ -22,6 +22,7 @@ from ember.serve._asgi import plain_response
 from ember.serve._channel import WINDOW_BYTES, ChannelClient, PendingResponse
 from ember.serve._compat import collect_inherited_garbage
 from ember.serve._constants import MULTIPLEXED_MODEL_ID_HEADER, SESSION_HEADERS
+from ember.serve._http_protocol import coalescing_http_protocol
 from ember.serve._refs import await_ref
 from ember.serve._router import PendingRequest
 from ember.serve.config import HTTPOptions
@@ -85,6 +86,7 @@ class ProxyActor:
         sock.setblocking(False)
         port = sock.getsockname()[1]
         config = uvicorn.Config(self._asgi, interface="asgi3", lifespan="off",
+                                http=coalescing_http_protocol(),
                                 log_level="warning", access_log=False,
                                 timeout_keep_alive=int(opts.keep_alive_timeout_s),
                                 root_path=opts.root_path, ws="auto", log_config=None)
