@@ -59,3 +59,23 @@ def test_omp_num_threads_follows_cpus(shutdown_after, monkeypatch):
                      .remote()) == "5"
     assert ember.get(Actor.remote().omp.remote()) == "1"
     assert ember.get(Actor.options(num_cpus=2).remote().omp.remote()) == "2"
+
+
+def test_process_titles_name_the_running_task(cluster):
+    """As Ray, a worker's command line (ps, psutil) reads ray::<task or Class.method>."""
+    import psutil
+
+    @ember.remote
+    def title():
+        return psutil.Process().cmdline()[0]
+
+    @ember.remote
+    class Foo:
+        def method(self):
+            return psutil.Process().cmdline()[0]
+
+    assert ember.get(title.remote()) == f"ray::{title._function.__qualname__}"
+    assert ember.get(title.options(name="renamed").remote()) == "ray::renamed"
+    f = Foo.remote()
+    assert ember.get(f.method.remote()) == "ray::Foo.method"
+    assert ember.get(f.method.options(name="bar").remote()) == "ray::bar"

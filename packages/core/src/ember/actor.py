@@ -252,7 +252,8 @@ class ActorMethod:
             {"num_returns": n})
         return {
             "actor_id": handle._actor_id, "method": name,
-            "name": f"{handle._meta['class_name'].rsplit('.', 1)[-1]}.{name}",
+            "name": (_options.text(options, "name")
+                     or f"{handle._meta['class_name'].rsplit('.', 1)[-1]}.{name}"),
             "num_returns": n,
             "max_task_retries": (None if options.get("max_task_retries") is None
                                  else _options.count(options, "max_task_retries", 0)),

@@ -11,10 +11,13 @@ import traceback
 from typing import Any
 
 from ember._core import args as argpack
-from ember._core import context, ids, serialization
+from ember._core import context, ids, procutil, serialization
 from ember._core.objects import INLINE_MAX
 from ember._core.records import STREAMING, SYSTEM_GROUP
 from ember.exceptions import RayTaskError, TaskCancelledError
+
+
+IDLE_TITLE = "ray::IDLE"  # what `ps` shows for a worker between tasks, as in Ray
 
 
 class ExitActor(BaseException):
@@ -32,6 +35,7 @@ class Runner:
         # Ray sets OMP_NUM_THREADS to the task's CPUs unless the environment already does.
         self.omp_fixed = "OMP_NUM_THREADS" in os.environ
         self.omp = ""
+        procutil.set_title(IDLE_TITLE)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -141,6 +145,7 @@ class Runner:
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # not for this task
             self.set_gpus = False
         actor = self.client.actor_ctx
+        procutil.set_title(f"ray::{spec.get('name') or 'task'}")  # Ray's process title
         resources = spec.get("resources") or actor.get("resources") or {}
         if not self.omp_fixed:
             omp = str(max(1, int(resources.get("CPU", 1))))
@@ -205,6 +210,8 @@ class Runner:
         # may need their room in the store for the next task's arguments.
         a = k = None
         c.send(("done", spec["task_id"], results, retryable))
+        procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}" if self.actor_name
+                           else IDLE_TITLE)
         _flush_std()
 
     # -- actors -----------------------------------------------------------------------
@@ -213,6 +220,7 @@ class Runner:
         c = self.client
         self.actor_id = spec["actor_id"]
         self.actor_name = spec.get("class_name", "")
+        procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}")
         # What holds for every call of this actor, and for threads its methods start.
         self.client.actor_ctx = {"actor_id": spec["actor_id"], "actor_name": self.actor_name,
                                  "resources": spec.get("resources") or {},

@@ -35,6 +35,23 @@ def set_process_name(name: str) -> None:
         pass
 
 
+_title = ""
+
+
+def set_title(title: str) -> None:
+    """Show `title` as this process's command line (`ps`, `top`, psutil's cmdline), as Ray
+    shows `ray::f` for a worker running `f`; a no-op when it is already the title."""
+    global _title
+    if title == _title:
+        return
+    _title = title
+    try:
+        import setproctitle
+    except ImportError:
+        return
+    setproctitle.setproctitle(title)
+
+
 def node_ip(host: str) -> str:
     """The IP a node is known by: the address it binds, or this host's for a wildcard."""
     if host not in ("", "0.0.0.0", "::"):
