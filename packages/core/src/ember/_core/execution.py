@@ -16,7 +16,6 @@ from ember._core.objects import INLINE_MAX
 from ember._core.records import STREAMING, SYSTEM_GROUP
 from ember.exceptions import RayTaskError, TaskCancelledError
 
-
 IDLE_TITLE = "ray::IDLE"  # what `ps` shows for a worker between tasks, as in Ray
 
 
