@@ -1,5 +1,6 @@
 """A dataset ~5x larger than the object store streams through map_batches and an actor
-pool into Parquet files with bounded memory: nothing spills, nothing fails."""
+pool into Parquet files with bounded memory: nothing spills, nothing fails. Materializing
+more than the store does spill, and Dataset.stats() says how much."""
 
 from __future__ import annotations
 
@@ -72,9 +73,19 @@ def test_larger_than_store_streams_to_parquet_with_bounded_memory(small_store, t
     assert produced > 4 * STORE  # the data really was larger than the store
     assert stats.peak_bytes_in_flight <= budget + 4 * (2 << 20)  # budget + a block per op
     assert peak[0] < STORE * 3 // 4, peak[0]  # live objects never came near the capacity
+    assert stats.spilled_bytes == 0  # working set under half the store: nothing spills
+    assert "object store: 0 B spilled" in ds.stats()
     assert len(os.listdir(out)) == 150
 
     back = rd.read_parquet(out, columns=["id", "check"])
     assert back.count() == ROWS
     assert back.sum("id") == ROWS * (ROWS - 1) // 2
     assert back.sum("check") == 128 * ROWS * (ROWS - 1) // 2
+
+
+def test_materializing_more_than_the_store_spills_and_stats_report_it(small_store):
+    ds = rd.range(120_000, override_num_blocks=24).map_batches(_expand).materialize()
+    assert ds.size_bytes() > STORE  # kept blocks cannot all stay in memory
+    assert ds._stats.spilled_bytes > 0
+    assert "0 B spilled" not in ds.stats()
+    assert ds.sum("id") == 120_000 * 119_999 // 2  # spilled blocks are restored on read

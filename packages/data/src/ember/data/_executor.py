@@ -29,6 +29,7 @@ from ember.data.exceptions import UserCodeException, as_instance_of
 __all__ = ["StreamingExecutor", "store_capacity", "topological"]
 
 _WAIT_S = 0.05
+_STORE_SAMPLE_S = 0.1  # how often the object store's use is sampled for stats()
 
 
 def topological(final: PhysicalOperator) -> list[PhysicalOperator]:
@@ -56,6 +57,15 @@ def store_capacity() -> int:
         return int(cap)
     mem = res.get("memory")
     return int(mem * 0.3 / 0.7) if mem else 2 << 30
+
+
+def _store_stats() -> dict | None:
+    try:
+        from ember.lowlevel import object_store_stats
+
+        return object_store_stats()
+    except Exception:  # noqa: BLE001 - stats are best effort (e.g. an older core)
+        return None
 
 
 def _user_error(e: BaseException) -> BaseException | None:
@@ -111,6 +121,8 @@ class StreamingExecutor:
         if not self.ctx.target_max_block_size or self.ctx.target_max_block_size > cap:
             self.ctx.target_max_block_size = cap
         self._started_at = time.perf_counter()
+        self._store0 = _store_stats()
+        self._store_sampled_at = self._started_at
         for op in self.ops:
             op.wake = self._wake
             op.start(self.ctx, cpus, gpus)
@@ -119,6 +131,18 @@ class StreamingExecutor:
                                         daemon=True)
         self._thread.start()
         return self
+
+    def _record_store_use(self, final: bool = False) -> None:
+        """Spilled/restored bytes since the start, and the store's peak use (sampled)."""
+        now = _store_stats()
+        if now is None or self._store0 is None:
+            return
+        self.stats.store_peak_bytes = max(self.stats.store_peak_bytes, now["used_bytes"])
+        if final:
+            self.stats.spilled_bytes = now["spilled_bytes_total"] - \
+                self._store0["spilled_bytes_total"]
+            self.stats.restored_bytes = now["restored_bytes_total"] - \
+                self._store0["restored_bytes_total"]
 
     def _wake(self) -> None:
         """An operator's helper thread has output: end the loop's idle wait now."""
@@ -189,6 +213,7 @@ class StreamingExecutor:
                 except Exception:  # noqa: BLE001
                     pass
             self.stats.wall_s = time.perf_counter() - self._started_at
+            self._record_store_use(final=True)
             self._progress.update(self.ops, force=True)
             self._progress.close()
             with self._cond:
@@ -301,3 +326,7 @@ class StreamingExecutor:
         total = sum(self._usage(op) for op in self.ops)
         if total > self.stats.peak_bytes_in_flight:
             self.stats.peak_bytes_in_flight = total
+        now = time.perf_counter()
+        if now - self._store_sampled_at >= _STORE_SAMPLE_S:
+            self._store_sampled_at = now
+            self._record_store_use()

@@ -95,6 +95,11 @@ class DatasetStats:
     wall_s: float = 0.0
     peak_bytes_in_flight: int = 0
     budget_bytes: int = 0
+    # Node-wide object store counters over the execution (other work on the node counts
+    # too): bytes spilled to disk and restored from it, and the store's peak use seen.
+    spilled_bytes: int = 0
+    restored_bytes: int = 0
+    store_peak_bytes: int = 0
     parents: list[DatasetStats] = field(default_factory=list)
 
     def to_summary(self) -> str:
@@ -104,7 +109,10 @@ class DatasetStats:
             parts.append(
                 f"Dataset executed in {self.wall_s:.2f}s; peak object-store bytes in flight "
                 f"{format_bytes(self.peak_bytes_in_flight)} (budget "
-                f"{format_bytes(self.budget_bytes)})")
+                f"{format_bytes(self.budget_bytes)}); object store: "
+                f"{format_bytes(self.spilled_bytes)} spilled, "
+                f"{format_bytes(self.restored_bytes)} restored, peak use "
+                f"{format_bytes(self.store_peak_bytes)}")
         return "\n\n".join(p for p in parts if p)
 
     def __str__(self) -> str:
