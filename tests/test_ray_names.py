@@ -190,3 +190,21 @@ def test_implicit_node_resources_and_named_actor_listing(cluster):
     assert {"name": "elsewhere", "namespace": "other-ns"} in every
     ember.kill(here)
     ember.kill(there)
+
+
+def test_dir_of_actor_classes_handles_and_methods(cluster):
+    """Autocompletion offers what Ray's does."""
+
+    @ember.remote
+    class Foo:
+        def method_one(self) -> None:
+            pass
+
+    assert {n for n in dir(Foo) if not n.startswith("_")} == {
+        "method_one", "options", "remote", "bind"}
+    f = Foo.remote()
+    assert set(dir(f)) == {"__init__", "method_one", "__ray_ready__", "__ray_call__",
+                           "__ray_terminate__"}
+    assert {n for n in dir(f.method_one) if not n.startswith("_")} == {
+        "options", "remote", "bind"}
+    ember.kill(f)

@@ -80,6 +80,11 @@ class ActorClass:
             return functools.partial(value)
         return value
 
+    def __dir__(self) -> list[str]:
+        """The factory's own names and the class's methods and attributes, as in Ray."""
+        return sorted(set(super().__dir__()) | {
+            n for n in dir(self.__dict__["_cls"]) if not n.startswith("__")})
+
     @property
     def __ray_metadata__(self) -> Any:
         """Ray's metadata record: class_name as the state API reports it."""
@@ -203,9 +208,13 @@ class ActorHandle:
         except Exception:  # noqa: BLE001
             pass
 
+    def __dir__(self) -> list[str]:
+        """The actor's methods (what autocompletion offers), as in Ray."""
+        return sorted({"__init__", *self._meta["methods"], *_BUILTIN_METHODS})
+
     def __getattr__(self, name: str) -> ActorMethod:
         if name in _BUILTIN_METHODS:
-            return ActorMethod(self, name, ActorMethod.template(self, name, {}))
+            return ActorMethod(self, name, ActorMethod._template(self, name, {}))
         if name.startswith("_") and name != "__call__":
             raise AttributeError(name)
         template = self._templates.get(name)
@@ -214,7 +223,7 @@ class ActorHandle:
             if opts is None:
                 raise AttributeError(f"'{self._meta['class_name']}' actor has no method "
                                      f"{name!r}.")
-            template = self._templates[name] = ActorMethod.template(self, name, opts)
+            template = self._templates[name] = ActorMethod._template(self, name, opts)
         return ActorMethod(self, name, template)
 
     def __reduce__(self) -> Any:
@@ -246,7 +255,7 @@ class ActorMethod:
         self._base = template
 
     @staticmethod
-    def template(handle: ActorHandle, name: str, options: dict) -> dict:
+    def _template(handle: ActorHandle, name: str, options: dict) -> dict:
         n = options.get("num_returns", 1)
         n = STREAMING if n in ("streaming", STREAMING) else _options.num_returns(
             {"num_returns": n})
@@ -268,7 +277,7 @@ class ActorMethod:
     def options(self, **options: Any) -> _BoundMethod:
         _options.check(options, _options.METHOD_OPTIONS, f"actor method {self._name!r}")
         base = self._handle._meta["methods"].get(self._name, {})
-        return _BoundMethod(self, self.template(self._handle, self._name, {**base, **options}))
+        return _BoundMethod(self, self._template(self._handle, self._name, {**base, **options}))
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         return self._submit(self._base, args, kwargs)

@@ -28,6 +28,8 @@ OVERRIDES = {
     "ray.tests.client_test_utils": "_ray_compat.test_utils",
     "ray._common.utils": "_ray_compat.common_utils",
     "ray.serve._private.test_utils": "_ray_compat.serve_test_utils",
+    "ray._common.constants": "_ray_compat.constants",
+    "ray._private.ray_constants": "_ray_compat.constants",
 }
 
 
