@@ -17,7 +17,12 @@ packages/data/benchmarks/data_throughput.py):
     MB/s of the in-memory Arrow size (tool: pyarrow.parquet.read_table);
   * groupby-sum on 1M rows, 1000 keys (from_pandas of 8 frames; tool: pandas groupby);
   * sort of 10M int64 rows (from_arrow, repartition(16), materialized before timing;
-    tool: numpy.sort; pandas sort_values is reported too).
+    tool: numpy.sort; pandas sort_values is reported too);
+  * larger than the object store: --stream-gb GB of 1 KiB rows (range → map_batches
+    expanding each id to 128 int64 → iter_batches, checked) through a runtime started
+    in its own subprocess with a --store-mb object store; the peak proportional set
+    size of the whole process tree (driver, node services, workers; shared memory
+    counted once) is sampled every 0.1 s from /proc (tool: numpy, 16 MiB at a time).
 
 Each timing is the best of --repeat runs. The result is a markdown table on stdout
 (and --out).
@@ -131,6 +136,22 @@ def run_runtime(name: str, rows: int, sort_rows: int, group_rows: int, parquet_d
     return res
 
 
+def run_tool_stream(gb: float) -> dict:
+    """The stream row's work in plain numpy, one 16 MiB chunk at a time."""
+    import numpy as np
+
+    rows = int(gb * 1e9 // 1024)
+    step = (16 << 20) // 1024
+    t0 = time.perf_counter()
+    total = 0
+    for start in range(0, rows, step):
+        ids = np.arange(start, min(rows, start + step))
+        total += int(np.repeat(ids[:, None], 128, axis=1)[:, 0].sum())
+    elapsed = time.perf_counter() - t0
+    assert total == rows * (rows - 1) // 2
+    return {"stream_s": elapsed, "stream_peak_pss": _tree_pss_bytes(os.getpid())}
+
+
 def run_tool(rows: int, sort_rows: int, group_rows: int, parquet_dir: str, repeat: int) -> dict:
     import numpy as np
     import pandas as pd
@@ -153,12 +174,92 @@ def run_tool(rows: int, sort_rows: int, group_rows: int, parquet_dir: str, repea
     return res
 
 
+# --------------------------------------------------------------------------- larger than the store
+
+def _tree_pss_bytes(root: int) -> int:
+    """Proportional set size of `root` and all its descendants (shared memory, such as
+    the object store, counted once in all), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total
+
+
+def run_stream(name: str, gb: float, store_mb: int) -> dict:
+    """Stream `gb` GB (1 KiB rows) through map_batches into a consumer with an object
+    store of `store_mb` MB; peak memory of the whole process tree, sampled every 0.1 s."""
+    import threading
+
+    import numpy as np
+
+    rt = __import__(name)
+    rd = __import__(name + ".data", fromlist=["data"])
+    kwargs = {"include_dashboard": False} if name == "ray" else {}
+    rt.init(num_cpus=2, object_store_memory=store_mb * 1024 * 1024, **kwargs)
+    rd.DataContext.get_current().enable_progress_bars = False
+    rows = int(gb * 1e9 // 1024)
+    peak, done = [0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_pss_bytes(os.getpid()))
+            done.wait(0.1)
+
+    base = _tree_pss_bytes(os.getpid())
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+
+    def expand(batch):
+        ids = batch["id"]
+        return {"id": ids, "payload": np.repeat(ids[:, None], 128, axis=1)}
+
+    t0 = time.perf_counter()
+    ds = rd.range(rows, override_num_blocks=max(8, int(gb * 1e9) // (16 << 20)))
+    ds = ds.map_batches(expand, batch_format="numpy")
+    total = 0
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        total += int(batch["payload"][:, 0].sum())
+    elapsed = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    assert total == rows * (rows - 1) // 2, total
+    try:
+        stats = ds.stats()
+    except Exception:  # noqa: BLE001 - stats are informative only
+        stats = ""
+    rt.shutdown()
+    return {"stream_s": elapsed, "stream_peak_pss": peak[0], "stream_base_pss": base,
+            "stream_rows": rows, "stream_stats_tail": stats.splitlines()[-1] if stats else ""}
+
+
 # --------------------------------------------------------------------------- driver side
 
-def run_worker(python: str, worker: str, args, parquet_dir: str) -> dict:
+def run_worker(python: str, worker: str, args, parquet_dir: str, stream: bool = False) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--worker", worker, "--rows", str(args.rows),
            "--sort-rows", str(args.sort_rows), "--group-rows", str(args.group_rows),
-           "--repeat", str(args.repeat), "--parquet-dir", parquet_dir]
+           "--repeat", str(args.repeat), "--parquet-dir", parquet_dir,
+           "--stream-gb", str(args.stream_gb), "--store-mb", str(args.store_mb)]
+    if stream:
+        cmd.append("--stream")
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
@@ -188,6 +289,10 @@ def table(results: dict, meta: dict, args) -> str:
             return s, f"{s:.2f} s ({prow / s / 1e6:.1f}M rows/s{mbs})"
         if kind == "sort":
             return s, f"{s:.2f} s ({args.sort_rows / s / 1e6:.1f}M rows/s)"
+        if kind == "stream":
+            pss = res.get("stream_peak_pss")
+            mem = f", peak memory {pss / 2**20:,.0f} MiB" if pss else ""
+            return s, f"{s:.2f} s ({args.stream_gb * 1e9 / s / 1e6:,.0f} MB/s{mem})"
         return s, f"{s:.3f} s"
 
     rows = [
@@ -200,6 +305,10 @@ def table(results: dict, meta: dict, args) -> str:
          "pandas groupby().sum()"),
         (f"sort {args.sort_rows:,} int64 rows", "sort_s", "sort", "numpy.sort"),
     ]
+    if args.stream_gb > 0:
+        rows.append((f"stream {args.stream_gb:g} GB (1 KiB rows) range → map_batches → "
+                     f"iter_batches, object store {args.store_mb} MiB", "stream_s", "stream",
+                     "numpy, one 16 MiB chunk at a time"))
     lines = ["| workload | ember | Ray Data 2.60 | single-node tool | tool | ember / Ray | "
              "ember / tool |", "|---|---:|---:|---:|---|---:|---:|"]
     for label, key, kind, tool in rows:
@@ -210,6 +319,9 @@ def table(results: dict, meta: dict, args) -> str:
         er = f"{es / rs:.2f}× time" if es and rs else "—"
         et = f"{es / ts:.2f}× time" if es and ts else "—"
         lines.append(f"| {label} | {ec} | {rc} | {tc} | {tool} | {er} | {et} |")
+    for name, res in (("ember", e), ("Ray Data", r)):
+        if res.get("stream_stats_tail"):
+            lines.append(f"\n{name} stream stats: {res['stream_stats_tail']}")
     if t.get("sort_pandas_s"):
         lines.append(f"\npandas sort_values on the same {args.sort_rows:,} rows: "
                      f"{t['sort_pandas_s']:.2f} s.")
@@ -228,10 +340,19 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--timeout", type=float, default=900)
     p.add_argument("--only", nargs="*", choices=["ember", "ray", "tool"])
+    p.add_argument("--stream-gb", type=float, default=4.0,
+                   help="GB streamed through a small object store (0: skip that row)")
+    p.add_argument("--store-mb", type=int, default=512, help="object store of that row")
+    p.add_argument("--stream", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--out")
     p.add_argument("--json")
     args = p.parse_args()
 
+    if args.worker and args.stream:
+        res = run_tool_stream(args.stream_gb) if args.worker == "tool" else \
+            run_stream(args.worker, args.stream_gb, args.store_mb)
+        print("RESULT " + json.dumps(res), flush=True)
+        return
     if args.worker:
         if args.worker == "tool":
             res = run_tool(args.rows, args.sort_rows, args.group_rows, args.parquet_dir, args.repeat)
@@ -265,6 +386,10 @@ def main() -> None:
                 results[worker] = {"error": "no Ray python: set RAY_PYTHON or --ray-python"}
                 continue
             results[worker] = run_worker(pythons[worker], worker, args, parquet_dir)
+            if args.stream_gb > 0:
+                streamed = run_worker(pythons[worker], worker, args, parquet_dir, stream=True)
+                results[worker].update({k if k.startswith("stream") else f"stream_{k}": v
+                                        for k, v in streamed.items()})
             print(f"{LABEL[worker]}: {json.dumps(results[worker])}", file=sys.stderr, flush=True)
     finally:
         if tmp:
