@@ -11,11 +11,10 @@ import asyncio
 import time
 from typing import Any
 
-import ember
-from ember.serve._constants import CONTROL_LOOP_PERIOD_S, PROXY_NAME, SERVE_NAMESPACE
+from ember.serve._constants import CONTROL_LOOP_PERIOD_S
 from ember.serve._deployment_state import DeploymentState
 from ember.serve._long_poll import LongPollHost
-from ember.serve._refs import await_ref
+from ember.serve._proxy_fleet import ProxyFleet
 
 ROUTES_KEY = "routes"
 
@@ -41,8 +40,7 @@ class ServeController:
         self._http_options = http_options
         self._apps: dict[str, _AppState] = {}
         self._deployments: dict[tuple[str, str], DeploymentState] = {}
-        self._proxy: Any = None
-        self._proxy_address: str | None = None
+        self._proxies = ProxyFleet(self.spawn)
         self._loop_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
         self._wake: asyncio.Event | None = None
@@ -58,7 +56,8 @@ class ServeController:
             self._wake = asyncio.Event()
             self._loop_task = asyncio.get_running_loop().create_task(self._control_loop())
             self._publish_routes()
-        return {"http_options": self._http_options, "proxy_address": self._proxy_address}
+        return {"http_options": self._http_options,
+                "proxy_address": self._proxies.head_address}
 
     def spawn(self, coro: Any) -> asyncio.Task:
         """Run a coroutine on the controller's loop and keep a reference to it."""
@@ -98,6 +97,7 @@ class ServeController:
                 continue
             self._update_app_status(app)
         self._publish_routes()
+        self._proxies.tick(now)
 
     # -- applications -------------------------------------------------------------------
 
@@ -209,11 +209,11 @@ class ServeController:
                           "last_deployed_time_s": app.deployed_at, "deployments": deps,
                           "route_prefix": app.route_prefix, "ingress": app.ingress,
                           "docs_path": app.docs_path}
-        proxies = {}
-        if self._proxy is not None:
-            proxies[ember.get_runtime_context().get_node_id()] = "HEALTHY"
-        return {"applications": apps, "proxies": proxies, "http_options": self._http_options,
-                "proxy_address": self._proxy_address}
+        return {"applications": apps, "proxies": self._proxies.status(),
+                "http_options": self._http_options,
+                "proxy_address": self._proxies.head_address,
+                "proxy_addresses": self._proxies.addresses(),
+                "proxy_location": self._proxies.location}
 
     async def get_app_ingress(self, name: str) -> str | None:
         app = self._apps.get(name)
@@ -237,27 +237,14 @@ class ServeController:
     # -- HTTP proxy ---------------------------------------------------------------------
 
     async def ensure_proxy(self, http_options: dict | None) -> str | None:
-        """Start the HTTP proxy with these options unless one runs; returns its address."""
+        """Start the HTTP proxies with these options unless they run; returns the head
+        node's proxy address (None with ProxyLocation.Disabled)."""
         await self.start()
-        if self._proxy is not None:
-            return self._proxy_address
+        if self._proxies.active:
+            return self._proxies.head_address
         if http_options is not None:
             self._http_options = http_options
-        opts = self._http_options or {}
-        if opts.get("location") in ("NoServer", "Disabled"):
-            return None
-        from ember.serve._proxy import ProxyActor
-
-        self._proxy = ember.remote(ProxyActor).options(
-            name=PROXY_NAME, namespace=SERVE_NAMESPACE, lifetime="detached", num_cpus=0,
-            max_concurrency=100_000).remote(opts)
-        try:
-            self._proxy_address = await await_ref(self._proxy.ready.remote())
-        except Exception:
-            ember.kill(self._proxy)
-            self._proxy = None
-            raise
-        return self._proxy_address
+        return await self._proxies.ensure(self._http_options or {})
 
     # -- shutdown -----------------------------------------------------------------------
 
@@ -271,13 +258,4 @@ class ServeController:
             await asyncio.sleep(0.02)
         for ds in self._deployments.values():
             ds.stop_all_now()
-        if self._proxy is not None:
-            try:
-                await asyncio.wait_for(await_ref(self._proxy.shutdown.remote()), 5)
-            except Exception:  # noqa: BLE001
-                pass
-            try:
-                ember.kill(self._proxy)
-            except Exception:  # noqa: BLE001
-                pass
-            self._proxy = None
+        await self._proxies.shutdown()

@@ -40,7 +40,7 @@ WATCH_DISCONNECT_AFTER_S = 0.002
 
 
 class ProxyActor:
-    """Runs on the head node; created by the controller."""
+    """One per node that runs a proxy (see _proxy_fleet); created by the controller."""
 
     def __init__(self, http_options: dict) -> None:
         self._options = HTTPOptions(**(http_options or {}))
@@ -98,7 +98,13 @@ class ProxyActor:
                 self._serve_task.result()
                 raise RuntimeError("The Serve HTTP proxy stopped while starting.")
             await asyncio.sleep(0.005)
-        host = f"[{opts.host}]" if family == socket.AF_INET6 else opts.host
+        host = opts.host
+        if host in ("0.0.0.0", "::", ""):
+            # Listening on every interface: report the address other nodes reach it at.
+            host = next((n["NodeManagerAddress"] for n in ember.nodes()
+                         if n["NodeID"] == self._node_id), "127.0.0.1")
+        if ":" in host:
+            host = f"[{host}]"
         self._address = f"http://{host}:{port}"
         return self._address
 

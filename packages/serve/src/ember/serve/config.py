@@ -73,7 +73,8 @@ class AutoscalingConfig(BaseModel):
 
 
 class ProxyLocation(StrEnum):
-    """Where HTTP proxies run. ember runs one proxy per cluster (on the head node)."""
+    """Where HTTP proxies run: on the head node only (the default), on every node (each
+    listening on `HTTPOptions.host:port` of its node), or nowhere."""
 
     Disabled = "Disabled"
     HeadOnly = "HeadOnly"
