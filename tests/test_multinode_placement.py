@@ -139,3 +139,18 @@ def test_a_group_is_placed_again_when_a_node_holding_its_bundle_dies(cluster):
     ref = slot_node.options(scheduling_strategy=in_bundle(pg, index)).remote()
     assert ember.get(ref, timeout=30) == c.node_id
     remove_placement_group(pg)
+
+
+def test_state_api_reports_the_node_an_actor_runs_on(cluster):
+    from ember.util.state import get_actor
+
+    pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+    assert pg.wait(60)
+    members = [Member.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
+        placement_group=pg, placement_group_bundle_index=i)).remote() for i in range(2)]
+    where_they_run = ember.get([m.node.remote() for m in members], timeout=60)
+    assert len(set(where_they_run)) == 2
+    assert [get_actor(id=m._actor_id.hex()).node_id for m in members] == where_they_run
+    for m in members:
+        ember.kill(m)
+    remove_placement_group(pg)

@@ -503,7 +503,8 @@ class ActorMixin:
         return {
             "actor_id": actor.actor_id.hex(), "class_name": actor.class_name,
             "state": actor.state, "name": actor.name or "", "namespace": actor.namespace,
-            "pid": actor.pid, "num_restarts": actor.num_restarts, "node_id": self.node_id,
+            "pid": actor.pid, "num_restarts": actor.num_restarts,
+            "node_id": actor.node_id or self.node_id,
             "death_cause": actor.death_cause or None,
             "is_detached": actor.detached, "required_resources": dict(actor.resources),
         }
