@@ -7,8 +7,9 @@
 --timeout stops a worker and keeps the rows it finished.)
 
 One FastAPI app (`make_app`: `GET /` answers "ok", `GET /stream` streams 1,000 chunks of
-16 bytes, one per event-loop turn) is served three ways, each in a fresh subprocess: by `uvicorn` alone (the same
-uvicorn settings as ember's proxy; one process, and `--workers <cores>`), and as a Serve
+16 bytes, one per event-loop turn) is served three ways, each in a fresh subprocess: by
+uvicorn alone (the settings of ember's proxy; one process, and one process per core
+sharing the port with SO_REUSEPORT), and as a Serve
 deployment (`@serve.ingress(app)`, one replica per core) by ember and by Ray (this file,
 run with `--worker ember` by this Python and `--worker ray` by $RAY_PYTHON /
 --ray-python). The Serve scenario imports the runtime by name (`rt = __import__(name)`,
@@ -43,7 +44,7 @@ from pathlib import Path
 from _runner import result_of, runtime_env
 
 RUNTIMES = ["uvicorn", "uvicorn-workers", "ember", "ray"]
-LABEL = {"uvicorn": "uvicorn (1 process)", "uvicorn-workers": "uvicorn (--workers cores)",
+LABEL = {"uvicorn": "uvicorn (1 process)", "uvicorn-workers": "uvicorn (1 process per core)",
          "ember": "ember", "ray": "Ray 2.60"}
 CHUNK = b"0123456789abcdef"
 N_CHUNKS = 1000
@@ -155,20 +156,38 @@ class _Partial(dict):
         print("PARTIAL " + json.dumps(self), flush=True)
 
 
+def serve_uvicorn(port: int) -> None:
+    """One uvicorn process serving make_app() with ember's proxy settings: a TCP socket
+    (so that asyncio sets TCP_NODELAY), SO_REUSEPORT so that several processes share
+    the port, httptools, no access log."""
+    import asyncio
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    config = uvicorn.Config(make_app(), interface="asgi3", lifespan="off", http="httptools",
+                            log_level="warning", access_log=False, log_config=None)
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+
+
 def bare_uvicorn(workers: int, duration: str) -> dict:
-    """uvicorn serving make_app() with the settings ember's proxy uses."""
+    """`workers` uvicorn processes sharing one port (see serve_uvicorn)."""
     result = _Partial()
     port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "serve_vs_ray:make_app", "--factory",
-           "--app-dir", str(Path(__file__).resolve().parent), "--host", "127.0.0.1",
-           "--port", str(port), "--lifespan", "off", "--log-level", "warning",
-           "--no-access-log", "--workers", str(workers)]
-    proc = subprocess.Popen(cmd)
+    procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()),
+                               "--serve-uvicorn", str(port)]) for _ in range(workers)]
     try:
         http_rows(f"http://127.0.0.1:{port}", result, duration)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
     return result
 
 
@@ -304,8 +323,8 @@ SERVE_ROWS = [
 def table(results: dict) -> str:
     u, w = results.get("uvicorn", {}), results.get("uvicorn-workers", {})
     e, r = results.get("ember", {}), results.get("ray", {})
-    lines = ["| row | uvicorn (1 process) | uvicorn (--workers "
-             f"{CORES}) | ember | Ray 2.60 | ember / uvicorn (1 process) | ember / Ray |",
+    lines = ["| row | uvicorn (1 process) | uvicorn "
+             f"({CORES} processes) | ember | Ray 2.60 | ember / uvicorn (1 process) | ember / Ray |",
              "|---|---:|---:|---:|---:|---:|---:|"]
 
     def ratio(a, b):
@@ -324,6 +343,7 @@ def table(results: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--worker", choices=RUNTIMES)
+    p.add_argument("--serve-uvicorn", type=int, help=argparse.SUPPRESS)
     p.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON"))
     p.add_argument("--n-seq", type=int, default=2000)
     p.add_argument("--n-conc", type=int, default=5000)
@@ -336,6 +356,9 @@ def main() -> None:
     p.add_argument("--json")
     args = p.parse_args()
 
+    if args.serve_uvicorn:
+        serve_uvicorn(args.serve_uvicorn)
+        return
     if args.worker == "uvicorn":
         res = bare_uvicorn(1, args.wrk_duration)
     elif args.worker == "uvicorn-workers":
