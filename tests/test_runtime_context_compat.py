@@ -54,6 +54,19 @@ def test_task_function_names(cluster):
     assert ember.get(a.async_name.remote()) == f"{__name__}.Named.async_name"
     assert ember.get_runtime_context().get_task_function_name() is None
 
+    @ember.remote
+    class Local:  # as in Ray: a sync method by class name, an async one by qualified name
+        def sync_name(self):
+            return ember.get_runtime_context().get_task_function_name()
+
+        async def async_name(self):
+            return ember.get_runtime_context().get_task_function_name()
+
+    b = Local.remote()
+    assert ember.get(b.sync_name.remote()) == f"{__name__}.Local.sync_name"
+    assert ember.get(b.async_name.remote()) == \
+        f"{__name__}.test_task_function_names.<locals>.Local.async_name"
+
 
 @ember.remote(max_restarts=1)
 class Phoenix:
@@ -82,3 +95,21 @@ def test_was_current_actor_reconstructed(cluster):
         except ember.exceptions.RayActorError:
             if time.monotonic() > end:
                 pytest.fail("the actor did not come back")
+
+
+def test_actor_name_is_the_name_it_was_created_with(cluster):
+    @ember.remote
+    class NamedActor:
+        def name(self):
+            return ember.get_runtime_context().get_actor_name()
+
+    assert ember.get(NamedActor.options(name="actor_name").remote().name.remote()) == \
+        "actor_name"
+    assert ember.get(NamedActor.remote().name.remote()) is None
+
+    @ember.remote
+    def task_actor_name():
+        return ember.get_runtime_context().get_actor_name()
+
+    assert ember.get(task_actor_name.remote()) is None
+    assert ember.get_runtime_context().get_actor_name() is None

@@ -29,7 +29,8 @@ class Runner:
         self.fns: dict[bytes, Any] = {}
         self.instance: Any = None
         self.actor_id: bytes | None = None
-        self.actor_name = ""
+        self.actor_name = ""  # the actor's class
+        self.registered_name = ""  # the name it was created with (options(name=...))
         self.set_gpus = False
         # Ray sets OMP_NUM_THREADS to the task's CPUs unless the environment already does.
         self.omp_fixed = "OMP_NUM_THREADS" in os.environ
@@ -63,6 +64,9 @@ class Runner:
         """Ray's task function name: module.function, or module.Class.method."""
         if self.instance is not None and "method" in spec:
             cls = type(self.instance)
+            method = getattr(cls, spec["method"], None)
+            if inspect.iscoroutinefunction(method):  # Ray names these by qualified name
+                return f"{cls.__module__}.{method.__qualname__}"
             return f"{cls.__module__}.{cls.__name__}.{spec['method']}"
         try:
             fn = self._function(spec)
@@ -155,7 +159,7 @@ class Runner:
             "resources": resources,
             "name": spec.get("name", ""), "pg": spec.get("pg") or actor.get("pg"),
             "pg_capture": spec.get("pg_capture") or actor.get("pg_capture"),
-            "actor_name": self.actor_name,
+            "actor_name": self.registered_name,
             "function_name": self._function_name(spec),
             "restarted": actor.get("restarted", False),
         })
@@ -219,13 +223,15 @@ class Runner:
         c = self.client
         self.actor_id = spec["actor_id"]
         self.actor_name = spec.get("class_name", "")
-        procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}")
+        self.registered_name = spec.get("name") or ""
         # What holds for every call of this actor, and for threads its methods start.
-        self.client.actor_ctx = {"actor_id": spec["actor_id"], "actor_name": self.actor_name,
+        self.client.actor_ctx = {"actor_id": spec["actor_id"],
+                                 "actor_name": self.registered_name,
                                  "resources": spec.get("resources") or {},
                                  "pg": spec.get("pg"), "pg_capture": spec.get("pg_capture"),
                                  "restarted": spec.get("num_restarts", 0) > 0}
         self._set_ctx({**spec, "task_id": spec["actor_id"]})
+        procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}")
         try:
             cls = self._function(spec)
             is_async = _has_async_methods(cls)
