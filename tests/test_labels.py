@@ -136,3 +136,11 @@ def test_selectors_choose_nodes_across_a_cluster(labelled_cluster):
     assert ember.get(fallback.node.remote(), timeout=60) == by_zone["a"]
     for a in [*actors, fallback]:
         ember.kill(a)
+
+
+def test_connecting_refuses_options_of_a_new_cluster(shutdown_after):
+    for kwargs in ({"_system_config": {"object_timeout_milliseconds": 200}},
+                   {"labels": {"zone": "a"}}):
+        with pytest.raises(ValueError, match="cannot be passed when connecting"):
+            ember.init(address="127.0.0.1:9", **kwargs)
+        assert not ember.is_initialized()

@@ -208,3 +208,17 @@ def test_dir_of_actor_classes_handles_and_methods(cluster):
     assert {n for n in dir(f.method_one) if not n.startswith("_")} == {
         "options", "remote", "bind"}
     ember.kill(f)
+
+
+def test_node_ip_address_and_connect_only_options(cluster):
+    from ember.util import get_node_ip_address
+
+    assert get_node_ip_address() == "127.0.0.1"
+
+    @ember.remote
+    def ip():
+        from ember.util import get_node_ip_address
+
+        return get_node_ip_address()
+
+    assert ember.get(ip.remote()) == "127.0.0.1"

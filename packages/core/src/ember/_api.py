@@ -53,6 +53,10 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
         address = address or os.environ.get("EMBER_ADDRESS") or os.environ.get("RAY_ADDRESS")
         if address not in (None, "", "local"):
+            if kwargs.get("_system_config") or labels:
+                raise ValueError("_system_config and labels describe a new cluster's nodes; "
+                                 "they cannot be passed when connecting to an existing one "
+                                 "(set them with `ember start`).")
             return _connect(address, namespace, runtime_env,
                             (num_cpus, num_gpus, resources, object_store_memory))
         from ember._core import procutil

@@ -136,7 +136,8 @@ class DriverClient(BaseClient):
     def node_info(self) -> dict:
         m = self.manager
         return {"node_id": m.node_id, "job_id": m.job_id, "namespace": m.namespace,
-                "session_dir": m.session_dir, "labels": dict(m.labels)}
+                "session_dir": m.session_dir, "labels": dict(m.labels),
+                "node_ip": m.node_ip}
 
     def close(self) -> None:
         pass

@@ -71,6 +71,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.namespace = namespace
         self.node_id = os.urandom(14).hex()
         self.labels = {**(labels or {}), "ray.io/node-id": self.node_id}
+        self.node_ip = node_ip
         self.start_time = time.time()
         spill_dir = os.path.join(session_dir, "spill")
         os.makedirs(spill_dir, exist_ok=True)
@@ -213,7 +214,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                 "namespace": namespace or f"anon-{os.urandom(4).hex()}",
                 "session_dir": self.session_dir, "totals": dict(self.total_resources),
                 "capacity": self.store.capacity, "cluster": self.link is not None,
-                "labels": dict(self.labels)}))
+                "labels": dict(self.labels), "node_ip": self.node_ip}))
         except (OSError, ValueError, TypeError, IndexError, framing.ConnectionClosed):
             conn.close()
             return
@@ -435,6 +436,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         w.send(("hello", {"node_id": self.node_id, "job_id": self.job_id,
                           "namespace": self.namespace, "session_dir": self.session_dir,
                           "totals": dict(self.total_resources), "labels": dict(self.labels),
+                          "node_ip": self.node_ip,
                           "cluster": self.link is not None}))
         actor = self.reserved.pop(wid, None)
         if actor is not None:

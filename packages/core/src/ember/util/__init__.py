@@ -19,6 +19,7 @@ __all__ = [
     "PlacementGroup",
     "get_current_placement_group",
     "get_placement_group",
+    "get_node_ip_address",
     "inspect_serializability",
     "list_named_actors",
     "placement_group",
@@ -70,3 +71,14 @@ def list_named_actors(all_namespaces: bool = False) -> list:
         return [{"name": r["name"], "namespace": r["namespace"]} for r in rows]
     namespace = get_runtime_context().namespace
     return [r["name"] for r in rows if r["namespace"] == namespace]
+
+
+def get_node_ip_address() -> str:
+    """The IP address of the node this process runs on (127.0.0.1 unless the node was
+    started on another address)."""
+    from ember._core import context
+
+    client = context.client
+    if client is None:
+        return "127.0.0.1"
+    return client.node_info().get("node_ip") or "127.0.0.1"
