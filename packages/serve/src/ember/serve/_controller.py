@@ -213,6 +213,7 @@ class ServeController:
                 "http_options": self._http_options,
                 "proxy_address": self._proxies.head_address,
                 "proxy_addresses": self._proxies.addresses(),
+                "grpc_addresses": self._proxies.grpc_addresses(),
                 "proxy_location": self._proxies.location}
 
     async def get_app_ingress(self, name: str) -> str | None:
@@ -236,7 +237,8 @@ class ServeController:
 
     # -- HTTP proxy ---------------------------------------------------------------------
 
-    async def ensure_proxy(self, http_options: dict | None) -> str | None:
+    async def ensure_proxy(self, http_options: dict | None,
+                           grpc_options: dict | None = None) -> str | None:
         """Start the HTTP proxies with these options unless they run; returns the head
         node's proxy address (None with ProxyLocation.Disabled)."""
         await self.start()
@@ -244,7 +246,7 @@ class ServeController:
             return self._proxies.head_address
         if http_options is not None:
             self._http_options = http_options
-        return await self._proxies.ensure(self._http_options or {})
+        return await self._proxies.ensure(self._http_options or {}, grpc_options)
 
     # -- shutdown -----------------------------------------------------------------------
 

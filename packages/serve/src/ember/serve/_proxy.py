@@ -42,8 +42,11 @@ WATCH_DISCONNECT_AFTER_S = 0.002
 class ProxyActor:
     """One per node that runs a proxy (see _proxy_fleet); created by the controller."""
 
-    def __init__(self, http_options: dict) -> None:
+    def __init__(self, http_options: dict, grpc_options: dict | None = None) -> None:
         self._options = HTTPOptions(**(http_options or {}))
+        self._grpc_options = grpc_options or {}
+        self._grpc: Any = None
+        self._grpc_address: str | None = None
         self._routes: list[tuple[str, dict]] = []
         self._server: Any = None
         self._serve_task: asyncio.Task | None = None
@@ -106,9 +109,26 @@ class ProxyActor:
         if ":" in host:
             host = f"[{host}]"
         self._address = f"http://{host}:{port}"
+        functions = self._grpc_options.get("grpc_servicer_functions") or []
+        if functions:
+            from ember.serve._grpc_proxy import GrpcIngress
+
+            self._grpc = GrpcIngress(functions, self._route_apps,
+                                     self._grpc_options.get("request_timeout_s"))
+            bound = await self._grpc.start(opts.host, self._grpc_options.get("port", 9000))
+            self._grpc_address = f"{host}:{bound}"
         return self._address
 
+    async def grpc_address(self) -> str | None:
+        """host:port of this proxy's gRPC server, if it runs one."""
+        return self._grpc_address
+
+    def _route_apps(self) -> dict[str, str]:
+        return {e["app"]: e["deployment"] for _, e in self._routes}
+
     async def shutdown(self) -> None:
+        if self._grpc is not None:
+            await self._grpc.stop()
         if self._server is not None:
             self._server.should_exit = True
             try:

@@ -33,6 +33,7 @@ class ProxyRecord:
     node_id: str
     actor: Any
     address: str | None = None
+    grpc_address: str | None = None
     error: str = ""
 
 
@@ -42,6 +43,7 @@ class ProxyFleet:
     def __init__(self, spawn: Any) -> None:
         self._spawn = spawn
         self._options: dict = {}
+        self._grpc: dict | None = None
         self.proxies: dict[str, ProxyRecord] = {}
         self.head_node_id: str | None = None
         self._starting: dict[str, asyncio.Task] = {}
@@ -58,11 +60,12 @@ class ProxyFleet:
         rec = self.proxies.get(self.head_node_id or "")
         return rec.address if rec is not None else None
 
-    async def ensure(self, options: dict) -> str | None:
+    async def ensure(self, options: dict, grpc_options: dict | None = None) -> str | None:
         """Start the proxies (once); returns the head node's proxy address."""
         if self.active:
             return self.head_address
         self._options = dict(options)
+        self._grpc = grpc_options
         if self.location in _DISABLED:
             return None
         nodes = _alive_nodes()
@@ -104,10 +107,11 @@ class ProxyFleet:
             name=name, namespace=SERVE_NAMESPACE, lifetime="detached", num_cpus=0,
             max_concurrency=100_000,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
-        ).remote(self._options)
+        ).remote(self._options, self._grpc)
         rec = self.proxies[node_id] = ProxyRecord(node_id, actor)
         try:
             rec.address = await await_ref(actor.ready.remote())
+            rec.grpc_address = await await_ref(actor.grpc_address.remote())
         except Exception as e:
             rec.error = f"{type(e).__name__}: {e}"
             self.proxies.pop(node_id, None)
@@ -125,6 +129,9 @@ class ProxyFleet:
 
     def addresses(self) -> dict[str, str]:
         return {n: r.address for n, r in self.proxies.items() if r.address}
+
+    def grpc_addresses(self) -> dict[str, str]:
+        return {n: r.grpc_address for n, r in self.proxies.items() if r.grpc_address}
 
     async def shutdown(self) -> None:
         records, self.proxies = list(self.proxies.values()), {}

@@ -9,7 +9,7 @@ import ember
 from ember.serve import _client
 from ember.serve._build import build_specs
 from ember.serve._constants import CONTROLLER_NAME, DEFAULT_APP_NAME, SERVE_NAMESPACE
-from ember.serve.config import HTTPOptions
+from ember.serve.config import HTTPOptions, gRPCOptions
 from ember.serve.deployment import Application
 from ember.serve.exceptions import RayServeException
 from ember.serve.handle import DeploymentHandle
@@ -34,11 +34,12 @@ def start(http_options: dict | HTTPOptions | None = None, *, proxy_location: Any
 
     With Serve already running, its HTTP settings stay as they are.
     """
-    _start(http_options, proxy_location)
+    _start(http_options, proxy_location, grpc_options)
 
 
-def _start(http_options: Any, proxy_location: Any) -> Any:
+def _start(http_options: Any, proxy_location: Any, grpc_options: Any = None) -> Any:
     opts = HTTPOptions.coerce(http_options).model_dump()
+    grpc = gRPCOptions.coerce(grpc_options).model_dump() if grpc_options is not None else None
     loc = getattr(proxy_location, "value", proxy_location)
     if loc is not None:
         opts["location"] = loc
@@ -50,7 +51,7 @@ def _start(http_options: Any, proxy_location: Any) -> Any:
             name=CONTROLLER_NAME, namespace=SERVE_NAMESPACE, lifetime="detached",
             get_if_exists=True, num_cpus=0, max_concurrency=100_000).remote(opts)
     ember.get(controller.start.remote())
-    ember.get(controller.ensure_proxy.remote(opts))
+    ember.get(controller.ensure_proxy.remote(opts, grpc))
     return controller
 
 

@@ -18,7 +18,7 @@ from ember.serve._constants import (
 )
 
 __all__ = ["AutoscalingConfig", "DeploymentMode", "HTTPOptions", "ProxyLocation",
-           "RequestRouterConfig"]
+           "RequestRouterConfig", "gRPCOptions"]
 
 
 class AutoscalingConfig(BaseModel):
@@ -118,6 +118,29 @@ class HTTPOptions(BaseModel):
         if isinstance(value, dict):
             return cls(**value)
         raise TypeError(f"http_options must be a dict or HTTPOptions, got {type(value).__name__}.")
+
+
+class gRPCOptions(BaseModel):
+    """The gRPC ingress (Ray's): `grpc_servicer_functions` are import paths of generated
+    `add_<Service>Servicer_to_server` functions; each proxy serves their methods on
+    `HTTPOptions.host:port` (port 0 picks a free one). Without functions, no gRPC server
+    runs. A call names its application in the `application` metadata key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: int = Field(default=9000, ge=0, le=65535)
+    grpc_servicer_functions: list[str] = Field(default_factory=list)
+    request_timeout_s: float | None = Field(default=None, gt=0)
+
+    @classmethod
+    def coerce(cls, value: gRPCOptions | dict | None) -> gRPCOptions:
+        if value is None:
+            return cls()
+        if isinstance(value, gRPCOptions):
+            return value
+        if isinstance(value, dict):
+            return cls(**value)
+        raise TypeError(f"grpc_options must be a dict or gRPCOptions, got {type(value).__name__}.")
 
 
 class RequestRouterConfig(BaseModel):
