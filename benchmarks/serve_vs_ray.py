@@ -19,6 +19,10 @@ and starts Serve's HTTP proxy on 127.0.0.1 on a free port. Rows:
   * HTTP at 1 connection (`wrk -t1 -c1`): latency p50 and p99;
   * HTTP at 16 and 64 connections (`wrk -t2 -cN`): requests/s (after a 2 s warm-up);
   * streaming: wall time of `curl` reading the 1,000-chunk response (median of 20);
+
+  The ember worker also starts the uvicorn anchors and takes these rows for ember and
+  the anchors in turn, `--rounds` times (each row: the median over the rounds), so that
+  a change in the machine's load hits all three alike; Ray's worker takes them once.
   * handle calls from the driver to a plain no-op deployment: sequential (N awaits one at
     a time) and concurrent (N responses issued, then awaited), calls/s;
   * @serve.batch (max_batch_size=32, batch_wait_timeout_s=0.01, max_ongoing_requests=64)
@@ -43,9 +47,8 @@ from pathlib import Path
 
 from _runner import result_of, runtime_env
 
-RUNTIMES = ["uvicorn", "uvicorn-workers", "ember", "ray"]
-LABEL = {"uvicorn": "uvicorn (1 process)", "uvicorn-workers": "uvicorn (1 process per core)",
-         "ember": "ember", "ray": "Ray 2.60"}
+RUNTIMES = ["ember", "ray"]
+LABEL = {"ember": "ember (with the uvicorn anchors)", "ray": "Ray 2.60"}
 CHUNK = b"0123456789abcdef"
 N_CHUNKS = 1000
 CORES = os.cpu_count() or 1
@@ -130,21 +133,40 @@ def _stream_ms(url: str, runs: int = 20) -> float:
     return statistics.median(times)
 
 
-def http_rows(base: str, result: dict, duration: str) -> None:
-    """The HTTP rows against an app served at `base` (no trailing slash)."""
+def http_rows(base: str, duration: str) -> dict:
+    """One round of the HTTP rows against the app served at `base` (no trailing slash)."""
     noop, stream = base + "/", base + "/stream"
-    _wait_ok(noop, b"ok")
-    _wait_ok(stream, CHUNK * N_CHUNKS)
+    return {"c1": _wrk(noop, duration, 1, 1), "c16": _wrk(noop, duration, 2, 16),
+            "c64": _wrk(noop, duration, 2, 64), "stream_ms": _stream_ms(stream)}
+
+
+def _median_rows(rounds: list[dict]) -> dict:
+    out: dict = {"rounds": len(rounds)}
+    for key in ("c1", "c16", "c64"):
+        out[key] = {m: statistics.median(r[key][m] for r in rounds)
+                    for m in ("rps", "p50_ms", "p99_ms")}
+        out[key]["non2xx"] = sum(r[key]["non2xx"] for r in rounds)
+    out["stream_ms"] = statistics.median(r["stream_ms"] for r in rounds)
+    return out
+
+
+def interleaved(targets: dict[str, str], rounds: int, duration: str, result: dict) -> None:
+    """The HTTP rows of every target, taken in turn `rounds` times (so that a change in
+    the machine's load hits all alike); each row is the median over the rounds."""
+    for base in targets.values():
+        _wait_ok(base + "/", b"ok")
+        _wait_ok(base + "/stream", CHUNK * N_CHUNKS)
+        _wrk(base + "/", "2s", 2, 16)  # warm-up
+    got: dict[str, list] = {name: [] for name in targets}
     try:
-        _wrk(noop, "2s", 1, 1)  # warm-up
-        result["c1"] = _wrk(noop, duration, 1, 1)
-        _wrk(noop, "2s", 2, 16)
-        result["c16"] = _wrk(noop, duration, 2, 16)
-        _wrk(noop, "2s", 2, 64)
-        result["c64"] = _wrk(noop, duration, 2, 64)
-        result["stream_ms"] = _stream_ms(stream)
+        for _ in range(rounds):
+            for name, base in targets.items():
+                got[name].append(http_rows(base, duration))
     except Exception as e:  # noqa: BLE001
         result["http_error"] = repr(e)
+    for name, rows in got.items():
+        if rows:
+            result[name] = _median_rows(rows)
 
 
 class _Partial(dict):
@@ -175,24 +197,16 @@ def serve_uvicorn(port: int) -> None:
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 
 
-def bare_uvicorn(workers: int, duration: str) -> dict:
-    """`workers` uvicorn processes sharing one port (see serve_uvicorn)."""
-    result = _Partial()
+def start_uvicorn(workers: int) -> tuple[str, list[subprocess.Popen]]:
+    """`workers` uvicorn processes sharing one port (see serve_uvicorn): (url, procs)."""
     port = _free_port()
     procs = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()),
                                "--serve-uvicorn", str(port)]) for _ in range(workers)]
-    try:
-        http_rows(f"http://127.0.0.1:{port}", result, duration)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
-    return result
+    return f"http://127.0.0.1:{port}", procs
 
 
 def scenario(name: str, n_seq: int, n_conc: int, n_batch: int, wrk_duration: str,
-             n_warm: int = 500) -> dict:
+             n_warm: int = 500, rounds: int = 3) -> dict:
     import asyncio
 
     rt = __import__(name)
@@ -222,7 +236,19 @@ def scenario(name: str, n_seq: int, n_conc: int, n_batch: int, wrk_duration: str
             return [x + 1 for x in xs]
 
     serve.run(Api.bind(), name="api", route_prefix="/api")
-    http_rows(f"http://127.0.0.1:{port}/api", result, wrk_duration)
+    targets = {name: f"http://127.0.0.1:{port}/api"}
+    procs: list[subprocess.Popen] = []
+    if name == "ember":  # the anchors, measured in turn with ember
+        for label, workers in (("uvicorn", 1), ("uvicorn-workers", CORES)):
+            targets[label], started = start_uvicorn(workers)
+            procs += started
+    try:
+        interleaved(targets, rounds if name == "ember" else 1, wrk_duration, result)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
     serve.delete("api")
 
     noop = serve.run(Noop.bind(), name="noop", route_prefix="/noop")
@@ -274,7 +300,7 @@ def run_worker(python: str, runtime: str, args) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--worker", runtime,
            "--n-seq", str(args.n_seq), "--n-conc", str(args.n_conc),
            "--n-batch", str(args.n_batch), "--n-warm", str(args.n_warm),
-           "--wrk-duration", args.wrk_duration]
+           "--wrk-duration", args.wrk_duration, "--rounds", str(args.rounds)]
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
@@ -321,8 +347,9 @@ SERVE_ROWS = [
 
 
 def table(results: dict) -> str:
-    u, w = results.get("uvicorn", {}), results.get("uvicorn-workers", {})
-    e, r = results.get("ember", {}), results.get("ray", {})
+    ember, ray = results.get("ember", {}), results.get("ray", {})
+    u, w = ember.get("uvicorn", {}), ember.get("uvicorn-workers", {})
+    e, r = ember.get("ember", {}), ray.get("ray", {})
     lines = ["| row | uvicorn (1 process) | uvicorn "
              f"({CORES} processes) | ember | Ray 2.60 | ember / uvicorn (1 process) | ember / Ray |",
              "|---|---:|---:|---:|---:|---:|---:|"]
@@ -335,7 +362,7 @@ def table(results: dict) -> str:
         lines.append(f"| {label} | {fmt(uv, spec)} | {fmt(wv, spec)} | {fmt(ev, spec)} | "
                      f"{fmt(rv, spec)} | {ratio(ev, uv)} | {ratio(ev, rv)} |")
     for label, keys, spec in SERVE_ROWS:
-        ev, rv = _get(e, *keys), _get(r, *keys)
+        ev, rv = _get(ember, *keys), _get(ray, *keys)
         lines.append(f"| {label} | | | {fmt(ev, spec)} | {fmt(rv, spec)} | | {ratio(ev, rv)} |")
     return "\n".join(lines)
 
@@ -349,7 +376,9 @@ def main() -> None:
     p.add_argument("--n-conc", type=int, default=5000)
     p.add_argument("--n-batch", type=int, default=5000)
     p.add_argument("--n-warm", type=int, default=500, help="concurrent warm-up calls")
-    p.add_argument("--wrk-duration", default="5s")
+    p.add_argument("--wrk-duration", default="3s")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds of the HTTP rows, ember and uvicorn in turn (medians)")
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--only", choices=RUNTIMES, action="append")
     p.add_argument("--out")
@@ -359,19 +388,13 @@ def main() -> None:
     if args.serve_uvicorn:
         serve_uvicorn(args.serve_uvicorn)
         return
-    if args.worker == "uvicorn":
-        res = bare_uvicorn(1, args.wrk_duration)
-    elif args.worker == "uvicorn-workers":
-        res = bare_uvicorn(CORES, args.wrk_duration)
-    elif args.worker:
-        res = scenario(args.worker, args.n_seq, args.n_conc, args.n_batch, args.wrk_duration,
-                       args.n_warm)
     if args.worker:
+        res = scenario(args.worker, args.n_seq, args.n_conc, args.n_batch, args.wrk_duration,
+                       args.n_warm, args.rounds)
         print("RESULT " + json.dumps(res), flush=True)
         return
 
-    pythons = {"uvicorn": sys.executable, "uvicorn-workers": sys.executable,
-               "ember": sys.executable, "ray": args.ray_python}
+    pythons = {"ember": sys.executable, "ray": args.ray_python}
     results = {}
     for runtime in RUNTIMES:
         if args.only and runtime not in args.only:

@@ -17,6 +17,8 @@ from typing import Any
 from ember.serve._asgi import plain_response
 from ember.serve._channel import ACK, CANCEL, MESSAGES, REQUEST, WINDOW_BYTES, FramedProtocol
 
+#: Least time between two sends while a stream's messages keep coming.
+COALESCE_S = 0.0005
 _BASE_SCOPE = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}}
 
 #: Runs one request: (exchange, meta, scope) -> awaitable; given by the replica.
@@ -147,7 +149,9 @@ class ReplicaChannel(FramedProtocol):
         self._exchanges: dict[int, ChannelExchange] = {}
         self._batch: dict[int, list] = {}
         self._final: set[int] = set()
-        self._batch_scheduled = False
+        self._batch_scheduled = False  # a send at the end of this loop turn
+        self._timer: asyncio.TimerHandle | None = None  # a deferred send (streams)
+        self._last_send = 0.0
 
     def _message(self, msg: tuple) -> None:
         op = msg[0]
@@ -172,7 +176,9 @@ class ReplicaChannel(FramedProtocol):
             ex.cancel()
 
     def push(self, ex: ChannelExchange, message: dict, final: bool) -> None:
-        """Queue `message` for the proxy; the turn's messages leave together."""
+        """Queue `message` for the proxy; the turn's messages leave together. While
+        messages keep coming (a fast stream), sends are at least COALESCE_S apart: a
+        thousand small chunks make tens of writes, not a thousand."""
         batch = self._batch.get(ex.rid)
         if batch is None:
             self._batch[ex.rid] = [message]
@@ -181,12 +187,24 @@ class ReplicaChannel(FramedProtocol):
         if final:
             self._final.add(ex.rid)
             self._exchanges.pop(ex.rid, None)
-        if not self._batch_scheduled:
+        if self._batch_scheduled:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._last_send + COALESCE_S - loop.time()
+        if final or wait <= 0:
             self._batch_scheduled = True
-            asyncio.get_running_loop().call_soon(self._send_batch)
+            loop.call_soon(self._send_batch)
+        elif self._timer is None:
+            self._timer = loop.call_later(wait, self._send_batch)
 
     def _send_batch(self) -> None:
         self._batch_scheduled = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._batch:
+            return
+        self._last_send = asyncio.get_running_loop().time()
         batch, self._batch = self._batch, {}
         final, self._final = self._final, set()
         last = len(batch) - 1
