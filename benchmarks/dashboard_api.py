@@ -1,110 +1,187 @@
 """Dashboard API latency with many finished tasks, and the memory holding them costs.
 
-    uv run python benchmarks/dashboard_api.py [--tasks 1000000] [--requests 50]
+    RAY_PYTHON=/path/to/ray-venv/bin/python \\
+        uv run python benchmarks/dashboard_api.py [--tasks 1000000] [--ray-tasks 100000]
 
-Runs `--tasks` tiny tasks on an embedded cluster (2 CPUs), then times each list endpoint
-of the dashboard (p50/p95 over `--requests` calls, keep-alive client, token sent) and
-reports the driver's RSS before and after the tasks (the node manager, which holds the
-task history, lives in the driver of an embedded cluster). Prints a markdown table.
+Each runtime starts a one-node cluster with 2 CPUs and its dashboard, runs that many tiny
+tasks, then times each list endpoint of the dashboard: p50 and p95 over `--requests`
+calls on one keep-alive connection, token sent where the runtime needs one. It also
+reports what holding the finished tasks costs in memory (numpy is imported first in both):
+- ember: RSS growth of the driver, which hosts the node manager and its task history
+  in an embedded cluster;
+- Ray: RSS growth of its GCS, which keeps the task events (at most 100,000 by default).
+
+Without RAY_PYTHON only ember is measured. The same child code runs under each Python and
+uses only the runtime and the standard library.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
-import time
-from typing import Any
+import subprocess
+import sys
+import textwrap
 
-import httpx
+from _runner import runtime_env
 
-import ember
+CHILD = textwrap.dedent('''
+    import http.client, json, os, statistics, sys, time, urllib.parse
+    name, n_tasks, n_requests = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rt = __import__(name)
 
+    def rss_mib(pid):
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
 
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    def find(comm):
+        """Our child process named `comm` (not another cluster's on the machine)."""
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    with open(f"/proc/{p}/stat") as f:
+                        stat = f.read()
+                except OSError:
+                    continue
+                name = stat[stat.index("(") + 1:stat.rindex(")")]
+                if name == comm and int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    return int(p)
+        raise RuntimeError(f"no child process {comm}")
 
+    import numpy  # both runtimes use it; its import is not part of holding tasks
 
-@ember.remote
-def noop(i):
-    return i
+    if name == "ember":
+        info = rt.init(num_cpus=2, include_dashboard=True, dashboard_port=0)
+        url = info["dashboard_url"]
+        with open(os.path.join(info["session_dir"], "token")) as f:
+            headers = {"Authorization": "Bearer " + f.read()}
+        holder = os.getpid()
+    else:
+        ctx = rt.init(num_cpus=2, include_dashboard=True)
+        url = "http://" + ctx.dashboard_url
+        headers = {"Authorization": "Bearer " + os.environ["RAY_AUTH_TOKEN"]}
+        holder = find("gcs_server")
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=300)
 
+    def get(path, params):
+        q = urllib.parse.urlencode(params, doseq=True)
+        try:
+            conn.request("GET", path + ("?" + q if q else ""), headers=headers)
+            r = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionError):
+            conn.close()  # the server closed an idle keep-alive connection: reconnect
+            conn.request("GET", path + ("?" + q if q else ""), headers=headers)
+            r = conn.getresponse()
+        body = r.read()
+        assert r.status == 200, (path, r.status, body[:300])
+        return body
 
-def run_tasks(n: int, batch: int = 20_000) -> float:
+    for _ in range(600):  # Ray's dashboard answers a little after init returns
+        try:
+            get("/api/v0/nodes", {})
+            break
+        except Exception:
+            conn.close()
+            time.sleep(0.1)
+    before = rss_mib(holder)
+
+    @rt.remote
+    def noop(i):
+        return i
+
     start = time.perf_counter()
     done = 0
-    while done < n:
-        k = min(batch, n - done)
-        ember.get([noop.remote(i) for i in range(k)])
+    while done < n_tasks:
+        k = min(20000, n_tasks - done)
+        rt.get([noop.remote(i) for i in range(k)])
         done += k
-        print(f"  {done:,} tasks finished ({done / (time.perf_counter() - start):,.0f}/s)",
-              flush=True)
-    return time.perf_counter() - start
+    task_s = time.perf_counter() - start
+    time.sleep(3)  # Ray reports task events to its GCS every second
+    first = json.loads(get("/api/v0/tasks", {"limit": 1, "detail": 1}))["data"]["result"]
+    total = first["total"]
+    some_id = first["result"][0]["task_id"]
+    after = rss_mib(holder)
+    f = lambda k, v: {"filter_keys": k, "filter_predicates": "=", "filter_values": v}
+    cases = [
+        ("tasks, first page (limit 100)", "/api/v0/tasks", {"limit": 100}),
+        ("tasks, name = noop", "/api/v0/tasks", {"limit": 100, **f("name", "noop")}),
+        ("tasks, state = FAILED (none)", "/api/v0/tasks", {"limit": 100, **f("state", "FAILED")}),
+        ("tasks, task_id = one", "/api/v0/tasks", f("task_id", some_id)),
+        ("tasks summary", "/api/v0/tasks/summarize", {}),
+        ("actors", "/api/v0/actors", {"limit": 100}),
+        ("nodes", "/api/v0/nodes", {}),
+        ("objects", "/api/v0/objects", {"limit": 100}),
+    ]
+    if name == "ember":  # Ray serves Prometheus text on its metrics export port instead
+        cases.append(("/metrics", "/metrics", {}))
+        cases.insert(1, ("tasks, middle page", "/api/v0/tasks",
+                         {"limit": 100, "offset": total // 2}))
+    rows = {}
+    for label, path, params in cases:
+        samples = []
+        for _ in range(n_requests):
+            t = time.perf_counter()
+            get(path, params)
+            samples.append((time.perf_counter() - t) * 1000)
+        samples.sort()
+        rows[label] = [statistics.median(samples),
+                       samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]]
+    print("RESULT " + json.dumps({"tasks": n_tasks, "task_s": task_s, "held": total,
+                                  "rss_before": before, "rss_after": after, "rows": rows}),
+          flush=True)
+    rt.shutdown()
+''')
 
 
-def timed(client: httpx.Client, path: str, params: dict, n: int) -> tuple[float, float, Any]:
-    samples = []
-    body = None
-    for _ in range(n):
-        t = time.perf_counter()
-        r = client.get(path, params=params)
-        samples.append((time.perf_counter() - t) * 1000)
-        assert r.status_code == 200, r.text[:200]
-        body = r
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))]
-    return statistics.median(samples), p95, body
+def run(python: str, runtime: str, tasks: int, requests: int) -> dict:
+    env = runtime_env()  # Ray's workers must not be rebuilt by `uv run`
+    env.pop("EMBER_ADDRESS", None)
+    env.pop("RAY_ADDRESS", None)
+    env["RAY_AUTH_TOKEN"] = os.urandom(16).hex()  # Ray 2.60 enables token auth too
+    print(f"{runtime}: {tasks:,} tasks…", file=sys.stderr, flush=True)
+    out = subprocess.run([python, "-c", CHILD, runtime, str(tasks), str(requests)], env=env,
+                         capture_output=True, text=True, timeout=3600)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{runtime} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", type=int, default=1_000_000)
+    p.add_argument("--ray-tasks", type=int, default=100_000,
+                   help="tasks for Ray (its GCS keeps 100,000 task events by default)")
     p.add_argument("--requests", type=int, default=50)
+    p.add_argument("--ray-requests", type=int, default=5,
+                   help="requests per endpoint for Ray (its task lists take seconds)")
+    p.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON"))
     a = p.parse_args()
-    info = ember.init(num_cpus=2, include_dashboard=True, dashboard_port=0)
-    with open(os.path.join(info["session_dir"], "token")) as f:
-        token = f.read()
-    client = httpx.Client(base_url=info["dashboard_url"], timeout=120,
-                          headers={"Authorization": f"Bearer {token}"})
-    client.get("/api/version")  # loads the web stack
-    before = rss_mib()
-    print(f"driver RSS with the dashboard loaded, before tasks: {before:.0f} MiB")
-    seconds = run_tasks(a.tasks)
-    after = rss_mib()
-    print(f"{a.tasks:,} tasks in {seconds:.1f} s; driver RSS {after:.0f} MiB "
-          f"(+{after - before:.0f} MiB)")
-    first = client.get("/api/v0/tasks", params={"limit": 1}).json()["data"]["result"]
-    some_id = first["result"][0]["task_id"]
-    total = first["total"]
-    cases = [
-        ("tasks, first page (limit 100)", "/api/v0/tasks", {"limit": 100}),
-        ("tasks, middle page", "/api/v0/tasks", {"limit": 100, "offset": total // 2}),
-        ("tasks, name = noop, last page", "/api/v0/tasks",
-         {"limit": 100, "offset": max(0, total - 100), "filter_keys": "name",
-          "filter_predicates": "=", "filter_values": "noop"}),
-        ("tasks, state = FAILED (none)", "/api/v0/tasks",
-         {"limit": 100, "filter_keys": "state", "filter_predicates": "=",
-          "filter_values": "FAILED"}),
-        ("tasks, task_id = one", "/api/v0/tasks",
-         {"filter_keys": "task_id", "filter_predicates": "=", "filter_values": some_id}),
-        ("tasks summary", "/api/v0/tasks/summarize", {}),
-        ("actors", "/api/v0/actors", {"limit": 100}),
-        ("nodes", "/api/v0/nodes", {}),
-        ("objects", "/api/v0/objects", {"limit": 100}),
-        ("/metrics", "/metrics", {}),
-    ]
-    print(f"\n| endpoint ({total:,} finished tasks held) | p50 (ms) | p95 (ms) |")
-    print("|---|---:|---:|")
-    for label, path, params in cases:
-        p50, p95, _ = timed(client, path, params, a.requests)
-        print(f"| {label} | {p50:.1f} | {p95:.1f} |", flush=True)
-    print(f"\ndriver RSS at the end: {rss_mib():.0f} MiB")
-    client.close()
-    ember.shutdown()
+    results = {"ember": run(sys.executable, "ember", a.tasks, a.requests)}
+    if a.ray_python:
+        results["ray"] = run(a.ray_python, "ray", a.ray_tasks, a.ray_requests)
+    names = list(results)
+    head = " | ".join(f"{n} p50 / p95 (ms)" for n in names)
+    print(f"| endpoint | {head} |")
+    print("|---|" + "---:|" * len(names))
+    labels = list(results["ember"]["rows"])
+    for label in labels:
+        cells = []
+        for n in names:
+            v = results[n]["rows"].get(label)
+            cells.append(f"{v[0]:.1f} / {v[1]:.1f}" if v else "—")
+        print(f"| {label} | {' | '.join(cells)} |")
+    for n in names:
+        r = results[n]
+        print(f"| {n}: tasks run / rows held | {r['tasks']:,} in {r['task_s']:.0f} s / "
+              f"{r['held']:,} |")
+        print(f"| {n}: RSS of the holder before → after | {r['rss_before']:.0f} → "
+              f"{r['rss_after']:.0f} MiB (+{r['rss_after'] - r['rss_before']:.0f}) |")
 
 
 if __name__ == "__main__":
