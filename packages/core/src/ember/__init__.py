@@ -31,7 +31,7 @@ from ember._api import (
     timeline,
     wait,
 )
-from ember._object_ref import ObjectRef, ObjectRefGenerator
+from ember._object_ref import DynamicObjectRefGenerator, ObjectRef, ObjectRefGenerator
 from ember.actor import ActorClass, ActorHandle, method
 from ember.runtime_context import get_runtime_context
 
@@ -40,6 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ActorClass",
     "ActorHandle",
+    "DynamicObjectRefGenerator",
     "ObjectRef",
     "ObjectRefGenerator",
     "available_resources",

@@ -158,6 +158,11 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
                      "PlacementGroupSchedulingStrategy or a NodeAffinitySchedulingStrategy.")
 
 
+def dynamic(options: dict) -> dict:
+    """The spec's "dynamic" entry for `num_returns="dynamic"`, empty otherwise."""
+    return {"dynamic": True} if options.get("num_returns") == "dynamic" else {}
+
+
 def labels(options: dict) -> dict:
     """The spec's "labels" entry (the label selectors to try in order), empty when the
     options select no labels."""
@@ -188,13 +193,15 @@ def inherit_placement(spec: dict, ctx: dict) -> None:
 
 
 def num_returns(options: dict) -> int:
+    """How many ObjectRefs a call returns (STREAMING for a streaming generator; 1 for
+    `"dynamic"`, whose one ref resolves to a DynamicObjectRefGenerator)."""
     from ember._core.records import STREAMING
 
     n = options.get("num_returns", 1)
     if n == "streaming":
         return STREAMING
     if n == "dynamic":
-        raise ValueError("num_returns='dynamic' is not supported; use 'streaming'.")
+        return 1
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"num_returns must be an int >= 0 or 'streaming', got {n!r}.")
     return n

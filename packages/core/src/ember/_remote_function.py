@@ -77,6 +77,7 @@ class RemoteFunction:
             "affinity": affinity,
             "strategy": strategy,
             **_options.labels(options),
+            **_options.dynamic(options),
         }
 
     def options(self, **options: Any) -> _BoundFunction:

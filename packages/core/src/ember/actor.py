@@ -268,6 +268,7 @@ class ActorMethod:
                                  else _options.count(options, "max_task_retries", 0)),
             "retry_exceptions": _options.retry_exceptions(options),
             "concurrency_group": options.get("concurrency_group"),
+            **_options.dynamic(options),
         }
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -31,6 +31,7 @@ class Runner:
         self.actor_id: bytes | None = None
         self.actor_name = ""  # the actor's class
         self.registered_name = ""  # the name it was created with (options(name=...))
+        self.keep: dict[bytes, Any] = {}  # results whose refs must outlive "done"
         self.set_gpus = False
         # Ray sets OMP_NUM_THREADS to the task's CPUs unless the environment already does.
         self.omp_fixed = "OMP_NUM_THREADS" in os.environ
@@ -122,17 +123,50 @@ class Runner:
     def _results(self, spec: dict, value: Any) -> list:
         n = spec.get("num_returns", 1)
         tid = spec["task_id"]
+        if spec.get("dynamic"):
+            # Its refs live until "done" is sent, so their holder is not dropped first.
+            value = self.keep[tid] = self._dynamic(spec, value)
         if n == 1:
             return [self.encode(ids.return_id(tid, 0), value)]
         if n == 0:
             return []
         if inspect.isgenerator(value):
-            value = list(value)
+            # As in Ray: take n values; if the generator raises after some, the returns
+            # it did not reach hold the error, and one that yields more is not read on.
+            items: list = []
+            try:
+                for item in value:
+                    items.append(item)
+                    if len(items) == n:
+                        break
+            except Exception as e:  # noqa: BLE001 - stored in the missing returns
+                if not items:
+                    raise
+                err, _ = self._error(spec, e)
+                return [self.encode(ids.return_id(tid, i), v) for i, v in enumerate(items)] \
+                    + [("i", err, [])] * (n - len(items))
+            value = items
         if not isinstance(value, tuple | list) or len(value) != n:
             got = len(value) if isinstance(value, tuple | list) else type(value).__name__
             raise ValueError(f"Task {spec.get('name')!r} declared num_returns={n} but "
                              f"returned {got} values.")
         return [self.encode(ids.return_id(tid, i), v) for i, v in enumerate(value)]
+
+    def _dynamic(self, spec: dict, gen: Any) -> Any:
+        """Put each value a `num_returns="dynamic"` task yields in the store; its one
+        return is the list of their refs (the last holds the error if it raised)."""
+        from ember._object_ref import DynamicObjectRefGenerator, ObjectRef
+
+        refs: list = []
+        try:
+            for item in gen:
+                refs.append(ObjectRef(self.client.put(item), _announce=False))
+        except Exception as e:  # noqa: BLE001 - the last ref holds it, as in Ray
+            err, _ = self._error(spec, e)
+            oid = ids.new_put_id()
+            self.client.put_serialized(oid, serialization.Serialized(err[0], err[1:], [], []))
+            refs.append(ObjectRef(oid, _announce=False))
+        return DynamicObjectRefGenerator(refs)
 
     def _stream(self, spec: dict, gen: Any) -> None:
         tid = spec["task_id"]
@@ -213,6 +247,7 @@ class Runner:
         # may need their room in the store for the next task's arguments.
         a = k = None
         c.send(("done", spec["task_id"], results, retryable))
+        self.keep.pop(spec["task_id"], None)
         procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}" if self.actor_name
                            else IDLE_TITLE)
         _flush_std()
@@ -389,6 +424,7 @@ class AsyncExecutor:
                 n = spec.get("num_returns", 1)
                 results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
             r.client.send(("done", spec["task_id"], results, retryable))
+            r.keep.pop(spec["task_id"], None)
 
 
 def _has_async_methods(cls: type) -> bool:
