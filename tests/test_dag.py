@@ -84,3 +84,30 @@ def test_methods_of_existing_handles_bind():
     assert [ember.get(dag.execute(i)) for i in (1, 2, 3)] == [1, 3, 6]
     node = c.inc.options(num_returns=1).bind(5)
     assert ember.get(node.execute()) == 11
+
+
+def test_calls_bound_on_one_class_node_run_in_bind_order(cluster):
+    """Ray's actor DAG example: binds on an actor node run before a later bind's call."""
+
+    @ember.remote
+    class Acc:
+        def __init__(self, init_value):
+            self.i = init_value
+
+        def inc(self, x):
+            self.i += x
+
+        def get(self):
+            return self.i
+
+    @ember.remote
+    def combine(x, y):
+        return x + y
+
+    a1 = Acc.bind(10)
+    assert ember.get(a1.get.bind().execute()) == 10
+    a2 = Acc.bind(10)
+    a1.inc.bind(2)
+    a1.inc.bind(4)
+    a2.inc.bind(6)
+    assert ember.get(combine.bind(a1.get.bind(), a2.get.bind()).execute()) == 32

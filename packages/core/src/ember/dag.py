@@ -108,6 +108,7 @@ class ClassNode(DAGNode):
                  ) -> None:
         super().__init__(args, kwargs, options)
         self._body = cls
+        self._last_call: ClassMethodNode | None = None  # the method bound on it last
 
     def options(self, **options: Any) -> ClassNode:
         return ClassNode(self._body, self._bound_args, self._bound_kwargs,
@@ -136,7 +137,13 @@ class _MethodBinder:
         return _MethodBinder(self._target, self._name, {**self._options, **options})
 
     def bind(self, *args: Any, **kwargs: Any) -> ClassMethodNode:
-        return ClassMethodNode(self._target, self._name, args, kwargs, self._options)
+        """As in Ray, calls bound on one class node run in the order they were bound:
+        executing one first runs the calls bound before it."""
+        node = ClassMethodNode(self._target, self._name, args, kwargs, self._options)
+        if isinstance(self._target, ClassNode):
+            node._prev = self._target._last_call
+            self._target._last_call = node
+        return node
 
 
 class ClassMethodNode(DAGNode):
@@ -148,8 +155,11 @@ class ClassMethodNode(DAGNode):
         self._target = target
         self._method = method
         self._bound = bound  # handle.method.options(...) already made, if any
+        self._prev: ClassMethodNode | None = None  # the call bound before it on its actor
 
     def _execute(self, run: _Run, args: tuple, kwargs: dict) -> Any:
+        if self._prev is not None:
+            run.resolve(self._prev)
         if self._bound is not None:
             return self._bound.remote(*args, **kwargs)
         handle = run.resolve(self._target)
