@@ -142,3 +142,24 @@ def test_bad_runtime_env_fails_at_call_site():
         read_env.options(runtime_env={"env_vars": {"A": 1}})
     with pytest.raises(ValueError, match="does not exist"):
         read_env.options(runtime_env={"working_dir": "/no/such/dir"})
+
+
+def test_typed_runtime_env(shutdown_after):
+    from ember.runtime_env import RuntimeEnv, RuntimeEnvConfig
+
+    env = RuntimeEnv(env_vars={"EMBER_TYPED_ENV": "yes"},
+                     config=RuntimeEnvConfig(setup_timeout_seconds=60))
+    assert env["env_vars"] == {"EMBER_TYPED_ENV": "yes"} and isinstance(env, dict)
+    with pytest.raises(ValueError, match="Unknown runtime_env field"):
+        RuntimeEnv(not_a_field=1)
+    with pytest.raises(ValueError):
+        RuntimeEnvConfig(setup_timeout_seconds=0)
+    ember.init(num_cpus=1, runtime_env=env)
+
+    @ember.remote
+    def read():
+        import os
+
+        return os.environ.get("EMBER_TYPED_ENV")
+
+    assert ember.get(read.remote()) == "yes"

@@ -63,8 +63,8 @@ __all__ = [
     "wait",
 ]
 
-_LAZY = {"util", "actor", "ids", "runtime_context", "cluster_utils", "dag", "types", "lowlevel",
-         "dashboard", "job_submission"}
+_LAZY = {"util", "actor", "ids", "runtime_env", "runtime_context", "cluster_utils", "dag",
+         "types", "lowlevel", "dashboard", "job_submission"}
 _IDS = {"ActorClassID", "ActorID", "FunctionID", "JobID", "NodeID", "TaskID", "UniqueID",
         "WorkerID"}
 # Libraries ship as separate distributions (ember-data, …): `ember.data` imports on use.

@@ -41,7 +41,7 @@ OVERRIDES.update(json.loads(os.environ.get("RAY_COMPAT_MODULES") or "{}"))
 # names exist but raise when used, so only the tests that use an internal fail.
 INTERNAL = ("ray._private", "ray._raylet", "ray._common", "ray.autoscaler", "ray.core",
             "ray.experimental", "ray.scripts", "ray.dashboard", "ray.includes",
-            "ray.runtime_env", "ray.util.state.common", "ray.util.client",
+            "ray.runtime_env.runtime_env", "ray.util.state.common", "ray.util.client",
             "ray.tests", "ray._private.runtime_env")
 
 
