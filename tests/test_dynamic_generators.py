@@ -62,3 +62,39 @@ def test_dynamic_actor_method(cluster):
     c = Counter.remote()
     assert [ember.get(r) for r in ember.get(c.upto.remote(3))] == [0, 1, 2]
     ember.kill(c)
+
+
+@ember.remote
+class Gate:
+    def __init__(self):
+        import threading
+
+        self.opened = threading.Event()
+
+    def open(self):
+        self.opened.set()
+
+    def wait_open(self):
+        self.opened.wait()
+
+
+@ember.remote
+def after_gate(gate, n):
+    ember.get(gate.wait_open.remote())
+    yield from range(n)
+
+
+def test_wait_on_streaming_generators(cluster):
+    gate = Gate.options(max_concurrency=4).remote()
+    gen = after_gate.remote(gate, 2)
+    ready, unready = ember.wait([gen], timeout=0)  # it cannot have yielded yet
+    assert ready == [] and unready == [gen]
+    plain = ember.put(1)
+    ready, unready = ember.wait([gen, plain], num_returns=1)
+    assert ready == [plain] and unready == [gen]
+    ember.get(gate.open.remote())
+    ready, unready = ember.wait([gen])
+    assert ready == [gen] and unready == []
+    assert [ember.get(ref) for ref in gen] == [0, 1]
+    assert ember.wait([gen], timeout=10)[0] == [gen]  # an ended generator is ready
+    ember.kill(gate)

@@ -242,8 +242,10 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
     # Few passes, each cheap: wait() is called in loops over long lists.
     if set(map(type, refs_list)) - {ObjectRef}:
         for r in refs_list:
-            if not isinstance(r, ObjectRef):
+            if not isinstance(r, ObjectRef | ObjectRefGenerator):
                 raise TypeError(f"wait() expects ObjectRefs, got {type(r).__name__}.")
+        if any(isinstance(r, ObjectRefGenerator) for r in refs_list):
+            return _wait_with_generators(refs_list, num_returns, timeout)
     if not refs_list:
         return [], []
     ids = [r._id for r in refs_list]
@@ -257,6 +259,36 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
     timeout = _options.timeout(timeout)
     ready_ids = _client().wait_ids(ids, num_returns, timeout)
     return _split(refs_list, ids, ready_ids)
+
+
+def _wait_with_generators(items: list, num_returns: int, timeout: float | None
+                          ) -> tuple[list, list]:
+    """wait() over ObjectRefs and streaming generators, as Ray's: a generator is ready
+    once its next item is in or its task has ended."""
+    import time
+
+    if not isinstance(num_returns, int) or not 0 < num_returns <= len(items):
+        raise ValueError(f"Invalid number of objects to return {num_returns} for "
+                         f"{len(items)} refs and generators.")
+    timeout = _options.timeout(timeout)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    events = {id(g): g._ready_event() for g in items if isinstance(g, ObjectRefGenerator)}
+    refs = [r for r in items if isinstance(r, ObjectRef)]
+    while True:
+        ready_refs = set(wait(refs, num_returns=len(refs), timeout=0)[0]) if refs else set()
+        ready = [x for x in items if (id(x) in events and events[id(x)].is_set())
+                 or (id(x) not in events and x in ready_refs)]
+        left = None if deadline is None else deadline - time.monotonic()
+        if len(ready) >= num_returns or (left is not None and left <= 0):
+            ready = ready[:num_returns]
+            chosen = {id(x) for x in ready}
+            return ready, [x for x in items if id(x) not in chosen]
+        pending = [e for e in events.values() if not e.is_set()]
+        step = 0.01 if left is None else min(0.01, left)
+        if pending and not refs:
+            pending[0].wait(step)
+        else:
+            time.sleep(step)
 
 
 def _split(refs: list[ObjectRef], ids: list[bytes], ready_ids: list[bytes]

@@ -111,6 +111,9 @@ class ObjectRefGenerator:
         self._task_id = task_id
         self._next = 1
         self._done = False
+        # wait() asks ahead whether the next item is in: (ok, reply) once known.
+        self._ahead: Any = None
+        self._asked: Any = None  # a threading.Event while that question is open
 
     def __iter__(self) -> ObjectRefGenerator:
         return self
@@ -121,10 +124,37 @@ class ObjectRefGenerator:
             raise StopIteration
         return ref
 
+    def _ready_event(self) -> Any:
+        """An Event set once the next item is in or the task has ended (for wait())."""
+        import threading
+
+        if self._asked is None:
+            event = self._asked = threading.Event()
+            if self._done:
+                event.set()
+                return event
+
+            def known(ok: bool, value: Any) -> None:
+                self._ahead = (ok, value)
+                event.set()
+
+            context.require_client().call_async("gen_next", (self._task_id, self._next),
+                                                known)
+        return self._asked
+
     def _next_ref(self, timeout: float | None) -> ObjectRef | None:
         if self._done:
             return None
-        res = context.require_client().call("gen_next", self._task_id, self._next)
+        if self._asked is not None:  # wait() already asked: use its answer
+            self._asked.wait()
+            ok, res = self._ahead
+            self._asked = self._ahead = None
+            if not ok:
+                from ember._core import native_errors
+
+                raise native_errors.to_public(res)
+        else:
+            res = context.require_client().call("gen_next", self._task_id, self._next)
         if res[0] == "end":
             self._done = True
             return None
