@@ -124,3 +124,16 @@ def test_missing_key_is_named():
     with pytest.raises(ValueError, match="not found"):
         rd.range(3).join(rd.range(3), join_type="inner", num_partitions=2, on=("nope",),
                          validate_schemas=True)
+
+
+def test_streamed_broadcast_join_of_a_large_read_matches_pandas():
+    small = pd.DataFrame({"id": np.arange(0, 50_000, 7), "tag": np.arange(0, 50_000, 7) % 5})
+    big = rd.range(50_000, override_num_blocks=20).map_batches(
+        lambda b: {"id": b["id"], "v": b["id"] * 2})
+    out = big.join(rd.from_pandas(small), join_type="left_outer", num_partitions=4)
+    got = out.to_pandas()
+    want = pd.DataFrame({"id": np.arange(50_000), "v": np.arange(50_000) * 2}).merge(
+        small, how="left", on="id")
+    pd.testing.assert_frame_equal(_canonical(got), _canonical(want), check_dtype=False)
+    assert len(big.join(rd.from_pandas(small), join_type="inner", num_partitions=4)
+               .limit(5).take_all()) == 5

@@ -9,8 +9,8 @@ columns, then the right side's non-key columns; keys of the same name are coales
 
 When one side is small (under `DataContext.broadcast_join_threshold_bytes`) and the
 join type allows it, that side is put into the store once and every block of the other
-side is joined with it: no shuffle of the large side, one output block per large-side
-block.
+side is joined with it: no shuffle of the large side. JoinOperator does this streaming,
+as soon as the small input is complete; join_bundles when both are collected.
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ import pyarrow.compute as pc
 import ember
 from ember.data import _block
 from ember.data._metadata import RefBundle, TaskStats, put_block
+from ember.data._physical import AllToAllOperator, PhysicalOperator
 from ember.data._shuffle import blocks_of, collect
 from ember.data._stats import OpStats
 from ember.data.context import DataContext
 
-__all__ = ["JOIN_TYPES", "join_bundles", "validate_join_args"]
+__all__ = ["JOIN_TYPES", "JoinOperator", "join_bundles", "validate_join_args"]
 
 # Ray's join types and the verb pyarrow's hash join uses for each.
 JOIN_TYPES = {
@@ -128,6 +129,7 @@ def _hash_map(keys: list[str], n: int, side: str, block: pa.Table) -> Any:
 
 
 def _join_tables(left: pa.Table, right: pa.Table, spec: dict) -> pa.Table:
+    _check_suffixes(left.schema, right.schema, spec)
     return left.join(right, keys=spec["left_keys"], right_keys=spec["right_keys"],
                      join_type=JOIN_TYPES[spec["join_type"]],
                      left_suffix=spec["left_suffix"], right_suffix=spec["right_suffix"],
@@ -237,3 +239,86 @@ def join_bundles(left: list[RefBundle], right: list[RefBundle], *, ctx: DataCont
 
 def _cpus() -> int:
     return max(1, int(ember.cluster_resources().get("CPU", 1)))
+
+
+class JoinOperator(AllToAllOperator):
+    """The physical join. As soon as one input is complete, small enough and allowed to
+    be broadcast, it is put into the store once and every bundle of the other input is
+    joined with it as it arrives (streaming, the large side never waits for a barrier);
+    otherwise both inputs are collected and `join_bundles` runs as an all-to-all."""
+
+    def __init__(self, name: str, inputs: list[PhysicalOperator], spec: dict,
+                 num_partitions: int) -> None:
+        super().__init__(name, inputs, join_bundles,
+                         {"spec": spec, "num_partitions": num_partitions})
+        self.spec = spec
+        self._small: int | None = None  # the broadcast input, once chosen
+        self._small_ref: Any = None
+        self._tasks: dict[Any, int] = {}  # join task -> input bytes
+        self._seq = 0
+
+    def input_done(self, index: int) -> None:
+        super().input_done(index)
+        if self._small is None and self._thread is None and not self.stopped:
+            self._maybe_broadcast(index)
+
+    def _maybe_broadcast(self, index: int) -> None:
+        side = "left" if index == 0 else "right"
+        if self.spec["join_type"] not in (_BROADCAST_LEFT if index == 0 else _BROADCAST_RIGHT):
+            return
+        pairs = [p for b in self._collected[index] for p in b.blocks]
+        if not pairs or sum(m.size_bytes for _, m in pairs) > \
+                self.ctx.broadcast_join_threshold_bytes:
+            return
+        keys = self.spec["left_keys" if index == 0 else "right_keys"]
+        self._small = index
+        self._small_ref = _concat_side.remote(keys, side, *[r for r, _ in pairs])
+        self.stats.tasks_submitted += 1
+        big = 1 - index
+        waiting, self._collected = self._collected[big], [[], []]
+        for bundle in waiting:
+            self._submit(bundle)
+
+    def add_input(self, bundle: RefBundle, index: int) -> None:
+        if self._small is None or index == self._small:
+            super().add_input(bundle, index)
+            return
+        self.stats.mark_started()
+        self.stats.bytes_in += bundle.size_bytes()
+        self._submit(bundle)
+
+    def _submit(self, bundle: RefBundle) -> None:
+        refs = [r for r, _ in bundle.blocks]
+        if not refs or self.stopped:
+            return
+        ref = _join_broadcast.remote(self.spec, self._small == 1, self._small_ref, *refs)
+        self._tasks[ref] = bundle.size_bytes()
+        self.stats.tasks_submitted += 1
+
+    def waitables(self) -> list[Any]:
+        return list(self._tasks)
+
+    def on_ready(self, ref: Any) -> None:
+        self._tasks.pop(ref)
+        pairs, tstats = ember.get(ref)
+        self.stats.add_task(tstats.wall_s, tstats.cpu_s, 0.0)
+        self._emit(RefBundle(pairs, True, self._seq))
+        self._seq += 1
+        if self.all_inputs_done() and not self._tasks:
+            self.stats.mark_finished()
+
+    def can_dispatch(self) -> bool:
+        return self._small is None and super().can_dispatch()
+
+    def finished_producing(self) -> bool:
+        if self._small is None:
+            return super().finished_producing()
+        return self.stopped or (self.all_inputs_done() and not self._tasks)
+
+    def running_bytes(self) -> int:
+        if self._small is None:
+            return super().running_bytes()
+        return sum(self._tasks.values())
+
+    def num_active(self) -> int:
+        return len(self._tasks) if self._small is not None else super().num_active()

@@ -19,6 +19,7 @@ __all__ = [
     "AllToAllSpec",
     "Compute",
     "InputData",
+    "Join",
     "Limit",
     "LogicalOperator",
     "MapOp",
@@ -126,6 +127,15 @@ class AllToAll(LogicalOperator):
                  **args: Any) -> None:
         super().__init__(name, [input_op])
         self.spec = AllToAllSpec(fn, args)
+
+
+class Join(AllToAll):
+    """Dataset.join: two inputs; planned as a JoinOperator (streams a broadcast side)."""
+
+    def __init__(self, name: str, left: LogicalOperator, right: LogicalOperator,
+                 fn: Callable[..., Any], **args: Any) -> None:
+        super().__init__(name, left, fn, **args)
+        self.inputs = [left, right]
 
 
 class Union(LogicalOperator):

@@ -23,6 +23,7 @@ from ember.data._logical import (
     AllToAll,
     Compute,
     InputData,
+    Join,
     Limit,
     LogicalOperator,
     MapOp,
@@ -187,6 +188,10 @@ def plan(op: LogicalOperator, ctx: DataContext) -> PhysicalOperator:
                                                    for s in up.stages[-1:]):
             up.stages = up.stages + [LimitStage(op.limit)]
         return LimitOperator(up, op.limit)
+    if isinstance(op, Join):
+        from ember.data._join import JoinOperator
+
+        return JoinOperator(op.name, [plan(i, ctx) for i in op.inputs], **op.spec.args)
     if isinstance(op, AllToAll):
         return AllToAllOperator(op.name, [plan(i, ctx) for i in op.inputs], op.spec.fn,
                                 op.spec.args)

@@ -20,6 +20,7 @@ from ember.data import _block
 from ember.data._executor import StreamingExecutor
 from ember.data._expressions import parse_expression
 from ember.data._logical import AllToAll, InputData, Limit, LogicalOperator, MapOp, Read
+from ember.data._logical import Join as JoinOp
 from ember.data._logical import Union as UnionOp
 from ember.data._logical import Zip as ZipOp
 from ember.data._metadata import RefBundle
@@ -335,9 +336,8 @@ class Dataset:
                                      f"dataset; it has {names}.")
         spec = {"join_type": join_type, "left_keys": left_keys, "right_keys": right_keys,
                 "left_suffix": left_suffix, "right_suffix": right_suffix}
-        return self._then(AllToAll(f"Join({join_type})", self._plan, join_bundles,
-                                   spec=spec, num_partitions=num_partitions)
-                          .with_inputs([self._plan, ds._plan]))
+        return self._then(JoinOp(f"Join({join_type})", self._plan, ds._plan, join_bundles,
+                                 spec=spec, num_partitions=num_partitions))
 
     def limit(self, limit: int) -> Dataset:
         if not isinstance(limit, int) or limit < 0:
