@@ -184,6 +184,9 @@ class ProxyActor:
             return
         timeout = self._options.request_timeout_s
         state: dict = {"started": False}
+        if timeout is None:
+            await self._http(router, meta, inner, receive, send, model_id, session, state)
+            return
         try:
             async with asyncio.timeout(timeout):
                 await self._http(router, meta, inner, receive, send, model_id, session, state)
