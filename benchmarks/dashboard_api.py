@@ -1,7 +1,8 @@
 """Dashboard API latency with many finished tasks, and the memory holding them costs.
 
     RAY_PYTHON=/path/to/ray-venv/bin/python \\
-        uv run python benchmarks/dashboard_api.py [--tasks 1000000] [--ray-tasks 100000]
+        uv run python benchmarks/dashboard_api.py [--tasks 1000000] [--ray-tasks 100000] \\
+        [--jobs 1000]
 
 Each runtime starts a one-node cluster with 2 CPUs and its dashboard, runs that many tiny
 tasks, then times each list endpoint of the dashboard: p50 and p95 over `--requests`
@@ -11,7 +12,9 @@ reports what holding the finished tasks costs in memory (numpy is imported first
   in an embedded cluster;
 - Ray: RSS growth of its GCS, which keeps the task events (at most 100,000 by default).
 
-Without RAY_PYTHON only ember is measured. The same child code runs under each Python and
+Then, on a head started with `ember start --head`, `--jobs` jobs are submitted and the
+jobs list is timed (ember only: each Ray job starts a supervisor actor, too slow to make
+a thousand here). Without RAY_PYTHON only ember is measured. The same child code runs under each Python and
 uses only the runtime and the standard library.
 """
 
@@ -152,6 +155,55 @@ def run(python: str, runtime: str, tasks: int, requests: int) -> dict:
     raise RuntimeError(f"{runtime} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
 
 
+def jobs_rows(n_jobs: int, requests: int) -> dict:
+    """On a head (`ember start --head`): submit `n_jobs` jobs (`true`), wait for them, then
+    time the jobs list (first and last page) and one job's record."""
+    import tempfile
+    import time
+    import urllib.request
+
+    tmp = tempfile.mkdtemp(prefix="ember-jobs-bench-")
+    env = runtime_env(TMPDIR=tmp)
+    env.pop("EMBER_ADDRESS", None)
+    cli = [sys.executable, "-m", "ember._cli"]
+    subprocess.run([*cli, "start", "--head", "--num-cpus", "1", "--port", "0",
+                    "--dashboard-port", "0"], env=env, check=True, capture_output=True)
+    try:
+        with open(os.path.join(tmp, f"ember-{os.getuid()}", "current_cluster.json")) as f:
+            info = json.load(f)
+        with open(info["token_file"]) as f:
+            auth = {"Authorization": "Bearer " + f.read().strip()}
+        url = info["dashboard_url"]
+
+        def call(method: str, path: str, body: dict | None = None) -> tuple[float, bytes]:
+            data = json.dumps(body).encode() if body is not None else None
+            req = urllib.request.Request(url + path, data=data, method=method,
+                                         headers={**auth, "Content-Type": "application/json"})
+            t = time.perf_counter()
+            with urllib.request.urlopen(req) as r:
+                out = r.read()
+            return (time.perf_counter() - t) * 1000, out
+
+        for i in range(n_jobs):
+            call("POST", "/api/jobs/", {"entrypoint": "true", "submission_id": f"job-{i:05d}"})
+        while True:
+            _, body = call("GET", f"/api/jobs/?limit=1&offset={n_jobs - 1}")
+            if json.loads(body)[0]["status"] not in ("PENDING", "RUNNING"):
+                break
+            time.sleep(0.2)
+        rows = {}
+        for label, path in ((f"jobs list, first page of {n_jobs:,}", "/api/jobs/?limit=100"),
+                            ("jobs list, last page", f"/api/jobs/?limit=100&offset="
+                                                     f"{max(0, n_jobs - 100)}"),
+                            ("one job's record", "/api/jobs/job-00500")):
+            samples = sorted(call("GET", path)[0] for _ in range(requests))
+            rows[label] = [samples[len(samples) // 2],
+                           samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]]
+        return rows
+    finally:
+        subprocess.run([*cli, "stop"], env=env, capture_output=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", type=int, default=1_000_000)
@@ -161,7 +213,12 @@ def main() -> None:
     p.add_argument("--ray-requests", type=int, default=5,
                    help="requests per endpoint for Ray (its task lists take seconds)")
     p.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON"))
+    p.add_argument("--jobs", type=int, default=1000, help="jobs for the jobs-list rows "
+                   "(ember only: a Ray job starts a supervisor actor each)")
     a = p.parse_args()
+    if a.jobs:
+        for label, (p50, p95) in jobs_rows(a.jobs, a.requests).items():
+            print(f"| {label} (ember head) | {p50:.1f} / {p95:.1f} |", flush=True)
     results = {"ember": run(sys.executable, "ember", a.tasks, a.requests)}
     if a.ray_python:
         results["ray"] = run(a.ray_python, "ray", a.ray_tasks, a.ray_requests)

@@ -188,6 +188,11 @@ def test_job_cli_submit_waits_and_reports(head, workdir):
     assert "SUCCEEDED" in _ember(env, "job", "status", "cli-2").stdout
     listed = _ember(env, "job", "list").stdout
     assert "cli-2" in listed and listed.count("SUCCEEDED") == 2
+    trace = os.path.join(env["TMPDIR"], "trace.json")
+    _ember(env, "timeline", "--output", trace)
+    with open(trace) as f:  # the tasks of the first job's driver ran on the head
+        spans = [e for e in json.load(f) if e["ph"] == "X" and e["name"] == "square"]
+    assert len(spans) == 5 and all(e["dur"] >= 0 for e in spans)
     assert "job-driver-cli-2.log" in _ember(env, "logs").stdout
     assert _ember(env, "logs", "job-driver-cli-2*", "--tail", "1").stdout == "from the cli\n"
     failed = _ember(env, "job", "submit", "--", "exit 4", check=False)

@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                     default=None, help="serve the dashboard (default: if installed)")
     st.add_argument("--dashboard-host", default=None, help="default: --host")
     st.add_argument("--dashboard-port", type=int, default=None, help="default 8265")
+    st.add_argument("--metrics-export-port", type=int, default=None,
+                    help="worker nodes: port of the node's /metrics (default: a free one)")
     st.add_argument("--token-file", default=None,
                     help="the cluster token (worker nodes; or EMBER_CLUSTER_TOKEN)")
     sub.add_parser("stop", help="stop the cluster running on this machine")

@@ -132,6 +132,8 @@ def _start_worker_node(a: dict) -> int:
         cmd += ["--token-file", token_file]
     if a.get("object_store_memory"):
         cmd += ["--object-store-memory", str(a["object_store_memory"])]
+    if a.get("metrics_export_port") is not None:
+        cmd += ["--metrics-export-port", str(a["metrics_export_port"])]
     if a.get("block"):
         os.execv(sys.executable, cmd)
     nodes_dir = os.path.join(procutil.session_root(), "worker_nodes")
@@ -151,7 +153,8 @@ def _start_worker_node(a: dict) -> int:
     info = json.loads(line)
     with open(os.path.join(nodes_dir, f"{proc.pid}.json"), "w") as f:
         json.dump({"pid": proc.pid, **info}, f)
-    print(f"Joined the cluster at {a['address']} as node {info['node_id']} (pid {proc.pid}).")
+    print(f"Joined the cluster at {a['address']} as node {info['node_id']} (pid {proc.pid})."
+          + (f"\n  Metrics: {info['metrics_url']}/metrics" if info.get("metrics_url") else ""))
     return 0
 
 

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resources-json", default="{}")
     p.add_argument("--labels-json", default="{}")
     p.add_argument("--object-store-memory", type=int, default=None)
+    p.add_argument("--metrics-export-port", type=int, default=None,
+                   help="this node's /metrics (and state) server; default: a free port")
+    p.add_argument("--no-metrics-export", action="store_true")
     p.add_argument("--log-file", default=None,
                    help="after start-up, stdout/stderr (and workers' output) go here")
     args = p.parse_args(argv)
@@ -64,12 +67,22 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    print(json.dumps({"node_id": manager.node_id, "address": agent.address}), file=ready,
+    metrics = None
+    if not args.no_metrics_export:
+        from ember.dashboard import dependencies_installed, start_for_node
+
+        if dependencies_installed():
+            metrics = start_for_node(manager, session_dir, token, args.host,
+                                     args.metrics_export_port or 0)
+    print(json.dumps({"node_id": manager.node_id, "address": agent.address,
+                      "metrics_url": metrics.url if metrics else None}), file=ready,
           flush=True)
     if ready is not sys.stdout:
         ready.close()
     while not done.wait(1.0):
         pass
+    if metrics is not None:
+        metrics.stop()
     agent.stop("worker node stopped")
     manager.shutdown()
     import shutil

@@ -5,8 +5,8 @@ Nothing heavy is imported here: the server loads starlette and uvicorn on its fi
 connection.
 """
 
-from ember.dashboard.launch import start_for_head, start_for_session
+from ember.dashboard.launch import start_for_head, start_for_node, start_for_session
 from ember.dashboard.server import DEFAULT_PORT, DashboardServer, dependencies_installed
 
 __all__ = ["DEFAULT_PORT", "DashboardServer", "dependencies_installed", "start_for_head",
-           "start_for_session"]
+           "start_for_node", "start_for_session"]

@@ -105,11 +105,14 @@ class JobManager:
         self._lock = threading.Lock()
         self._procs: dict[str, subprocess.Popen] = {}
         self._stopping: set[str] = set()
+        self._jobs: dict[str, JobInfo] = {}  # every record, as stored
         self._recover()
 
     def _recover(self) -> None:
-        """Jobs recorded as running by a head that is gone did not survive it."""
+        """Load the records; jobs recorded as running by a head that is gone did not
+        survive it. Reads are served from memory from then on (writes go through)."""
         for info in self.store.all():
+            self._jobs[str(info.submission_id)] = info
             if not info.status.is_terminal():
                 info.status = JobStatus.FAILED
                 info.message = "The head node restarted while the job was running."
@@ -151,12 +154,13 @@ class JobManager:
             raise JobError(400, f"bad submission_id {sid!r}")
         runtime_env = dict(runtime_env or {})
         with self._lock:
-            if self.store.get(sid) is not None:
+            if sid in self._jobs:
                 raise JobError(400, f"Job with submission_id {sid} already exists.")
             info = JobInfo(status=JobStatus.PENDING, entrypoint=entrypoint, submission_id=sid,
                            job_id=sid, start_time=_now_ms(), metadata=metadata or {},
                            runtime_env=runtime_env, driver_node_id=self.node_id,
                            **{k: v for k, v in resources.items() if v is not None})
+            self._jobs[sid] = info
             self.store.put(info)
         try:
             proc = self._start(info, runtime_env)
@@ -220,18 +224,20 @@ class JobManager:
             info.message = message
             info.error_type = error_type
             info.end_time = _now_ms()
-            if self.store.get(str(info.submission_id)) is not None:
+            if str(info.submission_id) in self._jobs:  # not deleted meanwhile
                 self.store.put(info)
 
     def get(self, submission_id: str) -> JobInfo:
-        info = self.store.get(submission_id) if _ID.match(submission_id) else None
+        info = self._jobs.get(submission_id)
         if info is None:
             raise JobError(404, f"Job {submission_id} does not exist.")
         return info
 
     def list(self) -> list[JobInfo]:
         """Every job, oldest first."""
-        return sorted(self.store.all(), key=lambda j: (j.start_time or 0, j.submission_id))
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return sorted(jobs, key=lambda j: (j.start_time or 0, j.submission_id))
 
     def stop(self, submission_id: str) -> bool:
         """Signal the job's process group; True if it was running."""
@@ -249,7 +255,9 @@ class JobManager:
         if not info.status.is_terminal():
             raise JobError(400, f"Job {submission_id} is {info.status.value}; stop it "
                                 "before deleting it.")
-        self.store.delete(submission_id)
+        with self._lock:
+            self._jobs.pop(submission_id, None)
+            self.store.delete(submission_id)
         for path in (self.log_path(submission_id),):
             try:
                 os.remove(path)

@@ -32,6 +32,16 @@ def start_for_session(manager: Any, session_dir: str, host: str = "127.0.0.1",
     return DashboardServer(backend, token, host, port)
 
 
+def start_for_node(manager: Any, session_dir: str, token: str, host: str = "127.0.0.1",
+                   port: int | None = 0) -> DashboardServer:
+    """A worker node's server (Ray's per-node metrics export port): /metrics, the state,
+    logs and timeline of this node, behind the cluster token."""
+    from ember.dashboard.backend import Backend
+
+    backend = Backend(manager, session_dir, log_dirs=[manager.log_dir])
+    return DashboardServer(backend, token, host, port)
+
+
 def start_for_head(head: Any, host: str = "127.0.0.1",
                    port: int | None = None) -> DashboardServer:
     """The head's dashboard, with the Jobs API: job records in the control store, job
@@ -49,4 +59,4 @@ def start_for_head(head: Any, host: str = "127.0.0.1",
     return DashboardServer(backend, head.token, host, port)
 
 
-__all__ = ["start_for_head", "start_for_session"]
+__all__ = ["start_for_head", "start_for_node", "start_for_session"]
