@@ -132,7 +132,8 @@ def run_tests(src: Source, area: str, name: str, timeout: float,
     try:
         extra = _stage(src, name, workdir)
         fixtures = ["_ray_compat.fixtures"] + (
-            ["_ray_compat.serve_fixtures"] if area == "serve" else [])
+            ["_ray_compat.serve_fixtures"] if area == "serve" else []) + (
+            ["_ray_compat.data_fixtures"] if area == "data" else [])
         (workdir / "conftest.py").write_text(
             "".join(f"from {m} import *  # noqa\n" for m in fixtures))
         report = workdir / "report.xml"

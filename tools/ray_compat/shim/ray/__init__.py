@@ -25,6 +25,12 @@ OVERRIDES = {
     "ray._common.test_utils": "_ray_compat.test_utils",
     "ray._private.test_utils": "_ray_compat.test_utils",
     "ray.tests.conftest": "_ray_compat.fixtures",
+    "ray.data.tests.conftest": "_ray_compat.data_fixtures",
+    "ray.data.tests.util": "_ray_compat.data_test_util",
+    "ray.data._internal.util": "_ray_compat.data_test_util",
+    "ray.data._internal.utils.arrow_utils": "_ray_compat.data_test_util",
+    "ray.data._internal.logical.operators": "_ray_compat.data_test_util",
+    "ray.data._internal.logical.operators.join_operator": "_ray_compat.data_test_util",
     "ray.tests.client_test_utils": "_ray_compat.test_utils",
     "ray._common.utils": "_ray_compat.common_utils",
     "ray.serve._private.test_utils": "_ray_compat.serve_test_utils",
@@ -34,7 +40,9 @@ OVERRIDES = {
 
 
 # Sibling test modules staged beside the test file by the runner (ray.tests.X -> X).
-OVERRIDES.update(json.loads(os.environ.get("RAY_COMPAT_MODULES") or "{}"))
+# Our own re-implementation wins over a staged copy of the same module.
+for _name, _staged in json.loads(os.environ.get("RAY_COMPAT_MODULES") or "{}").items():
+    OVERRIDES.setdefault(_name, _staged)
 
 
 # Ray-internal namespaces: a module there with no ember counterpart loads as a stub whose
