@@ -26,6 +26,9 @@
     ├── RuntimeEnvSetupError
     ├── InfeasibleResourceError   no node can ever provide the requested resources
     ├── RaySystemError            the runtime itself failed (e.g. spilling to disk)
+    │   ├── RayChannelError       a compiled graph's channel closed (torn down)
+    │   │   └── RayChannelTimeoutError   (also a GetTimeoutError)
+    │   └── RayCgraphCapacityExceeded    too many compiled-graph executions in flight
     └── GetTimeoutError           (also a TimeoutError)
 
 The Ray names are the primary names so that `except ray.exceptions.RayTaskError` ports;
@@ -60,6 +63,9 @@ __all__ = [
     "OwnerDiedError",
     "PendingCallsLimitExceeded",
     "RayActorError",
+    "RayCgraphCapacityExceeded",
+    "RayChannelError",
+    "RayChannelTimeoutError",
     "RayError",
     "RaySystemError",
     "RayTaskError",
@@ -315,6 +321,20 @@ class RaySystemError(RayError):
 
 class GetTimeoutError(RayError, TimeoutError):
     """`get()` or `wait()` ran past its timeout."""
+
+
+class RayChannelError(RaySystemError):
+    """A compiled graph's channel failed or was closed (the graph was torn down)."""
+
+
+class RayChannelTimeoutError(RayChannelError, GetTimeoutError):
+    """A compiled graph's `execute()` or `get()` ran past its timeout; also a
+    GetTimeoutError (and so a TimeoutError)."""
+
+
+class RayCgraphCapacityExceeded(RaySystemError):
+    """A compiled graph already has `_max_inflight_executions` executions whose results
+    were not read yet."""
 
 
 EmberError = RayError
