@@ -127,6 +127,11 @@ def shutdown() -> None:
             ember.kill(controller)
         except Exception:  # noqa: BLE001 - already gone
             pass
+        # On a multi-node cluster the name outlives the kill briefly: a serve.start()
+        # right after must not find the dying controller.
+        deadline = time.monotonic() + 10
+        while _controller_or_none() is not None and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def get_app_handle(name: str) -> DeploymentHandle:
