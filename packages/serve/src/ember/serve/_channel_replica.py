@@ -71,7 +71,8 @@ class ChannelExchange:
             self._body_sent = True
             body, self._body = self._body, b""
             return {"type": "http.request", "body": body, "more_body": False}
-        await self._event().wait()
+        if not self.final_sent:
+            await self._event().wait()
         return {"type": "http.disconnect"}
 
     async def send(self, message: dict) -> None:
@@ -103,7 +104,8 @@ class ChannelExchange:
 
     def _finish_response(self) -> None:
         self.final_sent = True
-        self._event().set()  # a still-running app (background tasks) reads a disconnect
+        if self._disconnected is not None:  # a still-running app reads a disconnect
+            self._disconnected.set()
         if self._window is not None and not self._window.done():
             self._window.set_result(None)
         cb, self.on_complete = self.on_complete, None
@@ -113,7 +115,8 @@ class ChannelExchange:
     def cancel(self) -> None:
         """The client left: end the handler."""
         self.final_sent = True
-        self._event().set()
+        if self._disconnected is not None:
+            self._disconnected.set()
         if self._window is not None and not self._window.done():
             self._window.set_result(None)
         if self.task is not None and not self.task.done():

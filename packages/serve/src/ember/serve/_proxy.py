@@ -48,6 +48,7 @@ class ProxyActor:
         self._grpc: Any = None
         self._grpc_address: str | None = None
         self._routes: list[tuple[str, dict]] = []
+        self._prefixes: list[tuple[str, str, dict]] = []
         self._server: Any = None
         self._serve_task: asyncio.Task | None = None
         self._address: str | None = None
@@ -138,10 +139,11 @@ class ProxyActor:
 
     def _set_routes(self, table: dict) -> None:
         self._routes = sorted(table.items(), key=lambda kv: len(kv[0]), reverse=True)
+        self._prefixes = [(p, p.rstrip("/") + "/", e) for p, e in self._routes]
 
     def _match(self, path: str) -> tuple[str, dict] | None:
-        for prefix, entry in self._routes:
-            if prefix == "/" or path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+        for prefix, below, entry in self._prefixes:
+            if prefix == "/" or path == prefix or path.startswith(below):
                 return prefix, entry
         return None
 
