@@ -21,7 +21,7 @@ def _context() -> Any:
 
 
 @pytest.fixture
-def _context_attr(request):
+def data_context_attr(request):
     """Set one DataContext attribute for a test, then put it back."""
     ctx = _context()
     saved: dict[str, Any] = {}
@@ -101,46 +101,46 @@ def base_partitioned_df():
 
 
 @pytest.fixture(params=["sort_shuffle_pull_based", "hash_shuffle"])
-def configure_shuffle_method(request, _context_attr):
-    _context_attr("shuffle_strategy", request.param)
+def configure_shuffle_method(request, data_context_attr):
+    data_context_attr("shuffle_strategy", request.param)
     if request.param == "hash_shuffle":
-        _context_attr("default_hash_shuffle_parallelism", 8)
+        data_context_attr("default_hash_shuffle_parallelism", 8)
     yield request.param
 
 
 @pytest.fixture(params=[True, False])
-def use_polars_sort(request, _context_attr):
-    _context_attr("use_polars_sort", request.param)
+def use_polars_sort(request, data_context_attr):
+    data_context_attr("use_polars_sort", request.param)
     yield request.param
 
 
 @pytest.fixture(params=[True, False])
-def enable_automatic_tensor_extension_cast(request, _context_attr):
-    _context_attr("enable_tensor_extension_casting", request.param)
+def enable_automatic_tensor_extension_cast(request, data_context_attr):
+    data_context_attr("enable_tensor_extension_casting", request.param)
     yield request.param
 
 
 @pytest.fixture(params=[True, False])
-def enable_auto_log_stats(request, _context_attr):
-    _context_attr("enable_auto_log_stats", request.param)
+def enable_auto_log_stats(request, data_context_attr):
+    data_context_attr("enable_auto_log_stats", request.param)
     yield request.param
 
 
 @pytest.fixture(params=[1024])
-def target_max_block_size(request, _context_attr):
-    _context_attr("target_max_block_size", request.param)
+def target_max_block_size(request, data_context_attr):
+    data_context_attr("target_max_block_size", request.param)
     yield request.param
 
 
 @pytest.fixture(params=[None, 128 * 1024 * 1024])
-def target_max_block_size_infinite_or_default(request, _context_attr):
-    _context_attr("target_max_block_size", request.param)
+def target_max_block_size_infinite_or_default(request, data_context_attr):
+    data_context_attr("target_max_block_size", request.param)
     yield
 
 
 @pytest.fixture(params=[None])
-def target_max_block_size_infinite(request, _context_attr):
-    _context_attr("target_max_block_size", request.param)
+def target_max_block_size_infinite(request, data_context_attr):
+    data_context_attr("target_max_block_size", request.param)
     yield
 
 

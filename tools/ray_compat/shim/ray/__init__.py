@@ -68,7 +68,11 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if name not in OVERRIDES and any(k.startswith(name + ".") for k in OVERRIDES):
             # A parent of an override with no ember counterpart (ray._private, ray.tests):
             # an empty package, so that the override below it can be imported.
-            if importlib.util.find_spec("ember" + name[3:]) is None:
+            try:
+                missing = importlib.util.find_spec("ember" + name[3:]) is None
+            except ModuleNotFoundError:  # its parent has no ember counterpart either
+                missing = True
+            if missing:
                 spec = importlib.machinery.ModuleSpec(name, _StubLoader(), is_package=True)
                 spec.submodule_search_locations = []
                 return spec
