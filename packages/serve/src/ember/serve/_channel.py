@@ -1,7 +1,8 @@
 """A direct, persistent stream between the HTTP proxy and a replica on the same node.
 
-Each replica listens on a Unix socket in a private (0700) directory; the proxy keeps one
-connection per replica and multiplexes every HTTP request over it. A connection runs
+Each replica listens on a Unix socket (an abstract one on Linux, so nothing is left on
+disk when a replica is killed; elsewhere in a private 0700 directory); the proxy keeps
+one connection per replica and multiplexes every HTTP request over it. A connection runs
 ember's token handshake (`ember.lowlevel.handshake_accept`) with the replica's own
 random token, which reaches routers with the replica set, before a single application
 byte is read. After it, frames are a 4-byte big-endian length (checked against
@@ -27,6 +28,7 @@ import pickle
 import shutil
 import socket
 import struct
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -173,8 +175,13 @@ class ChannelListener:
 
     def __init__(self, on_connection: Callable[[], FramedProtocol]) -> None:
         self._make = on_connection
-        self._dir = tempfile.mkdtemp(prefix="ember-serve-")  # 0700
-        self.path = os.path.join(self._dir, "replica.sock")
+        self._dir: str | None = None
+        if sys.platform.startswith("linux"):
+            # An abstract socket: no file to leave behind when the replica is killed.
+            self.path = "\0ember-serve-" + os.urandom(12).hex()
+        else:
+            self._dir = tempfile.mkdtemp(prefix="ember-serve-")  # 0700
+            self.path = os.path.join(self._dir, "replica.sock")
         self.token = os.urandom(32)
         self._gate = HandshakeGate()
         self._sock: socket.socket | None = None
@@ -222,7 +229,8 @@ class ChannelListener:
         for p in self._protocols:
             if p.transport is not None:
                 p.transport.close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
 
 # -- proxy side -----------------------------------------------------------------------------
