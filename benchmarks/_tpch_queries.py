@@ -149,6 +149,33 @@ def rd_q3(rd, paths: dict, num_partitions: int = 4) -> object:
 
 RD_QUERIES = {"q1": rd_q1, "q3": rd_q3, "q6": rd_q6}
 
+def scan_floor(name: str, paths: dict) -> float:
+    """Seconds for pyarrow alone, on one thread, to decode what the query reads (its
+    columns, its filter pushed into the scan): the work ember's read tasks share."""
+    import time
+
+    import pyarrow.dataset as pads
+
+    reads = {
+        "q1": [("lineitem", ["l_returnflag", "l_linestatus", "l_quantity", "l_extendedprice",
+                             "l_discount", "l_tax", "l_shipdate"],
+                pc.field("l_shipdate") <= pa.scalar(Q1_DATE))],
+        "q6": [("lineitem", ["l_extendedprice", "l_discount", "l_shipdate", "l_quantity"],
+                (pc.field("l_shipdate") >= pa.scalar(Q6_FROM))
+                & (pc.field("l_shipdate") < pa.scalar(Q6_TO)))],
+        "q3": [("customer", ["c_custkey", "c_mktsegment"],
+                pc.field("c_mktsegment") == "BUILDING"),
+               ("orders", ["o_orderkey", "o_custkey", "o_orderdate", "o_shippriority"],
+                pc.field("o_orderdate") < pa.scalar(Q3_DATE)),
+               ("lineitem", ["l_orderkey", "l_extendedprice", "l_discount", "l_shipdate"],
+                pc.field("l_shipdate") > pa.scalar(Q3_DATE))],
+    }[name]
+    t0 = time.perf_counter()
+    for table, columns, flt in reads:
+        pads.dataset(paths[table]).to_table(columns=columns, filter=flt, use_threads=False)
+    return time.perf_counter() - t0
+
+
 # ---------------------------------------------------------------- DuckDB
 
 DUCKDB_SQL = {

@@ -10,7 +10,9 @@ one after the other: `tool` (Polars lazy scan_parquet and DuckDB SQL over the sa
 files, this Python), `ember` (this Python) and `ray` ($RAY_PYTHON). ember and Ray run
 the very same query code (_tpch_queries.rd_q1/rd_q3/rd_q6, public Ray Data API only),
 each started with `init(num_cpus=2)`. Every answer is checked against DuckDB's. Each
-timing is the best of --repeat runs after one warm-up run, which is not timed.
+timing is the best of --repeat runs (--ray-repeat for Ray) after one warm-up run, which
+is not timed. The tool subprocess also times pyarrow alone decoding each query's inputs
+(columns and filter) on one thread: the floor of ember's read work, shared by 2 CPUs.
 The ember subprocess's peak RSS (its driver) is reported too.
 """
 
@@ -84,8 +86,9 @@ def run_tools(paths: dict, repeat: int) -> dict:
     import duckdb
 
     con = duckdb.connect()
-    res: dict = {"duckdb": {}, "polars": {}}
+    res: dict = {"duckdb": {}, "polars": {}, "scan": {}}
     for q in QUERIES:
+        res["scan"][q] = {"s": best_of(lambda q=q: tq.scan_floor(q, paths), repeat)[0]}
         t, df = best_of(lambda q=q: tq.duckdb_query(con, q, paths), repeat)
         res["duckdb"][q] = {"s": t, "answer": _frame_json(df), "columns": list(df.columns)}
         t, pdf = best_of(lambda q=q: tq.polars_query(q, paths), repeat)
@@ -95,8 +98,9 @@ def run_tools(paths: dict, repeat: int) -> dict:
 
 
 def run_worker(python: str, worker: str, args, data_dir: str) -> dict:
+    repeat = args.ray_repeat if worker == "ray" else args.repeat
     cmd = [python, str(Path(__file__).resolve()), "--worker", worker, "--data-dir", data_dir,
-           "--repeat", str(args.repeat), "--scale-factor", str(args.scale_factor)]
+           "--repeat", str(repeat), "--scale-factor", str(args.scale_factor)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
                               env=runtime_env())
@@ -141,16 +145,18 @@ def table(results: dict, args) -> str:
             return "error" if res.get(q, {}).get("error") or res.get("error") else "—"
         return f"{s:.3f} s"
 
+    scan = tools.get("scan", {})
     lines = [f"| query (scale factor {args.scale_factor}) | ember | Polars | DuckDB | "
              "Ray Data 2.60 | ember / faster of Polars, DuckDB (target ≤ 1.5) | "
-             "Ray / ember (target ≥ 3) |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "Ray / ember (target ≥ 3) | pyarrow scan of its inputs, 1 thread |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for q in QUERIES:
         es, ps, ds, rs = secs(e, q), secs(pol, q), secs(duck, q), secs(r, q)
         best = min(x for x in (ps, ds) if x) if (ps or ds) else None
         vs_tool = f"{es / best:.2f}×" if es and best else "—"
         vs_ray = f"{rs / es:.1f}×" if es and rs else "—"
         lines.append(f"| {TITLES[q]} | {cell(e, q)} | {cell(pol, q)} | {cell(duck, q)} | "
-                     f"{cell(r, q)} | {vs_tool} | {vs_ray} |")
+                     f"{cell(r, q)} | {vs_tool} | {vs_ray} | {cell(scan, q)} |")
     if e.get("peak_rss_mb"):
         lines.append(f"\nember driver peak RSS: {e['peak_rss_mb']:.0f} MB.")
     for name, res in (("ember", e), ("Ray Data", r)):
@@ -168,7 +174,9 @@ def main() -> None:
     p.add_argument("--ray-python", default=os.environ.get("RAY_PYTHON"))
     p.add_argument("--scale-factor", type=float, default=1.0)
     p.add_argument("--data-dir", help="generate the data here (kept, and reused if present)")
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--ray-repeat", type=int, default=1,
+                   help="timed runs for Ray Data (tens of seconds each)")
     p.add_argument("--timeout", type=float, default=900)
     p.add_argument("--only", nargs="*", choices=["ember", "ray", "tool"])
     p.add_argument("--out")
