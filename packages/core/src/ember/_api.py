@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -173,6 +174,9 @@ def is_initialized() -> bool:
 
 def shutdown() -> None:
     """Stop the embedded cluster: every worker exits and shared memory is released."""
+    compiled = sys.modules.get("ember._compiled_dag")
+    if compiled is not None:
+        compiled.teardown_all()
     with _init_lock:
         manager = _state.pop("manager", None)
         session_dir = _state.pop("session_dir", None)
@@ -205,6 +209,9 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     original exception class); GetTimeoutError if `timeout` seconds pass first.
     """
     single = isinstance(object_refs, ObjectRef)
+    compiled = None if single else sys.modules.get("ember._compiled_dag")
+    if compiled is not None and compiled.is_compiled_ref(object_refs):
+        return compiled.get(object_refs, timeout)  # results of a compiled graph
     if single:
         refs_list = [object_refs]
     elif isinstance(object_refs, list | tuple):

@@ -48,10 +48,18 @@ class DAGNode:
     def get_options(self) -> dict:
         return dict(self._bound_options)
 
-    def experimental_compile(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(
-            "Compiled graphs (experimental_compile) are not available yet; run the graph "
-            "with dag.execute(...).")
+    def experimental_compile(self, _submit_timeout: float | None = None,
+                             _buffer_size_bytes: int | None = None,
+                             enable_asyncio: bool = False,
+                             _max_inflight_executions: int | None = None,
+                             **kwargs: Any) -> Any:
+        """Compile a graph of existing actors' method calls into shared-memory channels
+        and per-actor loops (Ray's compiled graphs); returns a CompiledDAG whose
+        `execute()` returns CompiledDAGRefs. See docs/architecture.md."""
+        from ember._compiled_dag import CompiledDAG
+
+        return CompiledDAG(self, _submit_timeout, _buffer_size_bytes, enable_asyncio,
+                           _max_inflight_executions)
 
     def _run(self, run: _Run) -> Any:
         key = id(self)
