@@ -219,6 +219,8 @@ def main() -> None:
     if a.jobs:
         for label, (p50, p95) in jobs_rows(a.jobs, a.requests).items():
             print(f"| {label} (ember head) | {p50:.1f} / {p95:.1f} |", flush=True)
+    if not a.tasks:
+        return
     results = {"ember": run(sys.executable, "ember", a.tasks, a.requests)}
     if a.ray_python:
         results["ray"] = run(a.ray_python, "ray", a.ray_tasks, a.ray_requests)

@@ -33,6 +33,11 @@ def _jobs(backend: Backend) -> JobManager:
     return backend.jobs
 
 
+def _field(job: Any, key: str) -> Any:
+    value = getattr(job, key, None)
+    return value.value if key == "status" else value
+
+
 def routes(backend: Backend) -> list[Route]:
     async def submit(request: Request) -> Response:
         try:
@@ -63,9 +68,11 @@ def routes(backend: Backend) -> list[Route]:
             return _error(400, str(e))
         except JobError as e:
             return _error(e.status, str(e))
-        page = paged([j.to_json() for j in jobs.list()], filters, offset, limit)
+        # Filtered on the records' fields, so only the page is turned into JSON.
+        page = paged(jobs.list(), filters, offset, limit, get=_field)
+        rows = [j.to_json() for j in page["rows"]]
         # Ray's body (a JSON list), with the count of every match in a header.
-        return Response(json.dumps(page["rows"]), media_type="application/json",
+        return Response(json.dumps(rows), media_type="application/json",
                         headers={"X-Total-Count": str(page["total"])})
 
     def one(handler: Any) -> Any:

@@ -60,11 +60,13 @@ def page_params(request: Request) -> tuple[list[tuple[str, str, str]], int, int]
     return filters, offset, limit
 
 
-def paged(rows: list[dict], filters: list[tuple[str, str, str]], offset: int,
-          limit: int) -> dict:
-    """Filter and cut rows held here (nodes, jobs) the way the node manager does."""
+def paged(rows: list[Any], filters: list[tuple[str, str, str]], offset: int,
+          limit: int, get: Any = None) -> dict:
+    """Filter and cut rows held here (nodes, jobs) the way the node manager does;
+    `get(row, key)` reads a field (default: dict rows)."""
+    get = get or (lambda r, k: r.get(k))
     for key, op, value in filters:
-        rows = [r for r in rows if (str(r.get(key)) == value) == (op == "=")]
+        rows = [r for r in rows if (str(get(r, key)) == value) == (op == "=")]
     return {"total": len(rows), "rows": rows[offset:offset + limit]}
 
 
@@ -93,8 +95,11 @@ def routes(backend: Backend) -> list[Route]:
         if kind == "nodes":
             page = paged(backend.nodes(), filters, offset, limit)
         elif kind == "jobs":
-            jobs = [j.to_json() for j in backend.jobs.list()] if backend.jobs else []
-            page = paged(jobs, filters, offset, limit)
+            jobs = backend.jobs.list() if backend.jobs else []
+            page = paged(jobs, filters, offset, limit,
+                         get=lambda j, k: getattr(j, k, None) if k != "status"
+                         else j.status.value)
+            page["rows"] = [j.to_json() for j in page["rows"]]
         else:
             page = backend.request("state_page", kind, filters, offset, limit)
         return _json(_listing(page, offset, limit))

@@ -48,7 +48,7 @@ class JobInfo:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object the REST API sends (status as its name)."""
-        out = dataclasses.asdict(self)
+        out = {f.name: getattr(self, f.name) for f in _FIELDS}
         out["status"] = self.status.value
         return out
 
@@ -60,6 +60,8 @@ class JobInfo:
         kwargs["status"] = JobStatus(kwargs["status"])
         return cls(**kwargs)
 
+
+_FIELDS = dataclasses.fields(JobInfo)
 
 # Ray's REST API calls the same record JobDetails.
 JobDetails = JobInfo
