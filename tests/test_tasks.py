@@ -309,3 +309,28 @@ def test_cancel_a_streaming_generator():
     with pytest.raises(TaskCancelledError):
         for ref in gen:
             ember.get(ref)
+
+
+def test_nested_tasks_do_not_deadlock_behind_their_callers_siblings(shutdown_after):
+    """Ray's fair-queueing case: 1,000 chains f -> g -> h on one CPU finish; nested work
+    runs before more top-level work, so few workers are needed."""
+    ember.init(num_cpus=1)
+
+    @ember.remote
+    def h():
+        return 0
+
+    @ember.remote
+    def g():
+        return ember.get(h.remote())
+
+    @ember.remote
+    def f():
+        return ember.get(g.remote())
+
+    refs = [f.remote() for _ in range(1000)]
+    ready, _ = ember.wait(refs, num_returns=1000, timeout=120)
+    assert len(ready) == 1000
+    from ember.util.state import list_workers
+
+    assert len(list_workers()) <= 8

@@ -135,7 +135,9 @@ class TaskMixin:
     def _enqueue(self, task: Task, front: bool = False) -> None:
         pg = task.spec.get("pg")
         labels = task.spec.get("labels")  # work that waits for a labelled node waits apart
-        key = (tuple(sorted(task.resources.items())), task.env_key,
+        # One queue per scheduling class (function and resource shape), as in Ray, so that
+        # a nested task never waits behind its callers' own queued siblings.
+        key = (task.spec.get("fn_id"), tuple(sorted(task.resources.items())), task.env_key,
                tuple(pg) if pg else None, repr(labels) if labels else None)
         task.sched_key = key
         q = self.queues.get(key)
@@ -173,7 +175,10 @@ class TaskMixin:
         A fault in one task fails that task only: dispatch itself never raises, since it
         runs inside other requests (a `.remote()`, a finished task, a node joining).
         """
-        for key, q in list(self.queues.items()):
+        queues = list(self.queues.items())
+        if len(queues) > 1:  # nested work first: its callers hold workers while they wait
+            queues.sort(key=self._submitted_by_driver)
+        for key, q in queues:
             while q:
                 task = q[0]
                 if task.cancelled or task.state != QUEUED:
@@ -193,6 +198,14 @@ class TaskMixin:
                     q.popleft()
             if not q:
                 self.queues.pop(key, None)
+
+    def _submitted_by_driver(self, item: tuple[Any, deque[Task]]) -> bool:
+        """Whether a queue's head task comes from a driver (False: from a task or actor)."""
+        q = item[1]
+        if not q:
+            return True
+        w = self.workers.get(q[0].caller)
+        return w is None or w.state == "driver"
 
     def _dispatch_head(self, task: Task, depth: int) -> bool:
         """Place the task at the head of its queue; True once it has left the queue
@@ -279,7 +292,10 @@ class TaskMixin:
         pending = self.template.pending[env_key]
         if pending >= min(demand, max(2, 2 * self.num_cpus)):  # a 0-CPU node runs 0-CPU tasks
             return
-        plain = sum(1 for w in self.workers.values() if w.actor is None and w.state != "driver")
+        # Workers blocked in a nested get/wait do not count: the tasks they wait for need
+        # workers of their own, or nested work would deadlock at the cap.
+        plain = sum(1 for w in self.workers.values()
+                    if w.actor is None and w.state != "driver" and not w.blocked)
         if plain + sum(self.template.pending.values()) >= self.max_task_workers:
             self._reap_idle_other_env(env_key)
             return
