@@ -318,3 +318,32 @@ def test_async_actor_survives_timeouts_and_stray_system_exit():
     time.sleep(0.6)  # the abandoned result arrives; the actor must not mind
     assert ember.get(r.stray_exit.remote()) == "spawned"
     assert ember.get(r.ping.remote(), timeout=10) == "pong"
+
+
+def test_methods_resolve_on_the_class_even_when_an_attribute_shadows_them(cluster):
+    """As in Ray (test_auto_global_gc): `self.collected = False` does not hide the
+    `collected` method from callers; static and class methods work too."""
+
+    @ember.remote
+    class Shadowed:
+        kind = "class"
+
+        def __init__(self):
+            self.collected = False
+
+        def collected(self):
+            return self.collected
+
+        @staticmethod
+        def static(x):
+            return x + 1
+
+        @classmethod
+        def which(cls):
+            return cls.kind
+
+    a = Shadowed.remote()
+    assert ember.get(a.collected.remote()) is False
+    assert ember.get(a.static.remote(1)) == 2
+    assert ember.get(a.which.remote()) == "class"
+    ember.kill(a)

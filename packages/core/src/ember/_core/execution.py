@@ -32,6 +32,7 @@ class Runner:
         self.actor_name = ""  # the actor's class
         self.registered_name = ""  # the name it was created with (options(name=...))
         self.keep: dict[bytes, Any] = {}  # results whose refs must outlive "done"
+        self.methods: dict[str, Any] = {}  # the actor's bound methods, by name
         self.set_gpus = False
         # Ray sets OMP_NUM_THREADS to the task's CPUs unless the environment already does.
         self.omp_fixed = "OMP_NUM_THREADS" in os.environ
@@ -59,7 +60,17 @@ class Runner:
                 raise ExitActor()
 
             return terminate
-        return getattr(self.instance, name)
+        bound = self.methods.get(name)
+        if bound is None:
+            # The class's method, as in Ray, even where an instance attribute shadows it.
+            cls = type(self.instance)
+            raw = inspect.getattr_static(cls, name, None)
+            if raw is not None and hasattr(raw, "__get__") and callable(
+                    getattr(cls, name, None)):
+                bound = self.methods[name] = raw.__get__(self.instance, cls)
+            else:
+                return getattr(self.instance, name)
+        return bound
 
     def _function_name(self, spec: dict) -> str:
         """Ray's task function name: module.function, or module.Class.method."""
@@ -282,6 +293,7 @@ class Runner:
             a, k = self._args(spec)
             c.in_user_code = True
             try:
+                self.methods.clear()
                 self.instance = cls(*a, **k)
             finally:
                 c.in_user_code = False
