@@ -85,40 +85,48 @@ class TaskHistory:
                 "end_time_ms": int(ended * 1000) or None, "pid": pid or None}
 
     def select(self, filters: list[tuple[str, str, Any]]) -> Any:
-        """Physical row numbers matching every filter, oldest first (numpy array)."""
+        """Physical row numbers matching every filter, oldest first (numpy array).
+
+        Filters are evaluated on the columns in storage order; only the boolean result
+        is put in age order."""
         import numpy as np
 
         order = self._order()
-        if not filters or not len(order):
+        n = len(order)
+        if not filters or not n:
             return order
-        mask = np.ones(len(order), dtype=bool)
-        shape_col = np.frombuffer(self.shape_of, dtype=np.int64)[order] \
-            if self.shape_of.itemsize == 8 else np.asarray(self.shape_of)[order]
+        mask = np.ones(n, dtype=bool)
+        shapes = None
         for key, op, value in filters:
             value = str(value)
             if key in _SHAPE_KEYS:
                 if key == "node_id":
-                    hit = np.full(len(order), self.node_id == value)
+                    hit = np.full(n, self.node_id == value)
                 else:
+                    if shapes is None:
+                        # np.array copies: a numpy view would pin the array.array's
+                        # buffer, and an append (a resize) would then fail while, say,
+                        # an exception's frame kept the view alive.
+                        shapes = np.array(self.shape_of)
                     pos = _SHAPE_KEYS.index(key)
                     ok = [i for i, s in enumerate(self.shapes) if str(s[pos]) == value]
-                    hit = np.isin(shape_col, ok)
+                    hit = np.isin(shapes, ok)
             elif key in ("pid", "worker_pid"):
-                pids = np.asarray(self.pids)[order]
-                hit = pids == int(value) if value.isdigit() else np.zeros(len(order), bool)
+                hit = np.array(self.pids) == int(value) if value.isdigit() \
+                    else np.zeros(n, bool)
             elif key == "task_id":
-                ids = np.frombuffer(bytes(self.ids), dtype=f"S{_ID_BYTES}")[order]
+                ids = np.frombuffer(bytes(self.ids), dtype=f"S{_ID_BYTES}")
                 try:
                     want = bytes.fromhex(value).ljust(_ID_BYTES, b"\0")
                 except ValueError:
                     want = b""
                 # numpy strips trailing NULs from S16 values: compare the same way.
                 hit = ids == np.bytes_(want.rstrip(b"\0"))
-            else:  # any other key: decided row by row on the page's dicts (slow path)
-                rows = [self.row(int(i)) for i in order]
-                hit = np.array([str(r.get(key)) == value for r in rows], dtype=bool)
+            else:  # any other key: decided row by row on dicts (slow path)
+                hit = np.array([str(self.row(i).get(key)) == value for i in range(n)],
+                               dtype=bool)
             mask &= hit if op == "=" else ~hit
-        return order[mask]
+        return order[mask[order]]
 
     def page(self, filters: list[tuple[str, str, Any]], offset: int,
              limit: int) -> tuple[int, list[dict]]:
@@ -135,7 +143,7 @@ class TaskHistory:
 
         if not len(self.pids):
             return {}
-        per_shape = np.bincount(np.asarray(self.shape_of), minlength=len(self.shapes))
+        per_shape = np.bincount(np.array(self.shape_of), minlength=len(self.shapes))
         out: dict[tuple[str, str], int] = {}
         for shape, n in enumerate(per_shape.tolist()):
             if n:
