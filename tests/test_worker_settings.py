@@ -79,3 +79,18 @@ def test_process_titles_name_the_running_task(cluster):
     f = Foo.remote()
     assert ember.get(f.method.remote()) == "ray::Foo.method"
     assert ember.get(f.method.options(name="bar").remote()) == "ray::bar"
+
+
+def test_preload_python_modules(shutdown_after):
+    """Ray's `preload_python_modules`: workers start with the modules imported; a module
+    that does not exist is skipped, not fatal."""
+    ember.init(num_cpus=1, _system_config={"preload_python_modules": [
+        "webbrowser", "html.parser", "fake_module_expect_ModuleNotFoundError"]})
+
+    @ember.remote
+    def loaded():
+        import sys
+
+        return "webbrowser" in sys.modules, "html.parser" in sys.modules
+
+    assert ember.get(loaded.remote()) == (True, True)

@@ -79,7 +79,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                               session_dir=session_dir, job_id=job_id,
                               namespace=namespace or f"anon-{os.urandom(4).hex()}",
                               log_to_driver=log_to_driver,
-                              labels=_labels.validate_node_labels(labels))
+                              labels=_labels.validate_node_labels(labels),
+                              preload_modules=_preload_modules(kwargs.get("_system_config")))
         client = DriverClient(manager)
         client.job_runtime_env = renv.validate(runtime_env)
         client.job_env_key = renv.env_key(client.job_runtime_env)
@@ -112,6 +113,18 @@ def _start_dashboard(include: bool | None, manager: Any, session_dir: str,
     return dashboard.start_for_session(manager, session_dir,
                                        kwargs.get("dashboard_host") or "127.0.0.1",
                                        kwargs.get("dashboard_port"))
+
+
+def _preload_modules(system_config: dict | None) -> list[str] | None:
+    """Ray's `_system_config={"preload_python_modules": [...]}`: modules every worker of
+    the new cluster has imported before it runs anything."""
+    modules = (system_config or {}).get("preload_python_modules")
+    if modules is None:
+        return None
+    if isinstance(modules, str) or not all(isinstance(m, str) for m in modules):
+        raise TypeError("preload_python_modules must be a list of module names, got "
+                        f"{modules!r}.")
+    return list(modules)
 
 
 def _connect(address: str, namespace: str | None, runtime_env: dict | None,

@@ -52,7 +52,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True, node_ip: str = "127.0.0.1",
-                 is_head: bool = True, labels: dict[str, str] | None = None) -> None:
+                 is_head: bool = True, labels: dict[str, str] | None = None,
+                 preload_modules: list[str] | None = None) -> None:
         from ember import _native
         from ember._core import procutil
 
@@ -114,6 +115,10 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         os.set_blocking(self._wake_r, False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
         self.template = Template(self.store.fd, self.store.capacity)
+        preload = preload_modules if preload_modules is not None else [
+            m for m in os.environ.get("EMBER_PRELOAD_PYTHON_MODULES", "").split(",") if m]
+        if preload:
+            self.template.conn.send(("preload", [str(m) for m in preload]))
         self._sel.register(self.template.fd_sock, selectors.EVENT_READ, "fds")
         self._sel.register(self.template.conn.sock, selectors.EVENT_READ, "template")
         self._ops = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("op_")}

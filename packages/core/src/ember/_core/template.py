@@ -88,6 +88,8 @@ def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int) -> None:
                     _fork_worker(ctl, fds, msg[1], msg[2], store_fd, store_size)
                 except OSError:  # the node manager is gone
                     os.killpg(0, signal.SIGKILL)
+            elif msg[0] == "preload":
+                _import_all(msg[1])
             elif msg[0] == "exit":
                 os._exit(0)
         _reap()
@@ -128,6 +130,18 @@ def fork_from(keep: tuple[int, ...], ctl_fd: int, fd_fd: int, store_fd: int,
         serve(ctl_fd, fd_fd, store_fd, store_size)
     finally:
         os._exit(0)
+
+
+def _import_all(modules: list[str]) -> None:
+    """Import what the cluster asks every worker to have loaded (Ray's
+    `preload_python_modules`): forks then get them for free. A module that fails to
+    import is reported on the node's log and skipped."""
+    for name in modules:
+        try:
+            __import__(name)
+        except Exception as e:  # noqa: BLE001 - a bad name must not stop the template
+            print(f"ember: could not preload {name!r} in workers: {type(e).__name__}: {e}",
+                  file=sys.stderr, flush=True)
 
 
 def _preload() -> None:
