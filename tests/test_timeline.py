@@ -51,6 +51,10 @@ def test_tasks_and_actor_calls_have_real_durations_in_order(tmp_path):
         assert e["tid"] > 0 and e["pid"] >= 1
     for a, b in zip(tasks, tasks[1:], strict=False):
         assert b["ts"] >= a["ts"] + a["dur"] * 0.9
+    # Both calls were sent to the actor at once; it ran them one after the other, and the
+    # spans are when it ran each (not when each was queued), so they do not overlap.
+    assert calls[1]["ts"] >= calls[0]["ts"] + calls[0]["dur"]
+    assert calls[0]["tid"] == calls[1]["tid"]
     lanes = {(e["pid"], e["tid"]) for e in events if e["ph"] == "M"
              and e["name"] == "thread_name"}
     assert {(e["pid"], e["tid"]) for e in spans} <= lanes

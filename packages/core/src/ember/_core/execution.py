@@ -7,6 +7,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 import traceback
 from typing import Any
 
@@ -219,6 +220,7 @@ class Runner:
 
     def _run_sync(self, spec: dict, is_actor: bool) -> None:
         c = self.client
+        started = time.time()  # for the state API and the timeline
         self._set_ctx(spec)
         retryable = False
         on_main = threading.current_thread() is threading.main_thread()
@@ -257,7 +259,7 @@ class Runner:
         # Drop the arguments first, so that their unpins travel ahead of "done": the node
         # may need their room in the store for the next task's arguments.
         a = k = None
-        c.send(("done", spec["task_id"], results, retryable))
+        c.send(("done", spec["task_id"], results, retryable, (started, time.time())))
         self.keep.pop(spec["task_id"], None)
         procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}" if self.actor_name
                            else IDLE_TITLE)
@@ -410,6 +412,7 @@ class AsyncExecutor:
             sem = self.sems[group] = asyncio.Semaphore(self.limits[group])
         retryable = False
         async with sem:
+            started = time.time()
             r._set_ctx(spec)
             try:
                 a, k = r._args(spec)
@@ -435,7 +438,8 @@ class AsyncExecutor:
                 err, retryable = r._error(spec, e)
                 n = spec.get("num_returns", 1)
                 results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
-            r.client.send(("done", spec["task_id"], results, retryable))
+            r.client.send(("done", spec["task_id"], results, retryable,
+                           (started, time.time())))
             r.keep.pop(spec["task_id"], None)
 
 

@@ -408,7 +408,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                     w.pins[oid] -= 1
                     self.store.release(oid)
         elif kind == "done":
-            self._on_task_done(w, msg[1], msg[2], msg[3])
+            self._on_task_done(w, msg[1], msg[2], msg[3], msg[4] if len(msg) > 4 else None)
         elif kind == "gen":
             self._on_gen_item(w, msg[1], msg[2], msg[3])
         elif kind == "actor_ready":

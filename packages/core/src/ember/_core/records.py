@@ -29,7 +29,8 @@ class Task:
     __slots__ = ("spec", "task_id", "caller", "deps", "pins", "missing", "retries_left",
                  "worker", "state", "cancelled", "actor", "parent", "env_key", "gen",
                  "resources", "name", "sched_key", "gpu_ids", "remote_node", "owner",
-                 "lineage", "remote_left", "created", "started", "ended", "worker_pid")
+                 "lineage", "remote_left", "created", "started", "ended", "worker_pid",
+                 "ran_until")
 
     def __init__(self, spec: dict, caller: int) -> None:
         self.spec = spec
@@ -61,6 +62,7 @@ class Task:
         self.created = time.time()
         self.started = 0.0
         self.ended = 0.0
+        self.ran_until = 0.0  # when the worker finished it, as the worker reported
         self.worker_pid = 0
 
 

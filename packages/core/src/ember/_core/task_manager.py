@@ -327,6 +327,7 @@ class TaskMixin:
         task.worker = w
         task.state = RUNNING
         task.started = time.time()
+        task.ran_until = 0.0
         task.worker_pid = w.pid
         gpus = task.resources.get("GPU")
         task.gpu_ids = self.gpus.allocate(gpus) if gpus else []
@@ -423,13 +424,16 @@ class TaskMixin:
 
     # -- completion -------------------------------------------------------------------
 
-    def _on_task_done(self, w: Any, task_id: bytes, results: list, retryable: bool) -> None:
+    def _on_task_done(self, w: Any, task_id: bytes, results: list, retryable: bool,
+                      times: tuple[float, float] | None = None) -> None:
         written = [ids.return_id(task_id, i) for i, r in enumerate(results) if r[0] == "s"]
         w.creating.difference_update(written)  # sealed below (or dropped: no task)
         task = self.tasks.get(task_id)
         if task is None:
             self._abort_unsealed(w, written)
             return
+        if times is not None:  # when the worker really ran it (an actor may queue calls)
+            task.started, task.ran_until = times
         if task.actor is not None:
             self._on_actor_task_done(w, task, results, retryable)
             return
@@ -500,7 +504,7 @@ class TaskMixin:
 
     def _close_task(self, task: Task, state: str) -> None:
         task.state = state
-        task.ended = time.time()
+        task.ended = task.ran_until or time.time()
         self.task_totals[state] = self.task_totals.get(state, 0) + 1
         self.tasks.pop(task.task_id, None)
         for oid in task.pins:
