@@ -136,6 +136,36 @@ def test_client_disconnect_cancels_the_handler(serve_url, tmp_path):
         serve.delete("waits")
 
 
+def test_client_disconnect_cancels_a_request_sent_by_actor_call(serve_url, tmp_path):
+    """Bodies over 1 MiB travel through the object store and an actor call (as requests to
+    replicas on other nodes do): a client that leaves cancels that call too."""
+    started, cancelled = tmp_path / "started", tmp_path / "cancelled"
+
+    @serve.deployment(ray_actor_options=NO_CPU)
+    class WaitsForBig:
+        async def __call__(self, request: Request) -> str:
+            await request.body()
+            Path(started).touch()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                Path(cancelled).touch()
+                raise
+            return "never"
+
+    serve.run(WaitsForBig.bind(), name="waitsbig", route_prefix="/waitsbig")
+    try:
+        body = b"b" * (2 << 20)
+        s = _connect(serve_url)
+        s.sendall(f"POST /waitsbig HTTP/1.1\r\nHost: test\r\nContent-Length: {len(body)}"
+                  "\r\n\r\n".encode() + body)
+        wait_for(started.exists, what="the handler to start")
+        s.close()
+        wait_for(cancelled.exists, what="the handler to see CancelledError")
+    finally:
+        serve.delete("waitsbig")
+
+
 class EndlessStream:
     """A raw ASGI app streaming until it is cancelled; it notes the cancellation."""
 

@@ -108,10 +108,17 @@ class AsgiHost:
         ex = HttpExchange(body)
         ex.task = asyncio.ensure_future(app(scope, ex.receive, ex.send))
         ex.task.add_done_callback(lambda _t: ex.event.set())
-        while not (ex.streaming or ex.finished()):
-            await ex.event.wait()
-            if not (ex.streaming or ex.finished()):
-                ex.event.clear()
+        try:
+            while not (ex.streaming or ex.finished()):
+                await ex.event.wait()
+                if not (ex.streaming or ex.finished()):
+                    ex.event.clear()
+        except asyncio.CancelledError:
+            # The call was cancelled (the client left, or the request timed out): so is
+            # the app, which sees asyncio.CancelledError.
+            ex.disconnected.set()
+            ex.task.cancel()
+            raise
         if ex.finished() and not ex.streaming:
             on_done()
             return ("done", self._final(ex))

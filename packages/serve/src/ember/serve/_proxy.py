@@ -236,7 +236,8 @@ class ProxyActor:
                 await self._via_channel(router, rid, channel, meta, scope, body, receive,
                                         send, state)
             else:
-                await self._via_actor(router, rid, info.actor, meta, scope, body, send, state)
+                await self._via_actor_watched(router, rid, info.actor, meta, scope, body,
+                                              receive, send, state)
         finally:
             router.done(rid, drain_here=True)
 
@@ -299,6 +300,34 @@ class ProxyActor:
         except BaseException:
             client.cancel(pr)
             raise
+        finally:
+            timer.cancel()
+            if watch:
+                watch[0].cancel()
+
+    async def _via_actor_watched(self, router: Any, rid: str, actor: Any, meta: dict,
+                                 scope: dict, body: Any, receive: Any, send: Any,
+                                 state: dict) -> None:
+        """`_via_actor`, cancelled (with the call on the replica) if the client leaves."""
+        loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
+        left: list[bool] = []
+        watch: list[asyncio.Task] = []
+
+        async def watch_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            left.append(True)
+            me.cancel()
+
+        timer = loop.call_later(WATCH_DISCONNECT_AFTER_S,
+                                lambda: watch.append(loop.create_task(watch_disconnect())))
+        try:
+            await self._via_actor(router, rid, actor, meta, scope, body, send, state)
+        except asyncio.CancelledError:
+            if not left:
+                raise
+            me.uncancel()  # the client left: nothing more to answer
         finally:
             timer.cancel()
             if watch:
