@@ -19,7 +19,8 @@ def cluster_file() -> str:
 
 def read_cluster(address: str) -> dict:
     """The local cluster's record; `address` is "auto" or its control-store address."""
-    path = cluster_file()
+    # A job's driver of an embedded cluster is pointed at that cluster's own record.
+    path = os.environ.get("EMBER_CLUSTER_RECORD") or cluster_file()
     try:
         with open(path) as f:
             info = json.load(f)

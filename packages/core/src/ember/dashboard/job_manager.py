@@ -10,16 +10,19 @@ job signals its whole process group: SIGTERM, then SIGKILL after a grace period.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import shutil
 import signal
-import subprocess
 import threading
 import time
-import zipfile
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import subprocess
+
+# json, shutil, subprocess and zipfile are imported where used: an embedded cluster
+# builds a JobManager at init and may never run a job.
 
 from ember.job_submission.models import JobInfo, JobStatus
 
@@ -63,10 +66,14 @@ class GcsJobStore:
         self.gcs = gcs
 
     def put(self, info: JobInfo) -> None:
+        import json
+
         self.gcs.kv_put(str(info.submission_id).encode(), json.dumps(info.to_json()).encode(),
                         True, self.NS)
 
     def get(self, submission_id: str) -> JobInfo | None:
+        import json
+
         raw = self.gcs.kv_get(submission_id.encode(), self.NS)
         return JobInfo.from_json(json.loads(raw)) if raw else None
 
@@ -93,7 +100,7 @@ class JobManager:
     """Starts, watches, stops and forgets jobs; one per dashboard."""
 
     def __init__(self, store: JobStore, work_dir: str, driver_env: dict[str, str],
-                 node_id: str) -> None:
+                 node_id: str, prepare: Callable[[], None] | None = None) -> None:
         self.store = store
         self.work_dir = work_dir
         self.logs_dir = os.path.join(work_dir, "logs")
@@ -106,6 +113,7 @@ class JobManager:
         self._procs: dict[str, subprocess.Popen] = {}
         self._stopping: set[str] = set()
         self._jobs: dict[str, JobInfo] = {}  # every record, as stored
+        self._prepare = prepare  # run once before the first job starts
         self._recover()
 
     def _recover(self) -> None:
@@ -136,6 +144,8 @@ class JobManager:
         zip_path = self.package_path(uri[len("gcs://"):])
         if not os.path.exists(zip_path):
             raise JobError(400, f"package {uri} was not uploaded")
+        import zipfile
+
         dest = os.path.join(self.work_dir, "working_dirs", submission_id)
         os.makedirs(dest, mode=0o700, exist_ok=True)
         with zipfile.ZipFile(zip_path) as zf:
@@ -163,6 +173,10 @@ class JobManager:
             self._jobs[sid] = info
             self.store.put(info)
         try:
+            with self._lock:
+                prepare, self._prepare = self._prepare, None
+            if prepare is not None:
+                prepare()
             proc = self._start(info, runtime_env)
         except JobError as e:
             self._finish(info, JobStatus.FAILED, str(e), "RUNTIME_ENV_SETUP_FAILED")
@@ -176,6 +190,9 @@ class JobManager:
         return sid
 
     def _start(self, info: JobInfo, runtime_env: dict) -> subprocess.Popen:
+        import json
+        import subprocess
+
         sid = str(info.submission_id)
         env = dict(os.environ)
         env.update(self.driver_env)
@@ -263,6 +280,8 @@ class JobManager:
                 os.remove(path)
             except OSError:
                 pass
+        import shutil
+
         shutil.rmtree(os.path.join(self.work_dir, "working_dirs", submission_id),
                       ignore_errors=True)
         return True
@@ -292,6 +311,7 @@ class JobManager:
 
 def _kill_group(proc: subprocess.Popen) -> None:
     """SIGTERM the process group, SIGKILL it after the grace period (both if needed)."""
+    import subprocess
     for sig, wait in ((signal.SIGTERM, _STOP_GRACE_S), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -23,13 +24,33 @@ def _session_token(session_dir: str) -> str:
 
 def start_for_session(manager: Any, session_dir: str, host: str = "127.0.0.1",
                       port: int | None = None) -> DashboardServer:
-    """The dashboard of an embedded cluster: state, logs, timeline and metrics of this
-    driver's node (the Jobs API answers 503: jobs need `ember start --head`)."""
+    """The dashboard of an embedded cluster, with the Jobs API: a job's driver attaches
+    to this driver's node, which starts accepting drivers at the first job."""
     from ember.dashboard.backend import Backend
+    from ember.dashboard.job_manager import JobManager, MemoryJobStore
 
     token = _session_token(session_dir)
-    backend = Backend(manager, session_dir, log_dirs=[manager.log_dir])
-    return DashboardServer(backend, token, host, port)
+    record = os.path.join(session_dir, "cluster.json")
+    server: DashboardServer | None = None
+
+    def accept_drivers() -> None:
+        sock_path = os.path.join(session_dir, "node.sock")
+        manager.listen(sock_path, token)
+        info = {"gcs_address": None, "address": None, "node_socket": sock_path,
+                "token_file": os.path.join(session_dir, "token"), "head_pid": os.getpid(),
+                "session_dir": session_dir, "node_id": manager.node_id,
+                "dashboard_url": server.url if server is not None else None}
+        fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f)
+
+    jobs = JobManager(MemoryJobStore(), os.path.join(session_dir, "jobs"),
+                      {"EMBER_ADDRESS": "auto", "EMBER_CLUSTER_RECORD": record},
+                      manager.node_id, prepare=accept_drivers)
+    backend = Backend(manager, session_dir, jobs=jobs,
+                      log_dirs=[jobs.logs_dir, manager.log_dir])
+    server = DashboardServer(backend, token, host, port)
+    return server
 
 
 def start_for_node(manager: Any, session_dir: str, token: str, host: str = "127.0.0.1",
