@@ -55,6 +55,10 @@ def test_tasks_and_actor_calls_have_real_durations_in_order(tmp_path):
     # spans are when it ran each (not when each was queued), so they do not overlap.
     assert calls[1]["ts"] >= calls[0]["ts"] + calls[0]["dur"]
     assert calls[0]["tid"] == calls[1]["tid"]
+    # Times are kept to the microsecond: even a task that does nothing takes some.
+    ember.get(spin.remote(0))
+    quick = [e for e in ember.timeline() if e["ph"] == "X" and e["name"].endswith("spin")]
+    assert quick[-1]["dur"] > 0
     lanes = {(e["pid"], e["tid"]) for e in events if e["ph"] == "M"
              and e["name"] == "thread_name"}
     assert {(e["pid"], e["tid"]) for e in spans} <= lanes

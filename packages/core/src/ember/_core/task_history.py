@@ -82,7 +82,9 @@ class TaskHistory:
                 "worker_pid": pid or None, "required_resources": dict(resources),
                 "node_id": self.node_id, "creation_time_ms": int(created * 1000),
                 "start_time_ms": int(started * 1000) or None,
-                "end_time_ms": int(ended * 1000) or None, "pid": pid or None}
+                "end_time_ms": int(ended * 1000) or None, "pid": pid or None,
+                "start_time_us": int(started * 1e6) or None,
+                "end_time_us": int(ended * 1e6) or None}
 
     def select(self, filters: list[tuple[str, str, Any]]) -> Any:
         """Physical row numbers matching every filter, oldest first (numpy array).

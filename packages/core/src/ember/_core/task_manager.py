@@ -671,4 +671,6 @@ class TaskMixin:
             "start_time_ms": int(task.started * 1000) or None,
             "end_time_ms": int(task.ended * 1000) or None,
             "pid": task.worker_pid or None,
+            "start_time_us": int(task.started * 1e6) or None,
+            "end_time_us": int(task.ended * 1e6) or None,
         }
