@@ -176,7 +176,8 @@ def test_job_records_survive_a_head_restart(tmp_path):
 
 
 def test_job_cli_submit_waits_and_reports(head, workdir):
-    env, _, _ = head
+    env, info, _ = head
+    assert f"Dashboard: {info['dashboard_url']}" in _ember(env, "status").stdout
     out = _ember(env, "job", "submit", "--working-dir", str(workdir), "--", "python",
                  "script.py")
     assert "sum of squares 30" in out.stdout and "succeeded" in out.stdout

@@ -233,6 +233,8 @@ def status(args: object) -> int:
     alive = [n for n in nodes if n.state == "ALIVE"]
     print(f"Cluster at {info['gcs_address']}: {len(alive)} node(s) alive, "
           f"{len(nodes) - len(alive)} dead")
+    if info.get("dashboard_url"):
+        print(f"Dashboard: {info['dashboard_url']}")
     totals: dict[str, float] = {}
     used: dict[str, float] = {}
     pending = 0.0
