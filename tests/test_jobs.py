@@ -198,3 +198,19 @@ def test_job_cli_submit_waits_and_reports(head, workdir):
     assert _ember(env, "logs", "job-driver-cli-2*", "--tail", "1").stdout == "from the cli\n"
     failed = _ember(env, "job", "submit", "--", "exit 4", check=False)
     assert failed.returncode == 1 and "failed" in failed.stdout
+
+
+def test_bad_job_requests_are_refused_with_the_reason(head):
+    _, info, client = head
+    import httpx
+
+    auth = client._headers
+    for body, why in (({"entrypoint": ""}, "entrypoint"),
+                      ({"entrypoint": "true", "metadata": {"a": 1}}, "metadata"),
+                      ({"entrypoint": "true", "entrypoint_num_cpus": -1}, "entrypoint_num_cpus"),
+                      ({"entrypoint": "true", "runtime_env": []}, "runtime_env"),
+                      ({"entrypoint": "true", "submission_id": "../x"}, "submission_id"),
+                      ({"entrypoint": "true", "surprise": 1}, "surprise")):
+        r = httpx.post(info["dashboard_url"] + "/api/jobs/", json=body, headers=auth)
+        assert r.status_code == 400 and why in r.json()["error"], (body, r.text)
+    assert client.list_jobs() == []

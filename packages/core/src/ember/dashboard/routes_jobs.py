@@ -29,13 +29,35 @@ def _error(status: int, message: str) -> JSONResponse:
 
 def _jobs(backend: Backend) -> JobManager:
     if backend.jobs is None:
-        raise JobError(503, "this cluster runs no jobs (start one with `ember start --head`)")
+        raise JobError(503, "this node runs no jobs: submit them to the head's dashboard")
     return backend.jobs
 
 
 def _field(job: Any, key: str) -> Any:
     value = getattr(job, key, None)
     return value.value if key == "status" else value
+
+
+def _check_submission(body: dict) -> str:
+    """What is wrong with a job request's field types ("" if nothing)."""
+    if body.get("runtime_env") is not None and not isinstance(body["runtime_env"], dict):
+        return "runtime_env must be a JSON object"
+    meta = body.get("metadata")
+    if meta is not None and not (isinstance(meta, dict) and
+                                 all(isinstance(v, str) for v in meta.values())):
+        return "metadata must map strings to strings"
+    for key in ("entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_memory"):
+        v = body.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0):
+            return f"{key} must be a number >= 0"
+    res = body.get("entrypoint_resources")
+    if res is not None and not (isinstance(res, dict) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in res.values())):
+        return "entrypoint_resources must map resource names to numbers"
+    for key in ("submission_id", "job_id"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            return f"{key} must be a string"
+    return ""
 
 
 def routes(backend: Backend) -> list[Route]:
@@ -47,8 +69,9 @@ def routes(backend: Backend) -> list[Route]:
         if not isinstance(body, dict) or set(body) - _SUBMIT_KEYS:
             extra = sorted(set(body) - _SUBMIT_KEYS) if isinstance(body, dict) else body
             return _error(400, f"unexpected fields in the job request: {extra}")
-        if body.get("runtime_env") is not None and not isinstance(body["runtime_env"], dict):
-            return _error(400, "runtime_env must be a JSON object")
+        problem = _check_submission(body)
+        if problem:
+            return _error(400, problem)
         sid = body.pop("submission_id", None) or body.pop("job_id", None)
         body.pop("job_id", None)
         try:
