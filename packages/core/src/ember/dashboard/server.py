@@ -65,7 +65,10 @@ class DashboardServer:
         self._thread.start()
 
     def _run(self) -> None:
-        ready, _, _ = select.select([self.sock, self._stop_r], [], [])
+        poller = select.poll()  # not select(): fd numbers may pass 1024 in a busy process
+        poller.register(self.sock, select.POLLIN)
+        poller.register(self._stop_r, select.POLLIN)
+        ready = {fd for fd, _ in poller.poll()}
         if self._stop_r in ready:
             return
         import asyncio
