@@ -133,22 +133,30 @@ def test_an_embedded_cluster_runs_submitted_jobs_on_its_own_node(dash, tmp_path)
     from ember.job_submission import JobStatus, JobSubmissionClient
 
     _, http = dash
-    (tmp_path / "job.py").write_text(
-        "import ember\n"
+    wd, lib = tmp_path / "wd", tmp_path / "joblib_mod"
+    wd.mkdir()
+    lib.mkdir()
+    (lib / "__init__.py").write_text("ONE = 1\n")
+    (wd / "job.py").write_text(
+        "import ember, joblib_mod\n"
         "ember.init()\n"
         "@ember.remote\n"
         "def from_the_job(x):\n"
-        "    return x + 1\n"
-        "print('job says', ember.get(from_the_job.remote(41)))\n")
+        "    import joblib_mod\n"
+        "    return x + joblib_mod.ONE\n"
+        "print('job says', ember.get(from_the_job.remote(40 + joblib_mod.ONE)))\n")
     client = JobSubmissionClient()  # finds this process's cluster and its token
-    sid = client.submit_job(entrypoint="python job.py",
-                            runtime_env={"working_dir": str(tmp_path)})
+    sid = client.submit_job(entrypoint="python job.py", runtime_env={
+        "working_dir": str(wd), "py_modules": [str(lib)]})  # both uploaded
     deadline = time.monotonic() + 60
     while not client.get_job_status(sid).is_terminal():
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert client.get_job_status(sid) == JobStatus.SUCCEEDED, client.get_job_logs(sid)
     assert "job says 42" in client.get_job_logs(sid)
+    env = client.get_job_info(sid).runtime_env
+    assert env["working_dir"].startswith("gcs://_ray_pkg_")
+    assert env["py_modules"][0].startswith("gcs://_ray_pkg_")
     q = {"filter_keys": "name", "filter_predicates": "=", "filter_values": "from_the_job"}
     assert http.get("/api/v0/tasks", params=q).json()["data"]["result"]["total"] == 1
     client.close()

@@ -135,22 +135,30 @@ class JobManager:
             raise JobError(400, f"bad package name {name!r} (expected _ray_pkg_<hex>.zip)")
         return os.path.join(self.packages_dir, name)
 
-    def _working_dir(self, submission_id: str, uri: str) -> str:
-        """The directory a working_dir URI names, unpacked for this job."""
+    def _working_dir(self, submission_id: str, uri: str, part: str = "") -> str:
+        """The directory a working_dir URI names, unpacked for this job (under `part`)."""
         if not uri.startswith("gcs://"):
             if not os.path.isdir(uri):
-                raise JobError(400, f"working_dir {uri!r} is not a directory on the head")
+                raise JobError(400, f"{uri!r} is not a directory on the head")
             return uri
         zip_path = self.package_path(uri[len("gcs://"):])
         if not os.path.exists(zip_path):
             raise JobError(400, f"package {uri} was not uploaded")
         import zipfile
 
-        dest = os.path.join(self.work_dir, "working_dirs", submission_id)
+        dest = os.path.join(self.work_dir, "working_dirs", submission_id, part)
         os.makedirs(dest, mode=0o700, exist_ok=True)
         with zipfile.ZipFile(zip_path) as zf:
             zf.extractall(dest)  # zipfile drops absolute paths and ".." parts
         return dest
+
+    def _py_module(self, submission_id: str, uri: str, i: int) -> str:
+        """A py_modules package unpacked: the module directory it holds."""
+        dest = self._working_dir(submission_id, uri, f"_py_modules/{i}")
+        entries = os.listdir(dest)
+        if len(entries) != 1 or not os.path.isdir(os.path.join(dest, entries[0])):
+            raise JobError(400, f"py_modules package {uri} must hold one directory")
+        return os.path.join(dest, entries[0])
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -198,10 +206,20 @@ class JobManager:
         env.update(self.driver_env)
         env.update({str(k): str(v) for k, v in (runtime_env.get("env_vars") or {}).items()})
         cwd = None
+        paths = []
         if runtime_env.get("working_dir"):
             cwd = self._working_dir(sid, str(runtime_env["working_dir"]))
             runtime_env = {**runtime_env, "working_dir": cwd}
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (cwd, env.get("PYTHONPATH")) if p)
+            paths.append(cwd)
+        if runtime_env.get("py_modules"):
+            mods = [self._py_module(sid, m, i) if isinstance(m, str) and
+                    m.startswith("gcs://") else m
+                    for i, m in enumerate(runtime_env["py_modules"])]
+            runtime_env = {**runtime_env, "py_modules": mods}
+            paths += [os.path.dirname(m) for m in mods if isinstance(m, str)]
+        if paths:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (*paths, env.get("PYTHONPATH"))
+                                                if p)
         env.update({"EMBER_JOB_SUBMISSION_ID": sid, "RAY_JOB_SUBMISSION_ID": sid,
                     "EMBER_JOB_RUNTIME_ENV": json.dumps(runtime_env),
                     "PYTHONUNBUFFERED": "1"})

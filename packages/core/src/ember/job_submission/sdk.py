@@ -62,9 +62,11 @@ def resolve(address: str | None) -> tuple[str, str | None]:
     return address, token
 
 
-def package_working_dir(path: str, excludes: list[str] | None = None) -> tuple[str, bytes]:
+def package_working_dir(path: str, excludes: list[str] | None = None,
+                        prefix: str = "") -> tuple[str, bytes]:
     """(package name, zip bytes) of a directory, named by its content's hash as Ray's
-    `gcs://_ray_pkg_<hash>.zip` URIs are."""
+    `gcs://_ray_pkg_<hash>.zip` URIs are; entries are put under `prefix/` if given (a
+    module directory keeps its name)."""
     excludes = list(excludes or []) + ["__pycache__", ".git"]
     buf = io.BytesIO()
     digest = hashlib.sha256()
@@ -77,6 +79,8 @@ def package_working_dir(path: str, excludes: list[str] | None = None) -> tuple[s
                 rel = os.path.normpath(os.path.join(rel_root, name))
                 if _excluded(rel, excludes):
                     continue
+                if prefix:
+                    rel = f"{prefix}/{rel}"
                 with open(os.path.join(root, name), "rb") as f:
                     data = f.read()
                 digest.update(rel.encode() + b"\0" + data)
@@ -137,16 +141,30 @@ class JobSubmissionClient:
             raise RuntimeError(f"Request failed with status code {r.status_code}: {message}")
         return r
 
-    def _upload_working_dir(self, runtime_env: dict) -> dict:
-        wd = runtime_env.get("working_dir")
-        if not wd or "://" in str(wd):
-            return runtime_env
-        if not os.path.isdir(wd):
-            raise ValueError(f"working_dir {wd!r} is not a directory")
-        name, data = package_working_dir(wd, runtime_env.get("excludes"))
+    def _upload(self, path: str, excludes: list[str] | None, prefix: str = "") -> str:
+        """Zip a local directory, upload it unless the head has it; its gcs:// URI."""
+        name, data = package_working_dir(path, excludes, prefix)
         if self._http.get(f"/api/packages/gcs/{name}").status_code != 200:
             self._check(self._http.put(f"/api/packages/gcs/{name}", content=data))
-        return {**runtime_env, "working_dir": f"gcs://{name}"}
+        return f"gcs://{name}"
+
+    def _upload_working_dir(self, runtime_env: dict) -> dict:
+        """Local working_dir and py_modules directories become uploaded packages."""
+        out = dict(runtime_env)
+        wd = runtime_env.get("working_dir")
+        if wd and "://" not in str(wd):
+            if not os.path.isdir(wd):
+                raise ValueError(f"working_dir {wd!r} is not a directory")
+            out["working_dir"] = self._upload(wd, runtime_env.get("excludes"))
+        mods = []
+        for m in runtime_env.get("py_modules") or []:
+            if isinstance(m, str) and "://" not in m and os.path.isdir(m):
+                path = os.path.abspath(m)
+                m = self._upload(path, runtime_env.get("excludes"), os.path.basename(path))
+            mods.append(m)
+        if mods:
+            out["py_modules"] = mods
+        return out
 
     def submit_job(self, *, entrypoint: str, job_id: str | None = None,
                    runtime_env: dict[str, Any] | None = None,
