@@ -199,7 +199,11 @@ class ChannelListener:
     async def _accept_forever(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            conn, _ = await loop.sock_accept(self._sock)
+            try:
+                conn, _ = await loop.sock_accept(self._sock)
+            except OSError:  # out of descriptors, say: keep listening
+                await asyncio.sleep(0.1)
+                continue
             if not self._gate.enter():
                 conn.close()
                 continue
