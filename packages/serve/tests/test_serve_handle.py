@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 
 import pytest
 
@@ -174,6 +175,12 @@ def test_power_of_two_choices_spreads_load(serve_url, cleanup_apps):
             return os.getpid()
 
     h = serve.run(Who.bind(), name="who", route_prefix=None)
+    # The handle learns the replica table asynchronously: first let it see both.
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < 2 and time.monotonic() < deadline:
+        seen.update(r.result() for r in [h.remote() for _ in range(8)])
+    assert len(seen) == 2, "the handle never routed to the second replica"
     pids = [r.result() for r in [h.remote() for _ in range(40)]]
     counts = sorted(pids.count(p) for p in set(pids))
     assert len(counts) == 2 and counts[0] >= 10, counts

@@ -80,5 +80,7 @@ def test_large_upload_does_not_stall_small_requests(serve_url):
         done.set()
         t.join()
     latencies.sort()
-    # Generous for a shared 2-core machine: before, one such upload stalled them ~10 s.
-    assert latencies and latencies[-1] < 1.0, latencies[-5:]
+    # Before, one such upload stalled every small request ~10 s. Bounds generous for a
+    # shared 2-core machine: most requests stay fast, and none waits for an upload.
+    assert latencies, "no small request completed"
+    assert latencies[len(latencies) // 2] < 0.5 and latencies[-1] < 3.0, latencies[-5:]
