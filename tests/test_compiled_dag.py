@@ -260,3 +260,17 @@ def test_shutdown_tears_down_compiled_graphs():
     _compiled_dag.teardown_all()  # what ember.shutdown() runs first
     assert not os.path.exists(compiled._dir)
     assert not set(_compiled_dag._live)
+
+
+def test_calls_with_constant_arguments_run_once_per_execution():
+    a, b = Worker.remote(), Worker.remote()
+    with InputNode() as inp:
+        dag = MultiOutputNode([a.inc.bind(100), b.echo.bind(inp)])
+    compiled = dag.experimental_compile()
+    try:
+        assert [ember.get(compiled.execute(i)) for i in range(3)] == [
+            [101, 0], [101, 1], [101, 2]]
+        assert ember.get(a.count.remote()) == 3
+    finally:
+        compiled.teardown()
+

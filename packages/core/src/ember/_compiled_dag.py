@@ -204,7 +204,10 @@ class CompiledDAG:
             spec = self._channel(f"out{pos}")
             outs[index[id(node)]].append(spec)
             out_specs.append(spec)
-        inputs = {k: self._channel(f"in-a{n}") for n, k in enumerate(keys) if k in uses_input}
+        # An actor reads the input each execution if it uses it or reads no other channel
+        # (its calls take constants only: the input tells it when to run them).
+        inputs = {k: self._channel(f"in-a{n}") for n, k in enumerate(keys)
+                  if k in uses_input or not upstream[k]}
         # Ready first: a system-group call may otherwise run before the constructor ends.
         _api.get([handles[k].__ray_ready__.remote() for k in keys],
                  timeout=max(self._submit_timeout, 30.0))

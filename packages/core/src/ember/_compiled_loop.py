@@ -22,6 +22,7 @@ from ember.experimental.channel import (
     ChannelSpec,
     ChannelWriter,
     PeerDied,
+    close_channel,
 )
 
 __all__ = ["ActorPlan", "ArgSource", "CompiledDAGArgs", "ERROR", "TaskPlan", "VALUE",
@@ -118,10 +119,10 @@ class _Loop:
         self.input: ChannelReader | None = None
         self.writers: list[list[ChannelWriter]] = []
         try:
-            if plan.input is not None:
+            if plan.input is not None:  # only this read watches the driver (see run)
                 self.input = ChannelReader(plan.input, watch)
             for index, spec in plan.upstream:
-                self.readers[index] = ChannelReader(spec, watch)
+                self.readers[index] = ChannelReader(spec)
             self.writers = [[ChannelWriter(s) for s in t.outputs] for t in plan.tasks]
         except BaseException:
             self.close()
@@ -132,8 +133,16 @@ class _Loop:
         try:
             while True:
                 self.step()
-        except (ChannelClosed, PeerDied):
+        except ChannelClosed:
             pass
+        except PeerDied:
+            # The driver died. Only input reads watch it, so close every channel of
+            # ours: that wakes and ends the loops downstream, which block in plain reads.
+            plan = self.plan
+            for spec in [plan.input, *(s for _, s in plan.upstream),
+                         *(s for t in plan.tasks for s in t.outputs)]:
+                if spec is not None:
+                    close_channel(spec)
         except BaseException:  # noqa: BLE001 - a loop bug must not pass silently
             print("ember: compiled graph loop failed:\n" + traceback.format_exc(),
                   file=sys.stderr)
@@ -144,6 +153,8 @@ class _Loop:
         """One execution: every task of this actor once, in the graph's order."""
         results: dict[int, tuple[int, Any]] = {}
         inp: list[Any] = []
+        if self.input is not None:  # also what starts an execution of constant-only calls
+            inp.append(pickle.loads(self.input.read()[1]))
         for task, method, writers in zip(self.plan.tasks, self.methods, self.writers,
                                          strict=True):
             try:
@@ -183,9 +194,6 @@ class _Loop:
         if src.kind == "const":
             return VALUE, src.value
         if src.kind == "input":
-            if not inp:
-                assert self.input is not None
-                inp.append(pickle.loads(self.input.read()[1]))
             return VALUE, select_input(inp[0], src.key, src.how)
         got = results.get(src.task)
         if got is None:

@@ -193,6 +193,9 @@ class ChannelReader(_End):
         """The next message. Raises TimeoutError after `timeout` s (None: no limit),
         ChannelClosed once the channel is closed, PeerDied if a watched fd fires."""
         while self._credits == 0:
+            if timeout is None and not self._watch:  # nothing else to wait for
+                self._credits += len(os.read(self._bell, 65536))
+                continue
             self._wait(timeout)
         if self.closed:
             raise ChannelClosed(self.spec.path)
