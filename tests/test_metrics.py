@@ -126,3 +126,56 @@ def test_the_grafana_dashboard_queries_metrics_that_exist(scrape):
     wanted = {m for e in exprs for m in re.findall(r"\bray_[a-z_]+", e)}
     exported = {k[0] for k in scrape()}
     assert wanted and wanted <= exported, wanted - exported
+
+
+def test_a_forked_process_starts_its_metrics_from_zero():
+    """What a process recorded before forking is its own to report: the child (e.g. a
+    worker forked from a template that was forked from the driver) must not report it
+    again, or the exported sums would count it twice."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import os
+        from ember.util import metrics
+        c = metrics.Counter("forked_counter")
+        c.inc(3)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if metrics.snapshot() == [] else 1)
+        _, status = os.waitpid(pid, 0)
+        mine = metrics.snapshot()
+        print(os.waitstatus_to_exitcode(status), mine[0][4][0][1])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.stdout.split() == ["0", "3.0"], out.stdout + out.stderr
+
+
+def test_values_recorded_before_init_are_reported_after_it():
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import os, time, httpx, ember
+        from ember.util.metrics import Counter
+        from prometheus_client.parser import text_string_to_metric_families
+        Counter("early").inc(2)
+        info = ember.init(num_cpus=1, dashboard_port=0)
+        token = open(os.path.join(info["session_dir"], "token")).read()
+        deadline = time.monotonic() + 20
+        got = []
+        while not got and time.monotonic() < deadline:
+            text = httpx.get(info["dashboard_url"] + "/metrics",
+                             headers={"Authorization": "Bearer " + token}).text
+            got = [s.value for f in text_string_to_metric_families(text)
+                   for s in f.samples if s.name == "ray_early_total"]
+            time.sleep(0.1)
+        print(got)
+        ember.shutdown()
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "[2.0]", out.stdout + out.stderr

@@ -91,10 +91,20 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                 "dashboard_url": dashboard.url if dashboard is not None else None,
                 "object_store_memory": store_bytes, "resources": dict(manager.total_resources)}
         _state.update(manager=manager, info=info, session_dir=session_dir, dashboard=dashboard)
+        _report_early_metrics()
         if not _state.get("atexit"):
             atexit.register(shutdown)
             _state["atexit"] = True
         return info
+
+
+def _report_early_metrics() -> None:
+    """Metrics recorded before init() (ember.util.metrics) are reported from now on."""
+    import sys
+
+    metrics = sys.modules.get("ember.util.metrics")
+    if metrics is not None:
+        metrics.start_reporting()
 
 
 def _start_dashboard(include: bool | None, manager: Any, session_dir: str,
@@ -152,6 +162,7 @@ def _connect(address: str, namespace: str | None, runtime_env: dict | None,
             "dashboard_url": client.info.get("dashboard_url"),
             "resources": client.info["totals"]}
     _state.update(info=info, connected=client)
+    _report_early_metrics()
     if not _state.get("atexit"):
         atexit.register(shutdown)
         _state["atexit"] = True

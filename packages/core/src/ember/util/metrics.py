@@ -90,7 +90,7 @@ class Metric:
     def _changed(self, key: tuple[str, ...]) -> None:
         self._stamp[key] = time.time()
         _state["dirty"] = True
-        if _state["reporter_pid"] != os.getpid():
+        if _state["reporter_pid"] != os.getpid() and _connected():
             _start_reporter()
 
     def _spec(self) -> tuple:
@@ -212,6 +212,35 @@ def _report() -> bool:
     except (OSError, RuntimeError):
         return False
     return True
+
+
+def _connected() -> bool:
+    """Whether this process belongs to a cluster yet. Before `init()` no reporter thread
+    starts: a driver with a second thread cannot fork its worker template cheaply;
+    `init()` starts it then if something was recorded."""
+    from ember._core import context
+
+    return context.client is not None
+
+
+def start_reporting() -> None:
+    """Called by `init()`: report what was recorded before it."""
+    if _state["dirty"] and _state["reporter_pid"] != os.getpid():
+        _start_reporter()
+
+
+def _forget_in_child() -> None:
+    """A forked process (the worker template, its workers) starts from zero: what its
+    parent recorded is the parent's to report, not counted again here."""
+    global _lock
+    _lock = threading.Lock()
+    for m in _metrics.values():
+        m._values.clear()
+        m._stamp.clear()
+    _state["dirty"] = False
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _start_reporter() -> None:
