@@ -157,6 +157,10 @@ def test_an_embedded_cluster_runs_submitted_jobs_on_its_own_node(dash, tmp_path)
     env = client.get_job_info(sid).runtime_env
     assert env["working_dir"].startswith("gcs://_ray_pkg_")
     assert env["py_modules"][0].startswith("gcs://_ray_pkg_")
+    kinds = {(j["type"], j.get("submission_id")) for j in state.list_jobs()}
+    assert ("SUBMISSION", sid) in kinds and any(t == "DRIVER" for t, _ in kinds)
+    assert [j.submission_id for j in state.list_jobs(filters=[("type", "=", "SUBMISSION")])
+            ] == [sid]
     q = {"filter_keys": "name", "filter_predicates": "=", "filter_values": "from_the_job"}
     assert http.get("/api/v0/tasks", params=q).json()["data"]["result"]["total"] == 1
     client.close()

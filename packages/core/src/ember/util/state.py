@@ -78,7 +78,34 @@ def list_nodes(filters: list | None = None, limit: int = 10_000, **_: Any) -> li
 
 
 def list_jobs(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[dict]:
-    return _rows("jobs", filters, limit)
+    """Drivers (type "DRIVER") and jobs submitted through the Jobs API ("SUBMISSION"),
+    as Ray lists both."""
+    rows = [StateRow({"type": "DRIVER", **r}) for r in _rows("jobs", None, 1 << 62)]
+    rows += [StateRow(j) for j in _submitted_jobs()]
+    for key, op, value in filters or []:
+        if op not in ("=", "!="):
+            raise ValueError(f"Unsupported filter operator {op!r}; use '=' or '!='.")
+        rows = [r for r in rows if (str(r.get(key)) == str(value)) == (op == "=")]
+    return rows[:limit]
+
+
+def _submitted_jobs() -> list[dict]:
+    """The Jobs API's records: in this process for an embedded cluster, else read from
+    the cluster's dashboard (none if it cannot be reached)."""
+    from ember import _api
+
+    dashboard = _api._state.get("dashboard")
+    if dashboard is not None and dashboard.backend.jobs is not None:
+        return [j.to_json() for j in dashboard.backend.jobs.list()]
+    url = (_api._state.get("info") or {}).get("dashboard_url")
+    if not url:
+        return []
+    try:
+        with _dashboard(url) as http:
+            r = http.get("/api/jobs/", params={"limit": 10_000})
+            return r.json() if r.status_code == 200 else []
+    except Exception:  # noqa: BLE001 - the dashboard may be off or unreachable
+        return []
 
 
 def list_placement_groups(filters: list | None = None, limit: int = 10_000,
