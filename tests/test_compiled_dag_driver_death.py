@@ -1,11 +1,14 @@
 """A driver that compiled a graph over detached actors is SIGKILLed: the actors' loops
-end (they watch the driver's pidfd, and close their channels for the loops downstream)
-while the actors keep serving."""
+end (they watch the driver's pidfd, and close their channels for the loops downstream),
+the channels' directory is removed, and the actors keep serving."""
 
 from __future__ import annotations
 
+import glob
+import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -63,6 +66,8 @@ def test_loops_end_when_the_driver_dies(cluster):
             time.sleep(0.05)
         assert _loops(a) == 0 and _loops(b) == 0
         assert ember.get(a.echo.remote("still here")) == "still here"
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+        assert not glob.glob(os.path.join(base, f"ember-cgraph-{proc.pid}-*"))
     finally:
         if proc.poll() is None:
             proc.kill()

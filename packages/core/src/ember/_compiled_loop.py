@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import sys
 import threading
 import traceback
@@ -143,6 +144,8 @@ class _Loop:
                          *(s for t in plan.tasks for s in t.outputs)]:
                 if spec is not None:
                     close_channel(spec)
+            if plan.input is not None:  # the driver cannot remove them any more
+                shutil.rmtree(os.path.dirname(plan.input.path), ignore_errors=True)
         except BaseException:  # noqa: BLE001 - a loop bug must not pass silently
             print("ember: compiled graph loop failed:\n" + traceback.format_exc(),
                   file=sys.stderr)

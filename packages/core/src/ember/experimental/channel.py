@@ -65,9 +65,36 @@ class ChannelSpec:
 
 
 def new_channel_dir() -> str:
-    """A fresh directory, owner-only, for one graph's channels (on /dev/shm if usable)."""
+    """A fresh directory, owner-only, for one graph's channels (on /dev/shm if usable).
+    Directories left by drivers that died without tearing down are removed first."""
     base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
-    return tempfile.mkdtemp(prefix=f"ember-cgraph-{os.getpid()}-", dir=base)
+    _remove_stale(base)
+    return tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=base)
+
+
+_PREFIX = "ember-cgraph-"
+
+
+def _remove_stale(base: str) -> None:
+    import shutil
+
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(_PREFIX):].split("-", 1)[0]
+        if not name.startswith(_PREFIX) or not pid.isdigit():
+            continue
+        path = os.path.join(base, name)
+        try:
+            if os.stat(path).st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def create_channel(directory: str, name: str, slots: int, slot_bytes: int) -> ChannelSpec:
