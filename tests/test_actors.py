@@ -62,8 +62,8 @@ def test_named_actor_lookup_and_get_if_exists():
 
 
 def test_namespaces_separate_names():
-    Counter.options(name="ns-counter", namespace="one").remote(1)
-    Counter.options(name="ns-counter", namespace="two").remote(2)
+    keep = [Counter.options(name="ns-counter", namespace="one").remote(1),  # noqa: F841
+            Counter.options(name="ns-counter", namespace="two").remote(2)]
     one = ember.get_actor("ns-counter", namespace="one")
     two = ember.get_actor("ns-counter", namespace="two")
     assert ember.get([one.add.remote(0), two.add.remote(0)]) == [1, 2]
@@ -347,3 +347,30 @@ def test_methods_resolve_on_the_class_even_when_an_attribute_shadows_them(cluste
     assert ember.get(a.static.remote(1)) == 2
     assert ember.get(a.which.remote()) == "class"
     ember.kill(a)
+
+
+def test_named_actors_stop_when_their_handles_are_gone(cluster):
+    """As in Ray: a name does not keep a non-detached actor alive; detached ones stay."""
+
+    @ember.remote
+    class Named:
+        def hello(self):
+            return "hello"
+
+    actor = Named.options(name="scoped-name").remote()
+    assert ember.get(ember.get_actor("scoped-name").hello.remote()) == "hello"
+    del actor
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            ember.get_actor("scoped-name")
+        except ValueError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the named actor outlived its last handle")
+    kept = Named.options(name="kept-name", lifetime="detached").remote()
+    ember.get(kept.hello.remote())
+    del kept
+    assert ember.get(ember.get_actor("kept-name").hello.remote()) == "hello"
+    ember.kill(ember.get_actor("kept-name"))

@@ -193,7 +193,8 @@ class _BoundActorClass:
 class ActorHandle:
     """A reference to a running actor; pass it to tasks and other actors freely.
 
-    A non-detached, unnamed actor is stopped once every handle to it is gone.
+    A non-detached actor (named or not, as in Ray) is stopped once every handle to it
+    is gone.
     """
 
     def __init__(self, actor_id: bytes, meta: dict, _announce: bool = True) -> None:

@@ -468,7 +468,7 @@ class ActorMixin:
 
     def _actor_out_of_scope(self, hid: bytes) -> None:
         actor = self.actors.get(hid[:-len(HANDLE_SUFFIX)])
-        if actor is None or actor.detached or actor.name:
+        if actor is None or actor.detached:  # a named actor too, as in Ray
             return
         actor.out_of_scope = True
         self._maybe_terminate_idle(actor)

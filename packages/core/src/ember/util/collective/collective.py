@@ -113,7 +113,8 @@ def create_collective_group(actors: Sequence[Any], world_size: int, ranks: Seque
         raise RuntimeError(f"Collective group {group_name!r} is already declared.")
     info = _rendezvous.GroupInfo(tuple(a._ember_actor_id.hex() for a in actors),
                                  tuple(int(r) for r in ranks), world_size, be.value)
-    holder = _rendezvous.InfoHolder.options(name=name).remote(info)
+    # Detached, as Ray's: it outlives this call's handle (destroy_collective_group ends it).
+    holder = _rendezvous.InfoHolder.options(name=name, lifetime="detached").remote(info)
     ember.get(holder.info.remote())  # the name is claimed before we return
 
 
