@@ -374,3 +374,33 @@ def test_named_actors_stop_when_their_handles_are_gone(cluster):
     del kept
     assert ember.get(ember.get_actor("kept-name").hello.remote()) == "hello"
     ember.kill(ember.get_actor("kept-name"))
+
+
+@pytest.mark.parametrize("how", ["exit_actor", "__ray_terminate__"])
+def test_graceful_actor_exit_runs_atexit_handlers(cluster, tmp_path, how):
+    marker = tmp_path / "atexit-ran"
+
+    @ember.remote
+    class Cleaner:
+        def __init__(self, path):
+            import atexit
+
+            atexit.register(lambda: open(path, "w").write("done"))
+
+        def ready(self):
+            return True
+
+        def leave(self):
+            ember.actor.exit_actor()
+
+    a = Cleaner.remote(str(marker))
+    assert ember.get(a.ready.remote())
+    if how == "exit_actor":
+        with pytest.raises(ember.exceptions.RayActorError):
+            ember.get(a.leave.remote())
+    else:
+        a.__ray_terminate__.remote()
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.read_text() == "done"

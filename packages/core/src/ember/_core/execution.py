@@ -314,9 +314,16 @@ class Runner:
                 c.executor.submit(s)
 
     def _exit_actor(self) -> None:
+        """Leave gracefully (exit_actor, __ray_terminate__): the actor's atexit handlers
+        run, as in Ray, then the process exits."""
+        import atexit
+
         self.client.send(("actor_exit", self.actor_id))
-        _flush_std()
-        os._exit(0)
+        try:
+            atexit._run_exitfuncs()
+        finally:
+            _flush_std()
+            os._exit(0)
 
 
 class ThreadExecutor:
