@@ -136,3 +136,38 @@ def test_bundle_index_checks():
     with pytest.raises(ValueError, match="bundle index must be -1"):
         f.options(placement_group_bundle_index=0).remote()
     remove_placement_group(pg)
+
+
+def test_ready_of_a_removed_group_and_pending_bundle_nodes():
+    pending = placement_group([{"CPU": 1}, {"CPU": 100}])
+    row = placement_group_table(pending)
+    assert row["state"] == "PENDING" and row["bundles_to_node_id"] == {0: "", 1: ""}
+    remove_placement_group(pending)
+    placed = placement_group([{"CPU": 1}])
+    assert placed.wait(10)
+    remove_placement_group(placed)
+    with pytest.raises(ember.exceptions.TaskPlacementGroupRemoved):
+        ember.get(placed.ready(), timeout=10)
+
+
+def test_placement_group_none_keeps_child_tasks_out_of_a_capturing_group():
+    from ember.util.placement_group import get_current_placement_group
+    from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    pg = placement_group([{"CPU": 1}, {"CPU": 1}])
+    assert pg.wait(10)
+
+    @ember.remote(num_cpus=0)
+    def current():
+        return get_current_placement_group()
+
+    @ember.remote(num_cpus=1)
+    def parent(opt_out):
+        opts = {"placement_group": None} if opt_out else {}
+        return ember.get([current.options(**opts).remote() for _ in range(2)])
+
+    capture = PlacementGroupSchedulingStrategy(placement_group=pg,
+                                               placement_group_capture_child_tasks=True)
+    assert None not in ember.get(parent.options(scheduling_strategy=capture).remote(False))
+    assert ember.get(parent.options(scheduling_strategy=capture).remote(True)) == [None] * 2
+    remove_placement_group(pg)

@@ -158,6 +158,14 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
                      "PlacementGroupSchedulingStrategy or a NodeAffinitySchedulingStrategy.")
 
 
+def pg_opt_out(options: dict) -> dict:
+    """The spec's "pg_opt_out" entry: `placement_group=None` given explicitly keeps work
+    out of a capturing parent's group (Ray's meaning), empty otherwise."""
+    if "placement_group" in options and options["placement_group"] is None:
+        return {"pg_opt_out": True}
+    return {}
+
+
 def dynamic(options: dict) -> dict:
     """The spec's "dynamic" entry for `num_returns="dynamic"`, empty otherwise."""
     return {"dynamic": True} if options.get("num_returns") == "dynamic" else {}
@@ -186,7 +194,7 @@ def inherit_placement(spec: dict, ctx: dict) -> None:
     """A task or actor with no placement of its own, started by work running in a placement
     group that captures child tasks, goes into the same group (any bundle)."""
     if spec.get("pg") is None and spec.get("strategy") == "DEFAULT" and ctx.get("pg") \
-            and ctx.get("pg_capture"):
+            and ctx.get("pg_capture") and not spec.get("pg_opt_out"):
         spec["pg"] = (ctx["pg"][0], -1)
         spec["pg_capture"] = True
         spec["strategy"] = "PG"

@@ -78,6 +78,7 @@ class RemoteFunction:
             "strategy": strategy,
             **_options.labels(options),
             **_options.dynamic(options),
+            **_options.pg_opt_out(options),
         }
 
     def options(self, **options: Any) -> _BoundFunction:

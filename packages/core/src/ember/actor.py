@@ -169,6 +169,7 @@ class ActorClass:
             "strategy": strategy, "meta": self._meta,
             "pg_capture": _options.capture_child_tasks(options),
             **_options.labels(options),
+            **_options.pg_opt_out(options),
         }
         _options.inherit_placement(spec, client.task_context())
         info = client.call("create_actor", spec)

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from ember._core.records import PlacementGroup
-from ember.exceptions import InfeasibleResourceError
+from ember.exceptions import InfeasibleResourceError, TaskPlacementGroupRemoved
 
 _log = logging.getLogger("ember")
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
@@ -285,7 +285,8 @@ class PlacementMixin:
             if pg.state == "CREATED":
                 data = value or serialization.serialize(True).to_bytes()
             else:
-                err = ValueError(f"Placement group {pg_id} was removed before it was placed.")
+                err = TaskPlacementGroupRemoved(
+                    f"Placement group {pg_id} was removed before it was placed.")
                 data = serialization.serialize_error(err).to_bytes()
             self.objects.set_inline(oid, data, ())
 
@@ -323,7 +324,8 @@ class PlacementMixin:
         return {
             "placement_group_id": pg.pg_id, "name": pg.name, "strategy": pg.strategy,
             "state": pg.state, "bundles": {i: dict(b) for i, b in enumerate(pg.bundles)},
-            "bundles_to_node_id": {i: n for i, n in enumerate(pg.nodes)},
+            "bundles_to_node_id": {i: pg.nodes[i] if i < len(pg.nodes) else ""
+                                   for i in range(len(pg.bundles))},
             "stats": {"scheduling_state": "FINISHED" if pg.state == "CREATED" else
                       "INFEASIBLE" if pg.infeasible else pg.state,
                       "pending_reason": pg.why_pending},
