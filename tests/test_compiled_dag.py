@@ -12,6 +12,7 @@ import pytest
 import ember
 from ember import exceptions as ex
 from ember.dag import InputNode, MultiOutputNode
+from ember.experimental.compiled_dag_ref import CompiledDAGRef
 
 pytestmark = pytest.mark.usefixtures("cluster")
 
@@ -76,6 +77,7 @@ def test_results_come_back_in_any_order():
     compiled = dag.experimental_compile()
     try:
         refs = [compiled.execute(i) for i in range(5)]
+        assert isinstance(refs[0], CompiledDAGRef)
         assert refs[3].get() == 3
         assert ember.get([refs[0], refs[4], refs[1], refs[2]]) == [0, 4, 1, 2]
         with pytest.raises(ValueError, match="only be called once"):
