@@ -51,6 +51,11 @@ class Worker:
     def pid(self):
         return os.getpid()
 
+
+@ember.remote
+class AsyncWorker:
+    """An async actor (it has a coroutine method): its calls run on an event loop."""
+
     async def aecho(self, x):
         await asyncio.sleep(0)
         return x
@@ -217,8 +222,8 @@ def test_killed_actor_raises_actor_died_error():
     assert ember.get(actors[1].echo.remote("alive")) == "alive"
 
 
-def test_execute_async():
-    a, b = Worker.remote(), Worker.remote()
+def test_execute_async_through_sync_and_async_actors():
+    a, b = Worker.remote(), AsyncWorker.remote()
     with InputNode() as inp:
         dag = b.aecho.bind(a.inc.bind(inp))
     compiled = dag.experimental_compile(enable_asyncio=True)
