@@ -36,6 +36,7 @@ def set_process_name(name: str) -> None:
 
 
 _title = ""
+_comm: str | None = None  # this process's name before the first title
 
 
 def set_title(title: str) -> None:
@@ -49,7 +50,16 @@ def set_title(title: str) -> None:
         import setproctitle
     except ImportError:
         return
+    global _comm
+    if _comm is None:
+        try:
+            with open("/proc/self/comm") as f:
+                _comm = f.read().strip()
+        except OSError:
+            _comm = ""
     setproctitle.setproctitle(title)
+    if _comm:  # setproctitle renames the process too; `ps -o comm` keeps "ember-worker"
+        set_process_name(_comm)
 
 
 def node_ip(host: str) -> str:
