@@ -179,3 +179,16 @@ def test_as_future_mixes_with_coroutines(cluster):
         return gathered, sorted(d.result() for d in done)
 
     assert asyncio.run(main()) == ([0, 2, 4, 7], [1, 10])
+
+
+def test_refs_pickled_outside_ember_stay_pinned(cluster, tmp_path):
+    """Ray's out-of-band serialization: a ref written with cloudpickle still reads after
+    every in-process reference is gone."""
+    import cloudpickle
+
+    ref = ember.put({"hello": "world"})
+    path = tmp_path / "external_store.pickle"
+    path.write_bytes(cloudpickle.dumps(ref))
+    del ref
+    gc.collect()
+    assert ember.get(cloudpickle.loads(path.read_bytes()), timeout=30) == {"hello": "world"}

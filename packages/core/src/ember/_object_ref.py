@@ -52,6 +52,12 @@ class ObjectRef:
         c = serialization.contained_collector()
         if c is not None:
             c.append(self._id)
+        elif self._id not in _OUT_OF_BAND:
+            # Pickled outside ember (pickle/cloudpickle to a file, a queue, …): as in Ray,
+            # the object stays pinned while this process lives, so the bytes can be
+            # loaded and the value read later.
+            _OUT_OF_BAND.add(self._id)
+            refs.current.add(self._id, True)
         return (_rebuild, (self._id,))
 
     def __copy__(self) -> ObjectRef:
@@ -94,6 +100,9 @@ class ObjectRef:
         import asyncio
 
         return asyncio.wrap_future(self.future()).__await__()
+
+
+_OUT_OF_BAND: set[bytes] = set()  # ids pinned because they were pickled outside ember
 
 
 def _rebuild(binary: bytes) -> ObjectRef:
