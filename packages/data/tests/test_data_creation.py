@@ -71,3 +71,11 @@ def test_from_arrow_and_refs():
 def test_repr_shows_rows_and_schema_without_executing():
     assert repr(rd.range(5)) == "Dataset(num_rows=5, schema={id: int64})"
     assert "MaterializedDataset(num_rows=2" in repr(rd.from_items([{"a": 1}, {"a": 2}]))
+
+
+def test_from_blocks_keeps_each_block():
+    ds = rd.from_blocks([pa.table({"x": [1, 2]}), pd.DataFrame({"x": [3]})])
+    assert ds.num_blocks() == 2
+    assert sorted(r["x"] for r in ds.take_all()) == [1, 2, 3]
+    with pytest.raises(TypeError, match="list of blocks"):
+        rd.from_blocks(pa.table({"x": [1]}))

@@ -22,6 +22,7 @@ from ember.data.iterator import DataIterator
 from ember.data.read_api import (
     from_arrow,
     from_arrow_refs,
+    from_blocks,
     from_items,
     from_numpy,
     from_numpy_refs,
@@ -59,6 +60,7 @@ __all__ = [
     "datasource",
     "from_arrow",
     "from_arrow_refs",
+    "from_blocks",
     "from_items",
     "from_numpy",
     "from_numpy_refs",

@@ -139,6 +139,14 @@ def from_arrow(tables: pa.Table | list[pa.Table], *,
     return _from_blocks(blocks, "FromArrow")
 
 
+def from_blocks(blocks: list) -> MaterializedDataset:
+    """A dataset of these blocks as they are (pyarrow Tables or pandas DataFrames), one
+    block each, as Ray's `from_blocks`."""
+    if not isinstance(blocks, list):
+        raise TypeError(f"from_blocks takes a list of blocks, got {type(blocks).__name__}.")
+    return _from_blocks([_block.batch_to_block(b) for b in blocks], "FromBlocks")
+
+
 def _from_refs(refs: Any, name: str) -> MaterializedDataset:
     refs = refs if isinstance(refs, list) else [refs]
     blocks = ember.get([_to_block.remote(r) for r in refs])
