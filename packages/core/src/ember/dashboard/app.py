@@ -17,6 +17,9 @@ from ember.dashboard.backend import Backend
 
 # Bodies are job requests and working_dir packages (Ray caps packages at 500 MiB).
 DEFAULT_MAX_BODY = 512 << 20
+# The browser UI's static files (packaged in static/), served open under /ui/.
+ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+               ".svg": "image/svg+xml"}
 
 
 def max_body_bytes() -> int:
@@ -24,11 +27,24 @@ def max_body_bytes() -> int:
 
 
 def build_app(backend: Backend, token: str) -> Any:
-    """The app, token-gated; only `/` (the page asking for the token) is open."""
-    page = resources.files("ember.dashboard").joinpath("static/index.html").read_bytes()
+    """The app, token-gated; only `/` (the UI, which asks for the token) and its static
+    assets under `/ui/` are open."""
+    static = resources.files("ember.dashboard").joinpath("static")
+    page = static.joinpath("index.html").read_bytes()
+    # The UI's assets, read once: only these names are served, never a path.
+    assets = {f.name: f.read_bytes() for f in static.iterdir()
+              if f.name.endswith(tuple(ASSET_TYPES))}
 
     def index(request: Request) -> Response:
         return HTMLResponse(page)
+
+    def asset(request: Request) -> Response:
+        name = request.path_params["name"]
+        body = assets.get(name)
+        if body is None:
+            return JSONResponse({"error": f"no asset {name!r}"}, status_code=404)
+        media = ASSET_TYPES[name[name.rindex("."):]]
+        return Response(body, media_type=media, headers={"cache-control": "no-cache"})
 
     def version(request: Request) -> Response:
         import ember
@@ -36,11 +52,11 @@ def build_app(backend: Backend, token: str) -> Any:
         return JSONResponse({"version": "4", "ray_version": ember.__version__,
                              "ember_version": ember.__version__, "ray_commit": ""})
 
-    routes = [Route("/", index), Route("/api/version", version),
+    routes = [Route("/", index), Route("/ui/{name}", asset), Route("/api/version", version),
               *routes_jobs.routes(backend), *routes_logs.routes(backend),
               *routes_state.routes(backend), *routes_metrics.routes(backend)]
     app = Starlette(routes=routes)
     return TokenGate(app, token, max_body_bytes())
 
 
-__all__ = ["DEFAULT_MAX_BODY", "build_app", "max_body_bytes"]
+__all__ = ["ASSET_TYPES", "DEFAULT_MAX_BODY", "build_app", "max_body_bytes"]

@@ -4,7 +4,8 @@ A pure ASGI wrapper around the app. It reads only the request line and headers (
 uvicorn bounds, 64 KiB), compares `Authorization: Bearer <token>` in constant time, and
 answers 401 without ever reading the body of a request that fails. Bodies are bounded
 too: a Content-Length over the limit is refused (413) unread, and a body sent without one
-is cut off at the limit. Only the page that asks for the token is open.
+is cut off at the limit. Only the page that asks for the token and the UI's static
+assets (`/ui/…`) are open.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 OPEN_PATHS = frozenset({"/", "/favicon.ico"})
+# The UI's static files (scripts and styles shipped in the package; no cluster data).
+OPEN_PREFIX = "/ui/"
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict]]
@@ -53,7 +56,9 @@ class TokenGate:
                 return
             await self.app(scope, receive, send)
             return
-        if scope["path"] in OPEN_PATHS and scope["method"] in ("GET", "HEAD"):
+        path = scope["path"]
+        if (path in OPEN_PATHS or path.startswith(OPEN_PREFIX)) and \
+                scope["method"] in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         if not self._authorized(scope):
@@ -93,4 +98,4 @@ class BodyTooLarge(Exception):
     """A body without Content-Length grew past the limit; the request is dropped."""
 
 
-__all__ = ["OPEN_PATHS", "BodyTooLarge", "TokenGate"]
+__all__ = ["OPEN_PATHS", "OPEN_PREFIX", "BodyTooLarge", "TokenGate"]
