@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -48,7 +49,7 @@ JOB_SCRIPT = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def ui_cluster(tmp_path_factory):
     if ember.is_initialized():
         ember.shutdown()
     info = ember.init(num_cpus=2, include_dashboard=True, dashboard_port=0)
@@ -62,6 +63,10 @@ def cluster(tmp_path_factory):
     marker = work / "go"
     client = JobSubmissionClient(info["dashboard_url"])
     job_id = client.submit_job(entrypoint=f"{sys.executable} {work / 'job.py'} {marker}")
+    deadline = time.monotonic() + 60  # the job's first lines exist before any page opens
+    while "ui-job line 2" not in client.get_job_logs(job_id):
+        assert time.monotonic() < deadline, client.get_job_info(job_id)
+        time.sleep(0.05)
     yield {"url": info["dashboard_url"], "token": token, "job_id": job_id,
            "marker": marker, "client": client}
     marker.touch()  # lets the job end if a test failed before it did
@@ -79,37 +84,37 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, cluster):
+def page(browser, ui_cluster):
     """A fresh tab (fresh sessionStorage) signed in with the cluster token."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     tab.set_default_timeout(WAIT_MS)
-    tab.goto(cluster["url"] + "/")
-    tab.fill("#token", cluster["token"])
+    tab.goto(ui_cluster["url"] + "/")
+    tab.fill("#token", ui_cluster["token"])
     tab.click("#login-form button")
     tab.wait_for_selector("#app:not([hidden])")
     yield tab
     context.close()
 
 
-def test_token_page_refuses_a_wrong_token_and_accepts_the_right_one(browser, cluster):
+def test_token_page_refuses_a_wrong_token_and_accepts_the_right_one(browser, ui_cluster):
     from playwright.sync_api import expect
 
     context = browser.new_context()
     tab = context.new_page()
     tab.set_default_timeout(WAIT_MS)
     try:
-        tab.goto(cluster["url"] + "/")
+        tab.goto(ui_cluster["url"] + "/")
         expect(tab.locator("#login")).to_be_visible()
         tab.fill("#token", "not-the-token")
         tab.click("#login-form button")
         expect(tab.locator("#login-error")).to_have_text("The token was refused.")
         expect(tab.locator("#app")).to_be_hidden()
         assert tab.evaluate("sessionStorage.getItem('emberToken')") is None
-        tab.fill("#token", cluster["token"])
+        tab.fill("#token", ui_cluster["token"])
         tab.click("#login-form button")
         expect(tab.locator("#app")).to_be_visible()
-        assert tab.evaluate("sessionStorage.getItem('emberToken')") == cluster["token"]
+        assert tab.evaluate("sessionStorage.getItem('emberToken')") == ui_cluster["token"]
         # The token is kept for the tab: a reload goes straight to the app.
         tab.reload()
         expect(tab.locator("#app")).to_be_visible()
@@ -139,10 +144,10 @@ def test_actors_page_lists_the_actor_by_class_name(page):
     expect(row).to_contain_text("ALIVE")
 
 
-def test_jobs_page_shows_the_job_and_follows_its_logs(page, cluster):
+def test_jobs_page_shows_the_job_and_follows_its_logs(page, ui_cluster):
     from playwright.sync_api import expect
 
-    job_id = cluster["job_id"]
+    job_id = ui_cluster["job_id"]
     page.click("#tabs a[data-page=jobs]")
     link = page.locator("tbody a", has_text=job_id)
     expect(link).to_have_count(1)
@@ -152,7 +157,7 @@ def test_jobs_page_shows_the_job_and_follows_its_logs(page, cluster):
     page.check("input[name=follow]")
     expect(page.locator("pre.log")).to_contain_text("ui-job line 2")
     assert "printed after the page opened" not in page.locator("pre.log").inner_text()
-    cluster["marker"].touch()
+    ui_cluster["marker"].touch()
     expect(page.locator("pre.log")).to_contain_text("printed after the page opened")
     expect(page.locator("pre.log")).to_contain_text("end of log")
     expect(page.locator("dl.record")).to_contain_text("SUCCEEDED")
@@ -183,3 +188,14 @@ def test_metrics_page_draws_charts_from_samples(page):
     legend = page.locator(".chart-card", has_text="Finished and failed tasks").locator(".legend")
     expect(legend).to_contain_text("FINISHED")
     assert page.locator("canvas.chart").count() >= 6
+
+
+def test_logs_page_lists_and_shows_the_job_driver_log(page, ui_cluster):
+    from playwright.sync_api import expect
+
+    page.click("#tabs a[data-page=logs]")
+    name = f"job-driver-{ui_cluster['job_id']}.log"
+    expect(page.locator(".count")).to_contain_text(" files")
+    page.click(f"text={name}")
+    expect(page.locator(".logbox h3")).to_have_text(name)
+    expect(page.locator("pre.log")).to_contain_text("ui-job line 0")
