@@ -54,10 +54,20 @@ async function apiJson(path) {
   return (await api(path)).json();
 }
 
+function setStatus(text) {
+  const el = document.getElementById("status");
+  if (el.textContent !== text) el.textContent = text;
+}
+
 function every(ms, fn) {
   let stopped = false, timer = null;
   const tick = async () => {
-    try { await fn(); } catch (e) { if (!(e instanceof Unauthorized)) console.error(e); }
+    try {
+      await fn();
+      setStatus("");
+    } catch (e) {
+      if (!(e instanceof Unauthorized)) setStatus(`cannot reach the dashboard: ${e.message}`);
+    }
     if (!stopped) timer = setTimeout(tick, ms);
   };
   tick();
@@ -121,6 +131,10 @@ function pagedTable({columns, filterKeys, load, onRow, note}) {
       state.offset = Math.max(0, Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE);
       return refresh();
     }
+    // An unchanged page is left as it is (an open traceback, a selection stay).
+    const seen = JSON.stringify([state.offset, total, rows]);
+    if (seen === state.seen) return;
+    state.seen = seen;
     const from = rows.length ? state.offset + 1 : 0;
     info.textContent = `showing ${num(from)}–${num(state.offset + rows.length)} of ${num(total)}`;
     prev.disabled = first.disabled = state.offset === 0;
