@@ -17,6 +17,7 @@ import time
 import numpy as np
 
 import ember
+from ember import serve
 from ember.job_submission import JobSubmissionClient
 from ember.util.placement_group import placement_group
 from ember.util.state import get_log, list_logs
@@ -24,8 +25,8 @@ from ember.util.state import get_log, list_logs
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
-PAGES = ["overview", "jobs", "actors", "tasks", "objects", "placement-groups", "workers",
-         "logs", "metrics"]
+PAGES = ["overview", "jobs", "actors", "tasks", "objects", "placement-groups", "serve",
+         "workers", "logs", "metrics"]
 
 
 @ember.remote
@@ -42,6 +43,12 @@ class Counter:
 class ParameterServer:
     def get(self) -> int:
         return 0
+
+
+@serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0})
+class Greeter:
+    def __call__(self, request: object) -> str:
+        return "hello"
 
 
 @ember.remote
@@ -90,6 +97,8 @@ def main() -> None:
     objects = [ember.put(np.zeros(n, dtype=np.uint8)) for n in (1 << 20, 4 << 20, 16 << 20)]
     pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="SPREAD", name="trainers")
     ember.get(pg.ready())
+    serve.start(http_options={"host": "127.0.0.1", "port": 0})
+    serve.run(Greeter.bind(), name="greeter", route_prefix="/hello")
     client = JobSubmissionClient(info["dashboard_url"])
     script = "import time\nfor i in range(5):\n    print(f'epoch {i}: loss={1/(i+1):.3f}', flush=True)\n"
     # `python` as the shell finds it (run under `uv run`, the project's).
@@ -108,6 +117,7 @@ def main() -> None:
         if worker.is_alive():
             worker.join()
         client.stop_job(running)
+        serve.shutdown()
         del objects
         ember.shutdown()
     for name in sorted(os.listdir(args.out)):

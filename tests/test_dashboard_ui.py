@@ -181,6 +181,29 @@ def test_task_list_is_paged_with_the_total_count(page):
     expect(page.locator("text=Next ›")).to_be_disabled()
 
 
+def test_serve_page_lists_an_applications_replicas(page):
+    from playwright.sync_api import expect
+
+    from ember import serve
+
+    @serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0})
+    class UiEcho:
+        def __call__(self, request) -> str:
+            return "hi"
+
+    serve.start(http_options={"host": "127.0.0.1", "port": 0})
+    try:
+        serve.run(UiEcho.bind(), name="uiapp", route_prefix="/echo")
+        page.click("#tabs a[data-page=serve]")
+        replicas = page.locator("tbody tr", has_text="UiEcho")
+        expect(replicas).to_have_count(2)
+        expect(replicas.first).to_contain_text("uiapp")
+        expect(replicas.first).to_contain_text("ALIVE")
+        expect(page.locator("tbody tr", has_text="controller")).to_have_count(1)
+    finally:
+        serve.shutdown()
+
+
 def test_metrics_page_draws_charts_from_samples(page):
     from playwright.sync_api import expect
 

@@ -439,10 +439,36 @@ function metrics(main) {
   every(1000, redraw);
 }
 
+// Serve's processes are actors in the "serve" namespace; a replica's name is
+// SERVE_REPLICA::<application>#<deployment>#<replica id>.
+function serveRole(a) {
+  const m = /^SERVE_REPLICA::(.*)#([^#]*)#([^#]*)$/.exec(a.name || "");
+  return m ? {role: "replica", app: m[1], deployment: m[2], replica: m[3]} :
+    {role: a.class_name === "ServeController" ? "controller" : a.class_name === "ProxyActor" ? "proxy" : a.class_name};
+}
+
+function serveApps(main) {
+  main.append(h("h2", {}, "Serve"),
+    h("p", {class: "note"}, "Serve's controller, proxies and replicas (actors in the serve namespace). " +
+      "Application status and config are served by Serve's admin API."),
+    pagedTable({
+      columns: [["Role", (a) => serveRole(a).role], ["Application", (a) => serveRole(a).app || ""],
+        ["Deployment", (a) => serveRole(a).deployment || ""], ["Replica", (a) => serveRole(a).replica || ""],
+        ["State", (a) => badge(a.state)], ["PID", (a) => a.pid ?? ""], ["Node", (a) => short(a.node_id)],
+        ["Restarts", (a) => a.num_restarts ?? 0], ["Death cause", (a) => a.death_cause || ""]],
+      filterKeys: ["state", "class_name", "name", "node_id"],
+      load: (q) => {
+        q.append("filter_keys", "namespace"); q.append("filter_predicates", "="); q.append("filter_values", "serve");
+        return stateList("actors", q);
+      },
+    }));
+}
+
 const PAGES = [
   ["overview", "Overview", overview], ["jobs", "Jobs", jobs], ["actors", "Actors", actors],
   ["tasks", "Tasks", tasks], ["objects", "Objects", objects],
-  ["placement-groups", "Placement groups", placementGroups], ["workers", "Workers", workers],
+  ["placement-groups", "Placement groups", placementGroups], ["serve", "Serve", serveApps],
+  ["workers", "Workers", workers],
   ["logs", "Logs", logs], ["metrics", "Metrics", metrics],
 ];
 
