@@ -105,7 +105,7 @@ def test_actor_name_is_the_name_it_was_created_with(cluster):
 
     assert ember.get(NamedActor.options(name="actor_name").remote().name.remote()) == \
         "actor_name"
-    assert ember.get(NamedActor.remote().name.remote()) is None
+    assert ember.get(NamedActor.remote().name.remote()) == ""  # Ray's: "" in an actor
 
     @ember.remote
     def task_actor_name():
@@ -113,3 +113,18 @@ def test_actor_name_is_the_name_it_was_created_with(cluster):
 
     assert ember.get(task_actor_name.remote()) is None
     assert ember.get_runtime_context().get_actor_name() is None
+
+
+def test_current_actor_calls_itself(cluster):
+    @ember.remote
+    class Echo:
+        def echo(self, s):
+            return ember.get_runtime_context().current_actor.echo2.remote(s)
+
+        def echo2(self, s):
+            return s
+
+    e = Echo.remote()
+    assert ember.get(ember.get(e.echo.remote("hello"))) == "hello"
+    with pytest.raises(RuntimeError, match="inside an actor"):
+        _ = ember.get_runtime_context().current_actor

@@ -70,7 +70,12 @@ class RuntimeContext:
         return a.hex() if a else None
 
     def get_actor_name(self) -> str | None:
-        return self._task().get("actor_name") or None
+        """The name the current actor was created with ("" if none); None outside an
+        actor (as Ray)."""
+        ctx = self._task()
+        if not ctx.get("actor_id"):
+            return None
+        return ctx.get("actor_name") or ""
 
     def get_task_name(self) -> str | None:
         return self._task().get("name") or None
@@ -94,9 +99,10 @@ class RuntimeContext:
         from ember.actor import ActorHandle
 
         aid = self._task().get("actor_id")
-        if not aid:
+        meta = getattr(self._client, "actor_meta", None)
+        if not aid or meta is None:
             raise RuntimeError("current_actor is only available inside an actor.")
-        return ActorHandle(aid, self._client.actor_meta)
+        return ActorHandle(aid, meta)
 
     @property
     def was_current_actor_reconstructed(self) -> bool:

@@ -272,6 +272,7 @@ class Runner:
         self.actor_id = spec["actor_id"]
         self.actor_name = spec.get("class_name", "")
         self.registered_name = spec.get("name") or ""
+        self.client.actor_meta = spec.get("meta")  # for get_runtime_context().current_actor
         # What holds for every call of this actor, and for threads its methods start.
         self.client.actor_ctx = {"actor_id": spec["actor_id"],
                                  "actor_name": self.registered_name,
