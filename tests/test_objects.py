@@ -192,3 +192,43 @@ def test_refs_pickled_outside_ember_stay_pinned(cluster, tmp_path):
     del ref
     gc.collect()
     assert ember.get(cloudpickle.loads(path.read_bytes()), timeout=30) == {"hello": "world"}
+
+
+def test_a_filling_store_makes_workers_collect_cycles(shutdown_after):
+    """Ray's global GC: values kept alive only by reference cycles in a worker (whose
+    automatic gc is off) are freed once the store is mostly full."""
+    ember.shutdown()
+    ember.init(num_cpus=1, object_store_memory=100 * 1024 * 1024)
+
+    @ember.remote
+    class Cycles:
+        def __init__(self):
+            self.collected = False
+            gc.disable()
+
+            def called(phase, info):
+                self.collected = True
+
+            gc.callbacks.append(called)
+
+        def circular_ref(self):
+            a, b = [], []
+            a.append(b)
+            b.append(a)
+            b.append(ember.put(b"0" * (10 * 1024 * 1024)))
+            a.append(ember.put(b"1" * (10 * 1024 * 1024)))
+            return a
+
+        def was_collected(self):
+            return self.collected
+
+    c = Cycles.remote()
+    for _ in range(2):  # 40 % of the store: no collection yet
+        ember.get(c.circular_ref.remote())
+    assert not ember.get(c.was_collected.remote())
+    for _ in range(2):  # 80 %
+        ember.get(c.circular_ref.remote())
+    deadline = time.monotonic() + 30
+    while not ember.get(c.was_collected.remote()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ember.get(c.was_collected.remote())

@@ -47,6 +47,10 @@ class _Timer:
         self.cancelled = False
 
 
+# Global GC: a store this full asks every worker to run gc.collect(), at most this often.
+_GC_FRACTION = 0.75
+_GC_INTERVAL_S = 30.0
+
 class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValuesMixin,
                   ActorDirectoryMixin, JobMixin, IntrospectionMixin):
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
@@ -73,6 +77,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.node_id = os.urandom(14).hex()
         self.labels = {**(labels or {}), "ray.io/node-id": self.node_id}
         self.node_ip = node_ip
+        self._last_gc = -_GC_INTERVAL_S  # when the workers last ran Python's collector
         self.start_time = time.time()
         spill_dir = os.path.join(session_dir, "spill")
         os.makedirs(spill_dir, exist_ok=True)
@@ -527,6 +532,21 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self._hold(caller, oid)
         self.store.seal(oid)
         self.objects.set_in_store(oid, size, contained)
+        self._maybe_collect_garbage()
+
+    def _maybe_collect_garbage(self) -> None:
+        """Ray's global GC: once the store is mostly full, every worker and attached driver
+        runs Python's collector, so values kept alive only by reference cycles (ObjectRefs
+        among them) are freed. At most once per _GC_INTERVAL_S."""
+        now = time.monotonic()
+        if now - self._last_gc < _GC_INTERVAL_S:
+            return
+        st = self.store.stats()
+        if st["used_bytes"] < _GC_FRACTION * st["capacity"]:
+            return
+        self._last_gc = now
+        for w in self.workers.values():
+            w.send(("gc",))
 
     def _hold(self, caller: int, oid: bytes) -> None:
         """Register `caller` as a holder of a new object (its ref is created unannounced)."""

@@ -184,6 +184,10 @@ class WorkerClient(BaseClient):
         elif kind == "cancel":
             if self.executor is not None:
                 self.executor.cancel(m[1])
+        elif kind == "gc":  # the store is filling up: free values held only by cycles
+            import gc
+
+            gc.collect()
         elif kind == "warn":  # the node tells this driver about work that cannot run
             sys.stderr.write(f"ember: warning: {m[1]}\n")
         elif kind == "exit":
