@@ -137,3 +137,15 @@ def test_streamed_broadcast_join_of_a_large_read_matches_pandas():
     pd.testing.assert_frame_equal(_canonical(got), _canonical(want), check_dtype=False)
     assert len(big.join(rd.from_pandas(small), join_type="inner", num_partitions=4)
                .limit(5).take_all()) == 5
+
+
+def test_join_type_may_be_an_enum_with_the_name_as_value():
+    import enum
+
+    class JoinType(enum.Enum):  # the shape of Ray's JoinType
+        INNER = "inner"
+
+    left = rd.from_items([{"id": 1, "a": 1}, {"id": 2, "a": 2}])
+    right = rd.from_items([{"id": 2, "b": 3}])
+    rows = left.join(right, join_type=JoinType.INNER, num_partitions=2).take_all()
+    assert [(r["id"], r["a"], r["b"]) for r in rows] == [(2, 2, 3)]

@@ -326,6 +326,7 @@ class Dataset:
         """
         from ember.data._join import join_bundles, validate_join_args
 
+        join_type = getattr(join_type, "value", join_type)  # Ray's JoinType enum too
         left_keys, right_keys = validate_join_args(join_type, num_partitions, on, right_on)
         if validate_schemas:
             for keys, d, side in ((left_keys, self, "left"), (right_keys, ds, "right")):
