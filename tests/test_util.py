@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -189,3 +190,24 @@ def test_queue_async_calls_raise_queue_errors(cluster):
             await q.get_async(timeout=-1)
 
     asyncio.run(scenario())
+
+
+def test_failed_tasks_are_listed_failed_with_their_error(cluster):
+    from ember.util import state
+
+    @ember.remote(max_retries=0)
+    def broken_task():
+        raise KeyError("missing key 42")
+
+    with pytest.raises(KeyError):
+        ember.get(broken_task.options(name="broken_task").remote())
+    deadline = time.monotonic() + 30
+    rows: list = []
+    while not rows and time.monotonic() < deadline:
+        rows = [t for t in state.list_tasks(filters=[("name", "=", "broken_task")])
+                if t["state"] == "FAILED"]
+        time.sleep(0.05)
+    assert rows, "the failed task is not listed as FAILED"
+    assert rows[0]["error_type"] == "KeyError"
+    assert "missing key 42" in rows[0]["error_message"]
+    assert "Traceback" in rows[0]["error_message"]

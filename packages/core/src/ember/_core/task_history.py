@@ -36,6 +36,7 @@ class TaskHistory:
         self.shape_of = array("l")
         self.shapes: list[tuple] = []  # (name, state, type, actor_id hex|None, resources)
         self._shape_index: dict[tuple, int] = {}
+        self.errors: dict[int, tuple[str, str]] = {}  # row -> (type, message), failed ones
         self.start = 0  # index of the oldest row once the ring has wrapped
         self.dropped = 0  # rows overwritten so far
 
@@ -43,7 +44,8 @@ class TaskHistory:
         return len(self.pids)
 
     def add(self, task_id: bytes, name: str, state: str, type_: str, actor_id: bytes | None,
-            resources: dict, created: float, started: float, ended: float, pid: int) -> None:
+            resources: dict, created: float, started: float, ended: float, pid: int,
+            error: tuple[str, str] | None = None) -> None:
         key = (name, state, type_, actor_id, id(resources))
         shape = self._shape_index.get(key)
         if shape is None:
@@ -53,12 +55,17 @@ class TaskHistory:
                                 resources))
         tid = task_id[:_ID_BYTES].ljust(_ID_BYTES, b"\0")
         if len(self.pids) < self.cap:
+            if error is not None:
+                self.errors[len(self.pids)] = error
             self.ids += tid
             self.times.extend((created, started, ended))
             self.pids.append(pid)
             self.shape_of.append(shape)
             return
         i = self.start
+        self.errors.pop(i, None)
+        if error is not None:
+            self.errors[i] = error
         self.ids[i * _ID_BYTES:(i + 1) * _ID_BYTES] = tid
         self.times[3 * i:3 * i + 3] = array("d", (created, started, ended))
         self.pids[i] = pid
@@ -84,7 +91,12 @@ class TaskHistory:
                 "start_time_ms": int(started * 1000) or None,
                 "end_time_ms": int(ended * 1000) or None, "pid": pid or None,
                 "start_time_us": int(started * 1e6) or None,
-                "end_time_us": int(ended * 1e6) or None}
+                "end_time_us": int(ended * 1e6) or None,
+                **self._error_fields(i)}
+
+    def _error_fields(self, i: int) -> dict:
+        error = self.errors.get(i)
+        return {} if error is None else {"error_type": error[0], "error_message": error[1]}
 
     def select(self, filters: list[tuple[str, str, Any]]) -> Any:
         """Physical row numbers matching every filter, oldest first (numpy array).

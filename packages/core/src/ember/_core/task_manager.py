@@ -479,7 +479,7 @@ class TaskMixin:
                 self._item_to_owner(task, task.gen.produced, results[0])
                 results = []
             self._return_to_owner(task, results, False)
-            self._close_task(task, FINISHED)
+            self._close_task(task, *_outcome(results))
             return
         if task.gen is not None:
             produced = task.gen.produced
@@ -491,7 +491,7 @@ class TaskMixin:
         else:
             for i, res in enumerate(results):
                 self._store_result(ids.return_id(task.task_id, i), res, task)
-        self._close_task(task, FINISHED)
+        self._close_task(task, *_outcome(results))
 
     def _store_result(self, oid: bytes, res: tuple, task: Task) -> None:
         if task.gen is not None:
@@ -502,7 +502,8 @@ class TaskMixin:
             self.store.seal(oid)
             self.objects.set_in_store(oid, res[1], res[2])
 
-    def _close_task(self, task: Task, state: str) -> None:
+    def _close_task(self, task: Task, state: str, error: tuple[str, str] | None = None
+                    ) -> None:
         task.state = state
         task.ended = task.ran_until or time.time()
         self.task_totals[state] = self.task_totals.get(state, 0) + 1
@@ -514,7 +515,7 @@ class TaskMixin:
         self.history.add(task.task_id, task.name, state,
                          "NORMAL_TASK" if actor is None else "ACTOR_TASK",
                          None if actor is None else actor.actor_id, task.resources,
-                         task.created, task.started, task.ended, task.worker_pid)
+                         task.created, task.started, task.ended, task.worker_pid, error)
 
     def _fail_task(self, task: Task, err: bytes) -> None:
         """Every return of the task becomes the error `err` (serialized)."""
@@ -674,3 +675,18 @@ class TaskMixin:
             "start_time_us": int(task.started * 1e6) or None,
             "end_time_us": int(task.ended * 1e6) or None,
         }
+
+
+def _outcome(results: list) -> tuple[str, tuple[str, str] | None]:
+    """A finished task's state for the state API, and (type, message with traceback)
+    of the error it raised: FAILED when its results are an error, as Ray reports."""
+    if not results or results[0][0] != "i" or not results[0][1] \
+            or not results[0][1][0] & serialization.FLAG_ERROR:
+        return FINISHED, None
+    try:
+        err, _ = serialization.deserialize(results[0][1])
+    except Exception:  # noqa: BLE001 - a class this process cannot load
+        return FAILED, ("RayTaskError", "(the error could not be read on the node)")
+    cause = getattr(err, "cause", None)
+    kind = type(cause).__name__ if cause is not None else type(err).__name__
+    return FAILED, (kind, str(err))
