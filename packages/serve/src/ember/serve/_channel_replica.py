@@ -41,7 +41,8 @@ class ChannelExchange:
     """One HTTP request/response on a channel, as the ASGI app sees it."""
 
     __slots__ = ("conn", "rid", "_body", "_body_sent", "_disconnected", "started",
-                 "complete", "final_sent", "task", "_unacked", "_window", "on_complete")
+                 "complete", "final_sent", "task", "_unacked", "_window", "on_complete",
+                 "failed")
 
     def __init__(self, conn: ReplicaChannel, rid: int, body: bytes) -> None:
         self.conn = conn
@@ -56,6 +57,7 @@ class ChannelExchange:
         self._unacked = 0
         self._window: asyncio.Future | None = None
         self.on_complete: Callable[[], None] | None = None
+        self.failed = False  # the handler raised
 
     def _event(self) -> asyncio.Event:
         if self._disconnected is None:
@@ -124,6 +126,7 @@ class ChannelExchange:
 
     def finished(self, exc: BaseException | None) -> None:
         """The handler ended (after the response, or without one)."""
+        self.failed = exc is not None
         if self.final_sent:
             cb, self.on_complete = self.on_complete, None
             if cb is not None:

@@ -29,6 +29,7 @@ from ember.serve._channel_replica import ChannelExchange, ReplicaChannel, run_ex
 from ember.serve._compat import collect_inherited_garbage
 from ember.serve._constants import METRICS_SAMPLE_PERIOD_S
 from ember.serve._ingress import asgi_app_for
+from ember.serve._metrics import ReplicaMetrics
 
 
 class ReplicaActor:
@@ -55,6 +56,7 @@ class ReplicaActor:
         self._sampler: asyncio.Task | None = None
         self._listener: ChannelListener | None = None
         self._plain_app: Any = None
+        self._metrics = ReplicaMetrics(app_name, deployment_name, replica_id)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -224,6 +226,7 @@ class ReplicaActor:
 
     async def handle_request(self, meta: dict, *args: Any, **kwargs: Any) -> Any:
         self._ongoing += 1
+        started, failed = time.perf_counter(), True
         try:
             async with self._sem:
                 token = self._enter(meta)
@@ -234,14 +237,17 @@ class ReplicaActor:
                     result = await self._run_user(fn, args, kwargs)
                     if inspect.isgenerator(result) or inspect.isasyncgen(result):
                         raise TypeError(_RETURNED_GENERATOR.format(meta["method"]))
+                    failed = False
                     return result
                 finally:
                     context._request.reset(token)
         finally:
             self._ongoing -= 1
+            self._metrics.record(meta.get("route", ""), started, failed)
 
     async def handle_request_streaming(self, meta: dict, *args: Any, **kwargs: Any) -> Any:
         self._ongoing += 1
+        started, failed = time.perf_counter(), True
         try:
             async with self._sem:
                 token = self._enter(meta)
@@ -264,10 +270,12 @@ class ReplicaActor:
                             f"Called method '{meta['method']}' with "
                             "`handle.options(stream=True)` but it did not return a "
                             "generator.")
+                    failed = False
                 finally:
                     context._request.reset(token)
         finally:
             self._ongoing -= 1
+            self._metrics.record(meta.get("route", ""), started, failed)
 
     async def handle_http(self, meta: dict, scope: dict, body: bytes | list) -> tuple:
         """Run one HTTP request; see _asgi for the reply's shape. A large body comes as
@@ -290,12 +298,14 @@ class ReplicaActor:
             self._ongoing -= 1
             raise
         token = self._enter(meta)
+        started, failed = time.perf_counter(), False
         try:
             if self._lifespan is not None and self._lifespan.supported:
                 scope["state"] = dict(self._lifespan.state)
             return await self._http.http(self._http_app(), scope, body, release)
         except BaseException as e:
             release()
+            failed = True
             if isinstance(e, Exception):
                 import traceback
 
@@ -304,6 +314,7 @@ class ReplicaActor:
             raise
         finally:
             context._request.reset(token)
+            self._metrics.record(meta.get("route", ""), started, failed)
 
     async def _channel_request(self, ex: ChannelExchange, meta: tuple, scope: dict) -> None:
         """Run one HTTP request that came over the proxy's channel (see _channel)."""
@@ -328,6 +339,7 @@ class ReplicaActor:
         token = context.set_request_context(context.RequestContext(
             request_id=request_id, route=route, app_name=self._app,
             multiplexed_model_id=model_id))
+        started = time.perf_counter()
         try:
             if self._lifespan is not None and self._lifespan.supported:
                 scope["state"] = dict(self._lifespan.state)
@@ -335,6 +347,7 @@ class ReplicaActor:
         finally:
             context._request.reset(token)
             release()
+            self._metrics.record(route, started, ex.failed)
 
     def _http_app(self) -> Any:
         if self._asgi is not None:
