@@ -35,6 +35,13 @@ OVERRIDES = {
     "ray._common.utils": "_ray_compat.common_utils",
     "ray.serve._private.test_utils": "_ray_compat.serve_test_utils",
     "ray._common.constants": "_ray_compat.constants",
+    "ray._raylet": "_ray_compat.raylet",
+    # Ray's dag package's modules: ember's graph nodes live in one module, ember.dag.
+    "ray.dag.input_node": "ember.dag",
+    "ray.dag.output_node": "ember.dag",
+    "ray.dag.function_node": "ember.dag",
+    "ray.dag.class_node": "ember.dag",
+    "ray.dag.dag_node": "ember.dag",
     "ray._private.ray_constants": "_ray_compat.constants",
 }
 
@@ -141,6 +148,10 @@ def _install() -> None:
             importlib.import_module(f"ember.util.{info.name}")
         except ImportError:
             pass
+    import ember.dag
+
+    if not hasattr(ember.dag, "__path__"):  # so that `ray.dag.input_node` can be imported
+        ember.dag.__path__ = []
     sys.modules["ray"] = ember
     for name, mod in list(sys.modules.items()):
         if name.startswith("ember.") and "ray." + name[6:] not in sys.modules:
