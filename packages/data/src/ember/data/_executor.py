@@ -20,6 +20,7 @@ from typing import Any
 
 import ember
 from ember.data._metadata import RefBundle
+from ember.data._metrics import next_dataset_tag
 from ember.data._physical import LimitOperator, PhysicalOperator
 from ember.data._progress import ProgressBars
 from ember.data._stats import DatasetStats
@@ -101,6 +102,9 @@ class StreamingExecutor:
         self._thread: threading.Thread | None = None
         self._started_at = 0.0
         self.stats = DatasetStats(ops=[op.stats for op in self.ops if not op.hidden])
+        tag = next_dataset_tag()  # the `dataset` tag of this execution's metrics
+        for op in self.ops:
+            op.stats.dataset = tag
         self.budget = 0
         self._progress = ProgressBars(self.ctx.enable_progress_bars)
 

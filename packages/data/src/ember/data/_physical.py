@@ -15,6 +15,7 @@ from typing import Any
 
 import ember
 from ember.data._metadata import BlockMetadata, RefBundle, put_block
+from ember.data._metrics import OutputMetrics
 from ember.data._stats import OpStats
 
 __all__ = [
@@ -108,9 +109,12 @@ class PhysicalOperator:
         return None
 
     def _emit(self, bundle: RefBundle) -> None:
+        rows, nbytes = bundle.num_rows(), bundle.size_bytes()
         self.stats.blocks_out += len(bundle.blocks)
-        self.stats.rows_out += bundle.num_rows()
-        self.stats.bytes_out += bundle.size_bytes()
+        self.stats.rows_out += rows
+        self.stats.bytes_out += nbytes
+        OutputMetrics.get().record(self.stats.dataset, self.stats.name,
+                                   rows, nbytes, len(bundle.blocks))
         self.output.append(bundle)
 
 

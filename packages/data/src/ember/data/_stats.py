@@ -44,6 +44,7 @@ class OpStats:
     started_at: float | None = None
     finished_at: float | None = None
     extra: dict = field(default_factory=dict)
+    dataset: str = ""  # the execution's tag on exported metrics (`dataset_<n>`)
 
     def mark_started(self) -> None:
         if self.started_at is None:

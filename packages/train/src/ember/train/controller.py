@@ -9,6 +9,7 @@ from typing import Any
 
 import ember
 from ember.train._messages import Report, RunSpec, WorkerError
+from ember.train._metrics import RunMetrics
 from ember.train._worker import takes_config
 from ember.train.callback import ProgressPrinter, RunContext
 from ember.train.checkpoint import Checkpoint
@@ -62,6 +63,7 @@ class TrainController:
     def __init__(self, trainer: Any, storage: StorageContext) -> None:
         self.trainer = trainer
         self.storage = storage
+        self._metrics: RunMetrics | None = None
         rc = trainer.run_config
         self.scaling = trainer.scaling_config
         self.max_failures = rc.failure_config.max_failures
@@ -286,6 +288,9 @@ class TrainController:
         self.state.history.append(metrics)
         self._save_state()
         self.progress.report(index, metrics, len(self.manager.kept))
+        if self._metrics is None:
+            self._metrics = RunMetrics(self.storage.name)
+        self._metrics.report(len(self.manager.kept))
         group = getattr(self, "_group", None)
         if group is not None and not group.standby and self._standby_wanted():
             # Training is under way: warm up the replacements now, off its critical path.
