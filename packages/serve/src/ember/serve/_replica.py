@@ -18,6 +18,7 @@ import os
 import pickle
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import ember
@@ -277,12 +278,15 @@ class ReplicaActor:
             self._ongoing -= 1
             self._metrics.record(meta.get("route", ""), started, failed)
 
-    async def handle_http(self, meta: dict, scope: dict, body: bytes | list) -> tuple:
-        """Run one HTTP request; see _asgi for the reply's shape. A large body comes as
-        [ObjectRef] and is read off the event loop."""
-        if isinstance(body, list):
-            body = await asyncio.to_thread(ember.get, body[0])
+    async def _take_slot(self) -> Callable[[], None]:
+        """Wait for a slot under max_ongoing_requests; returns its release, which may be
+        called more than once (the response may end before or after the handler)."""
         self._ongoing += 1
+        try:
+            await self._sem.acquire()
+        except BaseException:
+            self._ongoing -= 1
+            raise
         released = False
 
         def release() -> None:
@@ -292,11 +296,14 @@ class ReplicaActor:
                 self._ongoing -= 1
                 self._sem.release()
 
-        try:
-            await self._sem.acquire()
-        except BaseException:
-            self._ongoing -= 1
-            raise
+        return release
+
+    async def handle_http(self, meta: dict, scope: dict, body: bytes | list) -> tuple:
+        """Run one HTTP request; see _asgi for the reply's shape. A large body comes as
+        [ObjectRef] and is read off the event loop."""
+        if isinstance(body, list):
+            body = await asyncio.to_thread(ember.get, body[0])
+        release = await self._take_slot()
         token = self._enter(meta)
         started, failed = time.perf_counter(), False
         try:
@@ -318,20 +325,9 @@ class ReplicaActor:
 
     async def _channel_request(self, ex: ChannelExchange, meta: tuple, scope: dict) -> None:
         """Run one HTTP request that came over the proxy's channel (see _channel)."""
-        self._ongoing += 1
-        released = False
-
-        def release() -> None:
-            nonlocal released
-            if not released:
-                released = True
-                self._ongoing -= 1
-                self._sem.release()
-
         try:
-            await self._sem.acquire()
+            release = await self._take_slot()
         except BaseException:
-            self._ongoing -= 1
             ex.finished(None)
             raise
         ex.on_complete = release
