@@ -33,7 +33,7 @@ class NodeAgent:
     def sync(self) -> None:
         with self._sync:
             try:
-                self.manager.sync_peers(self.gcs.nodes())
+                self.manager.remote.sync_peers(self.gcs.nodes())
             except Exception:  # noqa: BLE001 - retried by the loop
                 pass
 
@@ -43,9 +43,10 @@ class NodeAgent:
         while not self._stop.wait(self.period):
             with m.lock:
                 available = m.scheduler.available(m.node_id)
-                pending = float(sum(len(q) for q in m.queues.values()))
-                groups = [m.pgs[i] for i in m.pgs_changed if i in m.pgs]
-                m.pgs_changed.clear()
+                pending = float(sum(len(q) for q in m.task_manager.queues.values()))
+                placement = m.placement
+                groups = [placement.pgs[i] for i in placement.pgs_changed if i in placement.pgs]
+                placement.pgs_changed.clear()
             try:
                 if not self.gcs.heartbeat(m.node_id, available, pending):
                     self.gcs.register_node(m.node_id, self.address, dict(m.total_resources),

@@ -29,7 +29,7 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
     def ForwardTask(self, request: Any, context: Any) -> Any:
         try:
             spec = pickle.loads(request.spec)
-            self.m.accept_forwarded(spec, (request.owner_node, request.owner_address),
+            self.m.remote.accept_forwarded(spec, (request.owner_node, request.owner_address),
                                     list(request.deps))
         except Exception as e:  # noqa: BLE001 - the owner requeues the task elsewhere
             return pb.ForwardTaskReply(accepted=False, error=f"{type(e).__name__}: {e}")
@@ -37,10 +37,10 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
 
     def TaskResult(self, request: Any, context: Any) -> Any:
         if request.item:
-            self.m.on_remote_item(request.task_id, request.node_id, request.item,
+            self.m.remote.on_remote_item(request.task_id, request.node_id, request.item,
                                   pickle.loads(request.results), list(request.deps))
         else:
-            self.m.on_remote_result(request.task_id, request.node_id,
+            self.m.remote.on_remote_result(request.task_id, request.node_id,
                                     pickle.loads(request.results), request.retryable,
                                     list(request.deps))
         return pb.TaskResultReply()
@@ -48,22 +48,22 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
     def PullObject(self, request: Any, context: Any) -> Any:
         size = request.chunk_size or (4 << 20)
         try:
-            for offset, data, total in self.m.serve_pull(request.object_id, size):
+            for offset, data, total in self.m.remote.serve_pull(request.object_id, size):
                 yield pb.Chunk(data=data, offset=offset, total=total)
         except KeyError as e:
             context.abort(grpc.StatusCode.NOT_FOUND, str(e))
 
     def FreeObjects(self, request: Any, context: Any) -> Any:
-        self.m.free_for_owner(list(request.object_ids))
+        self.m.remote.free_for_owner(list(request.object_ids))
         return pb.FreeReply()
 
     def KillActor(self, request: Any, context: Any) -> Any:
-        self.m.kill_for_owner(request.actor_id, request.no_restart)
+        self.m.remote.kill_for_owner(request.actor_id, request.no_restart)
         return pb.KillActorReply()
 
     def ReserveBundles(self, request: Any, context: Any) -> Any:
         try:
-            self.m.reserve_bundles(request.pg_id, pickle.loads(request.bundles),
+            self.m.placement.reserve_bundles(request.pg_id, pickle.loads(request.bundles),
                                    list(request.here), request.owner_node,
                                    request.strategy, request.name, request.attempt)
         except Exception as e:  # noqa: BLE001 - the owner rolls the group back
@@ -71,7 +71,7 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
         return pb.ReserveBundlesReply(reserved=True)
 
     def ReturnBundles(self, request: Any, context: Any) -> Any:
-        self.m.return_bundles(request.pg_id, request.attempt)
+        self.m.placement.return_bundles(request.pg_id, request.attempt)
         return pb.ReturnBundlesReply()
 
 

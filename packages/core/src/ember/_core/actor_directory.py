@@ -11,9 +11,14 @@ restarts it elsewhere) or learns that it is dead.
 from __future__ import annotations
 
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core.records import ALIVE, DEAD, Actor
+
+if TYPE_CHECKING:
+    from ember._core.actor_manager import ActorManager
+    from ember._core.node_manager import NodeManager
+    from ember._core.remote_nodes import RemoteNodes
 
 # Looking up an actor that is not placed yet is retried this often (seconds).
 _LOOKUP_RETRY = 0.1
@@ -21,82 +26,87 @@ _LOOKUP_RETRY = 0.1
 _FAILED_CALL_RETRY = 0.3
 
 
-class ActorDirectoryMixin:
-    def _init_directory(self) -> None:
-        self.gcs: Any = None  # the control store client, once this node is in a cluster
+class ActorDirectory:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
+
+    def connect(self, *, actor_manager: ActorManager, remote: RemoteNodes) -> None:
+        """Wire the sibling components this one calls."""
+        self.actor_manager = actor_manager
+        self.remote = remote
 
     # -- publishing the actors this node owns ---------------------------------------------
 
-    def _actor_moved(self, actor: Actor) -> None:
+    def actor_moved(self, actor: Actor) -> None:
         """Tell the control store where an actor we own lives now (or that it died)."""
-        if self.gcs is None or actor.owner is not None or actor.proxy:
+        if self.node.gcs is None or actor.owner is not None or actor.proxy:
             return
         from ember._cluster.protos import gcs_pb2 as pb
 
         node = actor.remote_node or (actor.node_id if actor.state == ALIVE else "")
-        data = pickle.dumps({"meta": actor.spec.get("meta"), "owner": self.node_id,
+        data = pickle.dumps({"meta": actor.spec.get("meta"), "owner": self.node.node_id,
                              "max_task_retries": actor.spec.get("max_task_retries") or 0},
                             protocol=5)
         row = pb.Actor(actor_id=actor.actor_id, name=actor.name or "",
                        namespace=actor.namespace, class_name=actor.class_name,
                        state=actor.state, node_id=node, detached=actor.detached, data=data,
                        num_restarts=actor.num_restarts, death_cause=actor.death_cause,
-                       owner_node=self.node_id)
-        self.link.gcs_out.submit(self._publish_actor, row)
+                       owner_node=self.node.node_id)
+        self.node.link.gcs_out.submit(self._publish_actor, row)
 
     def _publish_actor(self, row: Any) -> None:
         try:
-            self.gcs.update_actor(row)
+            self.node.gcs.update_actor(row)
         except Exception:  # noqa: BLE001 - the control store is restarting; callers retry
             pass
 
     # -- calling actors that live elsewhere -------------------------------------------------
 
-    def _actor_proxy(self, actor_id: bytes) -> Actor | None:
+    def actor_proxy(self, actor_id: bytes) -> Actor | None:
         """A record standing for an actor owned by another node, found by asking the
         control store; None outside a cluster."""
-        if self.gcs is None:
+        if self.node.gcs is None:
             return None
         proxy = Actor({"actor_id": actor_id}, -1)
         proxy.proxy = True
         proxy.state = "RESOLVING"
-        self.actors[actor_id] = proxy
+        self.actor_manager.actors[actor_id] = proxy
         self._resolve_proxy(proxy)
         return proxy
 
     def _resolve_proxy(self, proxy: Actor) -> None:
         def lookup() -> None:
             try:
-                row = self.gcs.get_actor(proxy.actor_id)
+                row = self.node.gcs.get_actor(proxy.actor_id)
             except Exception:  # noqa: BLE001 - retried below
                 row = None
-            with self.lock:
+            with self.node.lock:
                 self._proxy_resolved(proxy, row)
 
-        self.link.pool.submit(lookup)
+        self.node.link.pool.submit(lookup)
 
     def _proxy_resolved(self, proxy: Actor, row: Any) -> None:
         if proxy.state == DEAD:
             return
         if row is not None and row.state == DEAD:
-            self._actor_dead(proxy, row.death_cause or "The actor died.")
+            self.actor_manager.actor_dead(proxy, row.death_cause or "The actor died.")
             return
         node = row.node_id if row is not None and row.state == ALIVE else ""
         if row is not None and not proxy.owner_node:
             self._proxy_learns(proxy, pickle.loads(row.data))
-        if node and (node in self.peers or node == self.node_id):
-            if node == self.node_id and proxy.actor_id not in self._hosted():
+        if node and (node in self.remote.peers or node == self.node.node_id):
+            if node == self.node.node_id and proxy.actor_id not in self._hosted():
                 node = ""  # its owner is still sending it here: look again shortly
             else:
                 proxy.remote_node = node
                 proxy.node_id = node
                 proxy.state = ALIVE
-                self._pump_remote_actor(proxy)
+                self.remote.pump_remote_actor(proxy)
                 return
         if proxy.submitted or proxy.inflight:
-            self.add_timer(_LOOKUP_RETRY, lambda: self._resolve_proxy(proxy))
+            self.node.add_timer(_LOOKUP_RETRY, lambda: self._resolve_proxy(proxy))
         else:  # nobody calls it now: forget it, the next call looks it up again
-            self.actors.pop(proxy.actor_id, None)
+            self.actor_manager.actors.pop(proxy.actor_id, None)
 
     def _proxy_learns(self, proxy: Actor, data: dict) -> None:
         """What calls through a proxy inherit from the actor: its owner, and the actor's
@@ -109,70 +119,70 @@ class ActorDirectoryMixin:
                 task.retries_left = retries
 
     def _hosted(self) -> set[bytes]:
-        return {a.actor_id for a in self.actors.values() if not a.proxy}
+        return {a.actor_id for a in self.actor_manager.actors.values() if not a.proxy}
 
-    def _proxy_call_failed(self, task: Any, why: str) -> None:
+    def proxy_call_failed(self, task: Any, why: str) -> None:
         """A call could not be sent to the actor's node: most likely it died, and the
         control store has not said so yet. Look the actor up again a little later."""
         proxy = task.actor
         if task.task_id in proxy.inflight and proxy.state == ALIVE:
-            self._proxy_lost(proxy, f"node {proxy.remote_node} could not be reached",
+            self.proxy_lost(proxy, f"node {proxy.remote_node} could not be reached",
                              delay=_FAILED_CALL_RETRY)
 
-    def _proxy_lost(self, proxy: Actor, reason: str, delay: float = 0.0) -> None:
+    def proxy_lost(self, proxy: Actor, reason: str, delay: float = 0.0) -> None:
         """The node hosting a called actor died: retry the calls that may be retried once
         its owner has placed it again, fail the others."""
         proxy.remote_node = ""
         proxy.node_id = ""
         proxy.state = "RESOLVING"
-        self._requeue_inflight(proxy, f"The actor's node died ({reason}) while running this "
+        self.actor_manager.requeue_inflight(proxy, f"The actor's node died ({reason}) while running this "
                                "call, and max_task_retries does not allow retrying it.")
         if delay:
-            self.add_timer(delay, lambda: self._resolve_proxy(proxy))
+            self.node.add_timer(delay, lambda: self._resolve_proxy(proxy))
         else:
             self._resolve_proxy(proxy)
 
 
-    def _claim_name_then_create(self, caller: int, reply: Any, spec: dict) -> None:
+    def claim_name_then_create(self, caller: int, reply: Any, spec: dict) -> None:
         """Register a named actor's name with the control store, which refuses a name
         taken anywhere in the cluster, then create the actor here (replies later)."""
         from ember._cluster.protos import gcs_pb2 as pb
 
-        data = pickle.dumps({"meta": spec.get("meta"), "owner": self.node_id,
+        data = pickle.dumps({"meta": spec.get("meta"), "owner": self.node.node_id,
                              "max_task_retries": spec.get("max_task_retries") or 0},
                             protocol=5)
         row = pb.Actor(actor_id=spec["actor_id"], name=spec["name"],
                        namespace=spec["namespace"], class_name=spec.get("class_name", ""),
                        state="PENDING_CREATION", detached=spec.get("lifetime") == "detached",
-                       data=data, owner_node=self.node_id)
+                       data=data, owner_node=self.node.node_id)
 
         def claim() -> None:
             try:
-                existing, existed = self.gcs.register_actor(
+                existing, existed = self.node.gcs.register_actor(
                     row, get_if_exists=bool(spec.get("get_if_exists")))
             except Exception as e:  # noqa: BLE001 - ALREADY_EXISTS, or no control store
                 details = e.details() if hasattr(e, "details") else str(e)
                 reply(False, ValueError(f"Cannot create actor {spec['name']!r}: {details}"))
                 return
-            with self.lock:
+            with self.node.lock:
                 if existed:
                     reply(True, self._actor_info_from_row(caller, existing))
                     return
                 spec["_name_claimed"] = True
                 try:
-                    reply(True, self.op_create_actor(caller, reply, spec))
+                    reply(True, self.actor_manager.op_create_actor(caller, reply, spec))
                 except BaseException as e:  # noqa: BLE001 - returned to the caller
                     row.state = "DEAD"
-                    self.link.gcs_out.submit(self._publish_actor, row)
+                    self.node.link.gcs_out.submit(self._publish_actor, row)
                     reply(False, e)
 
-        self.link.pool.submit(claim)
+        self.node.link.pool.submit(claim)
 
-    def _named_elsewhere(self, reply: Any, caller: int, name: str, namespace: str) -> None:
+    def named_elsewhere(self, reply: Any, caller: int, name: str, namespace: str) -> None:
         """Look up a named actor that another node owns; replies later."""
         def lookup() -> None:
             try:
-                row = self.gcs.get_named_actor(name, namespace)
+                row = self.node.gcs.get_named_actor(name, namespace)
             except Exception as e:  # noqa: BLE001 - reported to the caller
                 reply(False, ValueError(f"Failed to look up actor {name!r}: {e}"))
                 return
@@ -180,14 +190,14 @@ class ActorDirectoryMixin:
                 reply(False, ValueError(f"Failed to look up actor with name {name!r} in "
                                         f"namespace {namespace!r}."))
                 return
-            with self.lock:
+            with self.node.lock:
                 info = self._actor_info_from_row(caller, row)
             reply(True, info)
 
-        self.link.pool.submit(lookup)
+        self.node.link.pool.submit(lookup)
 
     def _actor_info_from_row(self, caller: int, row: Any) -> dict:
         from ember._core.ids import handle_id
 
-        self._hold(caller, handle_id(row.actor_id))
+        self.node.hold(caller, handle_id(row.actor_id))
         return {"actor_id": row.actor_id, "meta": pickle.loads(row.data).get("meta")}

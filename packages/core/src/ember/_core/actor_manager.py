@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core import ids, serialization
 from ember._core.records import (
@@ -34,22 +34,47 @@ from ember.exceptions import (
     TaskCancelledError,
 )
 
+if TYPE_CHECKING:
+    from ember._core.actor_directory import ActorDirectory
+    from ember._core.jobs import JobTracker
+    from ember._core.node_manager import NodeManager
+    from ember._core.placement import PlacementManager
+    from ember._core.remote_nodes import RemoteNodes
+    from ember._core.task_manager import TaskManager
+
 HANDLE_SUFFIX = ids.HANDLE_SUFFIX
 _log = logging.getLogger("ember")
 handle_id = ids.handle_id
 
 
-class ActorMixin:
-    def _init_actors(self) -> None:
+class ActorManager:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
         self.actors: dict[bytes, Actor] = {}
         self.named: dict[tuple[str, str], bytes] = {}
         self.pending_actors: list[Actor] = []
+
+    def connect(
+        self,
+        *,
+        directory: ActorDirectory,
+        jobs: JobTracker,
+        placement: PlacementManager,
+        remote: RemoteNodes,
+        task_manager: TaskManager,
+    ) -> None:
+        """Wire the sibling components this one calls."""
+        self.directory = directory
+        self.jobs = jobs
+        self.placement = placement
+        self.remote = remote
+        self.task_manager = task_manager
 
     # -- creation ---------------------------------------------------------------------
 
     def op_create_actor(self, caller: int, reply: Any, spec: dict) -> dict:
         name = spec.get("name")
-        ns = spec.get("namespace") or self.namespace
+        ns = spec.get("namespace") or self.node.namespace
         spec["namespace"] = ns
         if name:
             existing = self.named.get((ns, name))
@@ -60,48 +85,48 @@ class ActorMixin:
                     f"An actor named {name!r} already exists in namespace {ns!r}. Use "
                     "get_if_exists=True to reuse it, or ember.get_actor() to look it up."
                 )
-            if self.gcs is not None and not spec.pop("_name_claimed", False):
+            if self.node.gcs is not None and not spec.pop("_name_claimed", False):
                 from ember._core.node_manager import DEFERRED
 
-                self._claim_name_then_create(caller, reply, spec)  # names span the cluster
+                self.directory.claim_name_then_create(caller, reply, spec)  # names span the cluster
                 return DEFERRED
         fn_bytes = spec.pop("fn_bytes", None)
         if fn_bytes is not None:
-            self.fns[spec["fn_id"]] = fn_bytes
-        self._check_feasible(spec.get("resources") or {}, spec.get("pg"),
+            self.node.fns[spec["fn_id"]] = fn_bytes
+        self.task_manager.check_feasible(spec.get("resources") or {}, spec.get("pg"),
                              spec.get("class_name", ""), spec.get("affinity"))
         # A detached actor belongs to no job: it and its work outlive its creator.
-        spec["job"] = "" if spec.get("lifetime") == "detached" else self._job_of(caller)
-        self._check_job_alive(spec)
-        spec["env_key"] = self.envs.register(spec.get("runtime_env"))
+        spec["job"] = "" if spec.get("lifetime") == "detached" else self.jobs.job_of(caller)
+        self.jobs.check_job_alive(spec)
+        spec["env_key"] = self.node.envs.register(spec.get("runtime_env"))
         actor = Actor(spec, caller)
         actor.namespace = ns
         self.actors[actor.actor_id] = actor
         if name:
             self.named[(ns, name)] = actor.actor_id
-        self._hold(caller, handle_id(actor.actor_id))
-        entry = self.objects.entries[handle_id(actor.actor_id)]
+        self.node.hold(caller, handle_id(actor.actor_id))
+        entry = self.node.objects.entries[handle_id(actor.actor_id)]
         entry.on_free = self._actor_out_of_scope
-        self.objects.set_inline(handle_id(actor.actor_id), b"\x00N.", ())
+        self.node.objects.set_inline(handle_id(actor.actor_id), b"\x00N.", ())
         for oid in spec.get("deps", []) + spec.get("contained", []):
-            self.objects.incref(oid)
+            self.node.objects.incref(oid)
         init = Task({"task_id": spec["actor_id"], "deps": spec.get("deps", [])}, caller)
-        self._wait_deps(init, lambda _t: self._actor_deps_ready(actor))
+        self.task_manager.wait_deps(init, lambda _t: self.actor_deps_ready(actor))
         return {"actor_id": actor.actor_id}
 
-    def _actor_deps_ready(self, actor: Actor) -> None:
+    def actor_deps_ready(self, actor: Actor) -> None:
         if actor.state == DEAD:
             return
         for oid in actor.spec.get("deps", []):
-            err = self.objects.error_bytes(oid)
+            err = self.node.objects.error_bytes(oid)
             if err is not None:
                 value, _ = serialization.deserialize(err)
-                self._actor_dead(actor, f"The actor's constructor arguments failed: {value}")
+                self.actor_dead(actor, f"The actor's constructor arguments failed: {value}")
                 return
         actor.state = PENDING_CREATION
-        self._schedule_actor(actor)
+        self.schedule_actor(actor)
 
-    def _schedule_actor(self, actor: Actor) -> None:
+    def schedule_actor(self, actor: Actor) -> None:
         """Place the actor, or leave it pending. Never raises: it runs inside other
         requests (a dependency becoming ready, resources freed), so a fault placing this
         actor kills this actor only."""
@@ -110,116 +135,116 @@ class ActorMixin:
         except Exception as e:  # noqa: BLE001 - reported to the actor's callers
             _log.exception("placing actor %r failed", actor.class_name)
             actor.no_restart = True
-            self._actor_dead(actor, f"The actor could not be placed: {e!r}")
+            self.actor_dead(actor, f"The actor could not be placed: {e!r}")
 
     def _place_actor(self, actor: Actor) -> None:
-        if "labels" in actor.spec and not self._pin_by_labels(actor.spec, actor.resources):
+        if "labels" in actor.spec and not self.remote.pin_by_labels(actor.spec, actor.resources):
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
-            self._note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
+            self.task_manager.note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
                                   actor.caller, labels=actor.spec["labels"])
             return
-        why = self._unschedulable(actor.spec)
+        why = self.task_manager.unschedulable(actor.spec)
         if why:
             actor.no_restart = True
             actor.unschedulable = True
-            self._actor_dead(actor, f"The actor {actor.class_name} cannot be placed: {why}.")
+            self.actor_dead(actor, f"The actor {actor.class_name} cannot be placed: {why}.")
             return
-        if not self.envs.ready(actor.env_key, lambda: self._env_prepared(actor.env_key)):
+        if not self.node.envs.ready(actor.env_key, lambda: self.task_manager.env_prepared(actor.env_key)):
             self.pending_actors.append(actor)
             return
         pg = actor.pg
-        target = self._actor_target(actor)
+        target = self.remote.actor_target(actor)
         if target:
-            self._forward_actor(actor, target)
+            self.remote.forward_actor(actor, target)
             return
         aff = actor.spec.get("affinity")
-        if aff and not aff[1] and aff[0] != self.node_id:  # pinned to a busy peer: wait
+        if aff and not aff[1] and aff[0] != self.node.node_id:  # pinned to a busy peer: wait
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
             return
         if pg is not None:
-            node = (self.scheduler.acquire_bundle(pg[0], pg[1], actor.resources)
-                    if self._pg_ready_for(pg) else "")
-            if node and node != self.node_id:  # its bundle is on a peer
-                self._forward_actor(actor, node, reserved=True)
+            node = (self.node.scheduler.acquire_bundle(pg[0], pg[1], actor.resources)
+                    if self.placement.pg_ready_for(pg) else "")
+            if node and node != self.node.node_id:  # its bundle is on a peer
+                self.remote.forward_actor(actor, node, reserved=True)
                 return
             ok = bool(node)
         else:
-            ok = self.scheduler.acquire(self.node_id, actor.resources)
+            ok = self.node.scheduler.acquire(self.node.node_id, actor.resources)
         if not ok:
-            target = self._actor_target(actor, local_fits=False)
+            target = self.remote.actor_target(actor, local_fits=False)
             if target:
-                self._forward_actor(actor, target)
+                self.remote.forward_actor(actor, target)
                 return
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
             if pg is None:
-                self._note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
+                self.task_manager.note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
                                       actor.caller)
             return
-        actor.node_id = self.node_id
-        w = self.idle.pop(actor.env_key)
+        actor.node_id = self.node.node_id
+        w = self.node.idle.pop(actor.env_key)
         if w is not None:
-            self._start_actor_on(actor, w)
+            self.start_actor_on(actor, w)
         else:
-            self._start_worker(actor.env_key, actor)
+            self.node.start_worker(actor.env_key, actor)
 
-    def _retry_pending_actors(self) -> None:
+    def retry_pending_actors(self) -> None:
         if not self.pending_actors:
             return
         pending, self.pending_actors = self.pending_actors, []
         for actor in pending:
             if actor.state != DEAD:
-                self._schedule_actor(actor)
+                self.schedule_actor(actor)
 
-    def _fail_actors_for_env(self, env_key: str, err: BaseException) -> None:
+    def fail_actors_for_env(self, env_key: str, err: BaseException) -> None:
         for actor in list(self.pending_actors):
             if actor.env_key == env_key:
                 self.pending_actors.remove(actor)
-                self._actor_dead(actor, f"The actor's runtime_env could not be set up: {err}")
+                self.actor_dead(actor, f"The actor's runtime_env could not be set up: {err}")
 
-    def _start_actor_on(self, actor: Actor, w: Any) -> None:
+    def start_actor_on(self, actor: Actor, w: Any) -> None:
         if actor.state == DEAD:
             self._release_actor_resources(actor)
-            self._make_idle(w)
+            self.node.make_idle(w)
             return
         deps = actor.spec.get("deps", [])
         try:
-            payloads = self._payloads(w.wid, deps) if deps else []
+            payloads = self.node.payloads(w.wid, deps) if deps else []
         except StoreFullError:  # its arguments cannot be restored now: wait for room
             self._release_actor_resources(actor)
-            self._make_idle(w)
-            if self.objects.never_fits(deps):
+            self.node.make_idle(w)
+            if self.node.objects.never_fits(deps):
                 actor.no_restart = True
-                self._actor_dead(actor, "The actor's constructor arguments cannot be in the "
+                self.actor_dead(actor, "The actor's constructor arguments cannot be in the "
                                  "object store at once: together they exceed its capacity.")
                 return
             self.pending_actors.append(actor)
-            self._wait_for_space()
+            self.task_manager.wait_for_space()
             return
         w.state = "actor"
         w.actor = actor
         actor.worker = w
         actor.pid = w.pid
-        actor.node_id = self.node_id
+        actor.node_id = self.node.node_id
         gpus = actor.resources.get("GPU")
-        actor.gpu_ids = self.gpus.allocate(gpus) if gpus else []
-        self._send_task(w, "actor_init", actor.spec, deps, actor.gpu_ids, payloads)
+        actor.gpu_ids = self.node.gpus.allocate(gpus) if gpus else []
+        self.task_manager.send_task(w, "actor_init", actor.spec, deps, actor.gpu_ids, payloads)
         actor.state = ALIVE
-        self._actor_moved(actor)
-        self._pump_actor(actor)
+        self.directory.actor_moved(actor)
+        self.pump_actor(actor)
 
-    def _on_actor_ready(self, w: Any, actor_id: bytes, info: dict) -> None:
+    def on_actor_ready(self, w: Any, actor_id: bytes, info: dict) -> None:
         pass
 
-    def _on_actor_failed(self, w: Any, actor_id: bytes, err: bytes) -> None:
+    def on_actor_failed(self, w: Any, actor_id: bytes, err: bytes) -> None:
         actor = self.actors.get(actor_id)
         if actor is None:
             return
         value, _ = serialization.deserialize(err)
         actor.no_restart = True
-        self._actor_dead(actor, f"The actor died because its constructor raised: {value}",
+        self.actor_dead(actor, f"The actor died because its constructor raised: {value}",
                          value)
 
     # -- method calls -----------------------------------------------------------------
@@ -236,54 +261,54 @@ class ActorMixin:
         if n == STREAMING:
             task.gen = GenState()
         for i in range(max(n, 0)):
-            self._hold(caller, ids.return_id(task.task_id, i))
-        if actor is None and self.link is not None:
-            actor = task.actor = self._actor_proxy(spec["actor_id"])
+            self.node.hold(caller, ids.return_id(task.task_id, i))
+        if actor is None and self.node.link is not None:
+            actor = task.actor = self.directory.actor_proxy(spec["actor_id"])
         if actor is None or actor.state == DEAD:
             msg = actor.death_cause if actor is not None else "The actor does not exist."
-            self._fail_task(task, self._actor_died_error(actor, msg))
+            self.task_manager.fail_task(task, self.actor_died_error(actor, msg))
             return
-        self.tasks[task.task_id] = task
+        self.task_manager.tasks[task.task_id] = task
         for oid in task.pins:
-            self.objects.incref(oid)
+            self.node.objects.incref(oid)
         actor.submitted.append(task)
-        self._wait_deps(task, lambda _t: self._pump_actor(actor))
+        self.task_manager.wait_deps(task, lambda _t: self.pump_actor(actor))
 
-    def _pump_actor(self, actor: Actor) -> None:
+    def pump_actor(self, actor: Actor) -> None:
         if actor.remote_node:
-            self._pump_remote_actor(actor)
+            self.remote.pump_remote_actor(actor)
             return
         if actor.state != ALIVE or actor.worker is None:
             return
-        for task in self._ready_calls(actor):
+        for task in self.ready_calls(actor):
             if not self._send_call(actor, task):
                 break
-        self._maybe_terminate_idle(actor)
+        self.maybe_terminate_idle(actor)
 
     def _send_call(self, actor: Actor, task: Task) -> bool:
         """Send a call (marked in flight) to the actor's worker; False if its arguments
         cannot be restored into the store now: it goes back first in line and the actor
         is pumped again once there may be room."""
         try:
-            payloads = self._payloads(actor.worker.wid, task.deps) if task.deps else []
+            payloads = self.node.payloads(actor.worker.wid, task.deps) if task.deps else []
         except StoreFullError:
             actor.inflight.pop(task.task_id, None)
-            if self.objects.never_fits(task.deps):
+            if self.node.objects.never_fits(task.deps):
                 err = ObjectStoreFullError(
                     f"The arguments of {task.name!r} cannot be in the object store at once: "
-                    f"together they exceed its capacity ({self.store.capacity} bytes).")
-                self._fail_task(task, serialization.serialize_error(err).to_bytes())
+                    f"together they exceed its capacity ({self.node.store.capacity} bytes).")
+                self.task_manager.fail_task(task, serialization.serialize_error(err).to_bytes())
                 return True
             task.state = QUEUED
             actor.submitted.appendleft(task)
-            self.space_waiters.append(lambda: self._pump_actor(actor))
-            self._wait_for_space()
+            self.task_manager.space_waiters.append(lambda: self.pump_actor(actor))
+            self.task_manager.wait_for_space()
             return False
         task.worker = actor.worker
-        self._send_task(actor.worker, "actor_task", task.spec, task.deps, None, payloads)
+        self.task_manager.send_task(actor.worker, "actor_task", task.spec, task.deps, None, payloads)
         return True
 
-    def _ready_calls(self, actor: Actor) -> Any:
+    def ready_calls(self, actor: Actor) -> Any:
         """Take the calls at the head of the actor's queue whose arguments are ready, in
         order; each is marked running and in flight (calls with failed arguments fail)."""
         q = actor.submitted
@@ -318,9 +343,9 @@ class ActorMixin:
         an argument failed and so did the call)."""
         if task.cancelled:
             return False
-        err = self._dep_error(task)
+        err = self.task_manager.dep_error(task)
         if err is not None:
-            self._fail_task(task, err)
+            self.task_manager.fail_task(task, err)
             return False
         task.state = RUNNING
         task.started = time.time()
@@ -328,7 +353,7 @@ class ActorMixin:
         actor.inflight[task.task_id] = task
         return True
 
-    def _on_actor_task_done(self, w: Any, task: Task, results: list, retryable: bool) -> None:
+    def on_actor_task_done(self, w: Any, task: Task, results: list, retryable: bool) -> None:
         actor = task.actor
         actor.inflight.pop(task.task_id, None)
         if retryable and task.retries_left != 0 and not task.cancelled:
@@ -336,10 +361,10 @@ class ActorMixin:
             actor.inflight[task.task_id] = task
             self._send_call(actor, task)
             return
-        self._finish_task(task, results)
-        self._maybe_terminate_idle(actor)
+        self.task_manager.finish_task(task, results)
+        self.maybe_terminate_idle(actor)
 
-    def _cancel_actor_task(self, task: Task, force: bool) -> bool:
+    def cancel_actor_task(self, task: Task, force: bool) -> bool:
         if force:
             raise ValueError("force=True is not supported for actor tasks; use ember.kill().")
         actor = task.actor
@@ -347,14 +372,14 @@ class ActorMixin:
         if task in actor.submitted:
             actor.submitted.remove(task)
             err = serialization.serialize_error(TaskCancelledError(task.task_id.hex()))
-            self._fail_task(task, err.to_bytes())
+            self.task_manager.fail_task(task, err.to_bytes())
         elif task.task_id in actor.inflight and actor.worker is not None:
             actor.worker.send(("cancel", task.task_id))
         return True
 
     # -- death and restarts -----------------------------------------------------------
 
-    def _on_actor_worker_died(self, actor: Actor, w: Any) -> None:
+    def on_actor_worker_died(self, actor: Actor, w: Any) -> None:
         actor.worker = None
         self._release_actor_resources(actor)
         if actor.state == DEAD:
@@ -363,54 +388,54 @@ class ActorMixin:
             cause = actor.death_cause or (
                 f"The actor's worker process (pid={w.pid}) died unexpectedly "
                 f"and max_restarts ({actor.spec.get('max_restarts', 0)}) is used up.")
-            self._actor_dead(actor, cause)
+            self.actor_dead(actor, cause)
             return
         if actor.restarts_left > 0:
             actor.restarts_left -= 1
         actor.num_restarts += 1
         actor.spec["num_restarts"] = actor.num_restarts  # the new instance can tell
         actor.state = RESTARTING
-        self._requeue_inflight(actor, f"The actor died (pid={w.pid}) while running this call; "
+        self.requeue_inflight(actor, f"The actor died (pid={w.pid}) while running this call; "
                                "it is restarting, but max_task_retries does not allow "
                                "retrying the call.")
-        self._schedule_actor(actor)
+        self.schedule_actor(actor)
 
-    def _requeue_inflight(self, actor: Actor, failure: str) -> None:
+    def requeue_inflight(self, actor: Actor, failure: str) -> None:
         """Put the actor's calls in flight back at the head of its queue, in their order,
         where max_task_retries allows; the others fail with `failure`."""
         retry = []
         for task in list(actor.inflight.values()):
-            self.forwarded.pop(task.task_id, None)
+            self.remote.forwarded.pop(task.task_id, None)
             if task.retries_left != 0:
                 if task.retries_left > 0:
                     task.retries_left -= 1
                 task.state = QUEUED
                 retry.append(task)
             else:
-                self._fail_task(task, self._actor_died_error(actor, failure))
+                self.task_manager.fail_task(task, self.actor_died_error(actor, failure))
         actor.inflight.clear()
         for task in reversed(retry):
             actor.submitted.appendleft(task)
 
     def _release_actor_resources(self, actor: Actor) -> None:
-        self._release_gpus(actor)
+        self.task_manager.release_gpus(actor)
         if actor.node_id == "":
             return
         pg = actor.pg
         if pg is not None:
-            self._release_bundle(pg, actor.resources)
-        elif actor.node_id == self.node_id or actor.node_id in self.peers:
-            self.scheduler.release(actor.node_id, actor.resources)
+            self.placement.release_bundle(pg, actor.resources)
+        elif actor.node_id == self.node.node_id or actor.node_id in self.remote.peers:
+            self.node.scheduler.release(actor.node_id, actor.resources)
         actor.node_id = ""
 
-    def _actor_died_error(self, actor: Actor | None, msg: str, cause: Any = None) -> bytes:
+    def actor_died_error(self, actor: Actor | None, msg: str, cause: Any = None) -> bytes:
         aid = actor.actor_id.hex() if actor is not None else ""
         err: Exception = ActorDiedError(msg, aid, cause)
         if actor is not None and actor.unschedulable:
             err = ActorUnschedulableError(actor.death_cause or msg)
         return serialization.serialize_error(err).to_bytes()
 
-    def _actor_dead(self, actor: Actor, cause: str, exc: Any = None) -> None:
+    def actor_dead(self, actor: Actor, cause: str, exc: Any = None) -> None:
         if actor.state == DEAD:
             return
         actor.state = DEAD
@@ -419,21 +444,21 @@ class ActorMixin:
             self.pending_actors.remove(actor)
         if actor.name and self.named.get((actor.namespace, actor.name)) == actor.actor_id:
             del self.named[(actor.namespace, actor.name)]
-        err = self._actor_died_error(actor, cause, exc)
+        err = self.actor_died_error(actor, cause, exc)
         for task in list(actor.inflight.values()) + list(actor.submitted):
-            self._fail_task(task, err)
+            self.task_manager.fail_task(task, err)
         actor.inflight.clear()
         actor.submitted.clear()
         for oid in actor.spec.get("deps", []) + actor.spec.get("contained", []):
-            self.objects.decref(oid)
+            self.node.objects.decref(oid)
         actor.spec["deps"] = []
         actor.spec["contained"] = []
         self._release_actor_resources(actor)
         if actor.worker is not None:
             actor.worker.kill()
         if actor.remote_node and not actor.proxy:
-            self._kill_remote_actor(actor, True)
-        self._actor_moved(actor)
+            self.remote.kill_remote_actor(actor, True)
+        self.directory.actor_moved(actor)
 
     def op_kill(self, caller: int, reply: Any, actor_id: bytes, no_restart: bool) -> None:
         actor = self.actors.get(actor_id)
@@ -443,20 +468,20 @@ class ActorMixin:
             actor.no_restart = True
             actor.death_cause = "The actor was killed by ember.kill()."
         if actor.proxy:  # its owner decides: restart it or let it die
-            self._send_kill(actor.owner_node, actor.actor_id, no_restart)
+            self.remote.send_kill(actor.owner_node, actor.actor_id, no_restart)
             if no_restart:
-                self._actor_dead(actor, actor.death_cause)
+                self.actor_dead(actor, actor.death_cause)
         elif actor.remote_node:
-            self._kill_remote_actor(actor, no_restart)
+            self.remote.kill_remote_actor(actor, no_restart)
             if no_restart:
-                self._actor_dead(actor, actor.death_cause)
+                self.actor_dead(actor, actor.death_cause)
         elif actor.worker is not None:
             w = actor.worker
             w.kill()
-            self._on_worker_dead(w)  # now, so later calls wait for the restart
+            self.node.on_worker_dead(w)  # now, so later calls wait for the restart
         elif no_restart or actor.restarts_left == 0:
             actor.no_restart = True
-            self._actor_dead(actor, actor.death_cause or
+            self.actor_dead(actor, actor.death_cause or
                              "The actor was killed by ember.kill() before it started, and "
                              "max_restarts is used up.")
         elif actor.state != DEAD:
@@ -471,43 +496,43 @@ class ActorMixin:
         if actor is None or actor.detached:  # a named actor too, as in Ray
             return
         actor.out_of_scope = True
-        self._maybe_terminate_idle(actor)
+        self.maybe_terminate_idle(actor)
 
-    def _maybe_terminate_idle(self, actor: Actor) -> None:
+    def maybe_terminate_idle(self, actor: Actor) -> None:
         if not actor.out_of_scope or actor.state == DEAD:
             return
         if actor.inflight or actor.submitted:
             return
         actor.no_restart = True
-        self._actor_dead(actor, "All handles to the actor went out of scope.")
+        self.actor_dead(actor, "All handles to the actor went out of scope.")
 
     # -- lookup -----------------------------------------------------------------------
 
     def op_get_actor(self, caller: int, reply: Any, name: str, namespace: str | None) -> dict:
-        ns = namespace or self.namespace
+        ns = namespace or self.node.namespace
         aid = self.named.get((ns, name))
-        if (aid is None or self.actors[aid].state == DEAD) and self.gcs is not None:
+        if (aid is None or self.actors[aid].state == DEAD) and self.node.gcs is not None:
             from ember._core.node_manager import DEFERRED
 
-            self._named_elsewhere(reply, caller, name, ns)
+            self.directory.named_elsewhere(reply, caller, name, ns)
             return DEFERRED
         if aid is None or self.actors[aid].state == DEAD:
             raise ValueError(f"Failed to look up actor with name {name!r} in namespace {ns!r}.")
         return self._actor_info(caller, self.actors[aid])
 
     def _actor_info(self, caller: int, actor: Actor) -> dict:
-        self._hold(caller, handle_id(actor.actor_id))
+        self.node.hold(caller, handle_id(actor.actor_id))
         return {"actor_id": actor.actor_id, "meta": actor.spec.get("meta")}
 
-    def _actor_summary(self, actor: Actor) -> dict:
+    def actor_summary(self, actor: Actor) -> dict:
         return {
             "actor_id": actor.actor_id.hex(), "class_name": actor.class_name,
             "state": actor.state, "name": actor.name or "", "namespace": actor.namespace,
             "pid": actor.pid, "num_restarts": actor.num_restarts,
-            "node_id": actor.node_id or self.node_id,
+            "node_id": actor.node_id or self.node.node_id,
             "death_cause": actor.death_cause or None,
             "is_detached": actor.detached, "required_resources": dict(actor.resources),
         }
 
 
-__all__ = ["ActorMixin", "DEPENDENCIES_UNREADY", "FAILED", "handle_id"]
+__all__ = ["ActorManager", "DEPENDENCIES_UNREADY", "FAILED", "handle_id"]

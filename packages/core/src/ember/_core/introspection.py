@@ -8,9 +8,14 @@ long: a page is filtered and cut here and only the page crosses to the caller.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core.records import DEAD
+
+if TYPE_CHECKING:
+    from ember._core.actor_manager import ActorManager
+    from ember._core.node_manager import NodeManager
+    from ember._core.task_manager import TaskManager
 
 _FILTER_OPS = ("=", "!=")
 # Metric snapshots of processes that exited are kept (their counters still count), up to:
@@ -24,10 +29,16 @@ def _matches(row: dict, filters: list[tuple[str, str, Any]]) -> bool:
     return True
 
 
-class IntrospectionMixin:
-    def _init_introspection(self) -> None:
+class Introspection:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
         # pid -> the last metric snapshot that process reported (ember.util.metrics).
         self.user_metrics: dict[int, list] = {}
+
+    def connect(self, *, actor_manager: ActorManager, task_manager: TaskManager) -> None:
+        """Wire the sibling components this one calls."""
+        self.actor_manager = actor_manager
+        self.task_manager = task_manager
 
     def op_state_page(self, caller: int, reply: Any, kind: str,
                       filters: list[tuple[str, str, Any]], offset: int,
@@ -40,7 +51,7 @@ class IntrospectionMixin:
                 raise ValueError(f"Unsupported filter operator {op!r}; use '=' or '!='.")
         if kind == "tasks":
             return self._task_page(filters, offset, limit)
-        source = self.op_state(caller, reply, kind)
+        source = self.node.op_state(caller, reply, kind)
         if filters:
             source = [r for r in source if _matches(r, filters)]
         total = len(source)
@@ -49,8 +60,8 @@ class IntrospectionMixin:
     def _task_page(self, filters: list[tuple[str, str, Any]], offset: int,
                    limit: int) -> dict:
         """Finished tasks (oldest first) then live ones, filtered and cut."""
-        done_total, rows = self.history.page(filters, offset, limit)
-        live = [self._task_summary(t) for t in self.tasks.values()]
+        done_total, rows = self.task_manager.history.page(filters, offset, limit)
+        live = [self.task_manager.task_summary(t) for t in self.task_manager.tasks.values()]
         if filters:
             live = [r for r in live if _matches(r, filters)]
         start = max(0, offset - done_total)
@@ -62,13 +73,13 @@ class IntrospectionMixin:
         objects their count and bytes per state, as Ray's summarize_* report them."""
         if kind in ("tasks", "actors"):
             if kind == "tasks":
-                pairs = dict(self.history.counts())
-                for t in self.tasks.values():
+                pairs = dict(self.task_manager.history.counts())
+                for t in self.task_manager.tasks.values():
                     pairs[(t.name, t.state)] = pairs.get((t.name, t.state), 0) + 1
                 label = "func_or_class_name"
             else:
                 pairs = {}
-                for a in self.actors.values():
+                for a in self.actor_manager.actors.values():
                     if not a.proxy:
                         key = (a.class_name, a.state)
                         pairs[key] = pairs.get(key, 0) + 1
@@ -80,7 +91,7 @@ class IntrospectionMixin:
             return {"summary": summary, "total": sum(pairs.values())}
         if kind == "objects":
             by_state: dict[str, dict] = {}
-            for e in self.objects.entries.values():
+            for e in self.node.objects.entries.values():
                 s = by_state.setdefault("READY" if e.state else "PENDING",
                                         {"count": 0, "total_size_bytes": 0})
                 s["count"] += 1
@@ -98,25 +109,25 @@ class IntrospectionMixin:
     def op_metrics(self, caller: int, reply: Any) -> dict:
         """The node's system metrics and every process's user metrics, for /metrics."""
         live: dict[str, int] = {}
-        for t in self.tasks.values():
+        for t in self.task_manager.tasks.values():
             live[t.state] = live.get(t.state, 0) + 1
         actors: dict[str, int] = {}
-        for a in self.actors.values():
+        for a in self.actor_manager.actors.values():
             if not a.proxy:
                 actors[a.state] = actors.get(a.state, 0) + 1
         return {
-            "node_id": self.node_id,
+            "node_id": self.node.node_id,
             "tasks_live": live,
-            "tasks_finished": dict(self.task_totals),
+            "tasks_finished": dict(self.task_manager.task_totals),
             "actors": actors,
-            "actors_dead": sum(1 for a in self.actors.values() if a.state == DEAD),
-            "store": self.store.stats(),
-            "resources_total": dict(self.scheduler.total(self.node_id)),
-            "resources_available": dict(self.scheduler.available(self.node_id)),
-            "workers": len(self.workers),
+            "actors_dead": sum(1 for a in self.actor_manager.actors.values() if a.state == DEAD),
+            "store": self.node.store.stats(),
+            "resources_total": dict(self.node.scheduler.total(self.node.node_id)),
+            "resources_available": dict(self.node.scheduler.available(self.node.node_id)),
+            "workers": len(self.node.workers),
             "pid": os.getpid(),
             "user": [m for snap in self.user_metrics.values() for m in snap],
         }
 
 
-__all__ = ["IntrospectionMixin"]
+__all__ = ["Introspection"]

@@ -13,39 +13,61 @@ outlive the driver that created them.
 from __future__ import annotations
 
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core import serialization
 from ember._core.records import DEAD, Task
 from ember.exceptions import TaskCancelledError
 
+if TYPE_CHECKING:
+    from ember._core.actor_manager import ActorManager
+    from ember._core.node_manager import NodeManager
+    from ember._core.placement import PlacementManager
+    from ember._core.remote_nodes import RemoteNodes
+    from ember._core.task_manager import TaskManager
+
 _DRIVER_EXITED = "its driver exited"
 
 
-class JobMixin:
-    def _init_jobs(self) -> None:
+class JobTracker:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
         self.ended_jobs: set[str] = set()
 
-    def _job_of(self, caller: int) -> str:
+    def connect(
+        self,
+        *,
+        actor_manager: ActorManager,
+        placement: PlacementManager,
+        remote: RemoteNodes,
+        task_manager: TaskManager,
+    ) -> None:
+        """Wire the sibling components this one calls."""
+        self.actor_manager = actor_manager
+        self.placement = placement
+        self.remote = remote
+        self.task_manager = task_manager
+
+    def job_of(self, caller: int) -> str:
         """The job of work submitted by `caller` ("" for none: work of detached actors)."""
         if caller == 0:  # the driver of an embedded cluster
-            return self.job_id.hex()
-        w = self.workers.get(caller)
+            return self.node.job_id.hex()
+        w = self.node.workers.get(caller)
         if w is None:
             return ""
         if w.state == "driver":
-            return self._job_of_driver(w)
+            return self.job_of_driver(w)
         if w.task is not None:
             return w.task.spec.get("job", "")
         if w.actor is not None:
             return w.actor.spec.get("job", "")
         return ""
 
-    def _job_of_driver(self, w: Any) -> str:
+    def job_of_driver(self, w: Any) -> str:
         """The job of a driver attached to this node (unique in the cluster)."""
-        return f"{self.node_id}/{w.wid}"
+        return f"{self.node.node_id}/{w.wid}"
 
-    def _check_job_alive(self, spec: dict) -> None:
+    def check_job_alive(self, spec: dict) -> None:
         """Refuse new work of a job that has ended (submitted by one of its dying workers)."""
         if spec.get("job") in self.ended_jobs:
             raise TaskCancelledError(spec.get("task_id", b"").hex())
@@ -57,54 +79,54 @@ class JobMixin:
             return
         first = job not in self.ended_jobs
         self.ended_jobs.add(job)
-        self._drop_job_work(job)
-        if first and tell_peers and self.link is not None:
+        self.drop_job_work(job)
+        if first and tell_peers and self.node.link is not None:
             self._tell_peers_job_ended(job)
 
-    def _drop_job_work(self, job: str) -> None:
-        for task in [t for t in self.tasks.values()
+    def drop_job_work(self, job: str) -> None:
+        for task in [t for t in self.task_manager.tasks.values()
                      if t.actor is None and t.spec.get("job") == job]:
             self._drop_job_task(task)
-        for actor in list(self.actors.values()):
+        for actor in list(self.actor_manager.actors.values()):
             if actor.proxy or actor.state == DEAD or actor.spec.get("job") != job:
                 continue
             actor.no_restart = True
-            self._actor_dead(actor, f"The actor's job ended: {_DRIVER_EXITED}.")
-        for pg in [p for p in self.pgs.values() if p.job == job and p.state != "REMOVED"]:
-            self.op_pg_remove(0, None, pg.pg_id)
-        self.on_resources_freed()
+            self.actor_manager.actor_dead(actor, f"The actor's job ended: {_DRIVER_EXITED}.")
+        for pg in [p for p in self.placement.pgs.values() if p.job == job and p.state != "REMOVED"]:
+            self.placement.op_pg_remove(0, None, pg.pg_id)
+        self.node.on_resources_freed()
 
     def _drop_job_task(self, task: Task) -> None:
         if task.remote_node:  # it runs on a peer, which ends it there
-            self.forwarded.pop(task.task_id, None)
-            if task.task_id in self._queued_remote:
-                self._queued_remote.discard(task.task_id)
+            self.remote.forwarded.pop(task.task_id, None)
+            if task.task_id in self.remote.queued_remote:
+                self.remote.queued_remote.discard(task.task_id)
             elif task.spec.get("pg") is not None:
-                self._release_task_resources(task)
-            elif task.remote_node in self.peers:
-                self.scheduler.release(task.remote_node, task.resources)
+                self.task_manager.release_task_resources(task)
+            elif task.remote_node in self.remote.peers:
+                self.node.scheduler.release(task.remote_node, task.resources)
             task.remote_node = ""
             task.cancelled = True
             err = TaskCancelledError(task.task_id.hex())
-            self._fail_task(task, serialization.serialize_error(err).to_bytes())
+            self.task_manager.fail_task(task, serialization.serialize_error(err).to_bytes())
             return
         # Queued: dropped now. Running: its worker is killed; when its death is seen the
         # task fails as cancelled (no retry) and its resources are given back.
-        self._cancel_task(task, force=True)
+        self.task_manager.cancel_task(task, force=True)
 
     def _tell_peers_job_ended(self, job: str) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
         spec = pickle.dumps({"kind": "job_end", "job": job}, protocol=5)
-        for peer in list(self.peers.values()):
-            req = pb.ForwardTaskRequest(spec=spec, owner_node=self.node_id,
-                                        owner_address=self.link.address)
-            self.link.push(peer.address, req)
+        for peer in list(self.remote.peers.values()):
+            req = pb.ForwardTaskRequest(spec=spec, owner_node=self.node.node_id,
+                                        owner_address=self.node.link.address)
+            self.node.link.push(peer.address, req)
 
-    def _job_ended_here(self, spec: dict) -> bool:
+    def job_ended_here(self, spec: dict) -> bool:
         """For work forwarded by a peer: True if its job has ended (it is then ended too,
         once accepted, so that its owner hears back as for any cancelled task)."""
         return bool(spec.get("job")) and spec.get("job") in self.ended_jobs
 
 
-__all__ = ["JobMixin"]
+__all__ = ["JobTracker"]

@@ -19,20 +19,20 @@ from collections.abc import Callable
 from typing import Any
 
 from ember._core import framing, handshake, limits, native_errors, refs
-from ember._core.actor_directory import ActorDirectoryMixin
-from ember._core.actor_manager import ActorMixin
+from ember._core.actor_directory import ActorDirectory
+from ember._core.actor_manager import ActorManager
 from ember._core.cluster_link import ClusterLink
 from ember._core.gpus import GpuIds
-from ember._core.introspection import IntrospectionMixin
-from ember._core.jobs import JobMixin
+from ember._core.introspection import Introspection
+from ember._core.jobs import JobTracker
 from ember._core.objects import READY, ObjectTable
-from ember._core.placement import PlacementMixin
+from ember._core.placement import PlacementManager
 from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
 from ember._core.records import Actor, PlacementGroup, Task
-from ember._core.remote_nodes import RemoteMixin
-from ember._core.remote_values import RemoteValuesMixin
+from ember._core.remote_nodes import RemoteNodes
+from ember._core.remote_values import RemoteValues
 from ember._core.runtime_env import EnvCache
-from ember._core.task_manager import TaskMixin
+from ember._core.task_manager import TaskManager
 from ember.exceptions import GetTimeoutError
 
 DRIVER = 0
@@ -51,8 +51,7 @@ class _Timer:
 _GC_FRACTION = 0.75
 _GC_INTERVAL_S = 30.0
 
-class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValuesMixin,
-                  ActorDirectoryMixin, JobMixin, IntrospectionMixin):
+class NodeManager:
     def __init__(self, *, resources: dict[str, float], object_store_memory: int,
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True, node_ip: str = "127.0.0.1",
@@ -99,13 +98,33 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         self.reserved: dict[int, Actor] = {}  # wid being forked -> actor waiting for it
         self.fns: dict[bytes, bytes] = {}
         self.driver_refs = refs.current
-        self._init_tasks()
-        self._init_actors()
-        self._init_placement()
-        self._init_remote()
-        self._init_directory()
-        self._init_jobs()
-        self._init_introspection()
+        self.link: ClusterLink | None = None  # the cluster link, once in a cluster
+        self.gcs: Any = None  # the control store client, once in a cluster
+        # The components: each owns one part of the node's state; all run under the lock.
+        self.task_manager = TaskManager(self)
+        self.actor_manager = ActorManager(self)
+        self.placement = PlacementManager(self)
+        self.remote = RemoteNodes(self)
+        self.remote_values = RemoteValues(self)
+        self.directory = ActorDirectory(self)
+        self.jobs = JobTracker(self)
+        self.introspection = Introspection(self)
+        self.task_manager.connect(actor_manager=self.actor_manager, jobs=self.jobs,
+                                  placement=self.placement, remote=self.remote)
+        self.actor_manager.connect(directory=self.directory, jobs=self.jobs,
+                                   placement=self.placement, remote=self.remote,
+                                   task_manager=self.task_manager)
+        self.placement.connect(actor_manager=self.actor_manager, jobs=self.jobs,
+                               remote=self.remote)
+        self.remote.connect(actor_manager=self.actor_manager, directory=self.directory,
+                            jobs=self.jobs, placement=self.placement,
+                            remote_values=self.remote_values, task_manager=self.task_manager)
+        self.remote_values.connect(task_manager=self.task_manager)
+        self.directory.connect(actor_manager=self.actor_manager, remote=self.remote)
+        self.jobs.connect(actor_manager=self.actor_manager, placement=self.placement,
+                          remote=self.remote, task_manager=self.task_manager)
+        self.introspection.connect(actor_manager=self.actor_manager,
+                                   task_manager=self.task_manager)
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = itertools.count()
         self._stopped = False
@@ -126,12 +145,39 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             self.template.conn.send(("preload", [str(m) for m in preload]))
         self._sel.register(self.template.fd_sock, selectors.EVENT_READ, "fds")
         self._sel.register(self.template.conn.sock, selectors.EVENT_READ, "template")
-        self._ops = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("op_")}
+        # Requests by name, from drivers and workers (see handle).
+        self._ops: dict[str, Callable[..., Any]] = {
+            "cancel": self.task_manager.op_cancel,
+            "cluster_info": self.op_cluster_info,
+            "create_actor": self.actor_manager.op_create_actor,
+            "create_object": self.op_create_object,
+            "gen_drop": self.task_manager.op_gen_drop,
+            "gen_next": self.task_manager.op_gen_next,
+            "get": self.op_get,
+            "get_actor": self.actor_manager.op_get_actor,
+            "kill": self.actor_manager.op_kill,
+            "metrics": self.introspection.op_metrics,
+            "metrics_report": self.introspection.op_metrics_report,
+            "pg_create": self.placement.op_pg_create,
+            "pg_ready_ref": self.placement.op_pg_ready_ref,
+            "pg_remove": self.placement.op_pg_remove,
+            "pg_table": self.placement.op_pg_table,
+            "pg_wait": self.placement.op_pg_wait,
+            "put_inline": self.op_put_inline,
+            "register_fn": self.op_register_fn,
+            "seal_object": self.op_seal_object,
+            "state": self.op_state,
+            "state_page": self.introspection.op_state_page,
+            "state_summary": self.introspection.op_state_summary,
+            "submit_actor_task": self.actor_manager.op_submit_actor_task,
+            "submit_task": self.task_manager.op_submit_task,
+            "wait": self.op_wait,
+        }
         self._thread = threading.Thread(target=self._loop, name="ember-node", daemon=True)
         self._thread.start()
         with self.lock:
             for _ in range(self.num_cpus):
-                self._start_worker("", None)
+                self.start_worker("", None)
 
     # -- the IO loop ------------------------------------------------------------------
 
@@ -263,7 +309,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             try:
                 msgs = w.conn.recv_available()
             except (framing.ConnectionClosed, OSError):
-                self._on_worker_dead(w)
+                self.on_worker_dead(w)
                 return
             for msg in msgs:
                 try:
@@ -344,7 +390,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             if self._stopped:
                 raise RuntimeError("The ember cluster was shut down.")
             self.process_driver_refs()
-            self._handle(DRIVER, op, args, reply)
+            self.handle(DRIVER, op, args, reply)
             if not box:
                 box.append(threading.Event())
                 self._waiting_boxes[id(box)] = (box, reply)
@@ -358,7 +404,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             raise native_errors.to_public(value)
         return value
 
-    def _handle(self, caller: int, op: str, args: tuple, reply: Callable[[bool, Any], None]) -> None:
+    def handle(self, caller: int, op: str, args: tuple, reply: Callable[[bool, Any], None]) -> None:
         fn = self._ops.get(op)
         if fn is None:
             reply(False, ValueError(f"unknown request {op!r}"))
@@ -391,13 +437,13 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         n = spec.get("num_returns", 1)
         for i in range(max(n, 1)):
             oid = ids.return_id(spec["task_id"], i)
-            self._hold(caller, oid)
+            self.hold(caller, oid)
             self.objects.set_inline(oid, data, ())
 
     def _on_worker_message(self, w: WorkerHandle, msg: tuple) -> None:
         kind = msg[0]
         if kind == "req":
-            self._handle(w.wid, msg[2], msg[3], self._worker_reply(w, msg[1], msg[2], msg[3]))
+            self.handle(w.wid, msg[2], msg[3], self._worker_reply(w, msg[1], msg[2], msg[3]))
         elif kind == "refs":
             objects = self.objects
             for is_add, oid in msg[1]:
@@ -413,13 +459,13 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                     w.pins[oid] -= 1
                     self.store.release(oid)
         elif kind == "done":
-            self._on_task_done(w, msg[1], msg[2], msg[3], msg[4] if len(msg) > 4 else None)
+            self.task_manager.on_task_done(w, msg[1], msg[2], msg[3], msg[4] if len(msg) > 4 else None)
         elif kind == "gen":
-            self._on_gen_item(w, msg[1], msg[2], msg[3])
+            self.task_manager.on_gen_item(w, msg[1], msg[2], msg[3])
         elif kind == "actor_ready":
-            self._on_actor_ready(w, msg[1], msg[2])
+            self.actor_manager.on_actor_ready(w, msg[1], msg[2])
         elif kind == "actor_failed":
-            self._on_actor_failed(w, msg[1], msg[2])
+            self.actor_manager.on_actor_failed(w, msg[1], msg[2])
         elif kind == "actor_exit":
             if w.actor is not None:
                 w.actor.no_restart = True
@@ -427,7 +473,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
 
     # -- workers ----------------------------------------------------------------------
 
-    def _start_worker(self, env_key: str, actor: Actor | None) -> None:
+    def start_worker(self, env_key: str, actor: Actor | None) -> None:
         # Workers see the driver's import path, so functions pickled by reference to a
         # module the driver imported (a test module, a script's sibling) import there too.
         setup = dict(self.envs.setup_for(env_key), log_to_driver=self.log_to_driver,
@@ -450,17 +496,17 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                           "cluster": self.link is not None}))
         actor = self.reserved.pop(wid, None)
         if actor is not None:
-            self._start_actor_on(actor, w)
+            self.actor_manager.start_actor_on(actor, w)
             return
-        self._make_idle(w)
-        self.dispatch()
+        self.make_idle(w)
+        self.task_manager.dispatch()
 
-    def _make_idle(self, w: WorkerHandle) -> None:
+    def make_idle(self, w: WorkerHandle) -> None:
         w.state = IDLE
         w.task = None
         self.idle.push(w)
 
-    def _on_worker_dead(self, w: WorkerHandle) -> None:
+    def on_worker_dead(self, w: WorkerHandle) -> None:
         if w.state == DEAD:
             return
         prev = w.state
@@ -479,33 +525,33 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         for oid in list(w.held):
             self.objects.remove_holder(oid, w.wid)
         w.held.clear()
-        self._abort_unsealed(w, w.creating)
+        self.task_manager.abort_unsealed(w, w.creating)
         if prev == "driver":
             self._on_driver_gone(w)
         if prev == BUSY and w.task is not None:
-            self._on_task_worker_died(w)
+            self.task_manager.on_task_worker_died(w)
         elif prev == ACTOR and w.actor is not None:
-            self._on_actor_worker_died(w.actor, w)
+            self.actor_manager.on_actor_worker_died(w.actor, w)
         self.on_resources_freed()
 
     def _on_driver_gone(self, w: WorkerHandle) -> None:
         """A connected driver left: its job ends on every node (tasks, actors), except
         for its detached actors."""
-        self.end_job(self._job_of_driver(w))
-        for actor in list(self.actors.values()):
+        self.jobs.end_job(self.jobs.job_of_driver(w))
+        for actor in list(self.actor_manager.actors.values()):
             if actor.caller == w.wid and not actor.detached:
                 actor.no_restart = True
-                self._actor_dead(actor, "The driver that created the actor exited.")
-        for pg in list(self.pgs.values()):  # its groups go too, unless detached
+                self.actor_manager.actor_dead(actor, "The driver that created the actor exited.")
+        for pg in list(self.placement.pgs.values()):  # its groups go too, unless detached
             if pg.creator == w.wid and pg.lifetime != "detached":
-                self.op_pg_remove(w.wid, None, pg.pg_id)
+                self.placement.op_pg_remove(w.wid, None, pg.pg_id)
         if self.on_driver_change is not None:
             self.on_driver_change(False, w, b"")
 
     def on_resources_freed(self) -> None:
-        self._retry_pending_placement_groups()
-        self._retry_pending_actors()
-        self.dispatch()
+        self.placement.retry_pending_placement_groups()
+        self.actor_manager.retry_pending_actors()
+        self.task_manager.dispatch()
 
     # -- simple requests --------------------------------------------------------------
 
@@ -514,7 +560,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
 
     def op_put_inline(self, caller: int, reply: Any, oid: bytes, data: bytes,
                       contained: list[bytes]) -> None:
-        self._hold(caller, oid)
+        self.hold(caller, oid)
         self.objects.set_inline(oid, data, contained)
 
     def op_create_object(self, caller: int, reply: Any, oid: bytes, size: int) -> int:
@@ -529,7 +575,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         w = self.workers.get(caller)
         if w is not None:
             w.creating.discard(oid)
-        self._hold(caller, oid)
+        self.hold(caller, oid)
         self.store.seal(oid)
         self.objects.set_in_store(oid, size, contained)
         self._maybe_collect_garbage()
@@ -548,7 +594,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         for w in self.workers.values():
             w.send(("gc",))
 
-    def _hold(self, caller: int, oid: bytes) -> None:
+    def hold(self, caller: int, oid: bytes) -> None:
         """Register `caller` as a holder of a new object (its ref is created unannounced)."""
         self.objects.create(oid, caller)
         if caller != DRIVER:
@@ -565,7 +611,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         objects = self.objects
         pending = {oid for oid in ids if not objects.is_ready(oid)}
         if not pending:
-            self._deliver(caller, ids, reply)
+            self.task_manager.deliver(caller, ids, reply)
             return DEFERRED
         state = {"left": len(pending), "done": False, "timer": None}
 
@@ -575,8 +621,8 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                 state["done"] = True
                 if state["timer"] is not None:
                     state["timer"].cancelled = True
-                self._unblock(caller)
-                self._deliver(caller, ids, reply)
+                self.unblock(caller)
+                self.task_manager.deliver(caller, ids, reply)
 
         for oid in pending:
             objects.when_ready(oid, on_ready)
@@ -587,16 +633,16 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                 state["done"] = True
                 for oid in pending:
                     objects.cancel_wait(oid, on_ready)
-                self._unblock(caller)
+                self.unblock(caller)
                 reply(False, GetTimeoutError(
                     f"Get timed out: {state['left']} of {len(ids)} objects not ready "
                     f"after {timeout} s."))
 
             state["timer"] = self.add_timer(timeout, on_timeout)
-        self._block(caller)
+        self.block(caller)
         return DEFERRED
 
-    def _payloads(self, caller: int, ids: list[bytes]) -> list[tuple]:
+    def payloads(self, caller: int, ids: list[bytes]) -> list[tuple]:
         """Pin and locate `ids` for `caller`, all or none (StoreFullError if spilled ones
         cannot be restored now: see _deliver and the store waits of TaskMixin)."""
         out = self.objects.payloads(ids)
@@ -629,7 +675,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                 objects.cancel_wait(oid, on_ready)
             if state["timer"] is not None:
                 state["timer"].cancelled = True
-            self._unblock(caller)
+            self.unblock(caller)
             reply(True, ready_now())
 
         def on_ready(_oid: bytes) -> None:
@@ -641,37 +687,37 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
             objects.when_ready(oid, on_ready)
         if timeout is not None:
             state["timer"] = self.add_timer(timeout, lambda: state["done"] or finish())
-        self._block(caller)
+        self.block(caller)
         return DEFERRED
 
-    def _block(self, caller: int) -> None:
+    def block(self, caller: int) -> None:
         """A worker waits on objects: lend its CPU to others so nested tasks can run."""
         w = self.workers.get(caller)
         if w is None:
             return
         w.blocked += 1
         if w.blocked == 1 and w.holds_resources and w.task is not None:
-            self._release_task_resources(w.task)
+            self.task_manager.release_task_resources(w.task)
             w.holds_resources = False
-            self.dispatch()
+            self.task_manager.dispatch()
 
-    def _unblock(self, caller: int) -> None:
+    def unblock(self, caller: int) -> None:
         w = self.workers.get(caller)
         if w is None or w.blocked == 0:
             return
         w.blocked -= 1
         if w.blocked == 0 and w.task is not None and not w.holds_resources:
-            w.holds_resources = bool(self._acquire_task_resources(w.task))
+            w.holds_resources = bool(self.task_manager.acquire_task_resources(w.task))
 
     def join_cluster(self, token: str, host: str) -> str:
         """Serve peers (NodeService) and take part in cross-node scheduling."""
         self.link = ClusterLink(self, token, host)
-        self.objects.fetch = self._fetch
-        self.objects.drop_remote = self._drop_remote
+        self.objects.fetch = self.remote.fetch
+        self.objects.drop_remote = self.remote.drop_remote
         return self.link.address
 
     def op_cluster_info(self, caller: int, reply: Any, what: str) -> Any:
-        nodes = [self.node_id, *self.peers]
+        nodes = [self.node_id, *self.remote.peers]
         if what in ("resources", "available"):
             out: dict[str, float] = {}
             for n in nodes:
@@ -686,16 +732,16 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
                  "NodeManagerAddress": p.address.rsplit(":", 1)[0],
                  "Resources": dict(p.totals),
                  "Labels": {k: v for k, v in p.labels.items() if k != "transfer"}}
-                for p in self.peers.values()]
+                for p in self.remote.peers.values()]
         raise ValueError(f"unknown cluster info {what!r}")
 
     def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
         """Rows for the state API (ember.util.state, `ember list`)."""
         if kind == "tasks":
-            live = [self._task_summary(t) for t in self.tasks.values()]
-            return self.history.rows() + live
+            live = [self.task_manager.task_summary(t) for t in self.task_manager.tasks.values()]
+            return self.task_manager.history.rows() + live
         if kind == "actors":
-            return [self._actor_summary(a) for a in self.actors.values() if not a.proxy]
+            return [self.actor_manager.actor_summary(a) for a in self.actor_manager.actors.values() if not a.proxy]
         if kind == "objects":
             return [{"object_id": oid.hex(), "object_size": e.size,
                      "reference_count": e.refs, "state": "READY" if e.state else "PENDING",
@@ -704,7 +750,7 @@ class NodeManager(TaskMixin, ActorMixin, PlacementMixin, RemoteMixin, RemoteValu
         if kind == "nodes":
             return [self.node_info()]
         if kind == "placement_groups":
-            return [self._pg_summary(p) for p in self.pgs.values()]
+            return [self.placement.pg_summary(p) for p in self.placement.pgs.values()]
         if kind == "workers":
             return [{"worker_id": f"{w.wid:016x}", "pid": w.pid, "state": w.state,
                      "is_alive": True, "worker_type": "WORKER"} for w in self.workers.values()]

@@ -8,20 +8,39 @@ Ray: a node that can hold it may join), shown as INFEASIBLE in its stats, with a
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core.records import PlacementGroup
 from ember.exceptions import InfeasibleResourceError, TaskPlacementGroupRemoved
+
+if TYPE_CHECKING:
+    from ember._core.actor_manager import ActorManager
+    from ember._core.jobs import JobTracker
+    from ember._core.node_manager import NodeManager
+    from ember._core.remote_nodes import RemoteNodes
 
 _log = logging.getLogger("ember")
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
 
 
-class PlacementMixin:
-    def _init_placement(self) -> None:
+class PlacementManager:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
         self.pgs: dict[str, PlacementGroup] = {}
         self.pending_pgs: list[PlacementGroup] = []
         self.pgs_changed: set[str] = set()  # ids whose state the control store has not seen
+
+    def connect(
+        self,
+        *,
+        actor_manager: ActorManager,
+        jobs: JobTracker,
+        remote: RemoteNodes,
+    ) -> None:
+        """Wire the sibling components this one calls."""
+        self.actor_manager = actor_manager
+        self.jobs = jobs
+        self.remote = remote
 
     def op_pg_create(self, caller: int, reply: Any, pg_id: str, bundles: list[dict],
                      strategy: str, name: str, lifetime: str | None) -> None:
@@ -33,7 +52,7 @@ class PlacementMixin:
             raise ValueError(f"A placement group named {name!r} already exists.")
         pg = PlacementGroup(pg_id, bundles, strategy, name, lifetime)
         pg.creator = caller
-        pg.job = "" if lifetime == "detached" else self._job_of(caller)
+        pg.job = "" if lifetime == "detached" else self.jobs.job_of(caller)
         if not self._try_place(pg, first=True):
             self.pending_pgs.append(pg)
         self.pgs[pg_id] = pg
@@ -50,7 +69,7 @@ class PlacementMixin:
         if pg.state == "RESCHEDULING" and pg.nodes:
             return self._replace_lost_bundles(pg)
         try:
-            nodes = self.scheduler.create_placement_group(pg.pg_id, pg.bundles, pg.strategy)
+            nodes = self.node.scheduler.create_placement_group(pg.pg_id, pg.bundles, pg.strategy)
         except _native.InfeasibleError as e:
             if not pg.infeasible:
                 pg.infeasible = True
@@ -58,7 +77,7 @@ class PlacementMixin:
                        f"{pg.bundles}) cannot be placed on the alive nodes: {e}. It stays "
                        "pending until nodes that can hold it join.")
                 _log.warning("%s", msg)
-                w = self.workers.get(pg.creator)
+                w = self.node.workers.get(pg.creator)
                 if w is not None and w.state == "driver":
                     w.send(("warn", msg))
             pg.why_pending = f"no set of nodes can hold it: {e}"
@@ -67,7 +86,7 @@ class PlacementMixin:
         if not nodes:
             pg.why_pending = "waiting for resources to be freed"
             return False
-        if all(n == self.node_id for n in nodes):
+        if all(n == self.node.node_id for n in nodes):
             self._pg_created(pg, nodes)
         else:
             self._reserve_on_peers(pg, list(nodes))
@@ -75,15 +94,15 @@ class PlacementMixin:
 
     def _replace_lost_bundles(self, pg: PlacementGroup) -> bool:
         """Place only the bundles that were on a dead node; the others stay where they are."""
-        nodes = self.scheduler.replace_lost_bundles(pg.pg_id, pg.strategy)
+        nodes = self.node.scheduler.replace_lost_bundles(pg.pg_id, pg.strategy)
         if not nodes:
             pg.why_pending = "waiting for a node to hold the bundles of a dead node"
             return False
         moved = {n for n, old in zip(nodes, pg.nodes, strict=True) if n != old}
-        if moved <= {self.node_id}:
+        if moved <= {self.node.node_id}:
             self._pg_created(pg, nodes)
         else:
-            self._reserve_on_peers(pg, nodes, moved - {self.node_id})
+            self._reserve_on_peers(pg, nodes, moved - {self.node.node_id})
         return True
 
     def _pg_created(self, pg: PlacementGroup, nodes: list[str]) -> None:
@@ -100,7 +119,7 @@ class PlacementMixin:
         if not pg.held_for:
             self.pgs_changed.add(pg.pg_id)
 
-    def _retry_pending_placement_groups(self) -> None:
+    def retry_pending_placement_groups(self) -> None:
         if not self.pending_pgs:
             return
         import time
@@ -128,14 +147,14 @@ class PlacementMixin:
         pg.attempt += 1
         encoded = pickle.dumps(pg.bundles, protocol=5)
         asks = []
-        for node in sorted(ask_nodes if ask_nodes is not None else set(nodes) - {self.node_id}):
-            peer = self.peers[node]
+        for node in sorted(ask_nodes if ask_nodes is not None else set(nodes) - {self.node.node_id}):
+            peer = self.remote.peers[node]
             req = pb.ReserveBundlesRequest(pg_id=pg.pg_id, bundles=encoded,
                                            here=[n == node for n in nodes],
-                                           owner_node=self.node_id, strategy=pg.strategy,
+                                           owner_node=self.node.node_id, strategy=pg.strategy,
                                            name=pg.name, attempt=pg.attempt)
             asks.append((node, peer.stub, req))
-        md = self.link.md
+        md = self.node.link.md
 
         def ask(node: str, stub: Any, req: Any) -> str:
             try:
@@ -145,13 +164,13 @@ class PlacementMixin:
                 return f"unreachable: {e}"
 
         def run() -> None:
-            futures = [(node, self.link.pool.submit(ask, node, stub, req))
+            futures = [(node, self.node.link.pool.submit(ask, node, stub, req))
                        for node, stub, req in asks]
             answers = {node: f.result() for node, f in futures}
-            with self.lock:
+            with self.node.lock:
                 self._pg_reservations_done(pg, nodes, answers)
 
-        self.link.pool.submit(run)
+        self.node.link.pool.submit(run)
 
     def _pg_reservations_done(self, pg: PlacementGroup, nodes: list[str],
                               answers: dict[str, str]) -> None:
@@ -161,14 +180,14 @@ class PlacementMixin:
         pg.reserving = False
         refused = {n: why for n, why in answers.items() if why}
         refused.update({n: "the node died" for n in nodes
-                        if n != self.node_id and n not in self.peers})
+                        if n != self.node.node_id and n not in self.remote.peers})
         if not refused and pg.state in ("PENDING", "RESCHEDULING"):
             self._pg_created(pg, nodes)
-            self.on_resources_freed()
+            self.node.on_resources_freed()
             return
         # Give back everything, survivors of a partial placement included, and place the
         # group from scratch next time.
-        for node in (set(nodes) | set(pg.nodes)) - {self.node_id}:
+        for node in (set(nodes) | set(pg.nodes)) - {self.node.node_id}:
             self._return_bundles_on(node, pg)
         if pg.state == "REMOVED":
             return
@@ -181,32 +200,32 @@ class PlacementMixin:
 
     def _forget_group(self, pg_id: str) -> None:
         try:
-            self.scheduler.remove_placement_group(pg_id)
+            self.node.scheduler.remove_placement_group(pg_id)
         except KeyError:
             pass
 
     def _return_bundles_on(self, node: str, pg: PlacementGroup) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
-        peer = self.peers.get(node)
+        peer = self.remote.peers.get(node)
         if peer is None:
             return
         req = pb.ReturnBundlesRequest(pg_id=pg.pg_id, attempt=pg.attempt)
-        md = self.link.md
-        self.link.pool.submit(lambda: peer.stub.ReturnBundles(req, metadata=md, timeout=30))
+        md = self.node.link.md
+        self.node.link.pool.submit(lambda: peer.stub.ReturnBundles(req, metadata=md, timeout=30))
 
     def reserve_bundles(self, pg_id: str, bundles: list[dict], here: list[bool],
                         owner_node: str, strategy: str, name: str, attempt: int) -> None:
         """A peer's request to hold some bundles of its group; raises if they do not fit."""
-        with self.lock:
+        with self.node.lock:
             held = self.pgs.get(pg_id)
             if held is not None:
                 if held.attempt >= attempt:
                     return
                 self._drop_held_group(pg_id)  # an earlier placement, not yet returned
-            nodes = [self.node_id if mine else "" for mine in here]
-            if not self.scheduler.reserve_placement_group(pg_id, nodes, bundles):
-                raise RuntimeError(f"node {self.node_id} has no room for its bundles now")
+            nodes = [self.node.node_id if mine else "" for mine in here]
+            if not self.node.scheduler.reserve_placement_group(pg_id, nodes, bundles):
+                raise RuntimeError(f"node {self.node.node_id} has no room for its bundles now")
             pg = PlacementGroup(pg_id, bundles, strategy, name, None)
             pg.held_for = owner_node
             pg.attempt = attempt
@@ -215,14 +234,14 @@ class PlacementMixin:
 
     def return_bundles(self, pg_id: str, attempt: int) -> None:
         """The owner removed (or rolled back) a group whose bundles this node holds."""
-        with self.lock:
+        with self.node.lock:
             held = self.pgs.get(pg_id)
             if held is None or held.attempt > attempt:
                 return  # a later placement of the group: not this return's business
             if self._drop_held_group(pg_id):
-                self.on_resources_freed()
+                self.node.on_resources_freed()
 
-    def _pgs_lost_with(self, node: str) -> None:
+    def pgs_lost_with(self, node: str) -> None:
         """A peer died: groups it held bundles of are placed again; groups it owned go."""
         for pg in list(self.pgs.values()):
             if pg.held_for == node:
@@ -264,7 +283,7 @@ class PlacementMixin:
 
         pg.waiters.append(lambda: done(pg.state == "CREATED"))
         if timeout is not None:
-            state["timer"] = self.add_timer(timeout, lambda: done(False))
+            state["timer"] = self.node.add_timer(timeout, lambda: done(False))
         from ember._core.node_manager import DEFERRED
 
         return DEFERRED
@@ -279,7 +298,7 @@ class PlacementMixin:
         if pg is None:
             raise ValueError(f"Placement group {pg_id} does not exist.")
         oid = ids.new_put_id()
-        self._hold(caller, oid)
+        self.node.hold(caller, oid)
 
         def set_ready() -> None:
             if pg.state == "CREATED":
@@ -288,7 +307,7 @@ class PlacementMixin:
                 err = TaskPlacementGroupRemoved(
                     f"Placement group {pg_id} was removed before it was placed.")
                 data = serialization.serialize_error(err).to_bytes()
-            self.objects.set_inline(oid, data, ())
+            self.node.objects.set_inline(oid, data, ())
 
         if pg.state == "PENDING":
             pg.waiters.append(set_ready)
@@ -300,27 +319,27 @@ class PlacementMixin:
         pg = self.pgs.get(pg_id)
         if pg is None or pg.state == "REMOVED":
             return
-        for actor in list(self.actors.values()):
+        for actor in list(self.actor_manager.actors.values()):
             if actor.pg is not None and actor.pg[0] == pg_id:
                 actor.no_restart = True
-                self._actor_dead(actor, "The actor's placement group was removed.")
+                self.actor_manager.actor_dead(actor, "The actor's placement group was removed.")
         self._forget_group(pg_id)  # also when reserving: the answers give back the rest
-        for node in set(pg.nodes) - {self.node_id}:
+        for node in set(pg.nodes) - {self.node.node_id}:
             self._return_bundles_on(node, pg)
         pg.state = "REMOVED"
         self._pg_changed(pg)
         waiters, pg.waiters = pg.waiters, []
         for cb in waiters:
             cb()
-        self.on_resources_freed()
+        self.node.on_resources_freed()
 
     def op_pg_table(self, caller: int, reply: Any, pg_id: str | None) -> Any:
         if pg_id is not None:
             pg = self.pgs.get(pg_id)
-            return self._pg_summary(pg) if pg is not None else {}
-        return {p.pg_id: self._pg_summary(p) for p in self.pgs.values() if not p.held_for}
+            return self.pg_summary(pg) if pg is not None else {}
+        return {p.pg_id: self.pg_summary(p) for p in self.pgs.values() if not p.held_for}
 
-    def _pg_summary(self, pg: PlacementGroup) -> dict:
+    def pg_summary(self, pg: PlacementGroup) -> dict:
         return {
             "placement_group_id": pg.pg_id, "name": pg.name, "strategy": pg.strategy,
             "state": pg.state, "bundles": {i: dict(b) for i, b in enumerate(pg.bundles)},
@@ -331,7 +350,7 @@ class PlacementMixin:
                       "pending_reason": pg.why_pending},
         }
 
-    def _check_bundle_request(self, pg: tuple, request: dict, name: str = "the task") -> None:
+    def check_bundle_request(self, pg: tuple, request: dict, name: str = "the task") -> None:
         pg_id, index = pg
         p = self.pgs.get(pg_id)
         if p is None or p.state == "REMOVED":
@@ -340,11 +359,11 @@ class PlacementMixin:
             raise ValueError(f"The placement group bundle index {index} is invalid: the group "
                              f"has {len(p.bundles)} bundles (-1 means any of them).")
         if p.held_for:  # a group another node owns: only the bundles held here serve
-            here = [i for i, n in enumerate(p.nodes) if n == self.node_id]
+            here = [i for i, n in enumerate(p.nodes) if n == self.node.node_id]
             if index != -1 and index not in here:
                 raise NotImplementedError(
                     f"Bundle {index} of placement group {pg_id} is on another node; work "
-                    f"submitted from node {self.node_id} can use only the bundles held here "
+                    f"submitted from node {self.node.node_id} can use only the bundles held here "
                     f"({here}).")
             bundles = [p.bundles[i] for i in here] if index == -1 else [p.bundles[index]]
         else:
@@ -358,16 +377,16 @@ class PlacementMixin:
             f"{shown} cannot fit into any bundles for the placement group, {bundles}. (A "
             f"task or actor in placement group {pg_id} uses only its bundles' resources.)")
 
-    def _release_bundle(self, pg: tuple, request: dict) -> None:
+    def release_bundle(self, pg: tuple, request: dict) -> None:
         """Give a finished task's or actor's share back to its bundle, if the group lives."""
         p = self.pgs.get(pg[0])
         if p is not None and p.state in ("CREATED", "RESCHEDULING"):
             try:
-                self.scheduler.release_bundle(pg[0], pg[1], request)
+                self.node.scheduler.release_bundle(pg[0], pg[1], request)
             except KeyError:
                 pass  # rolled back while being placed again
 
-    def _pg_ready_for(self, pg: tuple | None) -> bool:
+    def pg_ready_for(self, pg: tuple | None) -> bool:
         if pg is None:
             return True
         p = self.pgs.get(pg[0])

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import pickle
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core import ids, serialization
 from ember._core.records import QUEUED, RUNNING, STREAMING, GenState, Task
 from ember._core.remote_values import REMOTE_OWNER
 from ember.exceptions import NodeDiedError, ObjectLostError
+
+if TYPE_CHECKING:
+    from ember._core.actor_directory import ActorDirectory
+    from ember._core.actor_manager import ActorManager
+    from ember._core.jobs import JobTracker
+    from ember._core.node_manager import NodeManager
+    from ember._core.placement import PlacementManager
+    from ember._core.remote_values import RemoteValues
+    from ember._core.task_manager import TaskManager
 
 _CHUNK = 4 << 20
 # Tasks only a peer can run may queue there beyond its free resources, up to this many
@@ -43,24 +52,42 @@ class Peer:
         self.transfer = transfer  # host:port of its object transfer service
 
 
-class RemoteMixin:
-    def _init_remote(self) -> None:
+class RemoteNodes:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
         self.peers: dict[str, Peer] = {}
         self.forwarded: dict[bytes, Task] = {}  # tasks we own that run on a peer
-        self._queued_remote: set[bytes] = set()  # forwarded before the peer had room
+        self.queued_remote: set[bytes] = set()  # forwarded before the peer had room
         # Calls from other nodes that arrived before the actor did (its owner sends it
         # here while callers already know from the directory that it lives here).
         self._early_calls: dict[bytes, list[tuple]] = {}
-        self.link: Any = None  # the cluster link, once this node is part of a cluster
+
+    def connect(
+        self,
+        *,
+        directory: ActorDirectory,
+        actor_manager: ActorManager,
+        jobs: JobTracker,
+        placement: PlacementManager,
+        remote_values: RemoteValues,
+        task_manager: TaskManager,
+    ) -> None:
+        """Wire the sibling components this one calls."""
+        self.directory = directory
+        self.actor_manager = actor_manager
+        self.jobs = jobs
+        self.placement = placement
+        self.remote_values = remote_values
+        self.task_manager = task_manager
 
     # -- membership -------------------------------------------------------------------
 
     def sync_peers(self, nodes: list[Any]) -> None:
         """Mirror the control store's node list into the scheduler (called periodically)."""
         changed = False
-        with self.lock:
+        with self.node.lock:
             for n in nodes:
-                if n.node_id == self.node_id:
+                if n.node_id == self.node.node_id:
                     continue
                 peer = self.peers.get(n.node_id)
                 if n.state != "ALIVE":
@@ -69,17 +96,17 @@ class RemoteMixin:
                         changed = True
                     continue
                 if peer is None:
-                    self.infeasible_warned.clear()  # warn again about what still waits
+                    self.task_manager.infeasible_warned.clear()  # warn again about what still waits
                     peer = Peer(n.node_id, n.address, dict(n.resources),
-                                self.link.stub_for(n.address), n.labels.get("transfer", ""),
+                                self.node.link.stub_for(n.address), n.labels.get("transfer", ""),
                                 dict(n.labels))
                     self.peers[n.node_id] = peer
-                    self.scheduler.add_node(n.node_id, peer.totals)
+                    self.node.scheduler.add_node(n.node_id, peer.totals)
                     changed = True
                 peer.available = dict(n.available)
                 self._mirror(peer)
-            if changed or self.queues or self.pending_pgs:
-                self.on_resources_freed()
+            if changed or self.task_manager.queues or self.placement.pending_pgs:
+                self.node.on_resources_freed()
 
     def _mirror(self, peer: Peer) -> None:
         """Set the scheduler's view of a peer from its last report and what we sent it.
@@ -92,50 +119,50 @@ class RemoteMixin:
             if t.remote_node == peer.node_id:
                 for k, v in t.resources.items():
                     in_flight[k] = in_flight.get(k, 0.0) + v
-        self.scheduler.remove_node(peer.node_id)
-        self.scheduler.add_node(peer.node_id, peer.totals)
+        self.node.scheduler.remove_node(peer.node_id)
+        self.node.scheduler.add_node(peer.node_id, peer.totals)
         used = {k: max(0.0, v - peer.available.get(k, 0.0)) for k, v in peer.totals.items()}
         for k, v in in_flight.items():
             used[k] = min(peer.totals.get(k, 0.0), max(used.get(k, 0.0), v))
         used = {k: v for k, v in used.items() if v > 0}
         if used:
-            self.scheduler.acquire(peer.node_id, used)
+            self.node.scheduler.acquire(peer.node_id, used)
 
     def _peer_dead(self, peer: Peer, reason: str) -> None:
         self.peers.pop(peer.node_id, None)
-        self.scheduler.remove_node(peer.node_id)
-        self._pgs_lost_with(peer.node_id)
+        self.node.scheduler.remove_node(peer.node_id)
+        self.placement.pgs_lost_with(peer.node_id)
         self._objects_lost_with(peer.node_id, reason)
-        for actor in [a for a in self.actors.values() if a.remote_node == peer.node_id]:
+        for actor in [a for a in self.actor_manager.actors.values() if a.remote_node == peer.node_id]:
             self._remote_actor_lost(actor, f"its node {peer.node_id} died ({reason})")
         for task in [t for t in self.forwarded.values()
                      if t.remote_node == peer.node_id and t.actor is None]:
             self.forwarded.pop(task.task_id, None)
-            self._queued_remote.discard(task.task_id)
+            self.queued_remote.discard(task.task_id)
             task.remote_node = ""
             if task.spec.get("pg") is not None:
-                self._release_task_resources(task)
+                self.task_manager.release_task_resources(task)
             if task.retries_left != 0:
                 task.retries_left -= 1
                 task.state = QUEUED
-                self._enqueue(task, front=True)
+                self.task_manager.enqueue(task, front=True)
             else:
                 err = NodeDiedError(f"The node {peer.node_id} running task {task.name!r} died "
                                     f"({reason}) and max_retries is used up.")
-                self._fail_task(task, serialization.serialize_error(err).to_bytes())
+                self.task_manager.fail_task(task, serialization.serialize_error(err).to_bytes())
 
     # -- spilling tasks to peers --------------------------------------------------------
 
-    def _spill_target(self, task: Task, local_fits: bool) -> str:
+    def spill_target(self, task: Task, local_fits: bool) -> str:
         """A peer to forward `task` to, or "" to keep it here."""
-        if self.link is None or not self.peers or task.owner is not None:
+        if self.node.link is None or not self.peers or task.owner is not None:
             return ""
         if task.spec.get("pg") is not None or task.actor is not None:
             return ""
         node = self._picked_peer(task.spec, task.resources, local_fits)
         if node:
             return node
-        if local_fits or self._fits(self.total_resources, task.resources):
+        if local_fits or self._fits(self.node.total_resources, task.resources):
             return ""  # this node can run it later: wait here
         return self._pipeline_target(task, task.spec.get("affinity"))
 
@@ -144,20 +171,20 @@ class RemoteMixin:
         considered), or "" for this node or none now."""
         aff = spec.get("affinity")
         strategy = spec.get("strategy") or "DEFAULT"
-        if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node_id):
+        if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node.node_id):
             return ""
         from ember import _native
 
         try:
-            node = self.scheduler.pick_node(
+            node = self.node.scheduler.pick_node(
                 resources, "SPREAD" if strategy == "SPREAD" else "DEFAULT",
-                local_node=self.node_id, affinity_node=aff[0] if aff else "",
+                local_node=self.node.node_id, affinity_node=aff[0] if aff else "",
                 soft=bool(aff[1]) if aff else False)
         except _native.InfeasibleError:
             return ""  # no alive node can hold it: it waits (the caller warns)
-        return node if node and node != self.node_id and node in self.peers else ""
+        return node if node and node != self.node.node_id and node in self.peers else ""
 
-    def _pin_by_labels(self, spec: dict, resources: dict[str, float]) -> bool:
+    def pin_by_labels(self, spec: dict, resources: dict[str, float]) -> bool:
         """For work with label selectors: pin it (spec["affinity"], hard) to a node whose
         labels match, trying each selector in order (Ray's label_selector, then its
         fallback_strategy) and preferring this node, then a node with room now. False if
@@ -165,16 +192,16 @@ class RemoteMixin:
         from ember import _labels
 
         aff = spec.get("affinity")
-        nodes = [(self.node_id, self.labels)]
+        nodes = [(self.node.node_id, self.node.labels)]
         nodes += [(p.node_id, p.labels) for p in self.peers.values()]
         for selector in spec["labels"]:
             fit = [n for n, labels in nodes if _labels.matches(labels, selector)
-                   and self._fits(self.scheduler.total(n), resources)]
+                   and self._fits(self.node.scheduler.total(n), resources)]
             if not fit:
                 continue
             if aff and not aff[1] and aff[0] in fit:
                 return True  # already pinned to a matching node (e.g. forwarded here)
-            now = [n for n in fit if self._fits(self.scheduler.available(n), resources)]
+            now = [n for n in fit if self._fits(self.node.scheduler.available(n), resources)]
             spec["affinity"] = ((now or fit)[0], False)
             return True
         return False
@@ -197,113 +224,113 @@ class RemoteMixin:
                     best = p.node_id
         return best
 
-    def _forward(self, task: Task, node_id: str, reserved: bool = False) -> bool:
+    def forward(self, task: Task, node_id: str, reserved: bool = False) -> bool:
         """Send a task to a peer; False if it stays here (the peer has no room for it)."""
-        if not reserved and not self.scheduler.acquire(node_id, task.resources):
-            if self._fits(self.total_resources, task.resources):
+        if not reserved and not self.node.scheduler.acquire(node_id, task.resources):
+            if self._fits(self.node.total_resources, task.resources):
                 return False
-            self._queued_remote.add(task.task_id)  # it waits in the peer's queue
+            self.queued_remote.add(task.task_id)  # it waits in the peer's queue
         from ember._cluster.protos import node_pb2 as pb
 
         peer = self.peers[node_id]
-        deps = self._ship_values(task.pins, peer.address, lend=True)
+        deps = self.remote_values.ship_values(task.pins, peer.address, lend=True)
         task.state = RUNNING
         task.started = time.time()
         task.remote_node = node_id
         self.forwarded[task.task_id] = task
         spec = dict(task.spec)
-        spec["fn_bytes"] = self.fns[spec["fn_id"]]
+        spec["fn_bytes"] = self.node.fns[spec["fn_id"]]
         req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
-                                    owner_node=self.node_id,
-                                    owner_address=self.link.address, deps=deps)
+                                    owner_node=self.node.node_id,
+                                    owner_address=self.node.link.address, deps=deps)
 
         def failed(why: str) -> None:
-            with self.lock:
+            with self.node.lock:
                 self._forward_failed(task, node_id, why)
 
-        self.link.forward(peer, req, failed)
+        self.node.link.forward(peer, req, failed)
         return True
 
     def _forward_failed(self, task: Task, node_id: str, why: str) -> None:
-        self._queued_remote.discard(task.task_id)
+        self.queued_remote.discard(task.task_id)
         if self.forwarded.pop(task.task_id, None) is None:
             return
         task.remote_node = ""
         task.state = QUEUED
         if task.spec.get("pg") is not None:
-            self._release_task_resources(task)
+            self.task_manager.release_task_resources(task)
         elif node_id in self.peers:
             self._mirror(self.peers[node_id])
-        self._enqueue(task, front=True)
-        self.dispatch()
+        self.task_manager.enqueue(task, front=True)
+        self.task_manager.dispatch()
 
     # -- actors on peers ----------------------------------------------------------------
 
-    def _actor_target(self, actor: Any, local_fits: bool = True) -> str:
+    def actor_target(self, actor: Any, local_fits: bool = True) -> str:
         """A peer to place `actor` on, or "" to keep it here."""
-        if self.link is None or not self.peers or actor.owner is not None:
+        if self.node.link is None or not self.peers or actor.owner is not None:
             return ""
         if actor.pg is not None:
             return ""
         return self._picked_peer(actor.spec, actor.resources, local_fits)
 
-    def _forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
+    def forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
         from ember._core.records import ALIVE
 
-        if not reserved and not self.scheduler.acquire(node_id, actor.resources):
-            self.pending_actors.append(actor)
+        if not reserved and not self.node.scheduler.acquire(node_id, actor.resources):
+            self.actor_manager.pending_actors.append(actor)
             return
         spec = dict(actor.spec, kind="actor_init")
-        spec["fn_bytes"] = self.fns[spec["fn_id"]]
-        deps = self._ship_values(spec["deps"] + spec.get("contained", []),
+        spec["fn_bytes"] = self.node.fns[spec["fn_id"]]
+        deps = self.remote_values.ship_values(spec["deps"] + spec.get("contained", []),
                                  self.peers[node_id].address, lend=True)
         actor.remote_node = node_id
         actor.node_id = node_id
         actor.state = ALIVE
-        self._actor_moved(actor)
+        self.directory.actor_moved(actor)
         self._send_forward(node_id, spec, deps, lambda why: self._remote_actor_lost(
             actor, f"node {node_id} refused it: {why}"))
-        self._pump_remote_actor(actor)
+        self.pump_remote_actor(actor)
 
     def _send_forward(self, node_id: str, spec: dict, deps: list, on_fail: Any) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
         peer = self.peers[node_id]
         req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
-                                    owner_node=self.node_id, owner_address=self.link.address,
+                                    owner_node=self.node.node_id, owner_address=self.node.link.address,
                                     deps=deps)
 
         def failed(why: str) -> None:
-            with self.lock:
+            with self.node.lock:
                 on_fail(why)
 
-        self.link.forward(peer, req, failed)
+        self.node.link.forward(peer, req, failed)
 
-    def _pump_remote_actor(self, actor: Any) -> None:
+    def pump_remote_actor(self, actor: Any) -> None:
         from ember._core.records import ALIVE
 
         if actor.state != ALIVE or not actor.remote_node:
             return
-        for task in self._ready_calls(actor):
-            deps = self._ship_values(task.pins, self.peers[actor.remote_node].address,
+        for task in self.actor_manager.ready_calls(actor):
+            deps = self.remote_values.ship_values(task.pins, self.peers[actor.remote_node].address,
                                      lend=True)
             task.remote_node = actor.remote_node
             self.forwarded[task.task_id] = task
             spec = dict(task.spec, kind="actor_task")
             self._send_forward(actor.remote_node, spec, deps, lambda why, t=task: (
                 self._remote_call_failed(t, why)))
-        self._maybe_terminate_idle(actor)
+        self.actor_manager.maybe_terminate_idle(actor)
 
     def _remote_call_failed(self, task: Any, why: str) -> None:
         if task.actor is not None and task.actor.proxy:
-            self._proxy_call_failed(task, why)
+            self.directory.proxy_call_failed(task, why)
             return
         self.forwarded.pop(task.task_id, None)
         if task.actor is not None:
             task.actor.inflight.pop(task.task_id, None)
-        err = self._actor_died_error(task.actor, f"The actor's node could not run the call: "
+        err = self.actor_manager.actor_died_error(task.actor, f"The actor's node could not run the call: "
                                      f"{why}")
-        self._fail_task(task, err)
+        self.task_manager.fail_task(task, err)
 
     def _remote_actor_lost(self, actor: Any, reason: str) -> None:
         """The node hosting a remote actor is gone: restart it elsewhere or let it die."""
@@ -312,28 +339,28 @@ class RemoteMixin:
         if actor.state == DEAD:
             return
         if actor.proxy:
-            self._proxy_lost(actor, reason)
+            self.directory.proxy_lost(actor, reason)
             return
         actor.remote_node = ""
         actor.node_id = ""
         if actor.no_restart or actor.restarts_left == 0:
             for task in actor.inflight.values():
                 self.forwarded.pop(task.task_id, None)
-            self._actor_dead(actor, f"The actor died because {reason}.")
+            self.actor_manager.actor_dead(actor, f"The actor died because {reason}.")
             return
         if actor.restarts_left > 0:
             actor.restarts_left -= 1
         actor.num_restarts += 1
         actor.state = RESTARTING
-        self._actor_moved(actor)
-        self._requeue_inflight(actor, f"The actor died because {reason}; it is restarting, "
+        self.directory.actor_moved(actor)
+        self.actor_manager.requeue_inflight(actor, f"The actor died because {reason}; it is restarting, "
                                "but max_task_retries does not allow retrying the call.")
-        self._schedule_actor(actor)
+        self.actor_manager.schedule_actor(actor)
 
-    def _kill_remote_actor(self, actor: Any, no_restart: bool) -> None:
-        self._send_kill(actor.remote_node, actor.actor_id, no_restart)
+    def kill_remote_actor(self, actor: Any, no_restart: bool) -> None:
+        self.send_kill(actor.remote_node, actor.actor_id, no_restart)
 
-    def _send_kill(self, node_id: str, actor_id: bytes, no_restart: bool) -> None:
+    def send_kill(self, node_id: str, actor_id: bytes, no_restart: bool) -> None:
         """Ask a peer (the actor's host, or its owner) to kill an actor."""
         from ember._cluster.protos import node_pb2 as pb
 
@@ -341,22 +368,22 @@ class RemoteMixin:
         if peer is None:
             return
         req = pb.KillActorRequest(actor_id=actor_id, no_restart=no_restart)
-        md = self.link.md
-        self.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=md, timeout=30))
+        md = self.node.link.md
+        self.node.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=md, timeout=30))
 
     # -- running tasks for other owners ------------------------------------------------
 
     def accept_forwarded(self, spec: dict, owner: tuple[str, str], deps: list[Any]) -> None:
-        with self.lock:
+        with self.node.lock:
             kind = spec.pop("kind", "task")
             if "fn_bytes" in spec:
-                self.fns[spec["fn_id"]] = spec.pop("fn_bytes")
-            arrived = self._accept_values(deps)
+                self.node.fns[spec["fn_id"]] = spec.pop("fn_bytes")
+            arrived = self.remote_values.accept_values(deps)
             if kind == "values":  # pushed values of refs that were pending when sent
-                self._release_arrived(arrived)
+                self.remote_values.release_arrived(arrived)
                 return
             if kind == "job_end":  # a driver went away: its work here ends too
-                self.end_job(spec["job"], tell_peers=False)
+                self.jobs.end_job(spec["job"], tell_peers=False)
                 return
             if kind == "actor_init":
                 self._accept_actor(spec, owner, arrived)
@@ -368,13 +395,13 @@ class RemoteMixin:
                 task.owner = owner
                 if spec.get("num_returns") == STREAMING:
                     task.gen = GenState()
-                self.tasks[task.task_id] = task
+                self.task_manager.tasks[task.task_id] = task
                 for oid in task.pins:
-                    self.objects.incref(oid)
-                self._release_arrived(arrived)  # the task's pins keep them now
-                self._wait_deps(task, self._task_deps_ready)
-            if self._job_ended_here(spec):  # sent before its owner heard the job ended
-                self._drop_job_work(spec["job"])
+                    self.node.objects.incref(oid)
+                self.remote_values.release_arrived(arrived)  # the task's pins keep them now
+                self.task_manager.wait_deps(task, self.task_manager.task_deps_ready)
+            if self.jobs.job_ended_here(spec):  # sent before its owner heard the job ended
+                self.jobs.drop_job_work(spec["job"])
 
     def _accept_actor(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
         from ember._core.records import Actor
@@ -383,22 +410,22 @@ class RemoteMixin:
         spec["lifetime"] = None
         actor = Actor(spec, REMOTE_OWNER)
         actor.owner = owner
-        self.actors[actor.actor_id] = actor
+        self.actor_manager.actors[actor.actor_id] = actor
         for oid in spec.get("deps", []) + spec.get("contained", []):
-            self.objects.incref(oid)
-        self._release_arrived(deps)
-        self._actor_deps_ready(actor)
+            self.node.objects.incref(oid)
+        self.remote_values.release_arrived(deps)
+        self.actor_manager.actor_deps_ready(actor)
         for call in self._early_calls.pop(actor.actor_id, []):
             self._accept_actor_call(*call)
 
     def _accept_actor_call(self, spec: dict, owner: tuple[str, str], deps: list,
                            may_wait: bool = True) -> None:
         aid = spec["actor_id"]
-        actor = self.actors.get(aid)
+        actor = self.actor_manager.actors.get(aid)
         if actor is None and may_wait:
             if aid not in self._early_calls:
                 self._early_calls[aid] = []
-                self.add_timer(_EARLY_CALL_WAIT, lambda: self._early_calls_expired(aid))
+                self.node.add_timer(_EARLY_CALL_WAIT, lambda: self._early_calls_expired(aid))
             self._early_calls[aid].append((spec, owner, deps))
             return
         task = Task(spec, REMOTE_OWNER)
@@ -407,56 +434,56 @@ class RemoteMixin:
         task.retries_left = 0  # retries are the owner's business
         if actor is None or actor.proxy or actor.state == "DEAD":
             msg = actor.death_cause if actor is not None else "The actor is not on this node."
-            self._release_arrived(deps)
-            self._fail_task(task, self._actor_died_error(actor, msg))
+            self.remote_values.release_arrived(deps)
+            self.task_manager.fail_task(task, self.actor_manager.actor_died_error(actor, msg))
             return
-        self.tasks[task.task_id] = task
+        self.task_manager.tasks[task.task_id] = task
         for oid in task.pins:
-            self.objects.incref(oid)
-        self._release_arrived(deps)
+            self.node.objects.incref(oid)
+        self.remote_values.release_arrived(deps)
         actor.submitted.append(task)
-        self._wait_deps(task, lambda _t: self._pump_actor(actor))
+        self.task_manager.wait_deps(task, lambda _t: self.actor_manager.pump_actor(actor))
 
     def _early_calls_expired(self, actor_id: bytes) -> None:
         for call in self._early_calls.pop(actor_id, []):
             self._accept_actor_call(*call, may_wait=False)  # fails them: it never came
 
     def kill_for_owner(self, actor_id: bytes, no_restart: bool) -> None:
-        with self.lock:
-            actor = self.actors.get(actor_id)
+        with self.node.lock:
+            actor = self.actor_manager.actors.get(actor_id)
             if actor is not None and not actor.proxy and actor.state != "DEAD":
-                self.op_kill(REMOTE_OWNER, None, actor_id, no_restart)
+                self.actor_manager.op_kill(REMOTE_OWNER, None, actor_id, no_restart)
 
-    def _return_to_owner(self, task: Task, results: list, retryable: bool) -> None:
+    def return_to_owner(self, task: Task, results: list, retryable: bool) -> None:
         """Send a remote owner its results; large ones stay here until it frees them."""
         out = [self._keep_for_owner(ids.return_id(task.task_id, i), res)
                for i, res in enumerate(results)]
         nested = [c for res in out for c in res[2]]
-        deps = self._ship_values(nested, task.owner[1]) if nested else []
-        self.link.send_result(task.owner[1], task.task_id, self.node_id, out, retryable, deps)
+        deps = self.remote_values.ship_values(nested, task.owner[1]) if nested else []
+        self.node.link.send_result(task.owner[1], task.task_id, self.node.node_id, out, retryable, deps)
 
     def _keep_for_owner(self, oid: bytes, res: tuple) -> tuple:
         """A result as its owner gets it: inline as is; one in the store stays here (held
         for the owner, who pulls it) and goes as ("r", size, contained)."""
         if res[0] == "i":
             return res
-        self.objects.create(oid, REMOTE_OWNER)
-        self.store.seal(oid)
-        self.objects.set_in_store(oid, res[1], res[2])
+        self.node.objects.create(oid, REMOTE_OWNER)
+        self.node.store.seal(oid)
+        self.node.objects.set_in_store(oid, res[1], res[2])
         return ("r", res[1], res[2])
 
-    def _item_to_owner(self, task: Task, index: int, res: tuple) -> None:
+    def item_to_owner(self, task: Task, index: int, res: tuple) -> None:
         """One item of a streaming generator that runs here for another node."""
         out = self._keep_for_owner(ids.return_id(task.task_id, index), res)
-        deps = self._ship_values(list(out[2]), task.owner[1]) if out[2] else []
-        self.link.send_result(task.owner[1], task.task_id, self.node_id, out, False, deps,
+        deps = self.remote_values.ship_values(list(out[2]), task.owner[1]) if out[2] else []
+        self.node.link.send_result(task.owner[1], task.task_id, self.node.node_id, out, False, deps,
                               item=index)
 
     def on_remote_item(self, task_id: bytes, node_id: str, index: int, res: tuple,
                        deps: list[Any]) -> None:
         """An item of one of our streaming generators that runs on a peer."""
-        with self.lock:
-            arrived = self._accept_values(deps)
+        with self.node.lock:
+            arrived = self.remote_values.accept_values(deps)
             try:
                 task = self.forwarded.get(task_id)
                 oid = ids.return_id(task_id, index)
@@ -464,24 +491,24 @@ class RemoteMixin:
                     if res[0] == "r":
                         self._free_on(node_id, [oid])
                     return
-                self._gen_item_entry(task, oid)
+                self.task_manager.gen_item_entry(task, oid)
                 if res[0] == "i":
-                    self.objects.set_inline(oid, res[1], res[2])
+                    self.node.objects.set_inline(oid, res[1], res[2])
                 else:
                     self._track_remote(task, node_id, [(oid, res[1], res[2])])
                 task.gen.produced = max(task.gen.produced, index)
-                self._wake_gen(task)
+                self.task_manager.wake_gen(task)
             finally:
-                self._release_arrived(arrived)
+                self.remote_values.release_arrived(arrived)
 
     def on_remote_result(self, task_id: bytes, node_id: str, results: list,
                          retryable: bool, deps: list[Any] = ()) -> None:
-        with self.lock:
-            arrived = self._accept_values(deps)  # values of refs nested in the results
+        with self.node.lock:
+            arrived = self.remote_values.accept_values(deps)  # values of refs nested in the results
             try:
                 self._remote_result(task_id, node_id, results, retryable)
             finally:
-                self._release_arrived(arrived)
+                self.remote_values.release_arrived(arrived)
 
     def _remote_result(self, task_id: bytes, node_id: str, results: list,
                        retryable: bool) -> None:
@@ -491,40 +518,40 @@ class RemoteMixin:
         task.remote_node = ""
         if task.actor is not None:
             task.actor.inflight.pop(task_id, None)
-        elif task_id in self._queued_remote:
-            self._queued_remote.discard(task_id)
+        elif task_id in self.queued_remote:
+            self.queued_remote.discard(task_id)
         elif task.spec.get("pg") is not None:
-            self._release_task_resources(task)
+            self.task_manager.release_task_resources(task)
         elif node_id in self.peers:
-            self.scheduler.release(node_id, task.resources)
+            self.node.scheduler.release(node_id, task.resources)
         if retryable and task.retries_left != 0 and not task.cancelled:
             task.retries_left -= 1
             task.state = QUEUED
             if task.actor is not None:
                 task.actor.submitted.appendleft(task)
-                self._pump_actor(task.actor)
+                self.actor_manager.pump_actor(task.actor)
             else:
-                self._enqueue(task, front=True)
-                self.dispatch()
+                self.task_manager.enqueue(task, front=True)
+                self.task_manager.dispatch()
             return
         if task.gen is not None:  # a streaming generator ended (results: its error, if any)
-            self._finish_task(task, results)
-            self.dispatch()
+            self.task_manager.finish_task(task, results)
+            self.task_manager.dispatch()
             return
         held = []
         for i, res in enumerate(results):
             oid = ids.return_id(task_id, i)
             if res[0] == "i":
-                self.objects.set_inline(oid, res[1], res[2])
+                self.node.objects.set_inline(oid, res[1], res[2])
             else:
                 held.append((oid, res[1], res[2]))
         if held:
             self._track_remote(task, node_id, held)
-        self._close_task(task, "FINISHED")
+        self.task_manager.close_task(task, "FINISHED")
         if task.actor is not None:
-            self._maybe_terminate_idle(task.actor)
+            self.actor_manager.maybe_terminate_idle(task.actor)
         else:
-            self.dispatch()
+            self.task_manager.dispatch()
 
     # -- results left in a peer's store ------------------------------------------------
 
@@ -535,13 +562,13 @@ class RemoteMixin:
 
         copies = []
         for oid, size, contained in held:
-            e = self.objects.entries.get(oid)
+            e = self.node.objects.entries.get(oid)
             if e is None or e.state == READY:  # nobody wants it, or a rerun made it again
                 self._free_on(node_id, [oid])
                 continue
             e.remote = RemoteCopy(node_id, size, contained, task)
             for c in contained:  # kept until the value is here (or dropped)
-                self.objects.incref(c)
+                self.node.objects.incref(c)
             copies.append((oid, e))
         if not copies:
             return
@@ -549,17 +576,17 @@ class RemoteMixin:
         if task.actor is None and task.gen is None and not task.lineage:
             task.lineage = list(task.pins)
             for oid in task.lineage:
-                self.objects.incref(oid)
+                self.node.objects.incref(oid)
         for oid, e in copies:
             if e.waiters and not e.remote.pulling:
                 e.remote.pulling = True
-                self._fetch(oid, e)
+                self.fetch(oid, e)
 
-    def _fetch(self, oid: bytes, e: Any) -> None:
+    def fetch(self, oid: bytes, e: Any) -> None:
         copy = e.remote
-        self.link.pool.submit(self._pull, copy.node_id, oid, copy.size, copy.contained)
+        self.node.link.pool.submit(self._pull, copy.node_id, oid, copy.size, copy.contained)
 
-    def _drop_remote(self, oid: bytes, e: Any) -> None:
+    def drop_remote(self, oid: bytes, e: Any) -> None:
         """The last reference went before the value was pulled: free the peer's copy."""
         node_id, lent = e.remote.node_id, e.remote.task is None
         self._copy_resolved(e)
@@ -571,7 +598,7 @@ class RemoteMixin:
         if copy is None:
             return
         for c in copy.contained:
-            self.objects.decref(c)
+            self.node.objects.decref(c)
         task = copy.task
         if task is None:  # lent by its owner for a task here: nothing else to settle
             return
@@ -579,7 +606,7 @@ class RemoteMixin:
         if task.remote_left <= 0 and task.lineage:
             lineage, task.lineage = task.lineage, []
             for oid in lineage:
-                self.objects.decref(oid)
+                self.node.objects.decref(oid)
 
     def _free_on(self, node_id: str, oids: list[bytes]) -> None:
         from ember._cluster.protos import node_pb2 as pb
@@ -588,14 +615,14 @@ class RemoteMixin:
         if peer is None:
             return
         req = pb.FreeRequest(object_ids=oids)
-        md = self.link.md
-        self.link.pool.submit(lambda: peer.stub.FreeObjects(req, metadata=md, timeout=30))
+        md = self.node.link.md
+        self.node.link.pool.submit(lambda: peer.stub.FreeObjects(req, metadata=md, timeout=30))
 
     def _objects_lost_with(self, node_id: str, reason: str) -> None:
         """A peer died: run again the tasks whose results it alone held, or fail them."""
         lost: dict[bytes, tuple[Task, list[bytes]]] = {}
         lent = []
-        for oid, e in self.objects.entries.items():
+        for oid, e in self.node.objects.entries.items():
             if e.remote is not None and e.remote.node_id == node_id:
                 task = e.remote.task
                 if task is None:
@@ -603,12 +630,12 @@ class RemoteMixin:
                 else:
                     lost.setdefault(task.task_id, (task, []))[1].append(oid)
         for oid in lent:  # an argument whose owner died before it was pulled
-            self._copy_resolved(self.objects.entries[oid])
+            self._copy_resolved(self.node.objects.entries[oid])
             err = ObjectLostError(oid.hex(), f"Object {oid.hex()} was lost: its owner, node "
                                   f"{node_id}, died ({reason}) before it was copied here.")
-            self.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
+            self.node.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
         for task, oids in lost.values():
-            entries = [self.objects.entries[oid] for oid in oids]
+            entries = [self.node.objects.entries[oid] for oid in oids]
             rebuild = task.actor is None and task.retries_left != 0 and not task.cancelled
             if rebuild:
                 for e in entries:
@@ -618,8 +645,8 @@ class RemoteMixin:
                 if task.retries_left > 0:
                     task.retries_left -= 1
                 task.state = QUEUED
-                self.tasks[task.task_id] = task
-                self._enqueue(task, front=True)
+                self.task_manager.tasks[task.task_id] = task
+                self.task_manager.enqueue(task, front=True)
                 continue
             for oid, e in zip(oids, entries, strict=True):
                 self._copy_resolved(e)
@@ -627,7 +654,7 @@ class RemoteMixin:
                     f"Object {oid.hex()} was lost: the only copy was on node {node_id}, which "
                     f"died ({reason}), and it cannot be rebuilt because task {task.name!r} "
                     "has no retries left (max_retries) or is an actor call."))
-                self.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
+                self.node.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
 
     def _pull(self, node_id: str, oid: bytes, size: int, contained: list[bytes]) -> None:
         """Copy an object from a peer into the local store, chunk by chunk."""
@@ -637,31 +664,31 @@ class RemoteMixin:
         try:
             if peer is None:
                 raise ConnectionError(f"node {node_id} is not alive")
-            with self.lock:
-                offset = self.objects.allocate(oid, size)
+            with self.node.lock:
+                offset = self.node.objects.allocate(oid, size)
             if peer.transfer:
-                self.link.transfer.pull_into(peer.transfer, oid, self.region, offset, size)
+                self.node.link.transfer.pull_into(peer.transfer, oid, self.node.region, offset, size)
             else:  # a peer without the transfer service: chunks over gRPC
                 stream = peer.stub.PullObject(pb.PullRequest(object_id=oid, chunk_size=_CHUNK),
-                                              metadata=self.link.md, timeout=600)
+                                              metadata=self.node.link.md, timeout=600)
                 for chunk in stream:
-                    self.region.write(offset + chunk.offset, chunk.data)
-            with self.lock:
-                self.store.seal(oid)
-                e = self.objects.entries.get(oid)
+                    self.node.region.write(offset + chunk.offset, chunk.data)
+            with self.node.lock:
+                self.node.store.seal(oid)
+                e = self.node.objects.entries.get(oid)
                 # The holder's copy goes once pulled, unless it was only lent to us (an
                 # argument its owner keeps); a copy dropped meanwhile was freed already.
                 free = e is not None and e.remote is not None and e.remote.task is not None
-                self.objects.set_in_store(oid, size, contained)
+                self.node.objects.set_in_store(oid, size, contained)
                 if e is not None:
                     self._copy_resolved(e)
             if free:
                 peer.stub.FreeObjects(pb.FreeRequest(object_ids=[oid]),
-                                      metadata=self.link.md, timeout=30)
+                                      metadata=self.node.link.md, timeout=30)
         except Exception as exc:  # noqa: BLE001 - the copy is lost with its node
-            with self.lock:
+            with self.node.lock:
                 try:
-                    self.store.abort(oid)
+                    self.node.store.abort(oid)
                 except Exception:  # noqa: BLE001
                     pass
                 self._pull_failed(node_id, oid, exc)
@@ -669,7 +696,7 @@ class RemoteMixin:
     def _pull_failed(self, node_id: str, oid: bytes, exc: Exception) -> None:
         """Try again while the peer is still listed (its death, once the control store
         notices, rebuilds or fails the object); give up after _PULL_TRIES."""
-        e = self.objects.entries.get(oid)
+        e = self.node.objects.entries.get(oid)
         if e is None or e.remote is None:
             return
         if node_id not in self.peers:
@@ -682,27 +709,27 @@ class RemoteMixin:
             def again() -> None:
                 if e.remote is not None and not e.remote.pulling and e.waiters:
                     e.remote.pulling = True
-                    self._fetch(oid, e)
+                    self.fetch(oid, e)
 
-            self.add_timer(1.0, again)
+            self.node.add_timer(1.0, again)
             return
         self._copy_resolved(e)
         err = ObjectLostError(oid.hex(), f"Object {oid.hex()} could not be fetched from node "
                               f"{node_id} after {_PULL_TRIES} tries: {exc}")
-        self.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
+        self.node.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
 
     def serve_pull(self, oid: bytes, chunk_size: int) -> Any:
         """Yield (offset, bytes) chunks of a local object for a peer."""
-        with self.lock:
-            e = self.objects.entries.get(oid)
+        with self.node.lock:
+            e = self.node.objects.entries.get(oid)
             if e is None:
                 raise KeyError(f"object {oid.hex()} is not on this node")
             if e.inline is not None:
                 data: Any = e.inline
                 pinned = False
             else:
-                offset, size = self.store.get(oid)
-                data = self.region.view(offset, size)
+                offset, size = self.node.store.get(oid)
+                data = self.node.region.view(offset, size)
                 pinned = True
         try:
             total = len(data)
@@ -711,12 +738,12 @@ class RemoteMixin:
         finally:
             if pinned:
                 del data
-                self.store.release(oid)
+                self.node.store.release(oid)
 
     def free_for_owner(self, oids: list[bytes]) -> None:
-        with self.lock:
+        with self.node.lock:
             for oid in oids:
-                self.objects.remove_holder(oid, REMOTE_OWNER)
+                self.node.objects.remove_holder(oid, REMOTE_OWNER)
 
 
-__all__ = ["REMOTE_OWNER", "STREAMING", "RemoteMixin"]
+__all__ = ["REMOTE_OWNER", "STREAMING", "RemoteNodes"]

@@ -11,12 +11,16 @@ the directory.
 from __future__ import annotations
 
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core import ids, serialization
 from ember._core.objects import READY
 from ember._native import StoreFullError
 from ember.exceptions import ObjectLostError
+
+if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
+    from ember._core.task_manager import TaskManager
 
 # Holder id under which a node keeps objects that arrived from another node.
 REMOTE_OWNER = -1
@@ -25,7 +29,14 @@ REMOTE_OWNER = -1
 LEND_MIN = 1 << 20
 
 
-class RemoteValuesMixin:
+class RemoteValues:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
+
+    def connect(self, *, task_manager: TaskManager) -> None:
+        """Wire the sibling components this one calls."""
+        self.task_manager = task_manager
+
     def _closure(self, oids: list[bytes]) -> list[bytes]:
         """`oids` and the refs nested in their values, transitively (no actor handles)."""
         seen: set[bytes] = set()
@@ -37,12 +48,12 @@ class RemoteValuesMixin:
                 continue
             seen.add(oid)
             out.append(oid)
-            e = self.objects.entries.get(oid)
+            e = self.node.objects.entries.get(oid)
             if e is not None and e.state == READY:
                 stack.extend(e.contained)
         return out
 
-    def _ship_values(self, oids: list[bytes], address: str, lend: bool = False) -> list[Any]:
+    def ship_values(self, oids: list[bytes], address: str, lend: bool = False) -> list[Any]:
         """Dep messages with the values of `oids` and what they contain, for the node at
         `address`; values not ready yet are pushed to it when they are. With `lend` (the
         caller keeps the objects alive until the receiver is done), large values are only
@@ -51,12 +62,12 @@ class RemoteValuesMixin:
 
         deps = []
         for oid in self._closure(oids):
-            e = self.objects.entries.get(oid)
+            e = self.node.objects.entries.get(oid)
             if e is not None and e.state != READY:
                 deps.append(pb.Dep(object_id=oid, pending=True))
                 self._push_when_ready(oid, address)
             elif lend and e is not None and e.in_store and e.size >= LEND_MIN:
-                deps.append(pb.Dep(object_id=oid, holder=self.node_id, size=e.size,
+                deps.append(pb.Dep(object_id=oid, holder=self.node.node_id, size=e.size,
                                    contained=list(e.contained)))
             else:
                 contained = list(e.contained) if e is not None else []
@@ -75,73 +86,73 @@ class RemoteValuesMixin:
         is not ready, so shipping never fails under store pressure."""
         from ember._cluster.protos import node_pb2 as pb
 
-        self.objects.incref(oid)  # kept until its value has gone out
+        self.node.objects.incref(oid)  # kept until its value has gone out
 
         def attempt() -> None:
-            e = self.objects.entries.get(oid)
+            e = self.node.objects.entries.get(oid)
             try:
                 data = self._value_bytes(oid)
             except StoreFullError:
-                self.space_waiters.append(attempt)
-                self._wait_for_space()
+                self.task_manager.space_waiters.append(attempt)
+                self.task_manager.wait_for_space()
                 return
             dep = pb.Dep(object_id=oid, data=data,
                          contained=list(e.contained) if e is not None else [])
             req = pb.ForwardTaskRequest(spec=pickle.dumps({"kind": "values"}),
-                                        owner_node=self.node_id,
-                                        owner_address=self.link.address, deps=[dep])
-            self.link.push(address, req)
-            self.objects.decref(oid)
+                                        owner_node=self.node.node_id,
+                                        owner_address=self.node.link.address, deps=[dep])
+            self.node.link.push(address, req)
+            self.node.objects.decref(oid)
 
-        self.space_waiters.append(attempt)
-        self._wait_for_space()
+        self.task_manager.space_waiters.append(attempt)
+        self.task_manager.wait_for_space()
 
     def _value_bytes(self, oid: bytes) -> bytes:
-        e = self.objects.entries.get(oid)
+        e = self.node.objects.entries.get(oid)
         if e is None:
             return serialization.serialize_error(ObjectLostError(oid.hex())).to_bytes()
         if e.inline is not None:
             return e.inline
-        offset, size = self.store.get(oid)
+        offset, size = self.node.store.get(oid)
         try:
-            return bytes(self.region.view(offset, size))
+            return bytes(self.node.region.view(offset, size))
         finally:
-            self.store.release(oid)
+            self.node.store.release(oid)
 
     def _push_when_ready(self, oid: bytes, address: str) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
-        self.objects.incref(oid)  # kept until its value has gone out
+        self.node.objects.incref(oid)  # kept until its value has gone out
 
         def ready(_oid: bytes) -> None:
-            deps = self._ship_values([oid], address)
+            deps = self.ship_values([oid], address)
             req = pb.ForwardTaskRequest(spec=pickle.dumps({"kind": "values"}),
-                                        owner_node=self.node_id,
-                                        owner_address=self.link.address, deps=deps)
-            self.link.push(address, req)
-            self.objects.decref(oid)
+                                        owner_node=self.node.node_id,
+                                        owner_address=self.node.link.address, deps=deps)
+            self.node.link.push(address, req)
+            self.node.objects.decref(oid)
 
-        if self.objects.when_ready(oid, ready):
+        if self.node.objects.when_ready(oid, ready):
             ready(oid)
 
-    def _accept_values(self, deps: list[Any]) -> list[bytes]:
+    def accept_values(self, deps: list[Any]) -> list[bytes]:
         """Enter values that came from another node; each is held by REMOTE_OWNER until
         the caller has taken its own references (then it calls _release_arrived)."""
         from ember._core.objects import RemoteCopy
 
         for d in deps:
-            self.objects.create(d.object_id, REMOTE_OWNER)
+            self.node.objects.create(d.object_id, REMOTE_OWNER)
         for d in deps:
             if d.holder:  # lent: pulled from its holder once something waits for it
-                e = self.objects.entries[d.object_id]
+                e = self.node.objects.entries[d.object_id]
                 if e.state != READY and e.remote is None:
                     e.remote = RemoteCopy(d.holder, d.size, list(d.contained), None)
                     for c in d.contained:  # kept until the value is here (or dropped)
-                        self.objects.incref(c)
+                        self.node.objects.incref(c)
             elif not d.pending:
-                self.objects.set_inline(d.object_id, d.data, list(d.contained))
+                self.node.objects.set_inline(d.object_id, d.data, list(d.contained))
         return [d.object_id for d in deps]
 
-    def _release_arrived(self, oids: list[bytes]) -> None:
+    def release_arrived(self, oids: list[bytes]) -> None:
         for oid in oids:
-            self.objects.remove_holder(oid, REMOTE_OWNER)
+            self.node.objects.remove_holder(oid, REMOTE_OWNER)

@@ -12,7 +12,7 @@ import os
 import signal
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core import ids, serialization
 from ember._core.records import (
@@ -35,35 +35,57 @@ from ember.exceptions import (
     WorkerCrashedError,
 )
 
+if TYPE_CHECKING:
+    from ember._core.actor_manager import ActorManager
+    from ember._core.jobs import JobTracker
+    from ember._core.node_manager import NodeManager
+    from ember._core.placement import PlacementManager
+    from ember._core.remote_nodes import RemoteNodes
+
 _SPACE_RETRY_S = 0.05  # how soon work waiting for room in the store tries again
 _log = logging.getLogger("ember")
 
 
-class TaskMixin:
-    def _init_tasks(self) -> None:
+class TaskManager:
+    def __init__(self, node: NodeManager) -> None:
+        self.node = node
         self.tasks: dict[bytes, Task] = {}
         self.queues: dict[Any, deque[Task]] = {}
-        self.history = TaskHistory(self.node_id)
+        self.history = TaskHistory(self.node.node_id)
         self.task_totals: dict[str, int] = {}  # finished tasks by end state, ever
-        self.max_task_workers = max(32, 4 * self.num_cpus)
+        self.max_task_workers = max(32, 4 * self.node.num_cpus)
         self.infeasible_warned: set[tuple] = set()  # requests warned about (until a join)
         self.space_waiters: list[Any] = []  # gets waiting for room in the store
         self.store_parked: list[Task] = []  # queued tasks whose arguments wait for room
         self._space_timer: Any = None
+
+    def connect(
+        self,
+        *,
+        actor_manager: ActorManager,
+        jobs: JobTracker,
+        placement: PlacementManager,
+        remote: RemoteNodes,
+    ) -> None:
+        """Wire the sibling components this one calls."""
+        self.actor_manager = actor_manager
+        self.jobs = jobs
+        self.placement = placement
+        self.remote = remote
 
     # -- submission -------------------------------------------------------------------
 
     def op_submit_task(self, caller: int, reply: Any, spec: dict) -> None:
         fn_bytes = spec.pop("fn_bytes", None)
         if fn_bytes is not None:
-            self.fns[spec["fn_id"]] = fn_bytes
-        self._check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""),
+            self.node.fns[spec["fn_id"]] = fn_bytes
+        self.check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""),
                              spec.get("affinity"))
-        spec["job"] = self._job_of(caller)
-        self._check_job_alive(spec)
-        spec["env_key"] = self.envs.register(spec.get("runtime_env"))
+        spec["job"] = self.jobs.job_of(caller)
+        self.jobs.check_job_alive(spec)
+        spec["env_key"] = self.node.envs.register(spec.get("runtime_env"))
         task = Task(spec, caller)
-        caller_w = self.workers.get(caller)
+        caller_w = self.node.workers.get(caller)
         if caller_w is not None and caller_w.task is not None:
             task.parent = caller_w.task.task_id
         n = spec.get("num_returns", 1)
@@ -71,20 +93,20 @@ class TaskMixin:
             task.gen = GenState()
         else:
             for i in range(n):
-                self._hold(caller, ids.return_id(task.task_id, i))
+                self.node.hold(caller, ids.return_id(task.task_id, i))
         self.tasks[task.task_id] = task
         for oid in task.pins:
-            self.objects.incref(oid)
-        self._wait_deps(task, self._task_deps_ready)
+            self.node.objects.incref(oid)
+        self.wait_deps(task, self.task_deps_ready)
 
-    def _check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
+    def check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
         """Refuse at the call site only what can never fit its placement group. A request
         no node can hold now waits with a warning, as in Ray (a fitting node may join)."""
         if pg is not None:
-            self._check_bundle_request(pg, request, name)
+            self.placement.check_bundle_request(pg, request, name)
 
-    def _wait_deps(self, task: Task, on_ready: Any) -> None:
-        missing = [oid for oid in set(task.deps) if not self.objects.is_ready(oid)]
+    def wait_deps(self, task: Task, on_ready: Any) -> None:
+        missing = [oid for oid in set(task.deps) if not self.node.objects.is_ready(oid)]
         task.missing = len(missing)
         if not missing:
             on_ready(task)
@@ -96,43 +118,43 @@ class TaskMixin:
                 on_ready(task)
 
         for oid in missing:
-            self.objects.when_ready(oid, dep_ready)
+            self.node.objects.when_ready(oid, dep_ready)
 
-    def _dep_error(self, task: Task) -> bytes | None:
+    def dep_error(self, task: Task) -> bytes | None:
         for oid in task.deps:
-            err = self.objects.error_bytes(oid)
+            err = self.node.objects.error_bytes(oid)
             if err is not None:
                 return err
         return None
 
-    def _task_deps_ready(self, task: Task) -> None:
+    def task_deps_ready(self, task: Task) -> None:
         if task.cancelled or task.state != WAITING:
             return
-        err = self._dep_error(task)
+        err = self.dep_error(task)
         if err is not None:
-            self._fail_task(task, err)
+            self.fail_task(task, err)
             return
-        if not self.envs.ready(task.env_key, lambda: self._env_prepared(task.env_key)):
+        if not self.node.envs.ready(task.env_key, lambda: self.env_prepared(task.env_key)):
             task.state = QUEUED
-            self._enqueue(task)
+            self.enqueue(task)
             return
         task.state = QUEUED
-        self._enqueue(task)
+        self.enqueue(task)
         self.dispatch()
 
-    def _env_prepared(self, env_key: str) -> None:
-        with self.lock:
-            err = self.envs.error(env_key)
+    def env_prepared(self, env_key: str) -> None:
+        with self.node.lock:
+            err = self.node.envs.error(env_key)
             if err is not None:
                 for q in list(self.queues.values()):
                     for t in list(q):
                         if t.env_key == env_key:
                             q.remove(t)
-                            self._fail_task(t, serialization.serialize_error(err).to_bytes())
-                self._fail_actors_for_env(env_key, err)
-            self.on_resources_freed()
+                            self.fail_task(t, serialization.serialize_error(err).to_bytes())
+                self.actor_manager.fail_actors_for_env(env_key, err)
+            self.node.on_resources_freed()
 
-    def _enqueue(self, task: Task, front: bool = False) -> None:
+    def enqueue(self, task: Task, front: bool = False) -> None:
         pg = task.spec.get("pg")
         labels = task.spec.get("labels")  # work that waits for a labelled node waits apart
         # One queue per scheduling class (function and resource shape), as in Ray, so that
@@ -150,24 +172,24 @@ class TaskMixin:
 
     # -- dispatch ---------------------------------------------------------------------
 
-    def _acquire_task_resources(self, task: Task) -> str:
+    def acquire_task_resources(self, task: Task) -> str:
         """Reserve what the task needs; the node it then runs on, or "" if none has room.
 
         Only a task in a placement group whose bundle is on a peer gets a peer here.
         """
         pg = task.spec.get("pg")
         if pg is not None:
-            if not self._pg_ready_for(pg):
+            if not self.placement.pg_ready_for(pg):
                 return ""
-            return self.scheduler.acquire_bundle(pg[0], pg[1], task.resources)
-        return self.node_id if self.scheduler.acquire(self.node_id, task.resources) else ""
+            return self.node.scheduler.acquire_bundle(pg[0], pg[1], task.resources)
+        return self.node.node_id if self.node.scheduler.acquire(self.node.node_id, task.resources) else ""
 
-    def _release_task_resources(self, task: Task) -> None:
+    def release_task_resources(self, task: Task) -> None:
         pg = task.spec.get("pg")
         if pg is not None:
-            self._release_bundle(pg, task.resources)
+            self.placement.release_bundle(pg, task.resources)
             return
-        self.scheduler.release(self.node_id, task.resources)
+        self.node.scheduler.release(self.node.node_id, task.resources)
 
     def dispatch(self) -> None:
         """Start (or forward) the head of each queue while resources and workers allow.
@@ -184,14 +206,14 @@ class TaskMixin:
                 if task.cancelled or task.state != QUEUED:
                     q.popleft()
                     continue
-                if not self.envs.ready(task.env_key, None):
+                if not self.node.envs.ready(task.env_key, None):
                     break
                 try:
                     left = self._dispatch_head(task, len(q))
                 except Exception as e:  # noqa: BLE001 - reported to the task's caller
                     _log.exception("dispatching task %r failed", task.name)
                     left = True
-                    self._fail_task(task, serialization.serialize_error(e).to_bytes())
+                    self.fail_task(task, serialization.serialize_error(e).to_bytes())
                 if not left:
                     break
                 if q and q[0] is task:
@@ -204,74 +226,74 @@ class TaskMixin:
         q = item[1]
         if not q:
             return True
-        w = self.workers.get(q[0].caller)
+        w = self.node.workers.get(q[0].caller)
         return w is None or w.state == "driver"
 
     def _dispatch_head(self, task: Task, depth: int) -> bool:
         """Place the task at the head of its queue; True once it has left the queue
         (started, forwarded or failed), False if it must wait (the queue waits too)."""
-        if "labels" in task.spec and not self._pin_by_labels(task.spec, task.resources):
-            self._note_infeasible(task.resources, f"Task {task.name!r}", task.caller,
+        if "labels" in task.spec and not self.remote.pin_by_labels(task.spec, task.resources):
+            self.note_infeasible(task.resources, f"Task {task.name!r}", task.caller,
                                   labels=task.spec["labels"])
             return False
-        why = self._unschedulable(task.spec)
+        why = self.unschedulable(task.spec)
         if why:
             err: Exception = TaskUnschedulableError(f"Task {task.name!r} cannot run: {why}.")
-            self._fail_task(task, serialization.serialize_error(err).to_bytes())
+            self.fail_task(task, serialization.serialize_error(err).to_bytes())
             return True
         pg = task.spec.get("pg")
-        if pg is not None and (p := self.pgs.get(pg[0])) is not None and p.state == "REMOVED":
+        if pg is not None and (p := self.placement.pgs.get(pg[0])) is not None and p.state == "REMOVED":
             err = TaskPlacementGroupRemoved(
                 f"The placement group {pg[0]} of task {task.name!r} was removed before the "
                 "task could run.")
-            self._fail_task(task, serialization.serialize_error(err).to_bytes())
+            self.fail_task(task, serialization.serialize_error(err).to_bytes())
             return True
         aff = task.spec.get("affinity")
-        if self.link is not None and (task.spec.get("strategy") != "DEFAULT" or aff):
-            target = self._spill_target(task, True)
-            if target and self._forward(task, target):
+        if self.node.link is not None and (task.spec.get("strategy") != "DEFAULT" or aff):
+            target = self.remote.spill_target(task, True)
+            if target and self.remote.forward(task, target):
                 return True
-            if aff and not aff[1] and aff[0] != self.node_id:
+            if aff and not aff[1] and aff[0] != self.node.node_id:
                 return False  # pinned to a peer that is busy now: wait for it
-        node = self._acquire_task_resources(task)
+        node = self.acquire_task_resources(task)
         if not node:
-            target = self._spill_target(task, False)
-            if target and self._forward(task, target):
+            target = self.remote.spill_target(task, False)
+            if target and self.remote.forward(task, target):
                 return True
             if task.spec.get("pg") is None:
-                self._note_infeasible(task.resources, f"Task {task.name!r}", task.caller)
+                self.note_infeasible(task.resources, f"Task {task.name!r}", task.caller)
             return False
-        if node != self.node_id:  # its placement group's bundle is on a peer
-            self._forward(task, node, reserved=True)
+        if node != self.node.node_id:  # its placement group's bundle is on a peer
+            self.remote.forward(task, node, reserved=True)
             return True
-        w = self.idle.pop(task.env_key)
+        w = self.node.idle.pop(task.env_key)
         if w is None:
-            self._release_task_resources(task)
+            self.release_task_resources(task)
             self._grow_pool(task.env_key, depth)
             return False
         return self._run_on(task, w)
 
-    def _unschedulable(self, spec: dict) -> str:
+    def unschedulable(self, spec: dict) -> str:
         """Why a task or actor can never be placed (hard affinity to a node that is not
         alive), or "". Like Ray, such work fails rather than waits."""
         aff = spec.get("affinity")
-        if aff and not aff[1] and aff[0] != self.node_id and aff[0] not in self.peers:
+        if aff and not aff[1] and aff[0] != self.node.node_id and aff[0] not in self.remote.peers:
             return (f"the node {aff[0]} that its NodeAffinitySchedulingStrategy(soft=False) "
                     "names is not alive")
         return ""
 
-    def _note_infeasible(self, request: dict[str, float], what: str, caller: int,
+    def note_infeasible(self, request: dict[str, float], what: str, caller: int,
                          labels: list | None = None) -> None:
         """Warn once per submitter that a request no alive node can ever hold waits (as in
         Ray: a node that has the resources may join, and then it runs). The warning goes
         to this node's log and, for an attached driver, to the driver too."""
-        if labels is None and self.scheduler.is_feasible(request):
+        if labels is None and self.node.scheduler.is_feasible(request):
             return
         key = (tuple(sorted(request.items())), caller, repr(labels))
         if key in self.infeasible_warned:
             return
         self.infeasible_warned.add(key)
-        totals = [self.scheduler.total(n) for n in self.scheduler.nodes()]
+        totals = [self.node.scheduler.total(n) for n in self.node.scheduler.nodes()]
         if labels is not None:
             msg = (f"{what} selects nodes by labels {labels} (tried in order), but no alive "
                    f"node with matching labels can hold {request}. It stays pending until "
@@ -284,27 +306,27 @@ class TaskMixin:
                    f"nodes have {totals}). It stays pending until a node with these "
                    "resources joins.")
         _log.warning("%s", msg)
-        w = self.workers.get(caller)
+        w = self.node.workers.get(caller)
         if w is not None and w.state == "driver":
             w.send(("warn", msg))
 
     def _grow_pool(self, env_key: str, demand: int) -> None:
-        pending = self.template.pending[env_key]
-        if pending >= min(demand, max(2, 2 * self.num_cpus)):  # a 0-CPU node runs 0-CPU tasks
+        pending = self.node.template.pending[env_key]
+        if pending >= min(demand, max(2, 2 * self.node.num_cpus)):  # a 0-CPU node runs 0-CPU tasks
             return
         # Workers blocked in a nested get/wait do not count: the tasks they wait for need
         # workers of their own, or nested work would deadlock at the cap.
-        plain = sum(1 for w in self.workers.values()
+        plain = sum(1 for w in self.node.workers.values()
                     if w.actor is None and w.state != "driver" and not w.blocked)
-        if plain + sum(self.template.pending.values()) >= self.max_task_workers:
+        if plain + sum(self.node.template.pending.values()) >= self.max_task_workers:
             self._reap_idle_other_env(env_key)
             return
-        self._start_worker(env_key, None)
+        self.node.start_worker(env_key, None)
 
     def _reap_idle_other_env(self, env_key: str) -> None:
-        for w in list(self.workers.values()):
+        for w in list(self.node.workers.values()):
             if w.state == "idle" and w.env_key != env_key:
-                self.idle.discard(w)
+                self.node.idle.discard(w)
                 w.kill()
                 return
 
@@ -314,10 +336,10 @@ class TaskMixin:
         the worker and is set aside until there may be room (the tasks queued behind it
         go on meanwhile), or fails if they can never fit. True: it left its queue."""
         try:
-            payloads = self._payloads(w.wid, task.deps) if task.deps else []
+            payloads = self.node.payloads(w.wid, task.deps) if task.deps else []
         except StoreFullError:
-            self._release_task_resources(task)
-            self._make_idle(w)
+            self.release_task_resources(task)
+            self.node.make_idle(w)
             if not self._store_full_for(task, task.deps):
                 self.store_parked.append(task)
             return True
@@ -330,11 +352,11 @@ class TaskMixin:
         task.ran_until = 0.0
         task.worker_pid = w.pid
         gpus = task.resources.get("GPU")
-        task.gpu_ids = self.gpus.allocate(gpus) if gpus else []
-        self._send_task(w, "task", task.spec, task.deps, task.gpu_ids, payloads)
+        task.gpu_ids = self.node.gpus.allocate(gpus) if gpus else []
+        self.send_task(w, "task", task.spec, task.deps, task.gpu_ids, payloads)
         return True
 
-    def _send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes],
+    def send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes],
                    gpu_ids: list[int] | None = None, payloads: list | None = None) -> None:
         """Send work to a worker; the arguments' payloads are taken (pinned) here unless
         given (StoreFullError, pinning nothing, if they cannot be restored now)."""
@@ -343,10 +365,10 @@ class TaskMixin:
             msg["gpu_ids"] = gpu_ids
         if deps:
             msg["dep_payloads"] = payloads if payloads is not None else \
-                self._payloads(w.wid, deps)
+                self.node.payloads(w.wid, deps)
         fn_id = spec.get("fn_id")
         if fn_id is not None and fn_id not in w.fns:
-            msg["fn_bytes"] = self.fns[fn_id]
+            msg["fn_bytes"] = self.node.fns[fn_id]
             w.fns.add(fn_id)
         w.send((kind, msg))
 
@@ -356,104 +378,104 @@ class TaskMixin:
         """The arguments of `task` cannot all be in memory now. If they never can (they
         exceed the store together), fail it with ObjectStoreFullError and return True;
         otherwise return False: it waits until work in flight releases the store."""
-        if not self.objects.never_fits(deps):
-            self._wait_for_space()
+        if not self.node.objects.never_fits(deps):
+            self.wait_for_space()
             return False
         err = ObjectStoreFullError(
             f"The arguments of {task.name!r} cannot be in the object store at once: together "
-            f"they exceed its capacity ({self.store.capacity} bytes).")
-        self._fail_task(task, serialization.serialize_error(err).to_bytes())
+            f"they exceed its capacity ({self.node.store.capacity} bytes).")
+        self.fail_task(task, serialization.serialize_error(err).to_bytes())
         return True
 
-    def _deliver(self, caller: int, ids: list[bytes], reply: Any) -> None:
+    def deliver(self, caller: int, ids: list[bytes], reply: Any) -> None:
         """Reply to a get with the payloads of `ids` once they can all be in memory."""
-        if caller and caller not in self.workers:
+        if caller and caller not in self.node.workers:
             return  # the caller died while it waited
         try:
-            payloads = self._payloads(caller, ids)
+            payloads = self.node.payloads(caller, ids)
         except StoreFullError:
-            if self.objects.never_fits(ids):
+            if self.node.objects.never_fits(ids):
                 reply(False, ObjectStoreFullError(
                     f"The {len(ids)} objects of this get cannot be in the object store at "
-                    f"once: together they exceed its capacity ({self.store.capacity} bytes)."))
+                    f"once: together they exceed its capacity ({self.node.store.capacity} bytes)."))
                 return
-            self._block(caller)  # a worker lends its CPU while it waits, as in any get
+            self.node.block(caller)  # a worker lends its CPU while it waits, as in any get
 
             def again() -> None:
-                self._unblock(caller)
-                self._deliver(caller, ids, reply)
+                self.node.unblock(caller)
+                self.deliver(caller, ids, reply)
 
             self.space_waiters.append(again)
-            self._wait_for_space()
+            self.wait_for_space()
             return
         reply(True, payloads)
 
-    def _wait_for_space(self) -> None:
+    def wait_for_space(self) -> None:
         """Try again shortly what could not get room in the store: readers release their
         pins asynchronously (a driver's views, workers' batched unpins)."""
         if self._space_timer is None:
-            self._space_timer = self.add_timer(_SPACE_RETRY_S, self._retry_for_space)
+            self._space_timer = self.node.add_timer(_SPACE_RETRY_S, self._retry_for_space)
 
     def _retry_for_space(self) -> None:
         self._space_timer = None
         parked, self.store_parked = self.store_parked, []
         for task in reversed(parked):  # back first in their queues, in their order
             if task.state == QUEUED and not task.cancelled:
-                self._enqueue(task, front=True)
+                self.enqueue(task, front=True)
         waiters, self.space_waiters = self.space_waiters, []
         for cb in waiters:
             cb()
-        self.on_resources_freed()
+        self.node.on_resources_freed()
 
-    def _abort_unsealed(self, w: Any, oids: Any) -> None:
+    def abort_unsealed(self, w: Any, oids: Any) -> None:
         """Drop store objects a worker created but that will never be sealed (it died
         while writing them, or its task is gone): their memory comes back, and a retry
         can create the same object again."""
         for oid in list(oids):
             try:
-                self.store.abort(oid)
+                self.node.store.abort(oid)
             except (KeyError, ValueError):  # sealed meanwhile, or already gone
                 pass
         if oids is w.creating:
             w.creating.clear()
 
-    def _release_gpus(self, owner: Any) -> None:
+    def release_gpus(self, owner: Any) -> None:
         if owner.gpu_ids:
-            self.gpus.release(owner.gpu_ids, owner.resources.get("GPU", 0))
+            self.node.gpus.release(owner.gpu_ids, owner.resources.get("GPU", 0))
             owner.gpu_ids = []
 
     # -- completion -------------------------------------------------------------------
 
-    def _on_task_done(self, w: Any, task_id: bytes, results: list, retryable: bool,
+    def on_task_done(self, w: Any, task_id: bytes, results: list, retryable: bool,
                       times: tuple[float, float] | None = None) -> None:
         written = [ids.return_id(task_id, i) for i, r in enumerate(results) if r[0] == "s"]
         w.creating.difference_update(written)  # sealed below (or dropped: no task)
         task = self.tasks.get(task_id)
         if task is None:
-            self._abort_unsealed(w, written)
+            self.abort_unsealed(w, written)
             return
         if times is not None:  # when the worker really ran it (an actor may queue calls)
             task.started, task.ran_until = times
         if task.actor is not None:
-            self._on_actor_task_done(w, task, results, retryable)
+            self.actor_manager.on_actor_task_done(w, task, results, retryable)
             return
-        self._release_gpus(task)
+        self.release_gpus(task)
         if w.holds_resources:
-            self._release_task_resources(task)
+            self.release_task_resources(task)
             w.holds_resources = False
         if w.state != "dead":
             if self._used_up(w, task):
                 self._retire_worker(w)
             else:
-                self._make_idle(w)
+                self.node.make_idle(w)
         task.worker = None
         if retryable and task.retries_left != 0 and not task.cancelled:
             task.retries_left -= 1
             task.state = QUEUED
-            self._enqueue(task, front=True)
+            self.enqueue(task, front=True)
         else:
-            self._finish_task(task, results)
-        self.on_resources_freed()
+            self.finish_task(task, results)
+        self.node.on_resources_freed()
 
     def _used_up(self, w: Any, task: Task) -> bool:
         """Whether the worker has now run this function max_calls times."""
@@ -469,17 +491,17 @@ class TaskMixin:
         w.state = "idle"
         w.task = None
         w.send(("exit",))
-        self._on_worker_dead(w)
+        self.node.on_worker_dead(w)
 
-    def _finish_task(self, task: Task, results: list) -> None:
+    def finish_task(self, task: Task, results: list) -> None:
         """Store a task's results and drop what it pinned."""
         if task.owner is not None:
             if task.gen is not None and results:  # its error is the next item
                 task.gen.produced += 1
-                self._item_to_owner(task, task.gen.produced, results[0])
+                self.remote.item_to_owner(task, task.gen.produced, results[0])
                 results = []
-            self._return_to_owner(task, results, False)
-            self._close_task(task, *_outcome(results))
+            self.remote.return_to_owner(task, results, False)
+            self.close_task(task, *_outcome(results))
             return
         if task.gen is not None:
             produced = task.gen.produced
@@ -487,29 +509,29 @@ class TaskMixin:
                 self._store_result(ids.return_id(task.task_id, produced + 1), results[0], task)
                 task.gen.produced += 1
             task.gen.done = True
-            self._wake_gen(task)
+            self.wake_gen(task)
         else:
             for i, res in enumerate(results):
                 self._store_result(ids.return_id(task.task_id, i), res, task)
-        self._close_task(task, *_outcome(results))
+        self.close_task(task, *_outcome(results))
 
     def _store_result(self, oid: bytes, res: tuple, task: Task) -> None:
         if task.gen is not None:
-            self._gen_item_entry(task, oid)
+            self.gen_item_entry(task, oid)
         if res[0] == "i":
-            self.objects.set_inline(oid, res[1], res[2])
+            self.node.objects.set_inline(oid, res[1], res[2])
         else:
-            self.store.seal(oid)
-            self.objects.set_in_store(oid, res[1], res[2])
+            self.node.store.seal(oid)
+            self.node.objects.set_in_store(oid, res[1], res[2])
 
-    def _close_task(self, task: Task, state: str, error: tuple[str, str] | None = None
+    def close_task(self, task: Task, state: str, error: tuple[str, str] | None = None
                     ) -> None:
         task.state = state
         task.ended = task.ran_until or time.time()
         self.task_totals[state] = self.task_totals.get(state, 0) + 1
         self.tasks.pop(task.task_id, None)
         for oid in task.pins:
-            self.objects.decref(oid)
+            self.node.objects.decref(oid)
         task.pins = []
         actor = task.actor
         self.history.add(task.task_id, task.name, state,
@@ -517,36 +539,36 @@ class TaskMixin:
                          None if actor is None else actor.actor_id, task.resources,
                          task.created, task.started, task.ended, task.worker_pid, error)
 
-    def _fail_task(self, task: Task, err: bytes) -> None:
+    def fail_task(self, task: Task, err: bytes) -> None:
         """Every return of the task becomes the error `err` (serialized)."""
         res = ("i", err, [])
         if task.owner is not None:
-            self._return_to_owner(task, [res] * max(task.spec.get("num_returns", 1), 1), False)
-            self._close_task(task, FAILED)
+            self.remote.return_to_owner(task, [res] * max(task.spec.get("num_returns", 1), 1), False)
+            self.close_task(task, FAILED)
             return
         if task.gen is not None:
-            self._finish_task(task, [res])
+            self.finish_task(task, [res])
         else:
             n = task.spec.get("num_returns", 1)
             for i in range(n):
                 oid = ids.return_id(task.task_id, i)
-                self.objects.set_inline(oid, err, ())
-            self._close_task(task, FAILED)
+                self.node.objects.set_inline(oid, err, ())
+            self.close_task(task, FAILED)
 
-    def _on_task_worker_died(self, w: Any) -> None:
+    def on_task_worker_died(self, w: Any) -> None:
         task = w.task
         w.task = None
         task.worker = None
-        self._release_gpus(task)
+        self.release_gpus(task)
         if w.holds_resources:
-            self._release_task_resources(task)
+            self.release_task_resources(task)
             w.holds_resources = False
         if task.cancelled:
             err: Exception = TaskCancelledError(task.task_id.hex())
         elif task.retries_left != 0:
             task.retries_left -= 1
             task.state = QUEUED
-            self._enqueue(task, front=True)
+            self.enqueue(task, front=True)
             return
         else:
             err = WorkerCrashedError(
@@ -554,35 +576,35 @@ class TaskMixin:
                 f"and max_retries ({task.spec.get('max_retries', 0)}) is used up. It was "
                 "killed, ran out of memory, or exited (os._exit, a crash in native code)."
             )
-        self._fail_task(task, serialization.serialize_error(err).to_bytes())
+        self.fail_task(task, serialization.serialize_error(err).to_bytes())
 
     # -- generators -------------------------------------------------------------------
 
-    def _on_gen_item(self, w: Any, task_id: bytes, index: int, res: tuple) -> None:
+    def on_gen_item(self, w: Any, task_id: bytes, index: int, res: tuple) -> None:
         task = self.tasks.get(task_id)
         if res[0] == "s":
             w.creating.discard(ids.return_id(task_id, index))
         if task is None or task.gen is None:
             if res[0] == "s":
-                self._abort_unsealed(w, [ids.return_id(task_id, index)])
+                self.abort_unsealed(w, [ids.return_id(task_id, index)])
             return
         if task.owner is not None:
             task.gen.produced = max(task.gen.produced, index)
-            self._item_to_owner(task, index, res)
+            self.remote.item_to_owner(task, index, res)
             return
         self._store_result(ids.return_id(task_id, index), res, task)
         task.gen.produced = max(task.gen.produced, index)
-        self._wake_gen(task)
+        self.wake_gen(task)
 
-    def _gen_item_entry(self, task: Task, oid: bytes) -> None:
+    def gen_item_entry(self, task: Task, oid: bytes) -> None:
         """Make the entry for a generator's item: held by its caller, unless the caller
         has dropped the generator (then it goes once nothing else refers to it)."""
         if task.gen.dropped_from is not None:
-            self.objects.create(oid, None)
+            self.node.objects.create(oid, None)
         else:
-            self._hold(task.caller, oid)
+            self.node.hold(task.caller, oid)
 
-    def _wake_gen(self, task: Task) -> None:
+    def wake_gen(self, task: Task) -> None:
         waiters = task.gen.waiters
         task.gen.waiters = []
         for cb in waiters:
@@ -593,14 +615,14 @@ class TaskMixin:
         task = self.tasks.get(task_id)
         oid = ids.return_id(task_id, index)
         if task is None or task.gen is None:
-            return ("item", oid) if self.objects.entries.get(oid) is not None else ("end",)
+            return ("item", oid) if self.node.objects.entries.get(oid) is not None else ("end",)
         if task.gen.produced >= index:
             return ("item", oid)
         if task.gen.done:
             return ("end",)
 
         def again() -> None:
-            self._handle(caller, "gen_next", (task_id, index), reply)
+            self.node.handle(caller, "gen_next", (task_id, index), reply)
 
         task.gen.waiters.append(again)
         from ember._core.node_manager import DEFERRED
@@ -615,12 +637,12 @@ class TaskMixin:
         i = next_index
         while True:
             oid = ids.return_id(task_id, i)
-            if oid not in self.objects.entries:
+            if oid not in self.node.objects.entries:
                 if last is None or i > last:
                     break
             else:
-                self.objects.remove_holder(oid, caller)
-                w = self.workers.get(caller)
+                self.node.objects.remove_holder(oid, caller)
+                w = self.node.workers.get(caller)
                 if w is not None:
                     w.held.discard(oid)
             i += 1
@@ -632,21 +654,21 @@ class TaskMixin:
         if task is None:
             return False
         if task.actor is not None:
-            return self._cancel_actor_task(task, force)
-        self._cancel_task(task, force)
+            return self.actor_manager.cancel_actor_task(task, force)
+        self.cancel_task(task, force)
         if recursive:
             for child in [t for t in self.tasks.values() if t.parent == task.task_id]:
-                self._cancel_task(child, force)
+                self.cancel_task(child, force)
         return True
 
-    def _cancel_task(self, task: Task, force: bool) -> None:
+    def cancel_task(self, task: Task, force: bool) -> None:
         task.cancelled = True
         err = serialization.serialize_error(TaskCancelledError(task.task_id.hex())).to_bytes()
         if task.state in (WAITING, QUEUED):
             q = self.queues.get(task.sched_key)
             if q is not None and task in q:
                 q.remove(task)
-            self._fail_task(task, err)
+            self.fail_task(task, err)
         elif task.state == RUNNING and task.worker is not None:
             if force:
                 task.worker.kill()
@@ -658,7 +680,7 @@ class TaskMixin:
 
     # -- state ------------------------------------------------------------------------
 
-    def _task_summary(self, task: Task) -> dict:
+    def task_summary(self, task: Task) -> dict:
         return {
             "task_id": task.task_id.hex(),
             "name": task.name,
@@ -667,7 +689,7 @@ class TaskMixin:
             "actor_id": task.actor.actor_id.hex() if task.actor is not None else None,
             "worker_pid": task.worker.pid if task.worker is not None else None,
             "required_resources": dict(task.resources),
-            "node_id": self.node_id,
+            "node_id": self.node.node_id,
             "creation_time_ms": int(task.created * 1000),
             "start_time_ms": int(task.started * 1000) or None,
             "end_time_ms": int(task.ended * 1000) or None,
