@@ -4,15 +4,18 @@ store, heartbeats, and the periodic refresh of the other nodes' resources."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._cluster.gcs_client import GcsClient
+
+if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
 
 
 class NodeAgent:
     """Keeps one node manager registered and in sync with the cluster."""
 
-    def __init__(self, manager: Any, gcs: GcsClient, token: str, host: str,
+    def __init__(self, manager: NodeManager, gcs: GcsClient, token: str, host: str,
                  is_head: bool) -> None:
         self.manager = manager
         self.gcs = gcs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 from concurrent import futures
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -12,9 +12,12 @@ from ember._cluster import auth
 from ember._cluster.protos import node_pb2 as pb
 from ember._cluster.protos import node_pb2_grpc as pb_grpc
 
+if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
+
 
 class NodeServicer(pb_grpc.NodeServiceServicer):
-    def __init__(self, manager: Any) -> None:
+    def __init__(self, manager: NodeManager) -> None:
         self.m = manager
 
     def ForwardBatch(self, request: Any, context: Any) -> Any:
@@ -75,7 +78,7 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
         return pb.ReturnBundlesReply()
 
 
-def serve(manager: Any, token: str, host: str) -> tuple[grpc.Server, str]:
+def serve(manager: NodeManager, token: str, host: str) -> tuple[grpc.Server, str]:
     """Start the NodeService on host (an ephemeral port); returns (server, "host:port")."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16),
                          options=auth.message_options(),

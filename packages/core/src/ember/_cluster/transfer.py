@@ -14,10 +14,13 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember import _native
 from ember._core import handshake, limits
+
+if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
 
 _SIZE = struct.Struct(">q")
 _REQUEST = struct.Struct(">cB")  # op, object id length
@@ -29,7 +32,7 @@ _BUSY = -3  # the object is spilled and the store has no room to restore it righ
 class TransferServer:
     """Serves pulls of this node's objects to peers that present the token."""
 
-    def __init__(self, manager: Any, token: str, host: str) -> None:
+    def __init__(self, manager: NodeManager, token: str, host: str) -> None:
         self.manager = manager
         self._token = token.encode()
         self._gate = handshake.Gate()

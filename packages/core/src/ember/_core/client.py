@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core import ids, serialization, values
+
+if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
 
 # Ids remembered as ready by wait_ids before the memory is cleared.
 _READY_SEEN_MAX = 100_000
@@ -112,7 +115,7 @@ class DriverClient(BaseClient):
 
     is_driver = True
 
-    def __init__(self, manager: Any) -> None:
+    def __init__(self, manager: NodeManager) -> None:
         self.manager = manager
         self.region = manager.region
         self._store = manager.store
@@ -124,7 +127,7 @@ class DriverClient(BaseClient):
         m = self.manager
         with m.lock:
             m.process_driver_refs()
-            m._handle(0, op, args, cb)
+            m.handle(0, op, args, cb)
 
     def release_cb(self, oid: bytes) -> Callable[[], None]:
         store = self._store

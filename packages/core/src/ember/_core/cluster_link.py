@@ -6,13 +6,16 @@ from __future__ import annotations
 import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
 
 
 class ClusterLink:
     """This node's gRPC side: its NodeService server and clients for its peers."""
 
-    def __init__(self, manager: Any, token: str, host: str) -> None:
+    def __init__(self, manager: NodeManager, token: str, host: str) -> None:
         import grpc
 
         from ember._cluster import auth

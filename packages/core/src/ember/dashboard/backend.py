@@ -8,6 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
     from ember.dashboard.job_manager import JobManager
 
 
@@ -20,7 +21,7 @@ class Backend:
     `log_dirs` the directories whose files `list_logs`/`get_log` serve.
     """
 
-    manager: Any
+    manager: NodeManager
     session_dir: str
     jobs: JobManager | None = None
     gcs: Any = None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember.dashboard.server import DashboardServer
+
+if TYPE_CHECKING:
+    from ember._core.node_manager import NodeManager
 
 
 def _session_token(session_dir: str) -> str:
@@ -22,7 +25,7 @@ def _session_token(session_dir: str) -> str:
     return token
 
 
-def start_for_session(manager: Any, session_dir: str, host: str = "127.0.0.1",
+def start_for_session(manager: NodeManager, session_dir: str, host: str = "127.0.0.1",
                       port: int | None = None) -> DashboardServer:
     """The dashboard of an embedded cluster, with the Jobs API: a job's driver attaches
     to this driver's node, which starts accepting drivers at the first job."""
@@ -53,7 +56,7 @@ def start_for_session(manager: Any, session_dir: str, host: str = "127.0.0.1",
     return server
 
 
-def start_for_node(manager: Any, session_dir: str, token: str, host: str = "127.0.0.1",
+def start_for_node(manager: NodeManager, session_dir: str, token: str, host: str = "127.0.0.1",
                    port: int | None = 0) -> DashboardServer:
     """A worker node's server (Ray's per-node metrics export port): /metrics, the state,
     logs and timeline of this node, behind the cluster token."""
