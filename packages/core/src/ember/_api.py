@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ember import _options
-from ember._core import context, refs, values
+from ember._core.caller import context, values
+from ember._core.common import refs
 from ember._object_ref import ObjectRef, ObjectRefGenerator
 from ember._remote_function import RemoteFunction
 from ember.actor import ActorClass, ActorHandle
@@ -60,10 +61,10 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                  "(set them with `ember start`).")
             return _connect(address, namespace, runtime_env,
                             (num_cpus, num_gpus, resources, object_store_memory))
-        from ember._core import procutil
-        from ember._core import runtime_env as renv
-        from ember._core.client import DriverClient
-        from ember._core.node_manager import NodeManager
+        from ember._core.caller.client import DriverClient
+        from ember._core.common import procutil
+        from ember._core.common import runtime_env as renv
+        from ember._core.node.node_manager import NodeManager
 
         totals = _resources(num_cpus, num_gpus, resources)
         store_bytes = int(object_store_memory or min(procutil.total_memory_bytes() * 0.3,
@@ -145,7 +146,7 @@ def _connect(address: str, namespace: str | None, runtime_env: dict | None,
                          "new cluster; they cannot be passed when connecting to an existing "
                          "one (set them with `ember start`).")
     from ember._cluster.connect import connect
-    from ember._core import runtime_env as renv
+    from ember._core.common import runtime_env as renv
 
     if runtime_env is None and os.environ.get("EMBER_JOB_RUNTIME_ENV"):
         import json  # a submitted job's driver: its job's runtime_env
@@ -352,7 +353,7 @@ def cancel(object_ref: ObjectRef | ObjectRefGenerator, *, force: bool = False,
     """Cancel the task that makes `object_ref` (or a streaming generator's task); its get()
     raises TaskCancelledError."""
     if isinstance(object_ref, ObjectRefGenerator):
-        from ember._core import ids
+        from ember._core.common import ids
 
         oid = ids.return_id(object_ref.task_id(), 0)
     elif isinstance(object_ref, ObjectRef):
@@ -395,7 +396,7 @@ def timeline(filename: str | None = None) -> list[dict]:
     and durations, one lane per worker (open in Perfetto or chrome://tracing)."""
     import json
 
-    from ember._core.timeline import chrome_trace
+    from ember._core.common.timeline import chrome_trace
 
     page = _client().call("state_page", "tasks", [], 0, 1 << 62)
     events = chrome_trace(page["rows"])

@@ -153,6 +153,15 @@ class Scheduler:
         Raises InfeasibleError if it can never be placed on the current nodes.
         """
 
+    def reserve_placement_group(
+        self, pg_id: str, bundle_nodes: list[str], bundles: list[dict[str, float]]
+    ) -> bool:
+        """Holds bundles on the given nodes (a peer's part of a group); False if not now."""
+
+    def replace_lost_bundles(self, pg_id: str, strategy: str) -> list[str]:
+        """Places again the bundles of a group that were on nodes now gone; one node id
+        per bundle, or [] if not possible now."""
+
     def remove_placement_group(self, pg_id: str) -> None: ...
     def acquire_bundle(self, pg_id: str, bundle_index: int, request: dict[str, float]) -> str:
         """Takes `request` from a bundle (-1: the first that fits); its node id, or "" if not now."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from ember._core import context, ids, refs, serialization, values
+from ember._core.caller import context, values
+from ember._core.common import ids, refs, serialization
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -159,7 +160,7 @@ class ObjectRefGenerator:
             ok, res = self._ahead
             self._asked = self._ahead = None
             if not ok:
-                from ember._core import native_errors
+                from ember._core.common import native_errors
 
                 raise native_errors.to_public(res)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-from ember._core import serialization
+from ember._core.common import serialization
 
 TASK_OPTIONS = {
     "num_cpus", "num_gpus", "resources", "memory", "accelerator_type", "max_retries",
@@ -203,7 +203,7 @@ def inherit_placement(spec: dict, ctx: dict) -> None:
 def num_returns(options: dict) -> int:
     """How many ObjectRefs a call returns (STREAMING for a streaming generator; 1 for
     `"dynamic"`, whose one ref resolves to a DynamicObjectRefGenerator)."""
-    from ember._core.records import STREAMING
+    from ember._core.common.constants import STREAMING
 
     n = options.get("num_returns", 1)
     if n == "streaming":
@@ -229,6 +229,6 @@ def runtime_env(options: dict, inherited: dict | None) -> dict | None:
     env = options.get("runtime_env")
     if env is None:
         return inherited
-    from ember._core import runtime_env as renv
+    from ember._core.common import runtime_env as renv
 
     return renv.validate(env)

@@ -7,9 +7,10 @@ import os
 from typing import Any
 
 from ember import _options, _signature
-from ember._core import args as argpack
-from ember._core import context, ids, serialization
-from ember._core.records import STREAMING
+from ember._core.caller import args as argpack
+from ember._core.caller import context
+from ember._core.common import ids, serialization
+from ember._core.common.constants import STREAMING
 from ember._object_ref import ObjectRef, ObjectRefGenerator
 
 
@@ -55,7 +56,7 @@ class RemoteFunction:
         return (RemoteFunction, (self._function, self._default_options))
 
     def _template(self, options: dict) -> dict:
-        from ember._core import runtime_env as renv
+        from ember._core.common import runtime_env as renv
 
         pg, affinity, strategy = _options.placement(options)
         n = _options.num_returns(options)

@@ -8,10 +8,11 @@ import os
 from typing import Any
 
 from ember import _options, _signature
-from ember._core import args as argpack
-from ember._core import context, ids, refs, serialization
-from ember._core.ids import handle_id
-from ember._core.records import STREAMING
+from ember._core.caller import args as argpack
+from ember._core.caller import context
+from ember._core.common import ids, refs, serialization
+from ember._core.common.constants import STREAMING
+from ember._core.common.ids import handle_id
 from ember._object_ref import ObjectRef
 from ember._remote_function import put_serialized_ref, submit_refs
 
@@ -149,7 +150,7 @@ class ActorClass:
             raise ValueError("Actor name cannot be an empty string.")
         if options.get("get_if_exists") and name is None:
             raise ValueError("The actor name must be specified to use `get_if_exists`.")
-        from ember._core import runtime_env as renv
+        from ember._core.common import runtime_env as renv
 
         env = _options.runtime_env(options, None) or client.job_runtime_env
         _signature.check(_signature.shape_of(self._cls.__init__, drop_first=True), args, kwargs)
@@ -334,6 +335,6 @@ def exit_actor() -> None:
     ctx = context.client.task_context() if context.client is not None else {}
     if not ctx.get("actor_id"):
         raise TypeError("exit_actor() may only be called from inside an actor method.")
-    from ember._core.execution import ExitActor
+    from ember._core.worker.execution import ExitActor
 
     raise ExitActor()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ember._core import context
+from ember._core.caller import context
 
 __all__ = ["RuntimeContext", "get_runtime_context"]
 

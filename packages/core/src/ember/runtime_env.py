@@ -44,7 +44,7 @@ class RuntimeEnv(dict):
                  "env_vars": env_vars, "config": config, "excludes": excludes}
         self.update({k: v for k, v in given.items() if v is not None})
         if _validate:
-            from ember._core import runtime_env
+            from ember._core.common import runtime_env
 
             runtime_env.validate(dict(self))
 

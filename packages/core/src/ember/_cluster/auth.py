@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from ember._core import limits
+from ember._core.common import limits
 
 HEADER = "authorization"
 

@@ -38,7 +38,7 @@ def start(args: object) -> int:
     resources = _node_resources(a)
     if resources is None:
         return 2
-    from ember._core import procutil
+    from ember._core.common import procutil
 
     cmd = [sys.executable, "-m", "ember._cluster.head", "--host", a.get("host") or "127.0.0.1",
            "--port", str(a.get("port") if a.get("port") is not None else 6379),
@@ -104,7 +104,7 @@ def _node_resources(a: dict) -> dict | None:
         float(os.cpu_count() or 1)
     if a.get("num_gpus"):
         resources["GPU"] = float(a["num_gpus"])
-    from ember._core import procutil
+    from ember._core.common import procutil
 
     resources.setdefault("memory", float(int(procutil.total_memory_bytes() * 0.7)))
     return resources
@@ -112,7 +112,7 @@ def _node_resources(a: dict) -> dict | None:
 
 def _start_worker_node(a: dict) -> int:
     """Join the cluster at --address as a worker node, in the background."""
-    from ember._core import procutil
+    from ember._core.common import procutil
 
     token_file = a.get("token_file")
     local = _running()
@@ -166,7 +166,7 @@ def _running() -> dict | None:
 
 
 def _stop_worker_nodes() -> int:
-    from ember._core import procutil
+    from ember._core.common import procutil
 
     nodes_dir = os.path.join(procutil.session_root(), "worker_nodes")
     stopped = 0

@@ -8,8 +8,8 @@ import socket
 import threading
 from typing import Any
 
-from ember._core import framing, handshake, limits, procutil
-from ember._core.worker_process import WorkerClient, _flusher
+from ember._core.common import framing, handshake, limits, procutil
+from ember._core.worker.worker_process import WorkerClient, _flusher
 
 
 def cluster_file() -> str:

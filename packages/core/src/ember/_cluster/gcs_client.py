@@ -11,6 +11,14 @@ import grpc
 from ember._cluster import auth
 from ember._cluster.protos import gcs_pb2 as pb
 from ember._cluster.protos import gcs_pb2_grpc as pb_grpc
+from ember._core.node.cluster_port import ActorRow
+
+
+def _actor_to_pb(a: ActorRow) -> Any:
+    return pb.Actor(actor_id=a.actor_id, name=a.name, namespace=a.namespace,
+                    class_name=a.class_name, state=a.state, node_id=a.node_id,
+                    detached=a.detached, data=a.data, num_restarts=a.num_restarts,
+                    death_cause=a.death_cause, owner_node=a.owner_node)
 
 
 class GcsClient:
@@ -44,13 +52,13 @@ class GcsClient:
         return list(self.call("ListNodes", pb.ListNodesRequest()).nodes)
 
     # actors
-    def register_actor(self, actor: Any, get_if_exists: bool = False) -> tuple[Any, bool]:
-        reply = self.call("RegisterActor",
-                          pb.RegisterActorRequest(actor=actor, get_if_exists=get_if_exists))
+    def register_actor(self, actor: ActorRow, get_if_exists: bool = False) -> tuple[Any, bool]:
+        reply = self.call("RegisterActor", pb.RegisterActorRequest(
+            actor=_actor_to_pb(actor), get_if_exists=get_if_exists))
         return reply.actor, reply.existed
 
-    def update_actor(self, actor: Any) -> None:
-        self.call("UpdateActor", pb.UpdateActorRequest(actor=actor))
+    def update_actor(self, actor: ActorRow) -> None:
+        self.call("UpdateActor", pb.UpdateActorRequest(actor=_actor_to_pb(actor)))
 
     def get_named_actor(self, name: str, namespace: str) -> Any | None:
         reply = self.call("GetNamedActor", pb.GetNamedActorRequest(name=name, namespace=namespace))
@@ -112,7 +120,7 @@ class GcsClient:
                 return
 
         threading.Thread(target=run, daemon=True, name="ember-gcs-subscriber").start()
-        return stream.cancel
+        return stream.cancel  # pyright: ignore[reportAttributeAccessIssue] - a grpc call
 
     def close(self) -> None:
         self._channel.close()

@@ -29,8 +29,8 @@ class Head:
                  heartbeat_period_s: float = 1.0, dead_after_s: float = 10.0,
                  dashboard: tuple[str, int | None] | None = None,
                  labels: dict[str, str] | None = None) -> None:
-        from ember._core import procutil
-        from ember._core.node_manager import NodeManager
+        from ember._core.common import procutil
+        from ember._core.node.node_manager import NodeManager
 
         self.session_dir = procutil.new_session_dir()
         # A token given in the environment (e.g. from a Kubernetes Secret) is shared with

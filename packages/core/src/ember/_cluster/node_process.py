@@ -7,9 +7,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ember._cluster.gcs_client import GcsClient
+from ember._cluster.link import ClusterLink
 
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
+    from ember._core.node.node_manager import NodeManager
 
 
 class NodeAgent:
@@ -19,9 +20,10 @@ class NodeAgent:
                  is_head: bool) -> None:
         self.manager = manager
         self.gcs = gcs
-        self.address = manager.join_cluster(token, host)
-        manager.gcs = gcs  # for the actor directory
-        self.labels = {**manager.labels, "transfer": manager.link.transfer_server.address}
+        link = ClusterLink(manager, token, host)
+        manager.attach_cluster(link, gcs)
+        self.address = link.address
+        self.labels = {**manager.labels, "transfer": link.transfer_server.address}
         self.period = gcs.register_node(manager.node_id, self.address,
                                         dict(manager.total_resources), self.labels,
                                         is_head=is_head)

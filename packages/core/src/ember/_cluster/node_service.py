@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from ember._cluster import auth
+from ember._cluster.link import dep_from_pb
 from ember._cluster.protos import node_pb2 as pb
 from ember._cluster.protos import node_pb2_grpc as pb_grpc
 
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
+    from ember._core.node.node_manager import NodeManager
 
 
 class NodeServicer(pb_grpc.NodeServiceServicer):
@@ -33,7 +34,7 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
         try:
             spec = pickle.loads(request.spec)
             self.m.remote.accept_forwarded(spec, (request.owner_node, request.owner_address),
-                                    list(request.deps))
+                                           [dep_from_pb(d) for d in request.deps])
         except Exception as e:  # noqa: BLE001 - the owner requeues the task elsewhere
             return pb.ForwardTaskReply(accepted=False, error=f"{type(e).__name__}: {e}")
         return pb.ForwardTaskReply(accepted=True)
@@ -41,11 +42,12 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
     def TaskResult(self, request: Any, context: Any) -> Any:
         if request.item:
             self.m.remote.on_remote_item(request.task_id, request.node_id, request.item,
-                                  pickle.loads(request.results), list(request.deps))
+                                         pickle.loads(request.results),
+                                         [dep_from_pb(d) for d in request.deps])
         else:
             self.m.remote.on_remote_result(request.task_id, request.node_id,
-                                    pickle.loads(request.results), request.retryable,
-                                    list(request.deps))
+                                           pickle.loads(request.results), request.retryable,
+                                           [dep_from_pb(d) for d in request.deps])
         return pb.TaskResultReply()
 
     def PullObject(self, request: Any, context: Any) -> Any:

@@ -1,7 +1,7 @@
 """The object transfer service: raw TCP streams of object bytes between node managers.
 
 Control messages go over gRPC; bulk bytes do not need its framing. A connection starts
-with the token handshake (`ember._core.handshake`); nothing else is read before it
+with the token handshake (`ember._core.common.handshake`); nothing else is read before it
 succeeds. Requests are then fixed-format (one op byte, a length-checked object id), never
 pickle. A pull asks a peer for one object and the peer writes the object's bytes straight from
 its shared memory to the socket; the puller reads them straight into the destination in
@@ -17,10 +17,10 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ember import _native
-from ember._core import handshake, limits
+from ember._core.common import handshake, limits
 
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
+    from ember._core.node.node_manager import NodeManager
 
 _SIZE = struct.Struct(">q")
 _REQUEST = struct.Struct(">cB")  # op, object id length

@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print("A worker node needs the cluster token: --token-file or EMBER_CLUSTER_TOKEN.",
               file=sys.stderr)
         return 2
-    from ember._core import procutil
-    from ember._core.node_manager import NodeManager
+    from ember._core.common import procutil
+    from ember._core.node.node_manager import NodeManager
 
     session_dir = procutil.new_session_dir()
     store = args.object_store_memory or int(min(procutil.total_memory_bytes() * 0.3, 200 << 30))

@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
+    from ember._core.node.node_manager import NodeManager
     from ember.dashboard.job_manager import JobManager
 
 

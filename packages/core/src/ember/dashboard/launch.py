@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ember.dashboard.server import DashboardServer
 
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
+    from ember._core.node.node_manager import NodeManager
 
 
 def _session_token(session_dir: str) -> str:
@@ -70,7 +70,7 @@ def start_for_head(head: Any, host: str = "127.0.0.1",
                    port: int | None = None) -> DashboardServer:
     """The head's dashboard, with the Jobs API: job records in the control store, job
     logs and packages under the session root (so both outlive a head restart)."""
-    from ember._core import procutil
+    from ember._core.common import procutil
     from ember.dashboard.backend import Backend
     from ember.dashboard.job_manager import GcsJobStore, JobManager
 

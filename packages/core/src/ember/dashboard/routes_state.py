@@ -112,7 +112,7 @@ def routes(backend: Backend) -> list[Route]:
         return _json(envelope(backend.request("state_summary", kind)))
 
     def timeline(request: Request) -> Response:
-        from ember._core.timeline import chrome_trace
+        from ember._core.common.timeline import chrome_trace
 
         page = backend.request("state_page", "tasks", [], 0, 1 << 62)
         return _json(chrome_trace(page["rows"]))

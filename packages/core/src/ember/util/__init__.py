@@ -76,7 +76,7 @@ def list_named_actors(all_namespaces: bool = False) -> list:
 def get_node_ip_address() -> str:
     """The IP address of the node this process runs on (127.0.0.1 unless the node was
     started on another address)."""
-    from ember._core import context
+    from ember._core.caller import context
 
     client = context.client
     if client is None:

@@ -197,7 +197,7 @@ def snapshot() -> list[tuple]:
 
 
 def _report() -> bool:
-    from ember._core import context
+    from ember._core.caller import context
 
     client = context.client
     if client is None:
@@ -218,7 +218,7 @@ def _connected() -> bool:
     """Whether this process belongs to a cluster yet. Before `init()` no reporter thread
     starts: a driver with a second thread cannot fork its worker template cheaply;
     `init()` starts it then if something was recorded."""
-    from ember._core import context
+    from ember._core.caller import context
 
     return context.client is not None
 

@@ -6,7 +6,7 @@ import numbers
 import os
 from typing import Any
 
-from ember._core import context
+from ember._core.caller import context
 from ember._object_ref import ObjectRef
 
 __all__ = [
@@ -51,7 +51,7 @@ class PlacementGroup:
         return len(self._bundles)
 
     def ready(self) -> ObjectRef:
-        from ember._core import serialization
+        from ember._core.common import serialization
 
         value = serialization.serialize(self).to_bytes()
         oid = context.require_client().call("pg_ready_ref", self.id.hex(), value)

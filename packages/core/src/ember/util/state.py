@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ember._core import context
+from ember._core.caller import context
 
 __all__ = ["StateRow", "get_actor", "get_log", "get_node", "get_objects",
            "get_placement_group", "get_task", "list_actors", "list_jobs", "list_logs",

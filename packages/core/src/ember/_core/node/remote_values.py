@@ -10,23 +10,28 @@ the directory.
 
 from __future__ import annotations
 
-import pickle
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ember._core import ids, serialization
-from ember._core.objects import READY
+from ember._core.common import ids, serialization
+from ember._core.node.cluster_port import Dep
+from ember._core.node.objects import READY
 from ember._native import StoreFullError
 from ember.exceptions import ObjectLostError
 
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
-    from ember._core.task_manager import TaskManager
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.task_manager import TaskManager
 
 # Holder id under which a node keeps objects that arrived from another node.
 REMOTE_OWNER = -1
 # Arguments larger than this are not carried in the forward message: the receiving node
 # pulls them over the transfer service (straight into its store) when the task needs them.
 LEND_MIN = 1 << 20
+
+
+def _ignore(_why: str) -> None:
+    """Pushed values need no answer: a peer that refuses them is gone."""
 
 
 class RemoteValues:
@@ -53,39 +58,35 @@ class RemoteValues:
                 stack.extend(e.contained)
         return out
 
-    def ship_values(self, oids: list[bytes], address: str, lend: bool = False) -> list[Any]:
+    def ship_values(self, oids: list[bytes], address: str, lend: bool = False) -> list[Dep]:
         """Dep messages with the values of `oids` and what they contain, for the node at
         `address`; values not ready yet are pushed to it when they are. With `lend` (the
         caller keeps the objects alive until the receiver is done), large values are only
         named, and the receiver pulls them."""
-        from ember._cluster.protos import node_pb2 as pb
-
-        deps = []
+        deps: list[Dep] = []
         for oid in self._closure(oids):
             e = self.node.objects.entries.get(oid)
             if e is not None and e.state != READY:
-                deps.append(pb.Dep(object_id=oid, pending=True))
+                deps.append(Dep(oid, pending=True))
                 self._push_when_ready(oid, address)
             elif lend and e is not None and e.in_store and e.size >= LEND_MIN:
-                deps.append(pb.Dep(object_id=oid, holder=self.node.node_id, size=e.size,
-                                   contained=list(e.contained)))
+                deps.append(Dep(oid, holder=self.node.node_id, size=e.size,
+                                contained=tuple(e.contained)))
             else:
-                contained = list(e.contained) if e is not None else []
+                contained = tuple(e.contained) if e is not None else ()
                 try:
                     data = self._value_bytes(oid)
                 except StoreFullError:  # spilled, and no room to read it back now
-                    deps.append(pb.Dep(object_id=oid, pending=True))
+                    deps.append(Dep(oid, pending=True))
                     self._push_when_room(oid, address)
                     continue
-                deps.append(pb.Dep(object_id=oid, data=data, contained=contained))
+                deps.append(Dep(oid, data=data, contained=contained))
         return deps
 
     def _push_when_room(self, oid: bytes, address: str) -> None:
         """Send a value that could not be restored from disk yet (the store is full of
         pinned objects) once there is room: it went out as pending, like a value that
         is not ready, so shipping never fails under store pressure."""
-        from ember._cluster.protos import node_pb2 as pb
-
         self.node.objects.incref(oid)  # kept until its value has gone out
 
         def attempt() -> None:
@@ -96,12 +97,8 @@ class RemoteValues:
                 self.task_manager.space_waiters.append(attempt)
                 self.task_manager.wait_for_space()
                 return
-            dep = pb.Dep(object_id=oid, data=data,
-                         contained=list(e.contained) if e is not None else [])
-            req = pb.ForwardTaskRequest(spec=pickle.dumps({"kind": "values"}),
-                                        owner_node=self.node.node_id,
-                                        owner_address=self.node.link.address, deps=[dep])
-            self.node.link.push(address, req)
+            dep = Dep(oid, data=data, contained=tuple(e.contained) if e is not None else ())
+            self.node.cluster.forward(address, {"kind": "values"}, [dep], _ignore)
             self.node.objects.decref(oid)
 
         self.task_manager.space_waiters.append(attempt)
@@ -120,25 +117,20 @@ class RemoteValues:
             self.node.store.release(oid)
 
     def _push_when_ready(self, oid: bytes, address: str) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
         self.node.objects.incref(oid)  # kept until its value has gone out
 
         def ready(_oid: bytes) -> None:
             deps = self.ship_values([oid], address)
-            req = pb.ForwardTaskRequest(spec=pickle.dumps({"kind": "values"}),
-                                        owner_node=self.node.node_id,
-                                        owner_address=self.node.link.address, deps=deps)
-            self.node.link.push(address, req)
+            self.node.cluster.forward(address, {"kind": "values"}, deps, _ignore)
             self.node.objects.decref(oid)
 
         if self.node.objects.when_ready(oid, ready):
             ready(oid)
 
-    def accept_values(self, deps: list[Any]) -> list[bytes]:
+    def accept_values(self, deps: Sequence[Dep]) -> list[bytes]:
         """Enter values that came from another node; each is held by REMOTE_OWNER until
         the caller has taken its own references (then it calls _release_arrived)."""
-        from ember._core.objects import RemoteCopy
+        from ember._core.node.objects import RemoteCopy
 
         for d in deps:
             self.node.objects.create(d.object_id, REMOTE_OWNER)

@@ -10,25 +10,26 @@ pulled it in chunks, and is then freed there.
 
 from __future__ import annotations
 
-import pickle
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ember._core import ids, serialization
-from ember._core.records import QUEUED, RUNNING, STREAMING, GenState, Task
-from ember._core.remote_values import REMOTE_OWNER
+from ember._core.common import ids, serialization
+from ember._core.common.constants import STREAMING
+from ember._core.node.cluster_port import Dep
+from ember._core.node.records import QUEUED, RUNNING, GenState, Task
+from ember._core.node.remote_values import REMOTE_OWNER
 from ember.exceptions import NodeDiedError, ObjectLostError
 
 if TYPE_CHECKING:
-    from ember._core.actor_directory import ActorDirectory
-    from ember._core.actor_manager import ActorManager
-    from ember._core.jobs import JobTracker
-    from ember._core.node_manager import NodeManager
-    from ember._core.placement import PlacementManager
-    from ember._core.remote_values import RemoteValues
-    from ember._core.task_manager import TaskManager
+    from ember._core.node.actor_directory import ActorDirectory
+    from ember._core.node.actor_manager import ActorManager
+    from ember._core.node.jobs import JobTracker
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.placement import PlacementManager
+    from ember._core.node.remote_values import RemoteValues
+    from ember._core.node.task_manager import TaskManager
 
-_CHUNK = 4 << 20
 # Tasks only a peer can run may queue there beyond its free resources, up to this many
 # per peer, so that its workers never wait a round trip for the next task.
 _PIPELINE = 16
@@ -39,16 +40,15 @@ _EARLY_CALL_WAIT = 10.0
 
 
 class Peer:
-    __slots__ = ("node_id", "address", "totals", "available", "stub", "transfer", "labels")
+    __slots__ = ("node_id", "address", "totals", "available", "transfer", "labels")
 
-    def __init__(self, node_id: str, address: str, totals: dict[str, float], stub: Any,
+    def __init__(self, node_id: str, address: str, totals: dict[str, float],
                  transfer: str, labels: dict[str, str] | None = None) -> None:
         self.node_id = node_id
         self.labels = labels or {}
         self.address = address
         self.totals = totals
         self.available = dict(totals)
-        self.stub = stub
         self.transfer = transfer  # host:port of its object transfer service
 
 
@@ -98,8 +98,7 @@ class RemoteNodes:
                 if peer is None:
                     self.task_manager.infeasible_warned.clear()  # warn again about what still waits
                     peer = Peer(n.node_id, n.address, dict(n.resources),
-                                self.node.link.stub_for(n.address), n.labels.get("transfer", ""),
-                                dict(n.labels))
+                                n.labels.get("transfer", ""), dict(n.labels))
                     self.peers[n.node_id] = peer
                     self.node.scheduler.add_node(n.node_id, peer.totals)
                     changed = True
@@ -230,8 +229,6 @@ class RemoteNodes:
             if self._fits(self.node.total_resources, task.resources):
                 return False
             self.queued_remote.add(task.task_id)  # it waits in the peer's queue
-        from ember._cluster.protos import node_pb2 as pb
-
         peer = self.peers[node_id]
         deps = self.remote_values.ship_values(task.pins, peer.address, lend=True)
         task.state = RUNNING
@@ -240,15 +237,12 @@ class RemoteNodes:
         self.forwarded[task.task_id] = task
         spec = dict(task.spec)
         spec["fn_bytes"] = self.node.fns[spec["fn_id"]]
-        req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
-                                    owner_node=self.node.node_id,
-                                    owner_address=self.node.link.address, deps=deps)
 
         def failed(why: str) -> None:
             with self.node.lock:
                 self._forward_failed(task, node_id, why)
 
-        self.node.link.forward(peer, req, failed)
+        self.node.cluster.forward(peer.address, spec, deps, failed)
         return True
 
     def _forward_failed(self, task: Task, node_id: str, why: str) -> None:
@@ -275,7 +269,7 @@ class RemoteNodes:
         return self._picked_peer(actor.spec, actor.resources, local_fits)
 
     def forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
-        from ember._core.records import ALIVE
+        from ember._core.node.records import ALIVE
 
         if not reserved and not self.node.scheduler.acquire(node_id, actor.resources):
             self.actor_manager.pending_actors.append(actor)
@@ -293,21 +287,16 @@ class RemoteNodes:
         self.pump_remote_actor(actor)
 
     def _send_forward(self, node_id: str, spec: dict, deps: list, on_fail: Any) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
         peer = self.peers[node_id]
-        req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
-                                    owner_node=self.node.node_id, owner_address=self.node.link.address,
-                                    deps=deps)
 
         def failed(why: str) -> None:
             with self.node.lock:
                 on_fail(why)
 
-        self.node.link.forward(peer, req, failed)
+        self.node.cluster.forward(peer.address, spec, deps, failed)
 
     def pump_remote_actor(self, actor: Any) -> None:
-        from ember._core.records import ALIVE
+        from ember._core.node.records import ALIVE
 
         if actor.state != ALIVE or not actor.remote_node:
             return
@@ -334,7 +323,7 @@ class RemoteNodes:
 
     def _remote_actor_lost(self, actor: Any, reason: str) -> None:
         """The node hosting a remote actor is gone: restart it elsewhere or let it die."""
-        from ember._core.records import DEAD, RESTARTING
+        from ember._core.node.records import DEAD, RESTARTING
 
         if actor.state == DEAD:
             return
@@ -362,14 +351,9 @@ class RemoteNodes:
 
     def send_kill(self, node_id: str, actor_id: bytes, no_restart: bool) -> None:
         """Ask a peer (the actor's host, or its owner) to kill an actor."""
-        from ember._cluster.protos import node_pb2 as pb
-
         peer = self.peers.get(node_id)
-        if peer is None:
-            return
-        req = pb.KillActorRequest(actor_id=actor_id, no_restart=no_restart)
-        md = self.node.link.md
-        self.node.link.pool.submit(lambda: peer.stub.KillActor(req, metadata=md, timeout=30))
+        if peer is not None:
+            self.node.cluster.kill_actor(peer.address, actor_id, no_restart)
 
     # -- running tasks for other owners ------------------------------------------------
 
@@ -404,7 +388,7 @@ class RemoteNodes:
                 self.jobs.drop_job_work(spec["job"])
 
     def _accept_actor(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
-        from ember._core.records import Actor
+        from ember._core.node.records import Actor
 
         spec["name"] = None  # names live with the owner
         spec["lifetime"] = None
@@ -459,8 +443,9 @@ class RemoteNodes:
         out = [self._keep_for_owner(ids.return_id(task.task_id, i), res)
                for i, res in enumerate(results)]
         nested = [c for res in out for c in res[2]]
+        assert task.owner is not None
         deps = self.remote_values.ship_values(nested, task.owner[1]) if nested else []
-        self.node.link.send_result(task.owner[1], task.task_id, self.node.node_id, out, retryable, deps)
+        self.node.cluster.send_result(task.owner[1], task.task_id, out, retryable, deps)
 
     def _keep_for_owner(self, oid: bytes, res: tuple) -> tuple:
         """A result as its owner gets it: inline as is; one in the store stays here (held
@@ -475,8 +460,9 @@ class RemoteNodes:
     def item_to_owner(self, task: Task, index: int, res: tuple) -> None:
         """One item of a streaming generator that runs here for another node."""
         out = self._keep_for_owner(ids.return_id(task.task_id, index), res)
+        assert task.owner is not None
         deps = self.remote_values.ship_values(list(out[2]), task.owner[1]) if out[2] else []
-        self.node.link.send_result(task.owner[1], task.task_id, self.node.node_id, out, False, deps,
+        self.node.cluster.send_result(task.owner[1], task.task_id, out, False, deps,
                               item=index)
 
     def on_remote_item(self, task_id: bytes, node_id: str, index: int, res: tuple,
@@ -502,7 +488,7 @@ class RemoteNodes:
                 self.remote_values.release_arrived(arrived)
 
     def on_remote_result(self, task_id: bytes, node_id: str, results: list,
-                         retryable: bool, deps: list[Any] = ()) -> None:
+                         retryable: bool, deps: Sequence[Dep] = ()) -> None:
         with self.node.lock:
             arrived = self.remote_values.accept_values(deps)  # values of refs nested in the results
             try:
@@ -558,7 +544,7 @@ class RemoteNodes:
     def _track_remote(self, task: Task, node_id: str, held: list) -> None:
         """Record where large results stayed; they are pulled once something waits for
         them, and the task's arguments are kept so that it can run again if they are lost."""
-        from ember._core.objects import READY, RemoteCopy
+        from ember._core.node.objects import READY, RemoteCopy
 
         copies = []
         for oid, size, contained in held:
@@ -584,7 +570,7 @@ class RemoteNodes:
 
     def fetch(self, oid: bytes, e: Any) -> None:
         copy = e.remote
-        self.node.link.pool.submit(self._pull, copy.node_id, oid, copy.size, copy.contained)
+        self.node.cluster.run(self._pull, copy.node_id, oid, copy.size, copy.contained)
 
     def drop_remote(self, oid: bytes, e: Any) -> None:
         """The last reference went before the value was pulled: free the peer's copy."""
@@ -609,14 +595,9 @@ class RemoteNodes:
                 self.node.objects.decref(oid)
 
     def _free_on(self, node_id: str, oids: list[bytes]) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
         peer = self.peers.get(node_id)
-        if peer is None:
-            return
-        req = pb.FreeRequest(object_ids=oids)
-        md = self.node.link.md
-        self.node.link.pool.submit(lambda: peer.stub.FreeObjects(req, metadata=md, timeout=30))
+        if peer is not None:
+            self.node.cluster.free_objects(peer.address, oids)
 
     def _objects_lost_with(self, node_id: str, reason: str) -> None:
         """A peer died: run again the tasks whose results it alone held, or fail them."""
@@ -658,21 +639,13 @@ class RemoteNodes:
 
     def _pull(self, node_id: str, oid: bytes, size: int, contained: list[bytes]) -> None:
         """Copy an object from a peer into the local store, chunk by chunk."""
-        from ember._cluster.protos import node_pb2 as pb
-
         peer = self.peers.get(node_id)
         try:
             if peer is None:
                 raise ConnectionError(f"node {node_id} is not alive")
             with self.node.lock:
                 offset = self.node.objects.allocate(oid, size)
-            if peer.transfer:
-                self.node.link.transfer.pull_into(peer.transfer, oid, self.node.region, offset, size)
-            else:  # a peer without the transfer service: chunks over gRPC
-                stream = peer.stub.PullObject(pb.PullRequest(object_id=oid, chunk_size=_CHUNK),
-                                              metadata=self.node.link.md, timeout=600)
-                for chunk in stream:
-                    self.node.region.write(offset + chunk.offset, chunk.data)
+            self.node.cluster.pull(peer.address, peer.transfer, oid, self.node.region, offset, size)
             with self.node.lock:
                 self.node.store.seal(oid)
                 e = self.node.objects.entries.get(oid)
@@ -683,8 +656,7 @@ class RemoteNodes:
                 if e is not None:
                     self._copy_resolved(e)
             if free:
-                peer.stub.FreeObjects(pb.FreeRequest(object_ids=[oid]),
-                                      metadata=self.node.link.md, timeout=30)
+                self.node.cluster.free_objects(peer.address, [oid])
         except Exception as exc:  # noqa: BLE001 - the copy is lost with its node
             with self.node.lock:
                 try:

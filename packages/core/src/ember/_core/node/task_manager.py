@@ -14,18 +14,11 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ember._core import ids, serialization
-from ember._core.records import (
-    FAILED,
-    FINISHED,
-    QUEUED,
-    RUNNING,
-    STREAMING,
-    WAITING,
-    GenState,
-    Task,
-)
-from ember._core.task_history import TaskHistory
+from ember._core.common import ids, serialization
+from ember._core.common.constants import STREAMING
+from ember._core.node.records import FAILED, FINISHED, QUEUED, RUNNING, WAITING, GenState, Task
+from ember._core.node.requests import DEFERRED
+from ember._core.node.task_history import TaskHistory
 from ember._native import StoreFullError
 from ember.exceptions import (
     ObjectStoreFullError,
@@ -36,11 +29,11 @@ from ember.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ember._core.actor_manager import ActorManager
-    from ember._core.jobs import JobTracker
-    from ember._core.node_manager import NodeManager
-    from ember._core.placement import PlacementManager
-    from ember._core.remote_nodes import RemoteNodes
+    from ember._core.node.actor_manager import ActorManager
+    from ember._core.node.jobs import JobTracker
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.placement import PlacementManager
+    from ember._core.node.remote_nodes import RemoteNodes
 
 _SPACE_RETRY_S = 0.05  # how soon work waiting for room in the store tries again
 _log = logging.getLogger("ember")
@@ -599,12 +592,14 @@ class TaskManager:
     def gen_item_entry(self, task: Task, oid: bytes) -> None:
         """Make the entry for a generator's item: held by its caller, unless the caller
         has dropped the generator (then it goes once nothing else refers to it)."""
+        assert task.gen is not None
         if task.gen.dropped_from is not None:
             self.node.objects.create(oid, None)
         else:
             self.node.hold(task.caller, oid)
 
     def wake_gen(self, task: Task) -> None:
+        assert task.gen is not None
         waiters = task.gen.waiters
         task.gen.waiters = []
         for cb in waiters:
@@ -625,8 +620,6 @@ class TaskManager:
             self.node.handle(caller, "gen_next", (task_id, index), reply)
 
         task.gen.waiters.append(again)
-        from ember._core.node_manager import DEFERRED
-
         return DEFERRED
 
     def op_gen_drop(self, caller: int, reply: Any, task_id: bytes, next_index: int) -> None:

@@ -8,16 +8,18 @@ Ray: a node that can hold it may join), shown as INFEASIBLE in its stats, with a
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
-from ember._core.records import PlacementGroup
+from ember._core.node.records import PlacementGroup
+from ember._core.node.requests import DEFERRED
 from ember.exceptions import InfeasibleResourceError, TaskPlacementGroupRemoved
 
 if TYPE_CHECKING:
-    from ember._core.actor_manager import ActorManager
-    from ember._core.jobs import JobTracker
-    from ember._core.node_manager import NodeManager
-    from ember._core.remote_nodes import RemoteNodes
+    from ember._core.node.actor_manager import ActorManager
+    from ember._core.node.jobs import JobTracker
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.remote_nodes import RemoteNodes
 
 _log = logging.getLogger("ember")
 STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
@@ -77,7 +79,7 @@ class PlacementManager:
                        f"{pg.bundles}) cannot be placed on the alive nodes: {e}. It stays "
                        "pending until nodes that can hold it join.")
                 _log.warning("%s", msg)
-                w = self.node.workers.get(pg.creator)
+                w = self.node.workers.get(pg.creator) if pg.creator is not None else None
                 if w is not None and w.state == "driver":
                     w.send(("warn", msg))
             pg.why_pending = f"no set of nodes can hold it: {e}"
@@ -139,38 +141,30 @@ class PlacementManager:
                           ask_nodes: set[str] | None = None) -> None:
         """Phase one: ask each peer (or those in `ask_nodes`) to hold its bundles; commit
         when all agree."""
-        import pickle
-
-        from ember._cluster.protos import node_pb2 as pb
-
         pg.reserving = True
         pg.attempt += 1
-        encoded = pickle.dumps(pg.bundles, protocol=5)
-        asks = []
-        for node in sorted(ask_nodes if ask_nodes is not None else set(nodes) - {self.node.node_id}):
-            peer = self.remote.peers[node]
-            req = pb.ReserveBundlesRequest(pg_id=pg.pg_id, bundles=encoded,
-                                           here=[n == node for n in nodes],
-                                           owner_node=self.node.node_id, strategy=pg.strategy,
-                                           name=pg.name, attempt=pg.attempt)
-            asks.append((node, peer.stub, req))
-        md = self.node.link.md
+        cluster = self.node.cluster
+        asks = [(node, self.remote.peers[node].address) for node in
+                sorted(ask_nodes if ask_nodes is not None else set(nodes) - {self.node.node_id})]
+        bundles, strategy, name, attempt = pg.bundles, pg.strategy, pg.name, pg.attempt
 
-        def ask(node: str, stub: Any, req: Any) -> str:
-            try:
-                r = stub.ReserveBundles(req, metadata=md, timeout=30)
-                return "" if r.reserved else r.error or "refused"
-            except Exception as e:  # noqa: BLE001 - an unreachable peer refuses
-                return f"unreachable: {e}"
+        def ask(node: str, address: str, answers: dict[str, str]) -> None:
+            answers[node] = cluster.reserve_bundles(address, pg.pg_id, bundles,
+                                                    [n == node for n in nodes], strategy,
+                                                    name, attempt)
 
         def run() -> None:
-            futures = [(node, self.node.link.pool.submit(ask, node, stub, req))
-                       for node, stub, req in asks]
-            answers = {node: f.result() for node, f in futures}
+            answers: dict[str, str] = {}
+            threads = [threading.Thread(target=ask, args=(node, address, answers), daemon=True,
+                                        name="ember-reserve") for node, address in asks]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
             with self.node.lock:
                 self._pg_reservations_done(pg, nodes, answers)
 
-        self.node.link.pool.submit(run)
+        cluster.run(run)
 
     def _pg_reservations_done(self, pg: PlacementGroup, nodes: list[str],
                               answers: dict[str, str]) -> None:
@@ -205,14 +199,9 @@ class PlacementManager:
             pass
 
     def _return_bundles_on(self, node: str, pg: PlacementGroup) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
         peer = self.remote.peers.get(node)
-        if peer is None:
-            return
-        req = pb.ReturnBundlesRequest(pg_id=pg.pg_id, attempt=pg.attempt)
-        md = self.node.link.md
-        self.node.link.pool.submit(lambda: peer.stub.ReturnBundles(req, metadata=md, timeout=30))
+        if peer is not None:
+            self.node.cluster.return_bundles(peer.address, pg.pg_id, pg.attempt)
 
     def reserve_bundles(self, pg_id: str, bundles: list[dict], here: list[bool],
                         owner_node: str, strategy: str, name: str, attempt: int) -> None:
@@ -284,15 +273,13 @@ class PlacementManager:
         pg.waiters.append(lambda: done(pg.state == "CREATED"))
         if timeout is not None:
             state["timer"] = self.node.add_timer(timeout, lambda: done(False))
-        from ember._core.node_manager import DEFERRED
-
         return DEFERRED
 
     def op_pg_ready_ref(self, caller: int, reply: Any, pg_id: str,
                         value: bytes | None = None) -> bytes:
         """An object that becomes ready once the group is placed: `value` (the caller's
         serialized PlacementGroup handle, as Ray's ready() gives), or True."""
-        from ember._core import ids, serialization
+        from ember._core.common import ids, serialization
 
         pg = self.pgs.get(pg_id)
         if pg is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ember._core import serialization
-from ember._core.objects import INLINE_MAX
+from ember._core.common import serialization
+from ember._core.common.constants import INLINE_MAX
 
 # A payload is ("i", bytes) for a value carried inline, or ("s", offset, size) for a value
 # in the node's shared-memory store, pinned for the reader until its views are gone.

@@ -11,8 +11,9 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ember._core import ids, serialization
-from ember._core.records import (
+from ember._core.common import ids, serialization
+from ember._core.common.constants import STREAMING
+from ember._core.node.records import (
     ALIVE,
     DEAD,
     DEPENDENCIES_UNREADY,
@@ -21,11 +22,11 @@ from ember._core.records import (
     QUEUED,
     RESTARTING,
     RUNNING,
-    STREAMING,
     Actor,
     GenState,
     Task,
 )
+from ember._core.node.requests import DEFERRED
 from ember._native import StoreFullError
 from ember.exceptions import (
     ActorDiedError,
@@ -35,12 +36,12 @@ from ember.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from ember._core.actor_directory import ActorDirectory
-    from ember._core.jobs import JobTracker
-    from ember._core.node_manager import NodeManager
-    from ember._core.placement import PlacementManager
-    from ember._core.remote_nodes import RemoteNodes
-    from ember._core.task_manager import TaskManager
+    from ember._core.node.actor_directory import ActorDirectory
+    from ember._core.node.jobs import JobTracker
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.placement import PlacementManager
+    from ember._core.node.remote_nodes import RemoteNodes
+    from ember._core.node.task_manager import TaskManager
 
 HANDLE_SUFFIX = ids.HANDLE_SUFFIX
 _log = logging.getLogger("ember")
@@ -86,8 +87,6 @@ class ActorManager:
                     "get_if_exists=True to reuse it, or ember.get_actor() to look it up."
                 )
             if self.node.gcs is not None and not spec.pop("_name_claimed", False):
-                from ember._core.node_manager import DEFERRED
-
                 self.directory.claim_name_then_create(caller, reply, spec)  # names span the cluster
                 return DEFERRED
         fn_bytes = spec.pop("fn_bytes", None)
@@ -290,6 +289,7 @@ class ActorManager:
         cannot be restored into the store now: it goes back first in line and the actor
         is pumped again once there may be room."""
         try:
+            assert actor.worker is not None
             payloads = self.node.payloads(actor.worker.wid, task.deps) if task.deps else []
         except StoreFullError:
             actor.inflight.pop(task.task_id, None)
@@ -355,6 +355,7 @@ class ActorManager:
 
     def on_actor_task_done(self, w: Any, task: Task, results: list, retryable: bool) -> None:
         actor = task.actor
+        assert actor is not None
         actor.inflight.pop(task.task_id, None)
         if retryable and task.retries_left != 0 and not task.cancelled:
             task.retries_left -= 1
@@ -368,6 +369,7 @@ class ActorManager:
         if force:
             raise ValueError("force=True is not supported for actor tasks; use ember.kill().")
         actor = task.actor
+        assert actor is not None
         task.cancelled = True
         if task in actor.submitted:
             actor.submitted.remove(task)
@@ -512,8 +514,6 @@ class ActorManager:
         ns = namespace or self.node.namespace
         aid = self.named.get((ns, name))
         if (aid is None or self.actors[aid].state == DEAD) and self.node.gcs is not None:
-            from ember._core.node_manager import DEFERRED
-
             self.directory.named_elsewhere(reply, caller, name, ns)
             return DEFERRED
         if aid is None or self.actors[aid].state == DEAD:

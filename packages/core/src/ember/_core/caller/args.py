@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ember._core import serialization
+from ember._core.common import serialization
 
 
 class _Dep:
@@ -63,7 +63,7 @@ def _maybe_put(v: Any, deps: list, held: list, put: Any) -> Any:
 
 
 def serialization_inline_limit() -> int:
-    from ember._core.objects import INLINE_MAX
+    from ember._core.common.constants import INLINE_MAX
 
     return INLINE_MAX
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import pickle
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from ember._core.node.cluster_port import Dep
+
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
+    from ember._core.node.node_manager import NodeManager
+
+_CHUNK = 4 << 20  # bytes per chunk of an object pulled over gRPC
 
 
 class ClusterLink:
-    """This node's gRPC side: its NodeService server and clients for its peers."""
+    """This node's gRPC side: its NodeService server and clients for its peers; the
+    node's ClusterPort (ember._core.node.cluster_port)."""
 
     def __init__(self, manager: NodeManager, token: str, host: str) -> None:
         import grpc
@@ -22,6 +28,7 @@ class ClusterLink:
         from ember._cluster.node_service import serve
         from ember._cluster.transfer import TransferClient, TransferServer
 
+        self.node_id = manager.node_id
         self.md = auth.metadata(token)
         self.pool = ThreadPoolExecutor(8, thread_name_prefix="ember-peer")
         # Updates to the control store go out one at a time, so they arrive in order.
@@ -43,14 +50,6 @@ class ClusterLink:
                 lane = self._lanes[address] = _Lane(stub, self.md)
             return lane
 
-    def forward(self, peer: Any, req: Any, on_fail: Any) -> None:
-        """Send a task/actor forward to a peer, in order, batched with others."""
-        self._lane(peer.address).put(("forward", req, on_fail))
-
-    def push(self, address: str, req: Any) -> None:
-        """Send values to a node, in order with what else goes to it."""
-        self._lane(address).put(("forward", req, lambda _why: None))
-
     def stub_for(self, address: str) -> Any:
         from ember._cluster.protos import node_pb2_grpc as pb_grpc
 
@@ -61,16 +60,80 @@ class ClusterLink:
                 stub = self._stubs[address] = pb_grpc.NodeServiceStub(channel)
             return stub
 
-    def send_result(self, owner_address: str, task_id: bytes, node_id: str, results: Any,
-                    retryable: bool, deps: list, item: int = 0) -> None:
-        """A task's results (or, with `item`, one item of a streaming generator) for its
-        owner, in order with everything else sent to it."""
+    # -- the node's ClusterPort ------------------------------------------------------------
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.pool.submit(fn, *args)
+
+    def run_ordered(self, fn: Callable[..., Any], *args: Any) -> None:
+        self.gcs_out.submit(fn, *args)
+
+    def forward(self, address: str, spec: dict, deps: Sequence[Dep],
+                on_fail: Callable[[str], None]) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
-        req = pb.TaskResultRequest(task_id=task_id, node_id=node_id,
+        req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
+                                    owner_node=self.node_id, owner_address=self.address,
+                                    deps=[dep_to_pb(d) for d in deps])
+        self._lane(address).put(("forward", req, on_fail))
+
+    def send_result(self, owner_address: str, task_id: bytes, results: Any, retryable: bool,
+                    deps: Sequence[Dep], item: int = 0) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        req = pb.TaskResultRequest(task_id=task_id, node_id=self.node_id,
                                    results=pickle.dumps(results, protocol=5),
-                                   retryable=retryable, deps=deps, item=item)
+                                   retryable=retryable, deps=[dep_to_pb(d) for d in deps],
+                                   item=item)
         self._lane(owner_address).put(("result", req, None))
+
+    def kill_actor(self, address: str, actor_id: bytes, no_restart: bool) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        req = pb.KillActorRequest(actor_id=actor_id, no_restart=no_restart)
+        stub = self.stub_for(address)
+        self.pool.submit(lambda: stub.KillActor(req, metadata=self.md, timeout=30))
+
+    def free_objects(self, address: str, object_ids: list[bytes]) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        req = pb.FreeRequest(object_ids=object_ids)
+        stub = self.stub_for(address)
+        self.pool.submit(lambda: stub.FreeObjects(req, metadata=self.md, timeout=30))
+
+    def reserve_bundles(self, address: str, pg_id: str, bundles: list[dict], here: list[bool],
+                        strategy: str, name: str, attempt: int) -> str:
+        from ember._cluster.protos import node_pb2 as pb
+
+        req = pb.ReserveBundlesRequest(pg_id=pg_id, bundles=pickle.dumps(bundles, protocol=5),
+                                       here=here, owner_node=self.node_id, strategy=strategy,
+                                       name=name, attempt=attempt)
+        try:
+            r = self.stub_for(address).ReserveBundles(req, metadata=self.md, timeout=30)
+            return "" if r.reserved else r.error or "refused"
+        except Exception as e:  # noqa: BLE001 - an unreachable peer refuses
+            return f"unreachable: {e}"
+
+    def return_bundles(self, address: str, pg_id: str, attempt: int) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        req = pb.ReturnBundlesRequest(pg_id=pg_id, attempt=attempt)
+        stub = self.stub_for(address)
+        self.pool.submit(lambda: stub.ReturnBundles(req, metadata=self.md, timeout=30))
+
+    def pull(self, address: str, transfer_address: str, object_id: bytes, region: Any,
+             offset: int, size: int) -> None:
+        from ember._cluster.protos import node_pb2 as pb
+
+        if transfer_address:
+            self.transfer.pull_into(transfer_address, object_id, region, offset, size)
+            return
+        # A peer without the transfer service: chunks over gRPC.
+        stream = self.stub_for(address).PullObject(
+            pb.PullRequest(object_id=object_id, chunk_size=_CHUNK), metadata=self.md,
+            timeout=600)
+        for chunk in stream:
+            region.write(offset + chunk.offset, chunk.data)
 
     def stop(self) -> None:
         self.server.stop(0.5)
@@ -80,6 +143,20 @@ class ClusterLink:
         self.gcs_out.shutdown(wait=False, cancel_futures=True)
         for lane in self._lanes.values():
             lane.stop()
+
+
+def dep_to_pb(d: Dep) -> Any:
+    """The wire form of a Dep."""
+    from ember._cluster.protos import node_pb2 as pb
+
+    return pb.Dep(object_id=d.object_id, pending=d.pending, holder=d.holder, size=d.size,
+                  data=d.data, contained=list(d.contained))
+
+
+def dep_from_pb(m: Any) -> Dep:
+    """A Dep from its wire form (a node_pb2.Dep)."""
+    return Dep(object_id=m.object_id, pending=m.pending, holder=m.holder, size=m.size,
+               data=m.data, contained=tuple(m.contained))
 
 
 class _Lane:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ember._core.records import DEAD
+from ember._core.node.records import DEAD
 
 if TYPE_CHECKING:
-    from ember._core.actor_manager import ActorManager
-    from ember._core.node_manager import NodeManager
-    from ember._core.task_manager import TaskManager
+    from ember._core.node.actor_manager import ActorManager
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.task_manager import TaskManager
 
 _FILTER_OPS = ("=", "!=")
 # Metric snapshots of processes that exited are kept (their counters still count), up to:

@@ -10,7 +10,7 @@ import sys
 from collections import Counter, deque
 from typing import Any
 
-from ember._core import framing
+from ember._core.common import framing
 
 IDLE = "idle"
 BUSY = "busy"
@@ -69,12 +69,12 @@ class Template:
         self.proc: subprocess.Popen | None = None
         self.pid = 0
         if _safe_to_fork():
-            from ember._core import template
+            from ember._core.worker import template
 
             self.pid = template.fork_from(fds, *fds, store_size)
         else:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ember._core.template", *map(str, fds), str(store_size)],
+                [sys.executable, "-m", "ember._core.worker.template", *map(str, fds), str(store_size)],
                 pass_fds=fds, close_fds=True)
             self.pid = self.proc.pid
         ctl_b.close()

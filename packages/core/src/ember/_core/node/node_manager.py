@@ -18,25 +18,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ember._core import framing, handshake, limits, native_errors, refs
-from ember._core.actor_directory import ActorDirectory
-from ember._core.actor_manager import ActorManager
-from ember._core.cluster_link import ClusterLink
-from ember._core.gpus import GpuIds
-from ember._core.introspection import Introspection
-from ember._core.jobs import JobTracker
-from ember._core.objects import READY, ObjectTable
-from ember._core.placement import PlacementManager
-from ember._core.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
-from ember._core.records import Actor, PlacementGroup, Task
-from ember._core.remote_nodes import RemoteNodes
-from ember._core.remote_values import RemoteValues
-from ember._core.runtime_env import EnvCache
-from ember._core.task_manager import TaskManager
+from ember._core.common import framing, handshake, limits, native_errors, refs
+from ember._core.common.runtime_env import EnvCache
+from ember._core.node.actor_directory import ActorDirectory
+from ember._core.node.actor_manager import ActorManager
+from ember._core.node.cluster_port import ClusterPort, ControlStore
+from ember._core.node.gpus import GpuIds
+from ember._core.node.introspection import Introspection
+from ember._core.node.jobs import JobTracker
+from ember._core.node.objects import READY, ObjectTable
+from ember._core.node.placement import PlacementManager
+from ember._core.node.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
+from ember._core.node.records import Actor, PlacementGroup, Task
+from ember._core.node.remote_nodes import RemoteNodes
+from ember._core.node.remote_values import RemoteValues
+from ember._core.node.requests import DEFERRED, DRIVER
+from ember._core.node.task_manager import TaskManager
 from ember.exceptions import GetTimeoutError
-
-DRIVER = 0
-DEFERRED = object()
 
 
 class _Timer:
@@ -58,7 +56,7 @@ class NodeManager:
                  is_head: bool = True, labels: dict[str, str] | None = None,
                  preload_modules: list[str] | None = None) -> None:
         from ember import _native
-        from ember._core import procutil
+        from ember._core.common import procutil
 
         if "memory" not in resources:  # as on every Ray node: 70 % of the machine's memory
             resources = {**resources,
@@ -98,8 +96,8 @@ class NodeManager:
         self.reserved: dict[int, Actor] = {}  # wid being forked -> actor waiting for it
         self.fns: dict[bytes, bytes] = {}
         self.driver_refs = refs.current
-        self.link: ClusterLink | None = None  # the cluster link, once in a cluster
-        self.gcs: Any = None  # the control store client, once in a cluster
+        self.link: ClusterPort | None = None  # the cluster transport, once in a cluster
+        self.gcs: ControlStore | None = None  # the control store client, once in a cluster
         # The components: each owns one part of the node's state; all run under the lock.
         self.task_manager = TaskManager(self)
         self.actor_manager = ActorManager(self)
@@ -399,7 +397,7 @@ class NodeManager:
             box.pop(0)
             with self.lock:
                 self._waiting_boxes.pop(id(box), None)
-        ok, value = box[0]
+        ok, value = box[0]  # pyright: ignore[reportGeneralTypeIssues] - the (ok, value) reply
         if not ok:
             raise native_errors.to_public(value)
         return value
@@ -431,7 +429,7 @@ class NodeManager:
 
     def _fail_submission(self, caller: int, spec: dict, err: BaseException) -> None:
         """A one-way submission was refused: its returns carry the error instead."""
-        from ember._core import ids, serialization
+        from ember._core.common import ids, serialization
 
         data = serialization.serialize_error(err).to_bytes()
         n = spec.get("num_returns", 1)
@@ -709,12 +707,30 @@ class NodeManager:
         if w.blocked == 0 and w.task is not None and not w.holds_resources:
             w.holds_resources = bool(self.task_manager.acquire_task_resources(w.task))
 
-    def join_cluster(self, token: str, host: str) -> str:
-        """Serve peers (NodeService) and take part in cross-node scheduling."""
-        self.link = ClusterLink(self, token, host)
-        self.objects.fetch = self.remote.fetch
-        self.objects.drop_remote = self.remote.drop_remote
-        return self.link.address
+    def attach_cluster(self, link: ClusterPort, gcs: ControlStore) -> None:
+        """Take part in a cluster: `link` reaches the peers (and serves them), `gcs` is
+        the control store (ember._cluster builds both)."""
+        with self.lock:
+            self.link = link
+            self.gcs = gcs
+            self.objects.fetch = self.remote.fetch
+            self.objects.drop_remote = self.remote.drop_remote
+
+    @property
+    def cluster(self) -> ClusterPort:
+        """The cluster transport, on paths that only run in a cluster."""
+        link = self.link
+        if link is None:
+            raise RuntimeError("This node is not part of a cluster.")
+        return link
+
+    @property
+    def control_store(self) -> ControlStore:
+        """The control store client, on paths that only run in a cluster."""
+        gcs = self.gcs
+        if gcs is None:
+            raise RuntimeError("This node is not part of a cluster.")
+        return gcs
 
     def op_cluster_info(self, caller: int, reply: Any, what: str) -> Any:
         nodes = [self.node_id, *self.remote.peers]

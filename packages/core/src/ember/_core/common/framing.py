@@ -8,7 +8,7 @@ import struct
 import threading
 from typing import Any
 
-from ember._core import limits
+from ember._core.common import limits
 
 _HEADER = struct.Struct("<I")
 # Reads go into a per-connection buffer of this size (recv_into: no allocation per read);
@@ -131,6 +131,7 @@ class Connection:
     def _read(self) -> None:
         """One read from the socket into the buffer; ConnectionClosed at end of stream."""
         if self._big is not None:
+            assert self._big_view is not None
             n = self.sock.recv_into(self._big_view[self._big_pos :])
             self._big_pos += n
         else:

@@ -10,15 +10,17 @@ restarts it elsewhere) or learns that it is dead.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from typing import TYPE_CHECKING, Any
 
-from ember._core.records import ALIVE, DEAD, Actor
+from ember._core.node.cluster_port import ActorRow
+from ember._core.node.records import ALIVE, DEAD, Actor
 
 if TYPE_CHECKING:
-    from ember._core.actor_manager import ActorManager
-    from ember._core.node_manager import NodeManager
-    from ember._core.remote_nodes import RemoteNodes
+    from ember._core.node.actor_manager import ActorManager
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.remote_nodes import RemoteNodes
 
 # Looking up an actor that is not placed yet is retried this often (seconds).
 _LOOKUP_RETRY = 0.1
@@ -41,22 +43,20 @@ class ActorDirectory:
         """Tell the control store where an actor we own lives now (or that it died)."""
         if self.node.gcs is None or actor.owner is not None or actor.proxy:
             return
-        from ember._cluster.protos import gcs_pb2 as pb
-
         node = actor.remote_node or (actor.node_id if actor.state == ALIVE else "")
         data = pickle.dumps({"meta": actor.spec.get("meta"), "owner": self.node.node_id,
                              "max_task_retries": actor.spec.get("max_task_retries") or 0},
                             protocol=5)
-        row = pb.Actor(actor_id=actor.actor_id, name=actor.name or "",
+        row = ActorRow(actor_id=actor.actor_id, name=actor.name or "",
                        namespace=actor.namespace, class_name=actor.class_name,
                        state=actor.state, node_id=node, detached=actor.detached, data=data,
-                       num_restarts=actor.num_restarts, death_cause=actor.death_cause,
+                       num_restarts=actor.num_restarts, death_cause=actor.death_cause or "",
                        owner_node=self.node.node_id)
-        self.node.link.gcs_out.submit(self._publish_actor, row)
+        self.node.cluster.run_ordered(self._publish_actor, row)
 
-    def _publish_actor(self, row: Any) -> None:
+    def _publish_actor(self, row: ActorRow) -> None:
         try:
-            self.node.gcs.update_actor(row)
+            self.node.control_store.update_actor(row)
         except Exception:  # noqa: BLE001 - the control store is restarting; callers retry
             pass
 
@@ -77,13 +77,13 @@ class ActorDirectory:
     def _resolve_proxy(self, proxy: Actor) -> None:
         def lookup() -> None:
             try:
-                row = self.node.gcs.get_actor(proxy.actor_id)
+                row = self.node.control_store.get_actor(proxy.actor_id)
             except Exception:  # noqa: BLE001 - retried below
                 row = None
             with self.node.lock:
                 self._proxy_resolved(proxy, row)
 
-        self.node.link.pool.submit(lookup)
+        self.node.cluster.run(lookup)
 
     def _proxy_resolved(self, proxy: Actor, row: Any) -> None:
         if proxy.state == DEAD:
@@ -146,22 +146,21 @@ class ActorDirectory:
     def claim_name_then_create(self, caller: int, reply: Any, spec: dict) -> None:
         """Register a named actor's name with the control store, which refuses a name
         taken anywhere in the cluster, then create the actor here (replies later)."""
-        from ember._cluster.protos import gcs_pb2 as pb
-
         data = pickle.dumps({"meta": spec.get("meta"), "owner": self.node.node_id,
                              "max_task_retries": spec.get("max_task_retries") or 0},
                             protocol=5)
-        row = pb.Actor(actor_id=spec["actor_id"], name=spec["name"],
+        row = ActorRow(actor_id=spec["actor_id"], name=spec["name"],
                        namespace=spec["namespace"], class_name=spec.get("class_name", ""),
                        state="PENDING_CREATION", detached=spec.get("lifetime") == "detached",
                        data=data, owner_node=self.node.node_id)
 
         def claim() -> None:
             try:
-                existing, existed = self.node.gcs.register_actor(
+                existing, existed = self.node.control_store.register_actor(
                     row, get_if_exists=bool(spec.get("get_if_exists")))
             except Exception as e:  # noqa: BLE001 - ALREADY_EXISTS, or no control store
-                details = e.details() if hasattr(e, "details") else str(e)
+                details_of = getattr(e, "details", None)  # a grpc error's own message
+                details = details_of() if callable(details_of) else str(e)
                 reply(False, ValueError(f"Cannot create actor {spec['name']!r}: {details}"))
                 return
             with self.node.lock:
@@ -172,17 +171,17 @@ class ActorDirectory:
                 try:
                     reply(True, self.actor_manager.op_create_actor(caller, reply, spec))
                 except BaseException as e:  # noqa: BLE001 - returned to the caller
-                    row.state = "DEAD"
-                    self.node.link.gcs_out.submit(self._publish_actor, row)
+                    self.node.cluster.run_ordered(self._publish_actor,
+                                                  dataclasses.replace(row, state="DEAD"))
                     reply(False, e)
 
-        self.node.link.pool.submit(claim)
+        self.node.cluster.run(claim)
 
     def named_elsewhere(self, reply: Any, caller: int, name: str, namespace: str) -> None:
         """Look up a named actor that another node owns; replies later."""
         def lookup() -> None:
             try:
-                row = self.node.gcs.get_named_actor(name, namespace)
+                row = self.node.control_store.get_named_actor(name, namespace)
             except Exception as e:  # noqa: BLE001 - reported to the caller
                 reply(False, ValueError(f"Failed to look up actor {name!r}: {e}"))
                 return
@@ -194,10 +193,10 @@ class ActorDirectory:
                 info = self._actor_info_from_row(caller, row)
             reply(True, info)
 
-        self.node.link.pool.submit(lookup)
+        self.node.cluster.run(lookup)
 
     def _actor_info_from_row(self, caller: int, row: Any) -> dict:
-        from ember._core.ids import handle_id
+        from ember._core.common.ids import handle_id
 
         self.node.hold(caller, handle_id(row.actor_id))
         return {"actor_id": row.actor_id, "meta": pickle.loads(row.data).get("meta")}

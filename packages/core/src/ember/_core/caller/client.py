@@ -10,10 +10,11 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ember._core import ids, serialization, values
+from ember._core.caller import values
+from ember._core.common import ids, serialization
 
 if TYPE_CHECKING:
-    from ember._core.node_manager import NodeManager
+    from ember._core.node.node_manager import NodeManager
 
 # Ids remembered as ready by wait_ids before the memory is cleared.
 _READY_SEEN_MAX = 100_000

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ember._core import buffers
+from ember._core.common import buffers
 
 _cloudpickle: Any = None
 

@@ -12,19 +12,18 @@ outlive the driver that created them.
 
 from __future__ import annotations
 
-import pickle
 from typing import TYPE_CHECKING, Any
 
-from ember._core import serialization
-from ember._core.records import DEAD, Task
+from ember._core.common import serialization
+from ember._core.node.records import DEAD, Task
 from ember.exceptions import TaskCancelledError
 
 if TYPE_CHECKING:
-    from ember._core.actor_manager import ActorManager
-    from ember._core.node_manager import NodeManager
-    from ember._core.placement import PlacementManager
-    from ember._core.remote_nodes import RemoteNodes
-    from ember._core.task_manager import TaskManager
+    from ember._core.node.actor_manager import ActorManager
+    from ember._core.node.node_manager import NodeManager
+    from ember._core.node.placement import PlacementManager
+    from ember._core.node.remote_nodes import RemoteNodes
+    from ember._core.node.task_manager import TaskManager
 
 _DRIVER_EXITED = "its driver exited"
 
@@ -115,13 +114,9 @@ class JobTracker:
         self.task_manager.cancel_task(task, force=True)
 
     def _tell_peers_job_ended(self, job: str) -> None:
-        from ember._cluster.protos import node_pb2 as pb
-
-        spec = pickle.dumps({"kind": "job_end", "job": job}, protocol=5)
         for peer in list(self.remote.peers.values()):
-            req = pb.ForwardTaskRequest(spec=spec, owner_node=self.node.node_id,
-                                        owner_address=self.node.link.address)
-            self.node.link.push(peer.address, req)
+            self.node.cluster.forward(peer.address, {"kind": "job_end", "job": job}, [],
+                                      lambda _why: None)
 
     def job_ended_here(self, spec: dict) -> bool:
         """For work forwarded by a peer: True if its job has ended (it is then ended too,

@@ -20,9 +20,7 @@ ALIVE = "ALIVE"
 RESTARTING = "RESTARTING"
 DEAD = "DEAD"
 
-STREAMING = -1  # num_returns="streaming"
 # Ray's reserved concurrency group: its calls never wait behind the actor's own work.
-SYSTEM_GROUP = "_ray_system"
 
 
 class Task:

@@ -11,10 +11,10 @@ import time
 import traceback
 from typing import Any
 
-from ember._core import args as argpack
-from ember._core import context, ids, procutil, serialization
-from ember._core.objects import INLINE_MAX
-from ember._core.records import STREAMING, SYSTEM_GROUP
+from ember._core.caller import args as argpack
+from ember._core.caller import context
+from ember._core.common import ids, procutil, serialization
+from ember._core.common.constants import INLINE_MAX, STREAMING, SYSTEM_GROUP
 from ember.exceptions import RayTaskError, TaskCancelledError
 
 IDLE_TITLE = "ray::IDLE"  # what `ps` shows for a worker between tasks, as in Ray

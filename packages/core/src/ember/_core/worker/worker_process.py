@@ -21,10 +21,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ember._core import context, framing, ids, refs, serialization
-from ember._core.client import BaseClient
-from ember._core.objects import INLINE_MAX
-from ember._core.records import SYSTEM_GROUP
+from ember._core.caller import context
+from ember._core.caller.client import BaseClient
+from ember._core.common import framing, ids, refs, serialization
+from ember._core.common.constants import INLINE_MAX, SYSTEM_GROUP
 
 
 class WorkerClient(BaseClient):
@@ -203,7 +203,7 @@ class WorkerClient(BaseClient):
         return self._system
 
     def run(self) -> None:
-        from ember._core.execution import Runner
+        from ember._core.worker.execution import Runner
 
         runner = self.runner = Runner(self)
         while True:

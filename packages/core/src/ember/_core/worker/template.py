@@ -15,8 +15,9 @@ import signal
 import socket
 import sys
 
-from ember._core import framing, worker_process
-from ember._core.procutil import set_parent_death_signal, set_process_name
+from ember._core.common import framing
+from ember._core.common.procutil import set_parent_death_signal, set_process_name
+from ember._core.worker import worker_process
 
 
 def _fork_worker(ctl: socket.socket, fds: socket.socket, wid: int, setup: dict,

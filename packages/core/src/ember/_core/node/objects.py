@@ -8,17 +8,17 @@ block deleted) and the objects it contains are released in turn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ember._core import serialization
+from ember._core.common import serialization
+from ember._core.common.constants import INLINE_MAX
 from ember.exceptions import ObjectLostError, ObjectStoreFullError
 
 PENDING = 0
 READY = 1
 
 # Values up to this size travel inside messages and never touch shared memory.
-INLINE_MAX = 100 * 1024
 
 
 class RemoteCopy:
@@ -76,7 +76,7 @@ class ObjectTable:
             e.refs += 1
         return e
 
-    def set_inline(self, oid: bytes, data: bytes, contained: list[bytes] = ()) -> None:
+    def set_inline(self, oid: bytes, data: bytes, contained: Sequence[bytes] = ()) -> None:
         e = self.entries.get(oid)
         if e is None or e.state == READY:
             return
@@ -85,7 +85,7 @@ class ObjectTable:
         e.is_error = bool(data[0] & serialization.FLAG_ERROR)
         self._ready(oid, e, contained)
 
-    def set_in_store(self, oid: bytes, size: int, contained: list[bytes] = ()) -> None:
+    def set_in_store(self, oid: bytes, size: int, contained: Sequence[bytes] = ()) -> None:
         e = self.entries.get(oid)
         if e is None or e.state == READY:
             self.store.delete(oid)
@@ -94,7 +94,7 @@ class ObjectTable:
         e.size = size
         self._ready(oid, e, contained)
 
-    def _ready(self, oid: bytes, e: Entry, contained: list[bytes]) -> None:
+    def _ready(self, oid: bytes, e: Entry, contained: Sequence[bytes]) -> None:
         e.state = READY
         if contained:
             e.contained = list(contained)

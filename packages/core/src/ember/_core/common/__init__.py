@@ -1,0 +1,1 @@
+"""Code every process of the runtime shares: ids, wire format, framing, limits."""

@@ -1,0 +1,1 @@
+"""The node manager and its components: one process per node."""

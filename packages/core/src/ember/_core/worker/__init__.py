@@ -1,0 +1,1 @@
+"""Worker processes: the template that forks them, and task execution."""
