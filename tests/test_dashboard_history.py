@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ember._core.task_history import TaskHistory
+from ember._core.node.task_history import TaskHistory
 
 RES = {"CPU": 1.0}
 

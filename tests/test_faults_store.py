@@ -150,7 +150,7 @@ def test_a_worker_killed_while_writing_its_result_leaves_no_half_object(shutdown
 
     @ember.remote(max_retries=1)
     def produce():
-        from ember._core import context
+        from ember._core.caller import context
 
         client = context.client
         if not os.path.exists(marker):  # the first attempt dies between create and seal

@@ -89,7 +89,7 @@ def test_large_bytes_arguments_go_through_the_store(shutdown_after):
 
 def test_native_errors_are_mapped_to_public_ones():
     from ember import _native
-    from ember._core.native_errors import to_public
+    from ember._core.common.native_errors import to_public
 
     for native, public in [(_native.StoreFullError, exceptions.ObjectStoreFullError),
                            (_native.InfeasibleError, exceptions.InfeasibleResourceError),

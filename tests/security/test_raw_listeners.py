@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ember._core.handshake import MAGIC
+from ember._core.common.handshake import MAGIC
 from security.attacks import (
     HANDSHAKE_TIMEOUT_S,
     REAL_DRIVER,

@@ -18,7 +18,7 @@ import pytest
 
 import ember
 from ember import serve
-from ember._core.handshake import MAGIC
+from ember._core.common.handshake import MAGIC
 from security.attacks import (
     HANDSHAKE_TIMEOUT_S,
     MarkerPayload,
