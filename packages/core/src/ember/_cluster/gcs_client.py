@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
 from ember._cluster import auth
 from ember._cluster.protos import gcs_pb2 as pb
 from ember._cluster.protos import gcs_pb2_grpc as pb_grpc
+
+
+class MessageStream(Protocol):
+    """A server-streaming call: iterate it for messages, `cancel()` it to stop."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __next__(self) -> Any: ...
+
+    def cancel(self) -> bool: ...
 
 
 class GcsClient:
@@ -95,12 +105,12 @@ class GcsClient:
         return list(self.call("KVKeys", pb.KVKeysRequest(ns=ns, prefix=prefix)).keys)
 
     # pubsub
-    def subscribe(self, channels: list[str]) -> Iterator[Any]:
+    def subscribe(self, channels: list[str]) -> MessageStream:
         """A blocking iterator of PubMessage; cancel it with `.cancel()`."""
         return self.stub.Subscribe(pb.SubscribeRequest(channels=channels), metadata=self._md)
 
     def subscribe_in_background(self, channels: list[str],
-                                on_message: Callable[[Any], None]) -> Callable[[], None]:
+                                on_message: Callable[[Any], None]) -> Callable[[], bool]:
         """Deliver messages to `on_message` from a thread; returns a function to stop."""
         stream = self.subscribe(channels)
 

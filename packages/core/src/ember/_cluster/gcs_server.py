@@ -228,6 +228,7 @@ class ControlStore(pb_grpc.ControlStoreServicer):
             job = self.jobs.rows.get(request.job_id.encode())
             if job is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
+                raise AssertionError("unreachable: abort() raises")
             job.status = request.status or "SUCCEEDED"
             job.end_time = time.time()
             self.jobs.put(job.job_id.encode(), job)

@@ -16,6 +16,7 @@ from ember.dashboard.auth import BodyTooLarge
 from ember.dashboard.backend import Backend
 from ember.dashboard.job_manager import JobError, JobManager
 from ember.dashboard.routes_state import BadQuery, page_params, paged
+from ember.job_submission.models import JobInfo
 
 _SUBMIT_KEYS = {"entrypoint", "submission_id", "job_id", "runtime_env", "metadata",
                 "entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_memory",
@@ -33,9 +34,10 @@ def _jobs(backend: Backend) -> JobManager:
     return backend.jobs
 
 
-def _field(job: Any, key: str) -> Any:
-    value = getattr(job, key, None)
-    return value.value if key == "status" else value
+def _field(job: JobInfo, key: str) -> Any:
+    if key == "status":
+        return job.status.value
+    return getattr(job, key, None)
 
 
 def _check_submission(body: dict) -> str:

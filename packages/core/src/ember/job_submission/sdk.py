@@ -43,12 +43,14 @@ def resolve(address: str | None) -> tuple[str, str | None]:
     local = _local_cluster()
     embedded = _embedded()
     if address is None:
+        found: str
         if local is not None and local.get("dashboard_url"):
-            address = local["dashboard_url"]
+            found = local["dashboard_url"]
         elif embedded is not None and embedded.get("dashboard_url"):
-            address = embedded["dashboard_url"]
+            found = embedded["dashboard_url"]
         else:
-            address = "http://127.0.0.1:8265"
+            found = "http://127.0.0.1:8265"
+        address = found
     if "://" not in address:
         address = f"http://{address}"
     address = address.rstrip("/")
