@@ -483,6 +483,16 @@ class Dataset:
     def get_internal_block_refs(self) -> list[Any]:
         return self.to_arrow_refs()
 
+    def to_random_access_dataset(self, key: str, num_workers: int | None = None) -> Any:
+        """A RandomAccessDataset: rows looked up by `key`, served by `num_workers` actors
+        (default: 4 per node, as Ray)."""
+        from ember.data.random_access_dataset import RandomAccessDataset
+
+        _ensure_init()
+        if num_workers is None:
+            num_workers = 4 * len(ember.nodes())
+        return RandomAccessDataset(self, key, num_workers)
+
     def materialize(self) -> MaterializedDataset:
         """Run the plan now and keep its blocks in the object store."""
         bundles = [RefBundle(b.blocks, False, i) for i, b in enumerate(self._bundles())]
