@@ -180,4 +180,5 @@ class RuntimeContext:
 
 
 def get_runtime_context() -> RuntimeContext:
+    """The ids, namespace and resources of the current driver, task or actor."""
     return RuntimeContext(context.require_client())
