@@ -43,8 +43,10 @@ class GcsClient:
                        labels=labels or {}, is_head=is_head)
         return self.call("RegisterNode", pb.RegisterNodeRequest(node=node)).heartbeat_period_s
 
-    def heartbeat(self, node_id: str, available: dict[str, float], pending: float = 0) -> bool:
-        req = pb.HeartbeatRequest(node_id=node_id, available=available, pending_demand=pending)
+    def heartbeat(self, node_id: str, available: dict[str, float], pending: float = 0,
+                  stats: dict[str, float] | None = None) -> bool:
+        req = pb.HeartbeatRequest(node_id=node_id, available=available, pending_demand=pending,
+                                  stats=stats or {})
         return self.call("Heartbeat", req).known
 
     def unregister_node(self, node_id: str, reason: str = "") -> None:

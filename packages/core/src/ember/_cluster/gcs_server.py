@@ -122,6 +122,8 @@ class ControlStore(pb_grpc.ControlStoreServicer):
             node.available.clear()
             node.available.update(request.available)
             node.pending_demand = request.pending_demand
+            node.stats.clear()
+            node.stats.update(request.stats)
             # Heartbeats are not persisted one by one: only membership changes are.
         return pb.HeartbeatReply(known=True)
 

@@ -11,7 +11,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ember.dashboard import routes_jobs, routes_logs, routes_metrics, routes_state
+from ember.dashboard import (
+    routes_jobs,
+    routes_logs,
+    routes_metrics,
+    routes_serve,
+    routes_state,
+)
 from ember.dashboard.auth import TokenGate
 from ember.dashboard.backend import Backend
 
@@ -54,7 +60,8 @@ def build_app(backend: Backend, token: str) -> Any:
 
     routes = [Route("/", index), Route("/ui/{name}", asset), Route("/api/version", version),
               *routes_jobs.routes(backend), *routes_logs.routes(backend),
-              *routes_state.routes(backend), *routes_metrics.routes(backend)]
+              *routes_state.routes(backend), *routes_metrics.routes(backend),
+              *routes_serve.routes(backend)]
     app = Starlette(routes=routes)
     return TokenGate(app, token, max_body_bytes())
 
