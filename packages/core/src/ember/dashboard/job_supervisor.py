@@ -77,6 +77,7 @@ class JobSupervisor:
             [sys.executable, "-c", _GUARD, entrypoint, str(STOP_GRACE_S)],
             env={**os.environ, **env}, cwd=cwd, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        assert self.proc.stdout is not None  # stdout=PIPE
         os.set_blocking(self.proc.stdout.fileno(), False)
         return {"node_id": ember.get_runtime_context().get_node_id(), "pid": self.proc.pid}
 
@@ -128,6 +129,7 @@ def main() -> int:
     import ember
 
     sup = None
+    started = False
     try:
         ember.init(address="auto", log_to_driver=False)
         options: dict[str, Any] = {"num_cpus": spec.get("num_cpus") or 0,
@@ -140,6 +142,7 @@ def main() -> int:
 
         sup = ember.remote(Supervisor).options(**options).remote()
         where = ember.get(sup.start.remote(spec["entrypoint"], spec["env"], spec["cwd"]))
+        started = True
         status.write(json.dumps(where) + "\n")
         out = sys.stdout.buffer
         while (chunk := ember.get(sup.read.remote())) is not None:
@@ -149,7 +152,7 @@ def main() -> int:
         return int(ember.get(sup.wait.remote()))
     except _Stop:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if sup is not None:
+        if started and sup is not None:  # else never placed: exiting withdraws it
             deadline = time.monotonic() + STOP_GRACE_S + 0.5
             try:
                 ember.get(sup.stop.remote(), timeout=max(0.1, deadline - time.monotonic()))

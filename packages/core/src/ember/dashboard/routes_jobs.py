@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ember.dashboard.auth import BodyTooLarge
@@ -64,7 +64,7 @@ def _check_submission(body: dict) -> str:
     return ""
 
 
-def routes(backend: Backend) -> list[Route]:
+def routes(backend: Backend) -> list[BaseRoute]:
     async def submit(request: Request) -> Response:
         try:
             body = await request.json()
