@@ -161,5 +161,7 @@ def main() -> int:
         return 128 + signal.SIGTERM
 
 
+__all__ = ["SPEC_ENV", "STOP_GRACE_S", "JobSupervisor", "main"]
+
 if __name__ == "__main__":
     sys.exit(main())
