@@ -17,7 +17,7 @@ from ember.util import state
 
 @pytest.fixture(scope="module")
 def client():
-    ember.init(num_cpus=2, resources={"slot": 1})
+    ember.init(num_cpus=2, num_gpus=1, resources={"slot": 1})
     jobs = JobSubmissionClient(ember._api._state["info"]["dashboard_url"])
     yield jobs
     jobs.close()
@@ -79,6 +79,13 @@ def test_custom_resources_and_exit_codes_pass_through(client):
     job = client.get_job_info(sid)
     assert job.driver_exit_code == 5 and "exit code 5" in job.message
     assert client.get_job_logs(sid) == "on a slot\n"
+
+
+def test_a_gpu_jobs_driver_sees_the_gpu_it_holds(client):
+    sid = client.submit_job(entrypoint="echo gpus=$CUDA_VISIBLE_DEVICES",
+                            entrypoint_num_gpus=1)
+    assert _wait_for(client, sid, JobStatus.SUCCEEDED) == JobStatus.SUCCEEDED
+    assert client.get_job_logs(sid) == "gpus=0\n"
 
 
 def test_stop_ends_every_process_of_a_supervised_job(client, tmp_path):
