@@ -28,6 +28,9 @@ ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; chars
                ".svg": "image/svg+xml"}
 
 
+RAY_API_VERSION = "2.60.0"
+
+
 def max_body_bytes() -> int:
     return int(os.environ.get("EMBER_DASHBOARD_MAX_BODY_BYTES", DEFAULT_MAX_BODY))
 
@@ -55,7 +58,9 @@ def build_app(backend: Backend, token: str) -> Any:
     def version(request: Request) -> Response:
         import ember
 
-        return JSONResponse({"version": "4", "ray_version": ember.__version__,
+        # ray_version: the Ray release whose APIs this dashboard speaks, which Ray's own
+        # SDK (ray.job_submission) checks before it talks to a cluster.
+        return JSONResponse({"version": "4", "ray_version": RAY_API_VERSION,
                              "ember_version": ember.__version__, "ray_commit": ""})
 
     routes = [Route("/", index), Route("/ui/{name}", asset), Route("/api/version", version),
@@ -66,4 +71,4 @@ def build_app(backend: Backend, token: str) -> Any:
     return TokenGate(app, token, max_body_bytes())
 
 
-__all__ = ["ASSET_TYPES", "DEFAULT_MAX_BODY", "build_app", "max_body_bytes"]
+__all__ = ["ASSET_TYPES", "DEFAULT_MAX_BODY", "RAY_API_VERSION", "build_app", "max_body_bytes"]
