@@ -86,7 +86,9 @@ class JobSupervisor:
         once it has exited and everything was read."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
-        select.select([fd], [], [], _READ_WAIT_S)
+        poller = select.poll()  # not select(): the fd number may pass 1024
+        poller.register(fd, select.POLLIN)
+        poller.poll(_READ_WAIT_S * 1000)
         try:
             data = os.read(fd, _CHUNK)
         except BlockingIOError:
