@@ -37,6 +37,7 @@ OVERRIDES = {
     "ray.tests.client_test_utils": "_ray_compat.test_utils",
     "ray._common.utils": "_ray_compat.common_utils",
     "ray.serve._private.test_utils": "_ray_compat.serve_test_utils",
+    "ray.serve._private.constants": "_ray_compat.serve_constants",
     "ray._common.constants": "_ray_compat.constants",
     "ray._raylet": "_ray_compat.raylet",
     # Ray's dag package's modules: ember's graph nodes live in one module, ember.dag.
