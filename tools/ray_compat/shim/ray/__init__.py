@@ -38,6 +38,8 @@ OVERRIDES = {
     "ray._common.utils": "_ray_compat.common_utils",
     "ray.serve._private.test_utils": "_ray_compat.serve_test_utils",
     "ray.serve._private.constants": "_ray_compat.serve_constants",
+    "ray.train.tests.util": "_ray_compat.train_test_util",
+    "ray.tune.experimental.output": "_ray_compat.tune_output",
     "ray._common.constants": "_ray_compat.constants",
     "ray._raylet": "_ray_compat.raylet",
     # Ray's dag package's modules: ember's graph nodes live in one module, ember.dag.
