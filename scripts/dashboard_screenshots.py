@@ -45,10 +45,14 @@ class ParameterServer:
         return 0
 
 
-@serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0})
+@serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0},
+                  user_config={"greeting": "hello"}, max_ongoing_requests=8)
 class Greeter:
+    def reconfigure(self, config: dict) -> None:
+        self.greeting = config["greeting"]
+
     def __call__(self, request: object) -> str:
-        return "hello"
+        return self.greeting
 
 
 @ember.remote
@@ -143,6 +147,8 @@ def shoot(url: str, token: str, args: argparse.Namespace, worker: threading.Thre
         for name in PAGES:
             tab.goto(f"{url}/#/{name}")
             tab.wait_for_timeout(1500)
+            if name == "serve":  # one deployment's config opened
+                tab.click(".serve-app details.config summary")
             tab.screenshot(path=os.path.join(args.out, f"dashboard-{name}.png"))
         tab.goto(f"{url}/#/jobs/{job}")
         tab.wait_for_selector("text=epoch 4")

@@ -4,7 +4,9 @@ followed logs, paging with the total count."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -181,27 +183,103 @@ def test_task_list_is_paged_with_the_total_count(page):
     expect(page.locator("text=Next ›")).to_be_disabled()
 
 
-def test_serve_page_lists_an_applications_replicas(page):
+def test_serve_page_shows_applications_with_their_configs_and_replicas(page, ui_cluster):
+    import httpx
     from playwright.sync_api import expect
 
     from ember import serve
 
-    @serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0})
+    @serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0},
+                      user_config={"greeting": "hi"}, max_ongoing_requests=7)
     class UiEcho:
+        def reconfigure(self, config: dict) -> None:
+            self.greeting = config["greeting"]
+
         def __call__(self, request) -> str:
-            return "hi"
+            return self.greeting
 
     serve.start(http_options={"host": "127.0.0.1", "port": 0})
     try:
         serve.run(UiEcho.bind(), name="uiapp", route_prefix="/echo")
+        r = httpx.get(ui_cluster["url"] + "/api/serve/applications/",
+                      headers={"Authorization": f"Bearer {ui_cluster['token']}"}, timeout=30)
+        app = r.json()["applications"]["uiapp"]
+        deployment = app["deployments"]["UiEcho"]
+        assert app["route_prefix"] == "/echo" and app["status"] == "RUNNING"
+        assert deployment["deployment_config"]["user_config"] == {"greeting": "hi"}
+        assert deployment["deployment_config"]["max_ongoing_requests"] == 7
+        assert len(deployment["replicas"]) == 2
         page.click("#tabs a[data-page=serve]")
-        replicas = page.locator("tbody tr", has_text="UiEcho")
+        card = page.locator(".serve-app[data-app=uiapp]")
+        expect(card).to_contain_text("RUNNING")
+        expect(card).to_contain_text("/echo")
+        row = card.locator("tr[data-deployment=UiEcho]")
+        expect(row).to_contain_text("2")
+        row.locator("details.config summary").click()
+        config = row.locator("details.config pre")
+        expect(config).to_contain_text('"greeting": "hi"')
+        expect(config).to_contain_text('"max_ongoing_requests": 7')
+        expect(config).to_contain_text('"num_replicas": 2')
+        replicas = page.locator("tbody tr", has_text="UiEcho").filter(has_text="ALIVE")
         expect(replicas).to_have_count(2)
         expect(replicas.first).to_contain_text("uiapp")
-        expect(replicas.first).to_contain_text("ALIVE")
         expect(page.locator("tbody tr", has_text="controller")).to_have_count(1)
     finally:
         serve.shutdown()
+
+
+def _ember(env: dict, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "ember._cli", *args], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def test_overview_shows_memory_of_every_node_of_a_cluster(browser, tmp_path):
+    """A head and a worker node: each node's row has its memory and object store bars
+    (reported by its heartbeat), and the head answers the Serve API as a driver."""
+    import httpx
+    from playwright.sync_api import expect
+
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    for key in ("EMBER_ADDRESS", "EMBER_TMPDIR", "EMBER_CLUSTER_TOKEN"):
+        env.pop(key, None)
+    _ember(env, "start", "--head", "--num-cpus", "1", "--port", "0", "--dashboard-port", "0")
+    context = None
+    try:
+        info = json.loads((tmp_path / f"ember-{os.getuid()}" /
+                           "current_cluster.json").read_text())
+        _ember(env, "start", "--address", info["gcs_address"], "--num-cpus", "1")
+        token = open(info["token_file"]).read().strip()
+        auth = {"Authorization": f"Bearer {token}"}
+        r = httpx.get(info["dashboard_url"] + "/api/serve/applications/", headers=auth,
+                      timeout=60)
+        assert r.status_code == 200 and r.json()["applications"] == {}
+        deadline = time.monotonic() + 30
+        while True:  # both nodes have sent a heartbeat with their usage
+            rows = httpx.get(info["dashboard_url"] + "/api/v0/nodes", headers=auth,
+                             timeout=30).json()["data"]["result"]["result"]
+            if len(rows) == 2 and all(r.get("object_store_capacity") for r in rows):
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.1)
+        assert all(0 < r["mem_used"] <= r["mem_total"] for r in rows)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        tab.set_default_timeout(WAIT_MS)
+        tab.goto(info["dashboard_url"] + "/")
+        tab.fill("#token", token)
+        tab.click("#login-form button")
+        rows = tab.locator("#nodes tbody tr")
+        expect(rows).to_have_count(2)
+        for i in range(2):
+            expect(rows.nth(i).locator("td.mem .bar")).to_have_count(1)
+            expect(rows.nth(i).locator("td.store .bar")).to_have_count(1)
+            expect(rows.nth(i).locator("td.mem")).to_contain_text("GiB")
+    finally:
+        if context is not None:
+            context.close()
+        _ember(env, "stop")
 
 
 def test_metrics_page_draws_charts_from_samples(page):

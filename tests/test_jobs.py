@@ -152,6 +152,11 @@ def test_job_records_survive_a_head_restart(tmp_path):
     while client.get_job_status(running) != JobStatus.RUNNING:
         time.sleep(0.05)
     driver = client.get_job_info(running).driver_pid
+    held = client.submit_job(entrypoint="sleep 300", submission_id="held",
+                             entrypoint_num_cpus=1)
+    while client.get_job_status(held) != JobStatus.RUNNING:
+        time.sleep(0.05)
+    guard = client.get_job_info(held).driver_pid
     os.kill(int(info["head_pid"]), signal.SIGKILL)  # the head dies without cleaning up
     client.close()
     deadline = time.monotonic() + 10
@@ -166,6 +171,11 @@ def test_job_records_survive_a_head_restart(tmp_path):
         assert client.get_job_logs("before-restart") == "done\n"
         assert jobs["cut-short"].status == JobStatus.FAILED
         assert "restarted" in jobs["cut-short"].message
+        assert jobs["held"].status == JobStatus.FAILED
+        deadline = time.monotonic() + 10
+        while is_running(guard):  # a supervised driver ends with its head
+            assert time.monotonic() < deadline, "the supervised job outlived its head"
+            time.sleep(0.05)
         client.close()
     finally:
         try:
@@ -196,6 +206,10 @@ def test_job_cli_submit_waits_and_reports(head, workdir):
     assert len(spans) == 5 and all(e["dur"] >= 0 for e in spans)
     assert "job-driver-cli-2.log" in _ember(env, "logs").stdout
     assert _ember(env, "logs", "job-driver-cli-2*", "--tail", "1").stdout == "from the cli\n"
+    # Entrypoint resources: the driver runs under a supervisor actor holding them.
+    out = _ember(env, "job", "submit", "--entrypoint-num-cpus", "2", "--entrypoint-memory",
+                 "1000000", "--entrypoint-resources", "{}", "--", "echo", "held two")
+    assert "held two" in out.stdout and "succeeded" in out.stdout
     failed = _ember(env, "job", "submit", "--", "exit 4", check=False)
     assert failed.returncode == 1 and "failed" in failed.stdout
 

@@ -4,6 +4,7 @@ no request body is read before it is checked (Ray's CVE-2023-48022 is the failur
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 import socket
@@ -123,8 +124,67 @@ def test_slow_sender_does_not_block_real_clients(dash):
         assert time.monotonic() - start < 10
 
 
+def _upgrade(path: str, header: str = "") -> bytes:
+    return (f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\n{header}\r\n").encode()
+
+
+# A masked text frame that declares 1 TiB of payload, then a little of it.
+HUGE_FRAME = b"\x81\xff" + (1 << 40).to_bytes(8, "big") + b"\0\0\0\0" + b"x" * 4096
+
+
+def test_websocket_without_the_token_is_refused_before_any_frame(dash, head):
+    url, _ = dash
+    before = rss_bytes(head.pid)
+    for header in ("", "Authorization: Bearer wrong\r\n", f"Authorization: {head.token}\r\n",
+                   f"Authorization: Bearer {head.token}x\r\n"):
+        with _raw(url) as s:  # the frame after the upgrade request is never read
+            s.sendall(_upgrade("/api/jobs/x/logs/tail", header) + HUGE_FRAME)
+            reply = _head_reply(s)
+        assert reply.startswith(b"HTTP/1.1 401 "), (header, reply[:200])
+        assert b"upgrade: websocket" not in reply.lower()
+
+    async def tail() -> None:
+        from websockets.asyncio.client import connect
+
+        async with connect(url.replace("http", "ws") + "/api/jobs/x/logs/tail",
+                           additional_headers={"Authorization": "Bearer wrong"}):
+            pass
+
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus, match="401"):
+        asyncio.run(tail())
+    assert rss_bytes(head.pid) - before < 32 * 1024 * 1024
+
+
+def test_websocket_frames_are_bounded_even_with_the_token(dash, head):
+    url, auth = dash
+    r = httpx.post(url + JOBS, json={"entrypoint": "sleep 60"}, headers=auth)
+    sid = r.json()["submission_id"]
+    before = rss_bytes(head.pid)
+    try:
+        with _raw(url) as s:
+            s.sendall(_upgrade(f"/api/jobs/{sid}/logs/tail",
+                               f"Authorization: {auth['Authorization']}\r\n"))
+            assert _head_reply(s).startswith(b"HTTP/1.1 101 ")
+            try:
+                s.sendall(HUGE_FRAME)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            reply = closes_within(s, 10)
+        # Closed with 1009 (message too big) without reading the payload.
+        assert reply.startswith(b"\x88") and reply[2:4] == (1009).to_bytes(2, "big"), reply
+    finally:
+        httpx.post(url + f"/api/jobs/{sid}/stop", headers=auth)
+    assert rss_bytes(head.pid) - before < 32 * 1024 * 1024
+
+
 def test_real_clients_are_served_after_the_attacks(dash, head):
     url, auth = dash
     r = httpx.get(url + "/api/v0/nodes", headers=auth, timeout=30)
-    assert r.status_code == 200 and r.json()["data"]["result"]["total"] == 1
+    rows = r.json()["data"]["result"]["result"]
+    assert r.status_code == 200 and any(n["is_head_node"] and n["state"] == "ALIVE"
+                                        for n in rows)
     assert run_driver(head, REAL_DRIVER) == "42"

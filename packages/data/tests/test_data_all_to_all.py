@@ -144,3 +144,20 @@ def test_unique():
 def test_groupby_unknown_column_is_a_clear_error():
     with pytest.raises(ValueError, match="not found"):
         rd.range(5).groupby("nope").count().take_all()
+
+
+def _rows_per_block(ds):
+    return [m.num_rows for b in ds.iter_internal_ref_bundles() for m in b.metadata]
+
+
+def test_sort_keeps_one_output_block_per_input_block_as_ray():
+    same = rd.from_items([1] * 20).repartition(10).sort("item")
+    counts = _rows_per_block(same)
+    assert len(counts) == 10 and sorted(counts)[-1] == 20  # equal keys share one block
+    rows = [{"a": i, "b": j} for i in range(2) for j in range(5)]
+    multi = rd.from_items(rows, override_num_blocks=5).sort(["a", "b"],
+                                                             descending=[False, True])
+    counts = _rows_per_block(multi)
+    assert len(counts) == 5 and all(1 <= n <= 3 for n in counts)  # split on whole keys
+    assert [(r["a"], r["b"]) for r in multi.take_all()] == sorted(
+        [(r["a"], r["b"]) for r in rows], key=lambda t: (t[0], -t[1]))

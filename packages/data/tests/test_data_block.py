@@ -87,3 +87,24 @@ def test_batch_format_names():
     assert _block.normalize_batch_format(None) == "pyarrow"
     with pytest.raises(ValueError, match="batch_format"):
         _block.normalize_batch_format("torch")
+
+
+def test_datetime_lists_keep_the_coarsest_exact_unit_as_ray():
+    from datetime import datetime
+
+    cases = [([datetime(2024, 1, 1)], "s"), ([datetime(2024, 1, 1, 1)], "s"),
+             ([datetime(2024, 1, 1, microsecond=1000)], "ms"),
+             ([datetime(2024, 1, 1, second=1), datetime(2024, 1, 1, microsecond=1)], "us"),
+             ([pd.Timestamp("2024-01-01T01:01:01") + pd.Timedelta(nanoseconds=1)], "ns")]
+    for values, unit in cases:
+        out = array_to_numpy(to_arrow(values))
+        assert out.dtype == np.dtype(f"datetime64[{unit}]")
+        assert pd.Timestamp(out[0]) == pd.Timestamp(values[0])
+
+
+def test_lists_of_torch_tensors_become_tensor_or_object_columns():
+    torch = pytest.importorskip("torch")
+    uniform = array_to_numpy(to_arrow([torch.ones(3), torch.zeros(3)]))
+    assert uniform.dtype == np.float32 and uniform.shape == (2, 3)
+    ragged = array_to_numpy(to_arrow([torch.ones(3), torch.ones(2)]))
+    assert ragged.dtype == object and [type(v) for v in ragged] == [np.ndarray] * 2

@@ -179,3 +179,19 @@ def test_data_context_travels_to_tasks():
     assert ds.num_blocks() >= 10  # one task's 800 kB output split into <= 64 KiB blocks
     assert ds.take(1) == [{"m": "from-driver"}]
     assert DataContext.get_current() is ctx
+
+
+def test_invalid_batch_is_also_a_value_error_as_ray():
+    with pytest.raises(ValueError, match="invalid batch") as info:
+        rd.range(3).map_batches(lambda b: 1, batch_format="pyarrow").take_all()
+    assert isinstance(info.value, rd.UserCodeException)
+
+
+def test_constructor_args_need_a_callable_class():
+    with pytest.raises(ValueError, match="callable class"):
+        rd.range(3).map_batches(lambda b: b, fn_constructor_args=(1,))
+
+
+def test_unbounded_target_block_size_plans_and_runs():
+    rd.DataContext.get_current().target_max_block_size = None
+    assert rd.range(100).map_batches(lambda b: b).count() == 100

@@ -41,3 +41,18 @@ def test_block_accessor():
     meta = acc.get_metadata()
     assert isinstance(meta, BlockMetadata) and meta.num_rows == 3
     assert BlockAccessor.batch_to_block({"a": [1]}).num_rows == 1
+
+
+def test_expression_predicates_and_reflected_operators(cluster):
+    ds = ember.data.from_items([{"v": None, "k": 1}, {"v": 0, "k": 2}, {"v": 5, "k": 3}])
+    assert ds.filter(expr=col("v").is_not_null() & (col("v") > 0)).take_all() == [
+        {"v": 5, "k": 3}]
+    assert [r["k"] for r in ds.filter(expr=col("v").is_null()).take_all()] == [1]
+    assert [r["k"] for r in ds.filter(expr=col("k").is_in([1, 3])).take_all()] == [1, 3]
+    assert [r["k"] for r in ds.filter(expr=col("k").not_in([1, 3])).take_all()] == [2]
+    out = ds.with_column("z", 10 - col("k") * 2).take_all()
+    assert [r["z"] for r in out] == [8, 6, 4]
+    assert col("k").alias("kk").name == "kk"
+    assert (col("k") + 1).structurally_equals(col("k") + 1)
+    with pytest.raises(TypeError):
+        bool(col("k") > 1)

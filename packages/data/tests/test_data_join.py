@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import ember
 import ember.data as rd
 from ember.data.context import DataContext
 
@@ -121,9 +122,10 @@ def test_missing_key_is_named():
     with pytest.raises(ValueError, match="not found"):
         rd.range(3).join(rd.range(3), join_type="inner", num_partitions=2,
                          on=("nope",)).take_all()
-    with pytest.raises(ValueError, match="not found"):
-        rd.range(3).join(rd.range(3), join_type="inner", num_partitions=2, on=("nope",),
-                         validate_schemas=True)
+    # validate_schemas compares the key types of both sides, as Ray's does.
+    with pytest.raises(ValueError, match="Key columns are expected to be present"):
+        rd.range(3).join(rd.range(3).rename_columns({"id": "x"}), join_type="inner",
+                         num_partitions=2, validate_schemas=True)
 
 
 def test_streamed_broadcast_join_of_a_large_read_matches_pandas():
@@ -149,3 +151,40 @@ def test_join_type_may_be_an_enum_with_the_name_as_value():
     right = rd.from_items([{"id": 2, "b": 3}])
     rows = left.join(right, join_type=JoinType.INNER, num_partitions=2).take_all()
     assert [(r["id"], r["a"], r["b"]) for r in rows] == [(2, 2, 3)]
+
+
+@pytest.mark.parametrize("join_type", ["inner", "full_outer", "left_semi", "right_anti"])
+def test_join_carries_list_and_tensor_columns_arrow_cannot_hash(join_type):
+    left = rd.from_items([{"id": i, "lst": [i, i + 1], "t": np.full((2, 2), i, np.float32)}
+                          for i in range(3)])
+    right = rd.from_items([{"id": i, "v": v} for i, v in [(0, "x"), (1, "y"), (3, "z")]])
+    rows = {r["id"]: r for r in left.join(right, join_type, 2, on=("id",)).take_all()}
+    expect_ids = {"inner": {0, 1}, "full_outer": {0, 1, 2, 3}, "left_semi": {0, 1},
+                  "right_anti": {3}}[join_type]
+    assert set(rows) == expect_ids
+    for i in expect_ids & {0, 1, 2}:
+        assert rows[i]["lst"] == [i, i + 1]
+        assert rows[i]["t"].tolist() == [[i, i], [i, i]]
+    if join_type == "full_outer":
+        assert rows[3]["t"] is None and rows[3]["lst"] is None and rows[2]["v"] is None
+
+
+def test_validate_schemas_compares_key_types_with_rays_message():
+    ints = rd.range(4).map(lambda r: {"id": int(r["id"])})
+    floats = rd.range(4).map(lambda r: {"id": float(r["id"])})
+    with pytest.raises(ValueError) as info:
+        ints.join(floats, "inner", 2, on=("id",), validate_schemas=True)
+    assert str(info.value).endswith("left has Column  Type\n------  ----\nid      int64, but "
+                                    "right has Column  Type\n------  ----\nid      double")
+    with pytest.raises(ValueError, match="left has None"):
+        rd.range(0).join(ints, "inner", 2, on=("id",), validate_schemas=True)
+    assert rd.range(0).schema() is None and rd.range(0).take_all() == []
+
+
+def test_clashing_columns_fail_in_the_join_tasks_for_every_path():
+    left = rd.from_items([{"id": 1, "value": 10}, {"id": 2, "value": 20}])
+    right = rd.from_items([{"id": 1, "value": 99}])
+    for join_type in ("inner", "full_outer"):
+        with pytest.raises(ember.exceptions.RayTaskError, match="suffixes cannot be both"):
+            left.join(right, join_type, 1, on=("id",)).count()
+    assert left.join(right, "left_anti", 1, on=("id",)).take_all() == [{"id": 2, "value": 20}]

@@ -252,3 +252,57 @@ def test_generator_calls_need_stream_and_say_so(serve_url):
     with pytest.raises(TypeError, match=r"'unary' .* but it did not return a generator"):
         next(iter(gen))
     assert list(h.options(stream=True).remote()) == [1]
+
+
+def test_unknown_method_raises_ray_serve_exception_listing_methods(serve_url):
+    from ember.serve.exceptions import RayServeException
+
+    @serve.deployment(ray_actor_options=NO_CPU)
+    class A:
+        def exists(self):
+            return 1
+
+    h = serve.run(A.bind(), name="unknown", route_prefix="/unknown")
+    with pytest.raises(RayServeException, match=r"'does_not_exist' that does not exist. "
+                       r"Available methods: \['exists'\]"):
+        h.does_not_exist.remote().result()
+
+
+def test_async_init_and_async_methods_returning_generators(serve_url):
+    @serve.deployment(ray_actor_options=NO_CPU)
+    class Streamer:
+        async def __init__(self, base: int) -> None:
+            await asyncio.sleep(0)
+            self.base = base
+
+        async def numbers(self, n: int):
+            for i in range(n):
+                yield self.base + i
+
+        async def wraps(self, n: int):
+            return self.numbers(n)
+
+    h = serve.run(Streamer.bind(10), name="ainit", route_prefix="/ainit")
+    stream = h.options(stream=True)
+    assert list(stream.numbers.remote(3)) == [10, 11, 12]
+    assert list(stream.wraps.remote(2)) == [10, 11]
+
+
+def test_handle_init_router_sharing_and_shutdown(serve_url):
+    @serve.deployment(ray_actor_options=NO_CPU)
+    def hi():
+        return "hi"
+
+    h = serve.run(hi.bind(), name="hinit", route_prefix="/hinit")
+    h._init(_prefer_local_routing=True)
+    with pytest.raises(RuntimeError, match="already been initialized"):
+        h._init()
+    other = serve.get_app_handle("hinit")
+    derived = other.options(multiplexed_model_id="m")
+    assert derived._router is other._router
+    with pytest.raises(RuntimeError):
+        derived._init()
+    assert h.remote().result() == "hi"
+    h.shutdown()
+    assert h.remote().result() == "hi"  # a call after shutdown connects again
+    asyncio.run(h.shutdown_async())

@@ -49,7 +49,8 @@ def test_fit_returns_a_result_grid():
 
 
 def test_get_best_result_needs_metric_and_mode():
-    results = tune.Tuner(steps, param_space={"x": 1.0}, run_config=quiet()).fit()
+    results = tune.Tuner(steps, param_space={"x": tune.grid_search([1.0, 2.0])},
+                         run_config=quiet()).fit()
     with pytest.raises(ValueError, match="No metric is provided"):
         results.get_best_result()
     with pytest.raises(ValueError, match="No mode is provided"):

@@ -63,6 +63,13 @@ __all__ = [
     "wait",
 ]
 
+# Names defined in private modules show their public path (`ember.get`, not
+# `ember._api.get`) in reprs, docs and pickles; `ember.<name>` is the same object.
+for _name in __all__:
+    if getattr(globals()[_name], "__module__", "").startswith("ember._"):
+        globals()[_name].__module__ = __name__
+del _name
+
 _LAZY = {"util", "actor", "ids", "runtime_env", "runtime_context", "cluster_utils", "dag",
          "types", "lowlevel", "dashboard", "job_submission"}
 _IDS = {"ActorClassID", "ActorID", "FunctionID", "JobID", "NodeID", "TaskID", "UniqueID",

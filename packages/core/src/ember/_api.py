@@ -194,6 +194,7 @@ def _auto_init() -> Any:
 
 
 def is_initialized() -> bool:
+    """Whether this process is connected to a cluster (by `init` or a first remote call)."""
     return context.client is not None
 
 
@@ -373,18 +374,24 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
 
 
 def nodes() -> list[dict]:
+    """One dict per node of the cluster (Ray's keys: NodeID, Alive, NodeManagerAddress,
+    Resources, Labels, …), this node first."""
     return _client().call("cluster_info", "nodes")
 
 
 def cluster_resources() -> dict[str, float]:
+    """The total of every resource over the cluster's nodes ({"CPU": 8.0, …})."""
     return _client().call("cluster_info", "resources")
 
 
 def available_resources() -> dict[str, float]:
+    """The resources not held by running tasks and actors, summed over the nodes."""
     return _client().call("cluster_info", "available")
 
 
 def get_gpu_ids() -> list[int]:
+    """The GPU ids this worker may use (from CUDA_VISIBLE_DEVICES, which the node sets for
+    a task or actor that asked for GPUs); [] if none."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if not visible:
         return []

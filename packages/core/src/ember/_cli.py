@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "serve":  # Serve's own command line (ember-serve)
-        try:
-            from ember.serve._cli import main as serve_main
+        try:  # ember-serve is a separate, optional distribution
+            serve_cli = importlib.import_module("ember.serve._cli")
         except ModuleNotFoundError:
             print("`ember serve` needs ember-serve: pip install 'ember[serve]'", file=sys.stderr)
             return 2
-        return serve_main(argv[1:])
+        return serve_cli.main(argv[1:])
     parser = argparse.ArgumentParser(prog="ember", description="ember: distributed Python.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the showcase on an embedded one-node cluster")
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("list", "summary", "memory", "timeline"):
         from ember._cluster import inspect_cli
 
-        return getattr(inspect_cli, args.command)(args)
+        return inspect_cli.COMMANDS[args.command](args)
     if args.command == "version":
         import ember
 

@@ -358,7 +358,7 @@ def run(filter: str = "", duration: float = 2.0, json_path: str | None = None) -
 
 def main(argv: list[str] | None = None) -> int:
     """Script entry point, for running this file under either runtime."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     p.add_argument("--runtime", choices=["ember", "ray"], default="ember")
     p.add_argument("--filter", default="", help="rows containing any of these (comma-separated)")
     p.add_argument("--rows", default="", help="exact row names (comma-separated)")

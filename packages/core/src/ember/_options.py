@@ -38,13 +38,14 @@ def _number(options: dict, key: str, integer: bool = False) -> float | None:
         return None
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{key} must be a number, got {v!r}.")
-    if v < 0:
+    x = float(v)
+    if x < 0:
         raise ValueError(f"{key} must be >= 0, got {v}.")
-    if integer and int(v) != v:
+    if integer and not x.is_integer():
         raise ValueError(f"{key} must be an integer, got {v}.")
-    if key == "num_gpus" and v > 1 and int(v) != v:
+    if key == "num_gpus" and x > 1 and not x.is_integer():
         raise ValueError(f"num_gpus above 1 must be a whole number, got {v}.")
-    return float(v)
+    return x
 
 
 def count(options: dict, key: str, default: int) -> int:

@@ -37,7 +37,7 @@ The Ray names are the primary names so that `except ray.exceptions.RayTaskError`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "ActorDiedError",
@@ -137,7 +137,7 @@ class RayTaskError(RayError):
         return err
 
 
-_DUAL_CACHE: dict[type, type] = {}
+_DUAL_CACHE: dict[type, type[RayTaskError]] = {}
 
 
 def _can_subclass(cls: type) -> bool:
@@ -148,7 +148,7 @@ def _can_subclass(cls: type) -> bool:
     return True
 
 
-def _dual_class(cause_cls: type) -> type:
+def _dual_class(cause_cls: type) -> type[RayTaskError]:
     cls = _DUAL_CACHE.get(cause_cls)
     if cls is None:
 
@@ -161,12 +161,12 @@ def _dual_class(cause_cls: type) -> type:
         def __reduce__(self: Any) -> Any:
             return RayTaskError.__reduce__(self)
 
-        cls = type(
+        cls = cast("type[RayTaskError]", type(
             f"RayTaskError({cause_cls.__name__})",
             (RayTaskError, cause_cls),
             {"__init__": __init__, "__str__": __str__, "__reduce__": __reduce__,
              "__module__": "ember.exceptions"},
-        )
+        ))
         _DUAL_CACHE[cause_cls] = cls
     return cls
 

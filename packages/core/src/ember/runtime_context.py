@@ -170,12 +170,15 @@ class RuntimeContext:
         out: dict[str, Any] = {"job_id": _ID(self.get_job_id()),
                                "node_id": _ID(self.get_node_id()),
                                "namespace": self.namespace}
-        if self.get_task_id() is not None:
-            out["task_id"] = _ID(self.get_task_id())
-        if self.get_actor_id() is not None:
-            out["actor_id"] = _ID(self.get_actor_id())
+        task_id = self.get_task_id()
+        if task_id is not None:
+            out["task_id"] = _ID(task_id)
+        actor_id = self.get_actor_id()
+        if actor_id is not None:
+            out["actor_id"] = _ID(actor_id)
         return out
 
 
 def get_runtime_context() -> RuntimeContext:
+    """The ids, namespace and resources of the current driver, task or actor."""
     return RuntimeContext(context.require_client())

@@ -12,8 +12,11 @@ import pyarrow as pa
 import pytest
 import ray
 
+from _ray_compat import data_private
 from _ray_compat.data_test_util import get_pyarrow_version  # noqa: F401 (re-exported)
 from _ray_compat.fixtures import _ray_start
+
+data_private.install()
 
 
 def _context() -> Any:

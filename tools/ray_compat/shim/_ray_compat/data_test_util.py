@@ -34,6 +34,10 @@ class JoinType(Enum):
     RIGHT_ANTI = "right_anti"
 
 
+# The first pyarrow with type promotion in concat_tables (ray.data's transform_pyarrow).
+MIN_PYARROW_VERSION_TYPE_PROMOTION = parse_version("14.0.0")
+
+
 def get_pyarrow_version() -> Any:
     return parse_version(pa.__version__)
 
@@ -113,6 +117,32 @@ def named_values(col_names: Any, tuples: Any) -> list:
 
 def extract_values(col_name: str, tuples: Any) -> list:
     return [t[col_name] for t in tuples]
+
+
+@ray.remote(num_cpus=0)
+class ConcurrencyCounter:
+    """Counts calls in flight and their maximum (`ray.data.tests.test_util`)."""
+
+    def __init__(self):
+        self.concurrency = 0
+        self.max_concurrency = 0
+
+    def inc(self):
+        self.concurrency += 1
+        self.max_concurrency = max(self.max_concurrency, self.concurrency)
+        return self.concurrency
+
+    def decr(self):
+        self.concurrency -= 1
+        return self.concurrency
+
+    def get_max_concurrency(self):
+        return self.max_concurrency
+
+
+def _ref_bundles_iterator_to_block_refs_list(bundles: Any) -> list:
+    """The block refs of an iterator of RefBundles, in order (Ray Data's helper)."""
+    return [ref for bundle in bundles for ref in bundle.block_refs]
 
 
 __getattr__ = module_getattr("ray.data.tests.util")

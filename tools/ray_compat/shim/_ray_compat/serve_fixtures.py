@@ -8,7 +8,7 @@ import ray
 from ray import serve
 
 __all__ = ["_shared_serve_instance", "ray_shutdown", "ray_start", "serve_instance",
-           "serve_instance_with_signal"]
+           "serve_instance_async", "serve_instance_with_signal"]
 
 
 class _Client:
@@ -36,6 +36,12 @@ def _shared_serve_instance():
 
 @pytest.fixture
 def serve_instance(_shared_serve_instance):
+    yield _shared_serve_instance
+    _shared_serve_instance.delete_all_apps()
+
+
+@pytest.fixture
+def serve_instance_async(_shared_serve_instance):
     yield _shared_serve_instance
     _shared_serve_instance.delete_all_apps()
 

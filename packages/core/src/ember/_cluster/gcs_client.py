@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -19,6 +19,16 @@ def _actor_to_pb(a: ActorRow) -> Any:
                     class_name=a.class_name, state=a.state, node_id=a.node_id,
                     detached=a.detached, data=a.data, num_restarts=a.num_restarts,
                     death_cause=a.death_cause, owner_node=a.owner_node)
+
+
+class MessageStream(Protocol):
+    """A server-streaming call: iterate it for messages, `cancel()` it to stop."""
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __next__(self) -> Any: ...
+
+    def cancel(self) -> bool: ...
 
 
 class GcsClient:
@@ -41,8 +51,10 @@ class GcsClient:
                        labels=labels or {}, is_head=is_head)
         return self.call("RegisterNode", pb.RegisterNodeRequest(node=node)).heartbeat_period_s
 
-    def heartbeat(self, node_id: str, available: dict[str, float], pending: float = 0) -> bool:
-        req = pb.HeartbeatRequest(node_id=node_id, available=available, pending_demand=pending)
+    def heartbeat(self, node_id: str, available: dict[str, float], pending: float = 0,
+                  stats: dict[str, float] | None = None) -> bool:
+        req = pb.HeartbeatRequest(node_id=node_id, available=available, pending_demand=pending,
+                                  stats=stats or {})
         return self.call("Heartbeat", req).known
 
     def unregister_node(self, node_id: str, reason: str = "") -> None:
@@ -103,12 +115,12 @@ class GcsClient:
         return list(self.call("KVKeys", pb.KVKeysRequest(ns=ns, prefix=prefix)).keys)
 
     # pubsub
-    def subscribe(self, channels: list[str]) -> Iterator[Any]:
+    def subscribe(self, channels: list[str]) -> MessageStream:
         """A blocking iterator of PubMessage; cancel it with `.cancel()`."""
         return self.stub.Subscribe(pb.SubscribeRequest(channels=channels), metadata=self._md)
 
     def subscribe_in_background(self, channels: list[str],
-                                on_message: Callable[[Any], None]) -> Callable[[], None]:
+                                on_message: Callable[[Any], None]) -> Callable[[], bool]:
         """Deliver messages to `on_message` from a thread; returns a function to stop."""
         stream = self.subscribe(channels)
 

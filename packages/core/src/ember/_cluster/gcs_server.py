@@ -122,6 +122,8 @@ class ControlStore(pb_grpc.ControlStoreServicer):
             node.available.clear()
             node.available.update(request.available)
             node.pending_demand = request.pending_demand
+            node.stats.clear()
+            node.stats.update(request.stats)
             # Heartbeats are not persisted one by one: only membership changes are.
         return pb.HeartbeatReply(known=True)
 
@@ -228,6 +230,7 @@ class ControlStore(pb_grpc.ControlStoreServicer):
             job = self.jobs.rows.get(request.job_id.encode())
             if job is None:
                 context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
+                raise AssertionError("unreachable: abort() raises")
             job.status = request.status or "SUCCEEDED"
             job.end_time = time.time()
             self.jobs.put(job.job_id.encode(), job)

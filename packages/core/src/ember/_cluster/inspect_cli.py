@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 _COLUMNS = {
@@ -28,7 +29,7 @@ def _attach() -> Any:
     return ember
 
 
-def _table(rows: list[dict], columns: list[str]) -> str:
+def _table(rows: Sequence[Mapping[str, Any]], columns: list[str]) -> str:
     cells = [[str(r.get(c, "")) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))]
@@ -36,7 +37,8 @@ def _table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def list(args: Any) -> int:  # noqa: A001 - the command's name
+def list_rows(args: Any) -> int:
+    """`ember list KIND`: a table (or JSON) of the cluster's entities of one kind."""
     ember = _attach()
     if ember is None:
         return 1
@@ -54,6 +56,7 @@ def list(args: Any) -> int:  # noqa: A001 - the command's name
 
 
 def summary(args: Any) -> int:
+    """`ember summary`: task counts per name and state."""
     ember = _attach()
     if ember is None:
         return 1
@@ -69,6 +72,7 @@ def summary(args: Any) -> int:
 
 
 def memory(args: Any) -> int:
+    """`ember memory`: the referenced objects and the object store's use."""
     ember = _attach()
     if ember is None:
         return 1
@@ -87,6 +91,7 @@ def memory(args: Any) -> int:
 
 
 def timeline(args: Any) -> int:
+    """`ember timeline`: write the task timeline as a Chrome trace."""
     ember = _attach()
     if ember is None:
         return 1
@@ -95,3 +100,8 @@ def timeline(args: Any) -> int:
           "chrome://tracing).")
     ember.shutdown()
     return 0
+
+
+COMMANDS: dict[str, Callable[[Any], int]] = {
+    "list": list_rows, "memory": memory, "summary": summary, "timeline": timeline,
+}

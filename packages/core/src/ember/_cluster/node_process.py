@@ -53,7 +53,7 @@ class NodeAgent:
                 groups = [placement.pgs[i] for i in placement.pgs_changed if i in placement.pgs]
                 placement.pgs_changed.clear()
             try:
-                if not self.gcs.heartbeat(m.node_id, available, pending):
+                if not self.gcs.heartbeat(m.node_id, available, pending, node_stats(m)):
                     self.gcs.register_node(m.node_id, self.address, dict(m.total_resources),
                                            self.labels)
                 for pg in groups:
@@ -75,6 +75,27 @@ class NodeAgent:
             self.gcs.unregister_node(self.manager.node_id, reason)
         except Exception:  # noqa: BLE001
             pass
+
+
+def node_stats(manager: Any) -> dict[str, float]:
+    """What the node reports besides resources, for the dashboard: the machine's memory
+    and the object store's use, in bytes."""
+    out: dict[str, float] = {}
+    try:
+        with open("/proc/meminfo") as f:
+            info = {k: int(v.split()[0]) * 1024 for k, _, v in
+                    (line.partition(":") for line in f) if v.strip()}
+        out["mem_total"] = info["MemTotal"]
+        out["mem_used"] = info["MemTotal"] - info.get("MemAvailable", 0)
+    except (OSError, KeyError, ValueError, IndexError):
+        pass
+    try:
+        store = manager.store.stats()
+        out["object_store_used"] = store["used_bytes"]
+        out["object_store_capacity"] = store["capacity"]
+    except Exception:  # noqa: BLE001 - the store is closing
+        pass
+    return out
 
 
 def _group_row(pg: Any) -> Any:

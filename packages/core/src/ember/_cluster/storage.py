@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import Protocol
+from typing import Protocol, cast
 
 
 class Storage(Protocol):
@@ -101,14 +101,17 @@ class RedisStorage:
     def put(self, table: str, key: bytes, value: bytes) -> None:
         self._r.hset(self._h(table), key, value)
 
+    # redis-py types replies as bytes | str (str with decode_responses=True); this client
+    # keeps the default, so replies are bytes.
     def get(self, table: str, key: bytes) -> bytes | None:
-        return self._r.hget(self._h(table), key)
+        return cast("bytes | None", self._r.hget(self._h(table), key))
 
     def delete(self, table: str, key: bytes) -> bool:
         return bool(self._r.hdel(self._h(table), key))
 
     def items(self, table: str) -> list[tuple[bytes, bytes]]:
-        return sorted(self._r.hgetall(self._h(table)).items())
+        rows = cast("dict[bytes, bytes]", self._r.hgetall(self._h(table)))
+        return sorted(rows.items())
 
     def close(self) -> None:
         self._r.close()

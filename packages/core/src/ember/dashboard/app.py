@@ -11,7 +11,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ember.dashboard import routes_jobs, routes_logs, routes_metrics, routes_state
+from ember.dashboard import (
+    routes_jobs,
+    routes_logs,
+    routes_metrics,
+    routes_serve,
+    routes_state,
+)
 from ember.dashboard.auth import TokenGate
 from ember.dashboard.backend import Backend
 
@@ -20,6 +26,9 @@ DEFAULT_MAX_BODY = 512 << 20
 # The browser UI's static files (packaged in static/), served open under /ui/.
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                ".svg": "image/svg+xml"}
+
+
+RAY_API_VERSION = "2.60.0"
 
 
 def max_body_bytes() -> int:
@@ -49,14 +58,17 @@ def build_app(backend: Backend, token: str) -> Any:
     def version(request: Request) -> Response:
         import ember
 
-        return JSONResponse({"version": "4", "ray_version": ember.__version__,
+        # ray_version: the Ray release whose APIs this dashboard speaks, which Ray's own
+        # SDK (ray.job_submission) checks before it talks to a cluster.
+        return JSONResponse({"version": "4", "ray_version": RAY_API_VERSION,
                              "ember_version": ember.__version__, "ray_commit": ""})
 
     routes = [Route("/", index), Route("/ui/{name}", asset), Route("/api/version", version),
               *routes_jobs.routes(backend), *routes_logs.routes(backend),
-              *routes_state.routes(backend), *routes_metrics.routes(backend)]
+              *routes_state.routes(backend), *routes_metrics.routes(backend),
+              *routes_serve.routes(backend)]
     app = Starlette(routes=routes)
     return TokenGate(app, token, max_body_bytes())
 
 
-__all__ = ["ASSET_TYPES", "DEFAULT_MAX_BODY", "build_app", "max_body_bytes"]
+__all__ = ["ASSET_TYPES", "DEFAULT_MAX_BODY", "RAY_API_VERSION", "build_app", "max_body_bytes"]

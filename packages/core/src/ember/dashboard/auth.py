@@ -5,7 +5,8 @@ uvicorn bounds, 64 KiB), compares `Authorization: Bearer <token>` in constant ti
 answers 401 without ever reading the body of a request that fails. Bodies are bounded
 too: a Content-Length over the limit is refused (413) unread, and a body sent without one
 is cut off at the limit. Only the page that asks for the token and the UI's static
-assets (`/ui/…`) are open.
+assets (`/ui/…`) are open. A WebSocket upgrade needs the same header; without it the
+upgrade is refused before the app sees the connection or reads a frame.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class TokenGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
+                await self._websocket(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -77,6 +78,24 @@ class TokenGate:
             await _refuse(send, 413, f"request body over {self.max_body} bytes")
             return
         await self.app(scope, self._bounded(receive, send), send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket is let through only with the token in its upgrade request's
+        headers; otherwise the upgrade is answered 401 (or closed, 1008, where the server
+        cannot send a denial response) before the app or any frame is reached."""
+        if self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        if "websocket.http.response" not in (scope.get("extensions") or {}):
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        body = json.dumps({"error": "missing or wrong cluster token: send "
+                                    "'Authorization: Bearer <token>'"}).encode()
+        await send({"type": "websocket.http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"www-authenticate", b"Bearer")]})
+        await send({"type": "websocket.http.response.body", "body": body})
 
     def _bounded(self, receive: Receive, send: Send) -> Receive:
         seen = 0

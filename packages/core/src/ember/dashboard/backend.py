@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +19,9 @@ class Backend:
 
     `manager` is the NodeManager in this process; `gcs` the control store client on a
     head (None for an embedded cluster); `jobs` runs submitted jobs (None: refused);
-    `log_dirs` the directories whose files `list_logs`/`get_log` serve.
+    `log_dirs` the directories whose files `list_logs`/`get_log` serve; `attach` makes
+    this process a driver of the cluster, for what only actors answer (Serve's
+    applications; None: not served here).
     """
 
     manager: NodeManager
@@ -26,6 +29,7 @@ class Backend:
     jobs: JobManager | None = None
     gcs: Any = None
     log_dirs: list[str] = dataclasses.field(default_factory=list)
+    attach: Callable[[], None] | None = None
 
     def request(self, op: str, *args: Any) -> Any:
         """A request to the node manager, as a driver makes it."""
@@ -34,14 +38,17 @@ class Backend:
     def nodes(self) -> list[dict]:
         """Every node the cluster knows (alive and dead) on a head; else this node."""
         if self.gcs is None:
-            return [_node_row(self.manager.node_info(), True)]
+            from ember._cluster.node_process import node_stats
+
+            return [{**_node_row(self.manager.node_info(), True),
+                     **_usage(node_stats(self.manager))}]
         rows = []
         for n in self.gcs.nodes():
             rows.append({"node_id": n.node_id, "state": n.state, "is_head_node": n.is_head,
                          "node_ip": n.address.rsplit(":", 1)[0],
                          "resources_total": dict(n.resources),
                          "resources_available": dict(n.available),
-                         "pending_demand": n.pending_demand})
+                         "pending_demand": n.pending_demand, **_usage(dict(n.stats))})
         return rows
 
     def log_files(self) -> list[tuple[str, str]]:
@@ -64,6 +71,14 @@ class Backend:
     def close(self) -> None:
         if self.jobs is not None:
             self.jobs.close()
+
+
+_USAGE = ("mem_total", "mem_used", "object_store_used", "object_store_capacity")
+
+
+def _usage(stats: dict[str, float]) -> dict[str, int]:
+    """A node's memory and object store use (bytes), as its heartbeat reported them."""
+    return {k: int(stats[k]) for k in _USAGE if k in stats}
 
 
 def _node_row(info: dict, is_head: bool) -> dict:

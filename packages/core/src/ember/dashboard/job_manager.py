@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -199,12 +200,11 @@ class JobManager:
 
     def _start(self, info: JobInfo, runtime_env: dict) -> subprocess.Popen:
         import json
-        import subprocess
 
         sid = str(info.submission_id)
-        env = dict(os.environ)
-        env.update(self.driver_env)
-        env.update({str(k): str(v) for k, v in (runtime_env.get("env_vars") or {}).items()})
+        job_env = dict(self.driver_env)
+        job_env.update({str(k): str(v)
+                        for k, v in (runtime_env.get("env_vars") or {}).items()})
         cwd = None
         paths = []
         if runtime_env.get("working_dir"):
@@ -218,22 +218,80 @@ class JobManager:
             runtime_env = {**runtime_env, "py_modules": mods}
             paths += [os.path.dirname(m) for m in mods if isinstance(m, str)]
         if paths:
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (*paths, env.get("PYTHONPATH"))
-                                                if p)
-        env.update({"EMBER_JOB_SUBMISSION_ID": sid, "RAY_JOB_SUBMISSION_ID": sid,
-                    "EMBER_JOB_RUNTIME_ENV": json.dumps(runtime_env),
-                    "PYTHONUNBUFFERED": "1"})
-        with open(self.log_path(sid), "ab") as log:
-            proc = subprocess.Popen(info.entrypoint, shell=True, cwd=cwd, env=env,
-                                    stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            job_env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (*paths, os.environ.get("PYTHONPATH")) if p)
+        job_env.update({"EMBER_JOB_SUBMISSION_ID": sid, "RAY_JOB_SUBMISSION_ID": sid,
+                        "EMBER_JOB_RUNTIME_ENV": json.dumps(runtime_env),
+                        "PYTHONUNBUFFERED": "1"})
+        reserved = _reservation(info)
+        if reserved is None:
+            return self._popen(info, info.entrypoint, {**os.environ, **job_env}, cwd, None)
+        # A supervisor actor holds the resources and runs the driver where it is placed;
+        # it reports where on `status` once it is (until then the job is PENDING).
+        from ember.dashboard import job_supervisor
+
+        status_r, status_w = os.pipe()
+        spec = {**reserved, "entrypoint": info.entrypoint, "env": job_env, "cwd": cwd,
+                "status_fd": status_w}
+        env = {**os.environ, **self.driver_env, job_supervisor.SPEC_ENV: json.dumps(spec)}
+        info.message = ("Job has not started yet. It may be waiting for resources (CPUs, "
+                        "GPUs, memory, custom resources) to become available.")
+        try:
+            return self._popen(info, [sys.executable, "-m", "ember.dashboard.job_supervisor"],
+                               env, None, (status_r, status_w))
+        finally:
+            os.close(status_w)
+
+    def _popen(self, info: JobInfo, command: str | list[str], env: dict[str, str],
+               cwd: str | None, status: tuple[int, int] | None) -> subprocess.Popen:
+        """Start the job's process group, its output to the job's log. Without a status
+        pipe the driver runs at once (RUNNING); with one it is PENDING until the
+        supervisor writes where the driver runs."""
+        import subprocess
+
+        sid = str(info.submission_id)
+        try:
+            with open(self.log_path(sid), "ab") as log:
+                proc = subprocess.Popen(command, shell=isinstance(command, str), cwd=cwd,
+                                        env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        pass_fds=status[1:] if status else ())
+        except BaseException:
+            if status is not None:
+                os.close(status[0])
+            raise
         with self._lock:
             self._procs[sid] = proc
-            info.status = JobStatus.RUNNING
-            info.driver_pid = proc.pid
+            if status is None:
+                info.status = JobStatus.RUNNING
+                info.driver_pid = proc.pid
             if sid not in self._stopping:
                 self.store.put(info)
+        if status is not None:
+            threading.Thread(target=self._await_running, args=(info, status[0]), daemon=True,
+                             name=f"ember-job-status-{sid}").start()
         return proc
+
+    def _await_running(self, info: JobInfo, fd: int) -> None:
+        """The supervisor's line once its actor holds the resources and started the
+        driver: the job is RUNNING on that node."""
+        import json
+
+        with os.fdopen(fd, "r") as status:
+            line = status.readline()
+        if not line:
+            return  # the supervisor ended first: _watch records how
+        where = json.loads(line)
+        sid = str(info.submission_id)
+        with self._lock:
+            if info.status != JobStatus.PENDING:
+                return
+            info.status = JobStatus.RUNNING
+            info.message = None
+            info.driver_node_id = where.get("node_id") or info.driver_node_id
+            info.driver_pid = where.get("pid")
+            if sid not in self._stopping and sid in self._jobs:
+                self.store.put(info)
 
     def _watch(self, info: JobInfo, proc: subprocess.Popen) -> None:
         code = proc.wait()
@@ -325,6 +383,15 @@ class JobManager:
             t.start()
         for t in threads:
             t.join()
+
+
+def _reservation(info: JobInfo) -> dict[str, Any] | None:
+    """The supervisor actor's resources, or None if the job asks for none."""
+    out = {"num_cpus": info.entrypoint_num_cpus, "num_gpus": info.entrypoint_num_gpus,
+           "memory": info.entrypoint_memory,
+           "resources": {k: v for k, v in (info.entrypoint_resources or {}).items() if v}}
+    out = {k: v for k, v in out.items() if v}
+    return out or None
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

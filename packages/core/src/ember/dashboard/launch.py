@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ember.dashboard.server import DashboardServer
@@ -51,7 +53,8 @@ def start_for_session(manager: NodeManager, session_dir: str, host: str = "127.0
                       {"EMBER_ADDRESS": "auto", "EMBER_CLUSTER_RECORD": record},
                       manager.node_id, prepare=accept_drivers)
     backend = Backend(manager, session_dir, jobs=jobs,
-                      log_dirs=[jobs.logs_dir, manager.log_dir])
+                      log_dirs=[jobs.logs_dir, manager.log_dir],
+                      attach=lambda: None)  # this process is the cluster's driver
     server = DashboardServer(backend, token, host, port)
     return server
 
@@ -79,8 +82,25 @@ def start_for_head(head: Any, host: str = "127.0.0.1",
                       head.manager.node_id)
     backend = Backend(head.manager, head.session_dir, jobs=jobs, gcs=head.client,
                       log_dirs=[jobs.logs_dir, head.manager.log_dir,
-                                procutil.session_root()])
+                                procutil.session_root()],
+                      attach=_attach_once(head.gcs.address))
     return DashboardServer(backend, head.token, host, port)
+
+
+def _attach_once(address: str) -> Callable[[], None]:
+    """Makes the head's process a driver of its own cluster on first use (as Ray's
+    dashboard does, in the same namespace), so it can ask actors."""
+    lock = threading.Lock()
+
+    def attach() -> None:
+        import ember
+
+        with lock:
+            if not ember.is_initialized():
+                ember.init(address=address, namespace="_ray_internal_dashboard",
+                           log_to_driver=False)
+
+    return attach
 
 
 __all__ = ["start_for_head", "start_for_node", "start_for_session"]

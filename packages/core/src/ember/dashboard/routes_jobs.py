@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import os
 from collections.abc import AsyncIterator
@@ -10,12 +11,14 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from ember.dashboard.auth import BodyTooLarge
 from ember.dashboard.backend import Backend
 from ember.dashboard.job_manager import JobError, JobManager
 from ember.dashboard.routes_state import BadQuery, page_params, paged
+from ember.job_submission.models import JobInfo
 
 _SUBMIT_KEYS = {"entrypoint", "submission_id", "job_id", "runtime_env", "metadata",
                 "entrypoint_num_cpus", "entrypoint_num_gpus", "entrypoint_memory",
@@ -33,9 +36,10 @@ def _jobs(backend: Backend) -> JobManager:
     return backend.jobs
 
 
-def _field(job: Any, key: str) -> Any:
-    value = getattr(job, key, None)
-    return value.value if key == "status" else value
+def _field(job: JobInfo, key: str) -> Any:
+    if key == "status":
+        return job.status.value
+    return getattr(job, key, None)
 
 
 def _check_submission(body: dict) -> str:
@@ -60,7 +64,7 @@ def _check_submission(body: dict) -> str:
     return ""
 
 
-def routes(backend: Backend) -> list[Route]:
+def routes(backend: Backend) -> list[BaseRoute]:
     async def submit(request: Request) -> Response:
         try:
             body = await request.json()
@@ -129,6 +133,29 @@ def routes(backend: Backend) -> list[Route]:
             return _error(e.status, str(e))
         return StreamingResponse(_follow(jobs, sid), media_type="text/plain; charset=utf-8")
 
+    async def tail_ws(websocket: WebSocket) -> None:
+        """Ray's log tail: a WebSocket whose text messages are the log as it is written;
+        closed (1000) once the job has ended and all of it was sent."""
+        sid = websocket.path_params["job_id"]
+        try:
+            jobs = _jobs(backend)
+            await asyncio.to_thread(jobs.get, sid)
+        except JobError as e:
+            await websocket.send_denial_response(_error(e.status, str(e)))
+            return
+        await websocket.accept()
+        sender = asyncio.ensure_future(_send_log(websocket, jobs, sid))
+        # Whatever the client sends is read and dropped (bounded by the server's message
+        # size limit); its going away ends the tail at once, even on a quiet log.
+        listener = asyncio.ensure_future(_until_disconnect(websocket))
+        done, pending = await asyncio.wait({sender, listener},
+                                           return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if sender in done and sender.exception() is None:
+            await websocket.close()
+
     async def package(request: Request) -> Response:
         try:
             path = _jobs(backend).package_path(request.path_params["name"])
@@ -158,10 +185,30 @@ def routes(backend: Backend) -> list[Route]:
         Route("/api/jobs/{job_id}", one(get_job), methods=["GET"]),
         Route("/api/jobs/{job_id}", one(delete), methods=["DELETE"]),
         Route("/api/jobs/{job_id}/logs", one(logs), methods=["GET"]),
+        # Ray's clients tail over a WebSocket; a browser, which cannot put the token in a
+        # WebSocket's headers, streams the same log as a plain GET.
         Route("/api/jobs/{job_id}/logs/tail", tail, methods=["GET"]),
+        WebSocketRoute("/api/jobs/{job_id}/logs/tail", tail_ws),
         Route("/api/jobs/{job_id}/stop", one(stop), methods=["POST"]),
         Route("/api/packages/{protocol}/{name}", package, methods=["GET", "PUT"]),
     ]
+
+
+async def _send_log(websocket: WebSocket, jobs: JobManager, sid: str) -> None:
+    """The log as text messages, whole UTF-8 characters only."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    async for data in _follow(jobs, sid):
+        text = decoder.decode(data)
+        if text:
+            await websocket.send_text(text)
+    rest = decoder.decode(b"", final=True)
+    if rest:
+        await websocket.send_text(rest)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
 
 
 async def _follow(jobs: JobManager, sid: str) -> AsyncIterator[bytes]:

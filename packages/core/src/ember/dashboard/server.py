@@ -47,6 +47,13 @@ def _bind(host: str, port: int | None) -> socket.socket:
     return sock
 
 
+def _ws_protocol() -> str:
+    """uvicorn's WebSocket implementation: `websockets` (in ember[default]) if present."""
+    import importlib.util
+
+    return "websockets-sansio" if importlib.util.find_spec("websockets") else "auto"
+
+
 class DashboardServer:
     """Serves the dashboard app for `backend` on host:port, token-protected."""
 
@@ -81,7 +88,11 @@ class DashboardServer:
         # h11: it bounds the request line and headers (64 KiB); httptools does not.
         config = uvicorn.Config(app, http="h11", log_level="warning", access_log=False,
                                 lifespan="off", timeout_graceful_shutdown=1,
-                                h11_max_incomplete_event_size=64 * 1024)
+                                h11_max_incomplete_event_size=64 * 1024,
+                                # WebSockets (the log tail) only send: incoming messages
+                                # are bounded small, and none is decompressed.
+                                ws=_ws_protocol(), ws_max_size=64 * 1024,
+                                ws_per_message_deflate=False)
         server = uvicorn.Server(config)
         self._server = server
         if self._stopping:

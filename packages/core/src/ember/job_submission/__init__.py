@@ -1,9 +1,12 @@
 """Submit jobs to a cluster through its dashboard's Jobs REST API (Ray's
 `ray.job_submission`): JobSubmissionClient, JobStatus, JobInfo."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember.job_submission.models import JobDetails, JobInfo, JobStatus
+
+if TYPE_CHECKING:
+    from ember.job_submission.sdk import JobSubmissionClient
 
 __all__ = ["JobDetails", "JobInfo", "JobStatus", "JobSubmissionClient"]
 

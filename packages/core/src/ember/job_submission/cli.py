@@ -25,6 +25,10 @@ def add_parsers(sub: Any) -> None:
     submit.add_argument("--metadata-json", default=None)
     submit.add_argument("--entrypoint-num-cpus", type=float, default=None)
     submit.add_argument("--entrypoint-num-gpus", type=float, default=None)
+    submit.add_argument("--entrypoint-memory", type=int, default=None,
+                        help="bytes of memory held for the job's driver")
+    submit.add_argument("--entrypoint-resources", default=None,
+                        help='custom resources held for the driver, as JSON: \'{"slot": 1}\'')
     submit.add_argument("--no-wait", action="store_true", help="do not follow its logs")
     submit.add_argument("entrypoint", nargs=argparse.REMAINDER,
                         help="the command, after `--`")
@@ -122,7 +126,10 @@ def _submit(client: Any, args: Any) -> int:
     sid = client.submit_job(entrypoint=entrypoint, runtime_env=runtime_env or None,
                             submission_id=args.submission_id, metadata=metadata,
                             entrypoint_num_cpus=args.entrypoint_num_cpus,
-                            entrypoint_num_gpus=args.entrypoint_num_gpus)
+                            entrypoint_num_gpus=args.entrypoint_num_gpus,
+                            entrypoint_memory=args.entrypoint_memory,
+                            entrypoint_resources=json.loads(args.entrypoint_resources)
+                            if args.entrypoint_resources else None)
     print(f"Job '{sid}' submitted successfully")
     if args.no_wait:
         print(f"Query the status of the job: ember job status {sid}\n"

@@ -43,12 +43,14 @@ def resolve(address: str | None) -> tuple[str, str | None]:
     local = _local_cluster()
     embedded = _embedded()
     if address is None:
+        found: str
         if local is not None and local.get("dashboard_url"):
-            address = local["dashboard_url"]
+            found = local["dashboard_url"]
         elif embedded is not None and embedded.get("dashboard_url"):
-            address = embedded["dashboard_url"]
+            found = embedded["dashboard_url"]
         else:
-            address = "http://127.0.0.1:8265"
+            found = "http://127.0.0.1:8265"
+        address = found
     if "://" not in address:
         address = f"http://{address}"
     address = address.rstrip("/")
@@ -215,24 +217,59 @@ class JobSubmissionClient:
         return self._check(self._http.get(f"/api/jobs/{job_id}/logs")).json()["logs"]
 
     async def tail_job_logs(self, job_id: str) -> AsyncIterator[str]:
-        """The job's logs as they are written, until the job ends."""
-        import httpx
+        """The job's logs as they are written, until the job ends: the text messages of
+        the dashboard's WebSocket `/api/jobs/{id}/logs/tail`, as Ray's client reads it."""
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 
-        async with httpx.AsyncClient(base_url=self._address, headers=self._headers,
-                                     cookies=self._cookies, verify=self._verify,
-                                     timeout=httpx.Timeout(60, read=None)) as client:
-            async with client.stream("GET", f"/api/jobs/{job_id}/logs/tail") as r:
-                if r.status_code != 200:
-                    await r.aread()
-                    self._check(r)
-                async for text in r.aiter_text():
-                    yield text
+        url = "ws" + self._address[len("http"):] + f"/api/jobs/{job_id}/logs/tail"
+        ssl = _ssl_context(self._verify) if url.startswith("wss://") else None
+        headers = dict(self._headers)
+        if self._cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self._cookies.items())
+        try:
+            async with connect(url, additional_headers=headers, ssl=ssl, max_size=8 << 20,
+                               compression=None, open_timeout=60) as ws:
+                while True:
+                    try:
+                        message = await ws.recv()
+                    except ConnectionClosedOK:
+                        return
+                    yield message if isinstance(message, str) else message.decode(
+                        "utf-8", "replace")
+        except InvalidStatus as e:
+            self._check(_Refused(e.response))
 
     def close(self) -> None:
         self._http.close()
 
     def __repr__(self) -> str:
         return f"JobSubmissionClient({json.dumps(self._address)})"
+
+
+class _Refused:
+    """A refused WebSocket upgrade, read as the HTTP answer it was."""
+
+    def __init__(self, response: Any) -> None:
+        self.status_code = response.status_code
+        self.text = bytes(response.body or b"").decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def _ssl_context(verify: Any) -> Any:
+    """The TLS context for `verify` as httpx reads it: True, False, a CA file or a
+    context."""
+    import ssl
+
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    ctx = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+    if verify is False:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 __all__ = ["JobSubmissionClient", "package_working_dir", "resolve"]

@@ -120,6 +120,7 @@ def remove_placement_group(placement_group: PlacementGroup) -> None:
 
 
 def get_placement_group(placement_group_name: str) -> PlacementGroup:
+    """The live placement group created with this name; ValueError if there is none."""
     table = context.require_client().call("pg_table", None)
     for pg_id, info in table.items():
         if info["name"] == placement_group_name and info["state"] != "REMOVED":
@@ -128,11 +129,14 @@ def get_placement_group(placement_group_name: str) -> PlacementGroup:
 
 
 def placement_group_table(placement_group: PlacementGroup | None = None) -> dict:
+    """The state, strategy and bundles of one placement group, or of all of them (a dict
+    keyed by hex id) when none is given."""
     pid = placement_group.id.hex() if placement_group is not None else None
     return context.require_client().call("pg_table", pid)
 
 
 def get_current_placement_group() -> PlacementGroup | None:
+    """The placement group the current task or actor was scheduled in, or None."""
     c = context.client
     if c is None:
         return None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import queue as _stdqueue
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ember.actor import ActorHandle
 
 __all__ = ["Empty", "Full", "Queue"]
 
@@ -80,7 +83,13 @@ class Queue:
 
         self.maxsize = maxsize
         opts = {"num_cpus": 0, **(actor_options or {})}
-        self.actor = ember.remote(_QueueActor).options(**opts).remote(maxsize)
+        self.actor: ActorHandle | None = (
+            ember.remote(_QueueActor).options(**opts).remote(maxsize))
+
+    def _actor(self) -> ActorHandle:
+        if self.actor is None:
+            raise RuntimeError("This queue was shut down.")
+        return self.actor
 
     def __len__(self) -> int:
         return self.size()
@@ -88,7 +97,7 @@ class Queue:
     def size(self) -> int:
         import ember
 
-        return ember.get(self.actor.qsize.remote())
+        return ember.get(self._actor().qsize.remote())
 
     def qsize(self) -> int:
         return self.size()
@@ -96,12 +105,12 @@ class Queue:
     def empty(self) -> bool:
         import ember
 
-        return ember.get(self.actor.empty.remote())
+        return ember.get(self._actor().empty.remote())
 
     def full(self) -> bool:
         import ember
 
-        return ember.get(self.actor.full.remote())
+        return ember.get(self._actor().full.remote())
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         import ember
@@ -110,14 +119,14 @@ class Queue:
             self.put_nowait(item)
             return
         _check_timeout(timeout)
-        ember.get(self.actor.put.remote(item, timeout))
+        ember.get(self._actor().put.remote(item, timeout))
 
     async def put_async(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         if not block:
-            await self._nowait(self.actor.put_nowait.remote(item), asyncio.QueueFull, Full)
+            await self._nowait(self._actor().put_nowait.remote(item), asyncio.QueueFull, Full)
             return
         _check_timeout(timeout)
-        await self.actor.put.remote(item, timeout)
+        await self._actor().put.remote(item, timeout)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         import ember
@@ -125,16 +134,16 @@ class Queue:
         if not block:
             return self.get_nowait()
         _check_timeout(timeout)
-        return ember.get(self.actor.get.remote(timeout))
+        return ember.get(self._actor().get.remote(timeout))
 
     async def get_async(self, block: bool = True, timeout: float | None = None) -> Any:
         if not block:
-            return await self._nowait(self.actor.get_nowait.remote(), asyncio.QueueEmpty, Empty)
+            return await self._nowait(self._actor().get_nowait.remote(), asyncio.QueueEmpty, Empty)
         _check_timeout(timeout)
-        return await self.actor.get.remote(timeout)
+        return await self._actor().get.remote(timeout)
 
     @staticmethod
-    async def _nowait(ref: Any, raised: type, public: type) -> Any:
+    async def _nowait(ref: Any, raised: type[Exception], public: type[Exception]) -> Any:
         try:
             return await ref
         except raised:
@@ -144,7 +153,7 @@ class Queue:
         import ember
 
         try:
-            ember.get(self.actor.put_nowait.remote(item))
+            ember.get(self._actor().put_nowait.remote(item))
         except asyncio.QueueFull:
             raise Full from None
 
@@ -153,13 +162,13 @@ class Queue:
 
         if not isinstance(items, list):
             raise TypeError("Argument 'items' must be a list")
-        ember.get(self.actor.put_nowait_batch.remote(items))
+        ember.get(self._actor().put_nowait_batch.remote(items))
 
     def get_nowait(self) -> Any:
         import ember
 
         try:
-            return ember.get(self.actor.get_nowait.remote())
+            return ember.get(self._actor().get_nowait.remote())
         except asyncio.QueueEmpty:
             raise Empty from None
 
@@ -168,7 +177,7 @@ class Queue:
 
         if not isinstance(num_items, int) or num_items < 0:
             raise ValueError("'num_items' must be a nonnegative integer")
-        return ember.get(self.actor.get_nowait_batch.remote(num_items))
+        return ember.get(self._actor().get_nowait_batch.remote(num_items))
 
     def shutdown(self, force: bool = False, grace_period_s: int = 5) -> None:
         import ember

@@ -28,11 +28,11 @@ class StateRow(dict):
 
 def _rows(kind: str, filters: list[tuple[str, str, Any]] | None, limit: int) -> list[StateRow]:
     """The first `limit` rows matching the filters, filtered and cut by the node."""
-    filters = [tuple(f) for f in filters or []]
-    for _key, op, _value in filters:
+    triples = [(key, op, value) for key, op, value in filters or []]
+    for _key, op, _value in triples:
         if op not in ("=", "!="):
             raise ValueError(f"Unsupported filter operator {op!r}; use '=' or '!='.")
-    page = context.require_client().call("state_page", kind, filters, 0, int(limit))
+    page = context.require_client().call("state_page", kind, triples, 0, int(limit))
     return [StateRow(r) for r in page["rows"]]
 
 
@@ -61,23 +61,23 @@ def get_placement_group(id: str, **_: Any) -> StateRow | None:  # noqa: A002
     return _one("placement_groups", "placement_group_id", id)
 
 
-def list_tasks(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[dict]:
+def list_tasks(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[StateRow]:
     return _rows("tasks", filters, limit)
 
 
-def list_actors(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[dict]:
+def list_actors(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[StateRow]:
     return _rows("actors", filters, limit)
 
 
-def list_objects(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[dict]:
+def list_objects(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[StateRow]:
     return _rows("objects", filters, limit)
 
 
-def list_nodes(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[dict]:
+def list_nodes(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[StateRow]:
     return _rows("nodes", filters, limit)
 
 
-def list_jobs(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[dict]:
+def list_jobs(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[StateRow]:
     """Drivers (type "DRIVER") and jobs submitted through the Jobs API ("SUBMISSION"),
     as Ray lists both."""
     rows = [StateRow({"type": "DRIVER", **r}) for r in _rows("jobs", None, 1 << 62)]
@@ -109,11 +109,11 @@ def _submitted_jobs() -> list[dict]:
 
 
 def list_placement_groups(filters: list | None = None, limit: int = 10_000,
-                          **_: Any) -> list[dict]:
+                          **_: Any) -> list[StateRow]:
     return _rows("placement_groups", filters, limit)
 
 
-def list_workers(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[dict]:
+def list_workers(filters: list | None = None, limit: int = 10_000, **_: Any) -> list[StateRow]:
     return _rows("workers", filters, limit)
 
 

@@ -7,6 +7,7 @@ other Python objects are pickled into an `ember.python_object` extension column.
 
 from __future__ import annotations
 
+import datetime
 import pickle
 from typing import Any
 
@@ -58,6 +59,10 @@ def _tensor_array(arr: np.ndarray) -> pa.Array:
     return pa.FixedShapeTensorArray.from_numpy_ndarray(arr)
 
 
+def _is_torch(value: Any) -> bool:
+    return type(value).__name__ == "Tensor" and type(value).__module__.startswith("torch")
+
+
 def _all_arrays(values: Any) -> bool:
     return len(values) > 0 and all(isinstance(v, np.ndarray) for v in values)
 
@@ -68,7 +73,7 @@ def to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
         return values
     if type(values).__module__.startswith("polars") and hasattr(values, "to_arrow"):
         return values.to_arrow()  # polars Series
-    if type(values).__name__ == "Tensor" and hasattr(values, "numpy"):  # torch
+    if _is_torch(values):
         values = values.detach().cpu().numpy()
     if hasattr(values, "to_numpy") and not isinstance(values, np.ndarray):  # pandas Series
         if values.dtype == object:
@@ -83,17 +88,37 @@ def to_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
         values = list(values)
     if not isinstance(values, list):
         values = list(values)
+    if any(_is_torch(v) for v in values):  # torch tensors become ndarrays, as in Ray
+        values = [v.detach().cpu().numpy() if _is_torch(v) else v for v in values]
     if _all_arrays(values):
         shapes = {v.shape for v in values}
         dtypes = {v.dtype for v in values}
         if len(shapes) == 1 and len(dtypes) == 1 and values[0].ndim >= 1:
             return _tensor_array(np.stack(values))
         return _objects_array(values)
+    unit = _datetime_unit(values)
     try:
-        return pa.array(values)
+        return pa.array(values, type=pa.timestamp(unit) if unit else None)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
             ValueError, OverflowError):
         return _objects_array(values)
+
+
+def _datetime_unit(values: list) -> str | None:
+    """For a list of datetimes (datetime.datetime or pandas Timestamps), the coarsest
+    timestamp unit that holds them all exactly, as Ray picks it ('s' at the coarsest)."""
+    if not values or not all(isinstance(v, datetime.datetime) for v in values):
+        return None
+    if any(getattr(v, "tzinfo", None) is not None for v in values):
+        return None
+    units = ("s", "ms", "us", "ns")
+    best = 0
+    for v in values:
+        if getattr(v, "nanosecond", 0):
+            return "ns"
+        if v.microsecond:
+            best = max(best, 1 if v.microsecond % 1000 == 0 else 2)
+    return units[best]
 
 
 def is_tensor_type(t: pa.DataType) -> bool:
@@ -105,6 +130,9 @@ def array_to_numpy(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(col, pa.ChunkedArray):
         if col.num_chunks == 1:
             col = col.chunk(0)
+        elif col.num_chunks == 0 and isinstance(col.type, pa.BaseExtensionType):
+            col = pa.ExtensionArray.from_storage(col.type, pa.array(
+                [], type=col.type.storage_type))
         elif col.num_chunks == 0:
             col = pa.array([], type=col.type)
         else:

@@ -88,8 +88,12 @@ def _convert(node: ast.AST) -> Any:
     raise ValueError(f"Unsupported filter expression: {ast.unparse(node)!r}.")
 
 
-def parse_expression(expr: str | pc.Expression) -> pc.Expression:
-    """A pyarrow expression for `expr` (returned unchanged if it is one already)."""
+def parse_expression(expr: Any) -> pc.Expression:
+    """A pyarrow expression for `expr`: a string, an `ember.data.expressions.Expr`, or a
+    pyarrow expression (returned unchanged)."""
+    to_pyarrow = getattr(expr, "to_pyarrow", None)
+    if callable(to_pyarrow):
+        expr = to_pyarrow()
     if isinstance(expr, pc.Expression):
         return expr
     if not isinstance(expr, str):

@@ -129,11 +129,43 @@ def _hash_map(keys: list[str], n: int, side: str, block: pa.Table) -> Any:
 
 
 def _join_tables(left: pa.Table, right: pa.Table, spec: dict) -> pa.Table:
+    """Arrow's hash join; non-key columns Arrow cannot carry through a join (lists,
+    structs, tensors, Python objects) are split off first and taken back by row index
+    afterwards, as Ray does."""
     _check_suffixes(left.schema, right.schema, spec)
-    return left.join(right, keys=spec["left_keys"], right_keys=spec["right_keys"],
-                     join_type=JOIN_TYPES[spec["join_type"]],
-                     left_suffix=spec["left_suffix"], right_suffix=spec["right_suffix"],
-                     use_threads=False)
+    left, lcols = _split_unjoinable(left, spec["left_keys"], _LEFT_INDEX)
+    right, rcols = _split_unjoinable(right, spec["right_keys"], _RIGHT_INDEX)
+    out = left.join(right, keys=spec["left_keys"], right_keys=spec["right_keys"],
+                    join_type=JOIN_TYPES[spec["join_type"]],
+                    left_suffix=spec["left_suffix"], right_suffix=spec["right_suffix"],
+                    use_threads=False)
+    for index, cols, other, suffix in ((_LEFT_INDEX, lcols, right, spec["left_suffix"]),
+                                       (_RIGHT_INDEX, rcols, left, spec["right_suffix"])):
+        if index not in out.column_names:
+            continue
+        rows = out.column(index)
+        for name, col in cols.items():
+            label = name + suffix if suffix and name in other.column_names else name
+            out = out.append_column(label, col.take(rows))
+        out = out.drop_columns([index])
+    return out
+
+
+_LEFT_INDEX, _RIGHT_INDEX = "__ember_join_left_row", "__ember_join_right_row"
+
+
+def _joinable(t: pa.DataType) -> bool:
+    return not (pa.types.is_nested(t) or isinstance(t, pa.BaseExtensionType))
+
+
+def _split_unjoinable(table: pa.Table, keys: list[str], index: str
+                      ) -> tuple[pa.Table, dict[str, pa.ChunkedArray]]:
+    cols = {f.name: table.column(f.name) for f in table.schema
+            if f.name not in keys and not _joinable(f.type)}
+    if not cols:
+        return table, cols
+    rest = table.drop_columns(list(cols))
+    return rest.append_column(index, pa.array(np.arange(table.num_rows), pa.int64())), cols
 
 
 @ember.remote
@@ -171,7 +203,15 @@ def _concat_side(keys: list[str], side: str, *blocks: pa.Table) -> pa.Table:
 
 def _empty_side(bundles: list[RefBundle]) -> pa.Table:
     schema = next((b.schema() for b in bundles if b.schema() is not None), None)
-    return schema.empty_table() if schema is not None else pa.table({})
+    return _empty_table(schema) if schema is not None else pa.table({})
+
+
+def _empty_table(schema: pa.Schema) -> pa.Table:
+    """schema.empty_table(), which pyarrow cannot build for some extension types."""
+    cols = [pa.ExtensionArray.from_storage(f.type, pa.array([], type=f.type.storage_type))
+            if isinstance(f.type, pa.BaseExtensionType) else pa.array([], type=f.type)
+            for f in schema]
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _check_suffixes(lschema: pa.Schema | None, rschema: pa.Schema | None, spec: dict) -> None:
@@ -206,8 +246,8 @@ def join_bundles(left: list[RefBundle], right: list[RefBundle], *, ctx: DataCont
     for schema, keys, side in ((lschema, spec["left_keys"], "left"),
                                (rschema, spec["right_keys"], "right")):
         if schema is not None:
-            _check_keys(schema.empty_table(), keys, side)
-    _check_suffixes(lschema, rschema, spec)
+            _check_keys(_empty_table(schema), keys, side)
+    # Clashing columns without suffixes fail in the join tasks (a RayTaskError), as Ray's.
     lbytes = sum(m.size_bytes for _, m in lpairs)
     rbytes = sum(m.size_bytes for _, m in rpairs)
     small = _broadcast_side(spec, lbytes, rbytes, ctx.broadcast_join_threshold_bytes)

@@ -69,6 +69,16 @@ class RefBundle:
     def metas(self) -> list[BlockMetadata]:
         return [m for _, m in self.blocks]
 
+    @property
+    def block_refs(self) -> list[Any]:
+        """The blocks' ObjectRefs (Ray's name)."""
+        return self.refs()
+
+    @property
+    def metadata(self) -> list[BlockMetadata]:
+        """The blocks' metadata (Ray's name)."""
+        return self.metas()
+
     def schema(self) -> pa.Schema | None:
         for _, m in self.blocks:
             if m.schema is not None and len(m.schema):

@@ -112,7 +112,8 @@ def autodetect_parallelism(ctx: DataContext, estimated_bytes: int | None) -> int
     cpus = int(ember.cluster_resources().get("CPU", 1))
     if estimated_bytes is None:
         return max(ctx.read_op_min_num_blocks, 2 * cpus)
-    min_safe = max(1, estimated_bytes // max(1, ctx.target_max_block_size))
+    # target_max_block_size None means blocks of any size (as in Ray).
+    min_safe = max(1, estimated_bytes // max(1, ctx.target_max_block_size or estimated_bytes))
     max_reasonable = max(1, estimated_bytes // max(1, ctx.target_min_block_size))
     return int(max(min(ctx.read_op_min_num_blocks, max_reasonable), min_safe, 2 * cpus))
 

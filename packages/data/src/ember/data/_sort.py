@@ -9,6 +9,7 @@ Partitions come out in key order, so a groupby result is sorted by key, as in Ra
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import time
 from collections.abc import Iterator
@@ -59,7 +60,7 @@ def _sort_table(table: pa.Table, keys: list[str], descending: list[bool],
 
 @ember.remote
 def _sort_block(keys: list[str], descending: list[bool], columns: list[str] | None,
-                block: pa.Table) -> Any:
+                whole_rows: bool, block: pa.Table) -> Any:
     t0, c0 = time.perf_counter(), time.process_time()
     if columns is not None:
         block = block.select(columns)
@@ -69,23 +70,81 @@ def _sort_block(keys: list[str], descending: list[bool], columns: list[str] | No
                              f"{block.column_names}.")
     block = _sort_table(block, keys, descending)
     first = block.column(keys[0])
-    valid = len(first) - first.null_count
-    idx = np.linspace(0, max(valid - 1, 0), min(valid, _SAMPLES_PER_BLOCK)).astype(int)
-    sample = first.slice(0, valid).take(pa.array(idx)) if valid else first.slice(0, 0)
-    return ember.put(block), sample.to_pylist(), TaskStats(time.perf_counter() - t0,
-                                                           time.process_time() - c0)
+    if whole_rows:  # samples of every key: boundaries between whole sort keys
+        n = block.num_rows
+        idx = pa.array(np.linspace(0, max(n - 1, 0), min(n, _SAMPLES_PER_BLOCK)).astype(int))
+        samples = list(zip(*(block.column(k).take(idx).to_pylist() for k in keys),
+                           strict=True))
+    else:
+        valid = len(first) - first.null_count
+        idx = np.linspace(0, max(valid - 1, 0), min(valid, _SAMPLES_PER_BLOCK)).astype(int)
+        samples = (first.slice(0, valid).take(pa.array(idx)) if valid
+                   else first.slice(0, 0)).to_pylist()
+    return ember.put(block), samples, TaskStats(time.perf_counter() - t0,
+                                                time.process_time() - c0)
 
 
-def _boundaries(samples: list[Any], n: int) -> list[Any]:
+def _boundaries(samples: list[Any], n: int, distinct: bool = True) -> list[Any]:
+    """n-1 boundaries at even ranks of the samples; `distinct` drops repeats (fewer,
+    never empty partitions) where a sort keeps them (n partitions, some empty, as Ray)."""
     values = sorted(v for v in samples if v is not None)
     if not values or n <= 1:
         return []
-    out = []
+    out: list[Any] = []
     for i in range(1, n):
         v = values[min(len(values) - 1, len(values) * i // n)]
-        if not out or v > out[-1]:
+        if not distinct or not out or v > out[-1]:
             out.append(v)
     return out
+
+
+class _Desc:
+    """A value that orders in reverse (a descending key)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: Any) -> None:
+        self.v = v
+
+    def __lt__(self, other: _Desc) -> bool:
+        return other.v < self.v
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.v == other.v
+
+
+def _row_key(values: tuple, descending: list[bool]) -> tuple:
+    """A key ordering rows as the sort does: per key ascending or descending, nulls last."""
+    return tuple((1, 0) if v is None else (0, _Desc(v) if d else v)
+                 for v, d in zip(values, descending, strict=True))
+
+
+class _SortedRows:
+    """The row keys of a sorted block, read lazily (bisect touches only log n rows)."""
+
+    def __init__(self, block: pa.Table, keys: list[str], descending: list[bool]) -> None:
+        self.cols = [block.column(k) for k in keys]
+        self.descending = descending
+        self.n = block.num_rows
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> tuple:
+        return _row_key(tuple(c[i].as_py() for c in self.cols), self.descending)
+
+
+def _row_cut(block: pa.Table, keys: list[str], descending: list[bool], bounds: list[tuple],
+             j: int) -> tuple[int, int]:
+    """(start, end) of output partition j in a sorted block, for boundaries between whole
+    sort keys (several keys): two binary searches over lazily read rows."""
+    rows = _SortedRows(block, keys, descending)
+
+    def find(b: tuple) -> int:
+        return bisect.bisect_left(rows, _row_key(tuple(b), descending))  # type: ignore[arg-type]
+
+    return (0 if j == 0 else find(bounds[j - 1]),
+            len(rows) if j == len(bounds) else find(bounds[j]))
 
 
 def _cuts(block: pa.Table, key: str, desc: bool, bounds: list[Any]) -> list[tuple[int, int]]:
@@ -106,19 +165,31 @@ def _cuts(block: pa.Table, key: str, desc: bool, bounds: list[Any]) -> list[tupl
 
 def _partitioned(bundles: list[RefBundle], keys: list[str], descending: list[bool],
                  columns: list[str] | None, n: int | None, stats: OpStats,
-                 boundaries: list[Any] | None = None) -> tuple[list[Any], list[Any], int]:
-    pairs = [(r, m) for r, m in blocks_of(bundles) if m.num_rows]
+                 boundaries: list[Any] | None = None, for_sort: bool = False
+                 ) -> tuple[list[Any], list[Any], int]:
+    """Sort every block and pick the boundaries. A sort makes one partition per input
+    block (as Ray, empty ones too) split on whole keys; groupby splits on the first key
+    into distinct, non-empty ranges."""
+    all_pairs = blocks_of(bundles)
+    pairs = [(r, m) for r, m in all_pairs if m.num_rows]
     if not pairs:
         return [], [], 0
-    out = ember.get([_sort_block.remote(keys, descending, columns, r) for r, _ in pairs])
+    whole_rows = for_sort and len(keys) > 1 and boundaries is None
+    out = ember.get([_sort_block.remote(keys, descending, columns, whole_rows, r)
+                     for r, _ in pairs])
     for _, _, tstats in out:
         stats.add_task(tstats.wall_s, tstats.cpu_s, 0.0)
     refs = [r for r, _, _ in out]
+    samples = [v for _, s, _ in out for v in s]
     if boundaries is not None:
         bounds = sorted(boundaries)
+    elif whole_rows:
+        n = n or len(all_pairs)
+        ordered = sorted(samples, key=lambda t: _row_key(t, descending))
+        bounds = [ordered[min(len(ordered) - 1, len(ordered) * i // n)] for i in range(1, n)]
     else:
-        n = n or len(pairs)
-        bounds = _boundaries([v for _, s, _ in out for v in s], n)
+        n = n or len(all_pairs if for_sort else pairs)
+        bounds = _boundaries(samples, n, distinct=not for_sort)
     return refs, bounds, len(bounds) + 1
 
 
@@ -127,8 +198,10 @@ def _merge_sorted(keys: list[str], descending: list[bool], bounds: list[Any], j:
                   *blocks: pa.Table) -> Any:
     t0, c0 = time.perf_counter(), time.process_time()
     parts = []
+    whole_rows = bool(bounds) and isinstance(bounds[0], tuple)
     for b in blocks:
-        s, e = _cuts(b, keys[0], descending[0], bounds)[j]
+        s, e = (_row_cut(b, keys, descending, bounds, j) if whole_rows
+                else _cuts(b, keys[0], descending[0], bounds)[j])
         if e > s:
             parts.append(b.slice(s, e - s))
     out = _block.concat(parts) if parts else blocks[0].slice(0, 0)
@@ -151,7 +224,8 @@ def _normalize_keys(key: Any, descending: Any) -> tuple[list[str], list[bool]]:
 def sort(bundles: list[RefBundle], *, ctx: DataContext, stats: OpStats, key: Any,
          descending: Any = False, boundaries: list | None = None) -> Iterator[RefBundle]:
     keys, desc = _normalize_keys(key, descending)
-    refs, bounds, n = _partitioned(bundles, keys, desc, None, None, stats, boundaries)
+    refs, bounds, n = _partitioned(bundles, keys, desc, None, None, stats, boundaries,
+                                   for_sort=True)
     stats.tasks_submitted += len(refs) + n
     yield from collect([_merge_sorted.remote(keys, desc, bounds, j, *refs) for j in range(n)],
                        stats)

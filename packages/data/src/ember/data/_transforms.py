@@ -114,6 +114,10 @@ class UDF:
                  ctor_args: Iterable | None = None, ctor_kwargs: dict | None = None) -> None:
         self.fn = fn
         self.is_class = inspect.isclass(fn)
+        if not self.is_class and (ctor_args or ctor_kwargs):
+            raise ValueError("fn_constructor_args and fn_constructor_kwargs can only be "
+                             "specified if providing a callable class instance for fn, "
+                             f"but got: {fn}.")
         self.fn_args = tuple(fn_args or ())
         self.fn_kwargs = dict(fn_kwargs or {})
         self.ctor_args = tuple(ctor_args or ())
@@ -289,7 +293,7 @@ class MapBatchesStage(Stage):
                     except ValueError as e:
                         raise UserCodeException(
                             f"Operator {self.name} returned an invalid batch: {e}",
-                            self.name, _preview(out), "ValueError") from e
+                            self.name, _preview(out), "ValueError", original=e) from e
                     yield block
                     t0 = time.perf_counter()
             except UserCodeException:

@@ -19,13 +19,17 @@ __all__ = [
     "AbsMax",
     "AggregateFn",
     "AggregateFnV2",
+    "ApproximateQuantile",
+    "ApproximateTopK",
     "Count",
     "Max",
     "Mean",
     "Min",
+    "MissingValuePercentage",
     "Std",
     "Sum",
     "Unique",
+    "ZeroPercentage",
 ]
 
 
@@ -304,14 +308,24 @@ class Std(AggregateFnV2):
 
 
 class Unique(AggregateFnV2):
-    """The distinct values of `on` (a list)."""
+    """The distinct values of `on` (a list). List values count as whole values; with
+    `encode_lists`, the items of the lists are the values."""
 
     def __init__(self, on: str, ignore_nulls: bool = False,
-                 alias_name: str | None = None) -> None:
+                 alias_name: str | None = None, encode_lists: bool | None = None) -> None:
         super().__init__(alias_name or f"unique({on})", set, on=on, ignore_nulls=ignore_nulls)
+        self._encode_lists = bool(encode_lists)
 
     def aggregate_block(self, block: pa.Table) -> set:
-        vals = set(pc.unique(self._column(block)).to_pylist())
+        col = self._column(block)
+        nested = pa.types.is_list(col.type) or pa.types.is_large_list(col.type)
+        if nested and self._encode_lists:
+            col = pc.list_flatten(col)
+            nested = False
+        if nested:  # lists are unhashable: count them as tuples
+            vals = {None if v is None else _frozen(v) for v in col.to_pylist()}
+        else:
+            vals = set(pc.unique(col).to_pylist())
         if self.ignore_nulls:
             vals.discard(None)
         return vals
@@ -320,4 +334,24 @@ class Unique(AggregateFnV2):
         return current | new
 
     def finalize(self, accumulator: set) -> list:
-        return list(accumulator)
+        return [_thawed(v) for v in accumulator]
+
+
+class _Frozen(tuple):
+    """A list value held in a set."""
+
+
+def _frozen(value: list) -> _Frozen:
+    return _Frozen(_frozen(v) if isinstance(v, list) else v for v in value)
+
+
+def _thawed(value: Any) -> Any:
+    return [_thawed(v) for v in value] if isinstance(value, _Frozen) else value
+
+
+from ember.data._aggregate_stats import (  # noqa: E402  (they subclass AggregateFnV2)
+    ApproximateQuantile,
+    ApproximateTopK,
+    MissingValuePercentage,
+    ZeroPercentage,
+)

@@ -329,12 +329,7 @@ class Dataset:
         join_type = getattr(join_type, "value", join_type)  # Ray's JoinType enum too
         left_keys, right_keys = validate_join_args(join_type, num_partitions, on, right_on)
         if validate_schemas:
-            for keys, d, side in ((left_keys, self, "left"), (right_keys, ds, "right")):
-                names = d.columns() or []
-                missing = [k for k in keys if k not in names]
-                if missing:
-                    raise ValueError(f"Join key(s) {missing} not found in the {side} "
-                                     f"dataset; it has {names}.")
+            _check_join_key_types(self.schema(), ds.schema(), left_keys, right_keys)
         spec = {"join_type": join_type, "left_keys": left_keys, "right_keys": right_keys,
                 "left_suffix": left_suffix, "right_suffix": right_suffix}
         return self._then(JoinOp(f"Join({join_type})", self._plan, ds._plan, join_bundles,
@@ -483,6 +478,16 @@ class Dataset:
     def get_internal_block_refs(self) -> list[Any]:
         return self.to_arrow_refs()
 
+    def to_random_access_dataset(self, key: str, num_workers: int | None = None) -> Any:
+        """A RandomAccessDataset: rows looked up by `key`, served by `num_workers` actors
+        (default: 4 per node, as Ray)."""
+        from ember.data.random_access_dataset import RandomAccessDataset
+
+        _ensure_init()
+        if num_workers is None:
+            num_workers = 4 * len(ember.nodes())
+        return RandomAccessDataset(self, key, num_workers)
+
     def materialize(self) -> MaterializedDataset:
         """Run the plan now and keep its blocks in the object store."""
         bundles = [RefBundle(b.blocks, False, i) for i, b in enumerate(self._bundles())]
@@ -628,6 +633,21 @@ class _DatasetIterator(DataIterator):
 
     def stats(self) -> str:
         return self._ds.stats()
+
+
+def _check_join_key_types(left: Schema | None, right: Schema | None, left_keys: Any,
+                          right_keys: Any) -> None:
+    """Ray's join schema check: the key columns' types must match on both sides."""
+
+    def key_types(schema: Schema | None, keys: Any) -> list | None:
+        if not schema:
+            return None
+        return [t for n, t in zip(schema.names, schema.types, strict=True) if n in keys]
+
+    if key_types(left, right_keys) != key_types(right, left_keys):
+        raise ValueError("Key columns are expected to be present and have the same types "
+                         "in both left and right operands of the join operation: "
+                         f"left has {left}, but right has {right}")
 
 
 def _walk(op: LogicalOperator) -> list[LogicalOperator]:

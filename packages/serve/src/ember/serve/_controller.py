@@ -216,6 +216,23 @@ class ServeController:
                 "grpc_addresses": self._proxies.grpc_addresses(),
                 "proxy_location": self._proxies.location}
 
+    async def get_details(self) -> dict:
+        """get_status() plus, per deployment, its config as declared (Ray's
+        `deployment_config`, with ray_actor_options) and its replicas: what the
+        dashboard's Serve page shows."""
+        status = await self.get_status()
+        for name, app in status["applications"].items():
+            for dep_name, dep in app["deployments"].items():
+                ds = self._deployments[(name, dep_name)]
+                dep["name"] = dep_name
+                dep["deployment_config"] = {
+                    **ds.config, "ray_actor_options": dict(ds.spec.get("ray_actor_options")
+                                                           or {})}
+                dep["replicas"] = [{"replica_id": r.replica_id, "state": r.state,
+                                    "pid": r.pid, "actor_name": ds.actor_name(r)}
+                                   for r in ds.replicas]
+        return status
+
     async def get_app_ingress(self, name: str) -> str | None:
         app = self._apps.get(name)
         return None if app is None or app.deleting else app.ingress

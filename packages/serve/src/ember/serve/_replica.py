@@ -79,8 +79,13 @@ class ReplicaActor:
         self._serialized = b""
         if isinstance(target, DeploymentTarget):
             target = target.resolve()
-        if inspect.isclass(target):
+        if inspect.isclass(target) and inspect.iscoroutinefunction(target.__init__):
+            # `async def __init__` is allowed in Ray Serve: run it on the replica's loop.
+            self._instance = target.__new__(target)
+            await target.__init__(self._instance, *args, **kwargs)
+        elif inspect.isclass(target):
             self._instance = target(*args, **kwargs)
+        if inspect.isclass(target):
             context.set_replica_context(context.ReplicaContext(
                 self._app, self._deployment, self._replica_id, self._instance))
             self._asgi = asgi_app_for(target, self._instance)
@@ -200,7 +205,12 @@ class ReplicaActor:
             return self._function
         fn = getattr(self._instance, method, None)
         if fn is None or not callable(fn):
-            raise AttributeError(f"Deployment {self._deployment!r} has no method {method!r}.")
+            from ember.serve.exceptions import RayServeException
+
+            methods = [a for a in dir(self._instance) if not a.startswith("__")
+                       and callable(getattr(self._instance, a, None))]
+            raise RayServeException(f"Tried to call a method '{method}' that does not "
+                                    f"exist. Available methods: {methods}.")
         return fn
 
     async def _run_user(self, fn: Any, args: tuple, kwargs: dict) -> Any:
@@ -255,6 +265,8 @@ class ReplicaActor:
                 try:
                     fn = self._target(meta["method"])
                     gen = fn(*args, **kwargs)
+                    if inspect.iscoroutine(gen):  # an async method returning a generator
+                        gen = await gen
                     if inspect.isasyncgen(gen):
                         async for item in gen:
                             yield item

@@ -268,11 +268,19 @@ class DeploymentHandle:
         self._model_id = multiplexed_model_id
         self._stream = stream
         self._routing: tuple[ServeClient, Router] | None = None
+        self._initialized = False
 
     def options(self, *, method_name: str = _UNSET, multiplexed_model_id: str = _UNSET,
                 stream: bool = _UNSET, use_new_handle_api: bool = _UNSET,
                 _prefer_local_routing: bool = _UNSET) -> DeploymentHandle:
-        """A handle like this one with other call settings (it shares the router)."""
+        """A handle like this one with other call settings (it shares the router, and
+        both count as initialized, as in Ray)."""
+        if self._routing is None and ember.is_initialized():
+            try:
+                self._get_router()
+            except Exception:  # noqa: BLE001 - no Serve instance yet: connect on first call
+                pass
+        self._initialized = True
         h = DeploymentHandle(
             self.deployment_name, self.app_name,
             method_name=self._method_name if method_name is _UNSET else method_name,
@@ -280,7 +288,31 @@ class DeploymentHandle:
                                   else multiplexed_model_id),
             stream=self._stream if stream is _UNSET else bool(stream))
         h._routing = self._routing
+        h._initialized = True
         return h
+
+    def _init(self, **kwargs: Any) -> None:
+        """Set up the handle's router now (Ray's `_init`). Ray's router options
+        (`_prefer_local_routing`, `_run_router_in_separate_loop`, …) are accepted; ember's
+        router always runs on the Serve client's own loop. A handle that already made
+        a call, was derived by `options()` or was initialized raises RuntimeError."""
+        if self._initialized or self._routing is not None:
+            raise RuntimeError("Handle has already been initialized.")
+        self._initialized = True
+        self._get_router()
+
+    @property
+    def _router(self) -> Router:
+        """The router this handle (and those made from it by `options()`) sends through."""
+        return self._get_router()[1]
+
+    def shutdown(self) -> None:
+        """Let go of this handle's router; a later call connects again."""
+        self._routing = None
+
+    async def shutdown_async(self) -> None:
+        """`shutdown()` for async code."""
+        self.shutdown()
 
     def __getattr__(self, name: str) -> DeploymentHandle:
         if name.startswith("_"):

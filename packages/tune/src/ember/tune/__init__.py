@@ -18,6 +18,7 @@ Subpackages: `ember.tune.search` (BasicVariantGenerator, ConcurrencyLimiter,
 """
 
 from ember.tune import logger, schedulers, search, stopper
+from ember.tune.analysis import ExperimentAnalysis, run
 from ember.tune.callback import Callback
 from ember.tune.checkpoint import Checkpoint
 from ember.tune.config import CheckpointConfig, FailureConfig, RunConfig
@@ -54,6 +55,7 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "CheckpointConfig",
+    "ExperimentAnalysis",
     "FailureConfig",
     "PlacementGroupFactory",
     "ProgressReporter",
@@ -84,6 +86,7 @@ __all__ = [
     "register_env",
     "register_trainable",
     "report",
+    "run",
     "sample_from",
     "schedulers",
     "search",

@@ -9,10 +9,21 @@ from typing import Any
 
 from ember.tune.checkpoint import Checkpoint
 
-__all__ = ["Result"]
+__all__ = ["AUTO_RESULT_KEYS", "Result"]
+
+# The keys Tune adds to every result (Ray's `ray.tune.result.AUTO_RESULT_KEYS`).
+AUTO_RESULT_KEYS = ("training_iteration", "time_total_s", "episodes_total",
+                    "timesteps_total", "node_ip", "hostname", "pid", "time_total_s",
+                    "time_this_iter_s", "timestamp", "date", "time_since_restore",
+                    "timesteps_since_restore", "iterations_since_restore", "config",
+                    "checkpoint_dir_name")
+# Further keys a Result's repr leaves out (Ray's output BLACKLISTED_KEYS).
+_HIDDEN_KEYS = {"config", "date", "done", "hostname", "iterations_since_restore", "node_ip",
+                "pid", "time_since_restore", "timestamp", "trial_id", "experiment_tag",
+                "should_checkpoint", "_report_on"}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(init=False)
 class Result:
     """What a trial produced.
 
@@ -27,6 +38,17 @@ class Result:
     path: str
     best_checkpoints: list[tuple[Checkpoint, dict[str, Any]]] | None = None
     _metrics_dataframe: Any = dataclasses.field(default=None, repr=False)
+
+    def __init__(self, metrics: dict[str, Any] | None, checkpoint: Checkpoint | None,
+                 error: BaseException | None, path: str,
+                 best_checkpoints: list[tuple[Checkpoint, dict[str, Any]]] | None = None,
+                 metrics_dataframe: Any = None, _storage_filesystem: Any = None) -> None:
+        self.metrics = metrics
+        self.checkpoint = checkpoint
+        self.error = error
+        self.path = path
+        self.best_checkpoints = best_checkpoints
+        self._metrics_dataframe = metrics_dataframe
 
     @property
     def config(self) -> dict[str, Any] | None:
@@ -65,10 +87,22 @@ class Result:
                    best_checkpoints=[(Checkpoint(os.path.join(path, d)), {})
                                      for d in checkpoints])
 
+    def _repr(self, indent: int = 0) -> str:
+        """Ray's layout: one attribute a line, the error as its type's name, and the
+        metrics without the keys Tune adds."""
+        shown: dict[str, Any] = {}
+        if self.error:
+            shown["error"] = type(self.error).__name__
+        hidden = set(AUTO_RESULT_KEYS) | _HIDDEN_KEYS
+        shown["metrics"] = {k: v for k, v in self.metrics.items() if k not in hidden} \
+            if self.metrics else self.metrics
+        shown.update(path=self.path, filesystem="local", checkpoint=self.checkpoint)
+        pad, kw_pad = " " * indent, " " * (indent + 2)
+        body = ",\n".join(f"{kw_pad}{k}={v!r}" for k, v in shown.items())
+        return f"{pad}{type(self).__name__}(\n{body}\n{pad})"
+
     def __repr__(self) -> str:
-        shown = {k: v for k, v in (self.metrics or {}).items() if k != "config"}
-        return (f"Result(metrics={shown}, path={self.path!r}, "
-                f"checkpoint={self.checkpoint!r}, error={self.error!r})")
+        return self._repr()
 
 
 def _read_rows(path: str) -> list[dict[str, Any]]:

@@ -22,9 +22,18 @@ class ResultGrid:
     errors lists the exceptions of trials that failed for good.
     """
 
-    def __init__(self, trials: list[Trial], experiment_path: str, metric: str | None = None,
-                 mode: str | None = None) -> None:
-        self._trials = list(trials)
+    def __init__(self, trials: Any = None, experiment_path: str = "",
+                 metric: str | None = None, mode: str | None = None, *,
+                 experiment_analysis: Any = None) -> None:
+        analysis = experiment_analysis
+        if analysis is None and hasattr(trials, "trials"):  # ResultGrid(analysis), as Ray
+            analysis = trials
+        if analysis is not None:
+            trials = analysis.trials
+            experiment_path = getattr(analysis, "experiment_path", experiment_path)
+            metric = metric or getattr(analysis, "default_metric", None)
+            mode = mode or getattr(analysis, "default_mode", None)
+        self._trials = list(trials or [])
         self._experiment_path = experiment_path
         self._metric = metric
         self._mode = mode
@@ -67,6 +76,8 @@ class ResultGrid:
         scope: "last" compares last values, "avg"/"last-5-avg"/"last-10-avg" averages,
         "all" each trial's best value ever.
         """
+        if len(self._results) == 1:
+            return self._results[0]  # a single trial is the best one, whatever the metric
         metric = metric or self._metric
         mode = mode or self._mode
         if not metric:
@@ -127,7 +138,8 @@ class ResultGrid:
         return pd.DataFrame(rows)
 
     def __repr__(self) -> str:
-        return f"ResultGrid<[{', '.join(repr(r) for r in self._results)}]>"
+        body = ",\n".join(r._repr(indent=2) for r in self._results)
+        return f"ResultGrid<[\n{body}\n]>"
 
 
 def _to_result(trial: Trial) -> Result:

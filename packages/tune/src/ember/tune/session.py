@@ -50,6 +50,8 @@ def report(metrics: dict[str, Any] | None = None, *, checkpoint: Checkpoint | No
     if not isinstance(metrics, dict):
         raise TypeError(f"report() expects a dict of metrics, got {type(metrics).__name__}.")
     if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        checkpoint = _as_tune_checkpoint(checkpoint)
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
         raise TypeError("checkpoint must be an ember.tune.Checkpoint "
                         "(e.g. Checkpoint.from_directory(path)).")
     reporter = _current["reporter"]
@@ -102,3 +104,13 @@ class TuneContext:
 def get_context() -> TuneContext:
     """The running trial's context (defaults outside a trial)."""
     return TuneContext(_current["info"])
+
+
+def _as_tune_checkpoint(checkpoint: Any) -> Any:
+    """Another library's checkpoint (ember.train's, which is Tune's own class in Ray): a
+    local directory is taken as it is, anything else is copied to one first."""
+    path = getattr(checkpoint, "path", None)
+    if isinstance(path, str) and os.path.isdir(path):
+        return Checkpoint(path)
+    to_directory = getattr(checkpoint, "to_directory", None)
+    return Checkpoint.from_directory(to_directory()) if callable(to_directory) else checkpoint

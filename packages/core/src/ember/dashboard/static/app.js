@@ -199,14 +199,17 @@ async function overview(main) {
       }
       if (n.pending_demand !== undefined) demand = (demand || 0) + n.pending_demand;
       const cpu = (n.resources_total || {}).CPU || 0;
-      const storeUsed = metric("ray_object_store_memory", n.node_id, {Location: "MMAP_SHM"});
-      const storeFree = metric("ray_object_store_available_memory", n.node_id);
-      const memTotal = metric("ray_node_mem_total", n.node_id);
+      // Memory: what each node's heartbeat reported, else this server's /metrics.
+      const alive = n.state === "ALIVE";
+      const memTotal = n.mem_total ?? metric("ray_node_mem_total", n.node_id);
+      const memUsed = n.mem_used ?? metric("ray_node_mem_used", n.node_id);
+      const storeUsed = n.object_store_used ?? metric("ray_object_store_memory", n.node_id, {Location: "MMAP_SHM"});
+      const storeCap = n.object_store_capacity ?? storeUsed + metric("ray_object_store_available_memory", n.node_id);
       nodes.append(h("tr", {}, h("td", {title: n.node_id}, short(n.node_id), n.is_head_node ? h("span", {class: "tag"}, "head") : null),
         h("td", {}, n.node_ip || ""), h("td", {}, badge(n.state)),
         h("td", {}, bar(used(n, "CPU"), cpu)),
-        h("td", {}, memTotal ? bar(metric("ray_node_mem_used", n.node_id), memTotal, bytes) : "–"),
-        h("td", {}, storeUsed + storeFree ? bar(storeUsed, storeUsed + storeFree, bytes) : "–"),
+        h("td", {class: "mem"}, alive && memTotal ? bar(memUsed, memTotal, bytes) : "–"),
+        h("td", {class: "store"}, alive && storeCap ? bar(storeUsed, storeCap, bytes) : "–"),
         h("td", {}, n.pending_demand === undefined ? "–" : `${num(n.pending_demand)} CPU`)));
     }
     const card = (title, ...body) => h("div", {class: "card"}, h("h3", {}, title), ...body);
@@ -447,10 +450,44 @@ function serveRole(a) {
     {role: a.class_name === "ServeController" ? "controller" : a.class_name === "ProxyActor" ? "proxy" : a.class_name};
 }
 
+// One application: its status, route and each deployment's replicas and config.
+function serveApp(name, app) {
+  const deployments = Object.values(app.deployments || {});
+  const replicaCounts = (d) => Object.entries(d.replica_states || {}).sort()
+    .map(([st, n]) => h("span", {}, badge(st), ` ${num(n)} `));
+  return h("div", {class: "card serve-app", "data-app": name},
+    h("h3", {}, name, " ", badge(app.status)),
+    h("dl", {class: "record"},
+      h("dt", {}, "Route prefix"), h("dd", {}, app.route_prefix ?? "–"),
+      h("dt", {}, "Ingress"), h("dd", {}, app.ingress || "–"),
+      h("dt", {}, "Last deployed"), h("dd", {}, app.last_deployed_time_s ?
+        new Date(app.last_deployed_time_s * 1000).toLocaleString() : "–"),
+      app.message ? [h("dt", {}, "Message"), h("dd", {}, app.message)] : null),
+    h("table", {class: "deployments"},
+      h("thead", {}, h("tr", {}, ["Deployment", "Status", "Replicas", "Target", "Config"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, deployments.map((d) => h("tr", {"data-deployment": d.name},
+        h("td", {}, d.name), h("td", {}, badge(d.status)), h("td", {}, replicaCounts(d)),
+        h("td", {}, d.target_num_replicas ?? ""),
+        h("td", {}, h("details", {class: "config"}, h("summary", {}, "config"),
+          h("pre", {}, JSON.stringify(d.deployment_config || {}, null, 2)))))))));
+}
+
 function serveApps(main) {
-  main.append(h("h2", {}, "Serve"),
-    h("p", {class: "note"}, "Serve's controller, proxies and replicas (actors in the serve namespace). " +
-      "Application status and config are served by Serve's admin API."),
+  const apps = h("div", {id: "serve-apps", class: "cards"});
+  let shown = null;
+  every(REFRESH_MS, async () => {
+    const body = await apiJson("/api/serve/applications/");
+    const text = JSON.stringify(body.applications);
+    if (text === shown) return;  // unchanged: keep open configs open
+    shown = text;
+    const names = Object.keys(body.applications || {}).sort();
+    apps.textContent = "";
+    apps.append(...(names.length ? names.map((n) => serveApp(n, body.applications[n])) :
+      [h("p", {class: "note"}, "No Serve application is running.")]));
+  });
+  main.append(h("h2", {}, "Serve applications"), apps,
+    h("h2", {}, "Serve actors"),
+    h("p", {class: "note"}, "Serve's controller, proxies and replicas (actors in the serve namespace)."),
     pagedTable({
       columns: [["Role", (a) => serveRole(a).role], ["Application", (a) => serveRole(a).app || ""],
         ["Deployment", (a) => serveRole(a).deployment || ""], ["Replica", (a) => serveRole(a).replica || ""],

@@ -42,19 +42,28 @@ def as_tensor(value: Any) -> torch.Tensor:
 class Group:
     """A rank's handle on its process group. Not thread-safe: one caller at a time."""
 
+    # torch.distributed imports its store classes from torch._C without re-exporting them
+    # (no `as`, no __all__), so checkers call this documented API private.
     def __init__(self, name: str, world_size: int, rank: int, backend: Backend,
-                 store: dist.Store, host: str, timeout_s: float) -> None:
+                 store: dist.Store,  # pyright: ignore[reportPrivateImportUsage]
+                 host: str, timeout_s: float) -> None:
         self.name = name
         self.world_size = world_size
         self.rank = rank
         self.backend = backend
         self._store = store  # rank 0 serves it: keep it for the group's life
-        prefixed = dist.PrefixStore(f"ember.collective/{name}", store)
+        prefixed = dist.PrefixStore(  # pyright: ignore[reportPrivateImportUsage]
+            f"ember.collective/{name}", store)
         timeout = datetime.timedelta(seconds=timeout_s)
         if backend is Backend.NCCL:
-            self._pg: Any = dist.ProcessGroupNCCL(prefixed, rank, world_size)
+            # torch's stub lists only the constructor with options; the binding also
+            # takes (store, rank, size) with default options.
+            self._pg: Any = dist.ProcessGroupNCCL(  # pyright: ignore[reportCallIssue]
+                prefixed, rank, world_size)
         else:
-            opts = dist.ProcessGroupGloo._Options()
+            # torch's stub omits the binding's `_Options` (the options the constructor
+            # takes; `Options` is the generic Backend.Options).
+            opts = dist.ProcessGroupGloo._Options()  # pyright: ignore[reportAttributeAccessIssue]
             opts._devices = [dist.ProcessGroupGloo.create_device(hostname=host)]
             opts._timeout = timeout
             self._pg = dist.ProcessGroupGloo(prefixed, rank, world_size, opts)

@@ -75,14 +75,16 @@ def init_collective_group(world_size: int, rank: int, backend: str | Backend = "
     host = _node_address()
     rv = _rendezvous.Rendezvous.options(
         name=_rendezvous.rendezvous_actor_name(group_name), get_if_exists=True).remote()
+    # torch.distributed imports TCPStore from torch._C without re-exporting it (no `as`,
+    # no __all__), so checkers call this documented class private.
     if rank == 0:
-        store = dist.TCPStore(host, 0, world_size, is_master=True, timeout=timeout,
-                              wait_for_workers=False)
+        store = dist.TCPStore(  # pyright: ignore[reportPrivateImportUsage]
+            host, 0, world_size, is_master=True, timeout=timeout, wait_for_workers=False)
         ember.get(rv.publish.remote(_rendezvous.StoreAddress(host, store.port)))
     else:
         addr = ember.get(rv.address.remote(), timeout=timeout_s)
-        store = dist.TCPStore(addr.host, addr.port, world_size, is_master=False,
-                              timeout=timeout)
+        store = dist.TCPStore(  # pyright: ignore[reportPrivateImportUsage]
+            addr.host, addr.port, world_size, is_master=False, timeout=timeout)
     from ember.util.collective._group import Group
 
     group = Group(group_name, world_size, rank, be, store, host, timeout_s)

@@ -40,13 +40,17 @@ class RangeDatasource(Datasource):
     def num_rows(self) -> int:
         return self.n
 
-    def schema(self) -> pa.Schema:
+    def schema(self) -> pa.Schema | None:
+        if self.n == 0:  # as Ray: an empty range has no blocks, so no known schema
+            return None
         return _make_block(0, 1, self.column, self.shape).schema
 
     def estimate_inmemory_data_size(self) -> int:
         return self.n * self._row_bytes()
 
     def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
+        if self.n == 0:
+            return []
         parallelism = max(1, min(parallelism, self.n or 1))
         base, extra = divmod(self.n, parallelism)
         tasks = []
