@@ -40,6 +40,51 @@ class Introspection:
         self.actor_manager = actor_manager
         self.task_manager = task_manager
 
+    def op_cluster_info(self, caller: int, reply: Any, what: str) -> Any:
+        nodes = [self.node.node_id, *self.node.remote.peers]
+        if what in ("resources", "available"):
+            out: dict[str, float] = {}
+            for n in nodes:
+                part = self.node.scheduler.total(n) if what == "resources" else \
+                    self.node.scheduler.available(n)
+                for k, v in part.items():
+                    out[k] = out.get(k, 0.0) + v
+            return out
+        if what == "nodes":
+            return [self.node.node_info()] + [
+                {"NodeID": p.node_id, "Alive": True, "alive": True, "state": "ALIVE",
+                 "NodeManagerAddress": p.address.rsplit(":", 1)[0],
+                 "Resources": dict(p.totals),
+                 "Labels": {k: v for k, v in p.labels.items() if k != "transfer"}}
+                for p in self.node.remote.peers.values()]
+        raise ValueError(f"unknown cluster info {what!r}")
+
+    def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
+        """Rows for the state API (ember.util.state, `ember list`)."""
+        if kind == "tasks":
+            live = [self.task_manager.task_summary(t) for t in self.task_manager.tasks.values()]
+            return self.task_manager.history.rows() + live
+        if kind == "actors":
+            return [self.actor_manager.actor_summary(a) for a in self.actor_manager.actors.values() if not a.proxy]
+        if kind == "objects":
+            return [{"object_id": oid.hex(), "object_size": e.size,
+                     "reference_count": e.refs, "state": "READY" if e.state else "PENDING",
+                     "in_store": e.in_store, "node_id": self.node.node_id}
+                    for oid, e in self.node.objects.entries.items()]
+        if kind == "nodes":
+            return [self.node.node_info()]
+        if kind == "placement_groups":
+            return [self.node.placement.pg_summary(p) for p in self.node.placement.pgs.values()]
+        if kind == "workers":
+            return [{"worker_id": f"{w.wid:016x}", "pid": w.pid, "state": w.state,
+                     "is_alive": True, "worker_type": "WORKER"} for w in self.node.workers.values()]
+        if kind == "jobs":
+            return [{"job_id": self.node.job_id.hex(), "status": "RUNNING",
+                     "start_time": int(self.node.start_time * 1000), "driver_pid": os.getpid()}]
+        if kind == "store":
+            return [self.node.store.stats()]
+        raise ValueError(f"Unknown state kind {kind!r}.")
+
     def op_state_page(self, caller: int, reply: Any, kind: str,
                       filters: list[tuple[str, str, Any]], offset: int,
                       limit: int) -> dict:
@@ -51,7 +96,7 @@ class Introspection:
                 raise ValueError(f"Unsupported filter operator {op!r}; use '=' or '!='.")
         if kind == "tasks":
             return self._task_page(filters, offset, limit)
-        source = self.node.op_state(caller, reply, kind)
+        source = self.op_state(caller, reply, kind)
         if filters:
             source = [r for r in source if _matches(r, filters)]
         total = len(source)

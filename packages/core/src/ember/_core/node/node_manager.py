@@ -146,7 +146,7 @@ class NodeManager:
         # Requests by name, from drivers and workers (see handle).
         self._ops: dict[str, Callable[..., Any]] = {
             "cancel": self.task_manager.op_cancel,
-            "cluster_info": self.op_cluster_info,
+            "cluster_info": self.introspection.op_cluster_info,
             "create_actor": self.actor_manager.op_create_actor,
             "create_object": self.op_create_object,
             "gen_drop": self.task_manager.op_gen_drop,
@@ -164,7 +164,7 @@ class NodeManager:
             "put_inline": self.op_put_inline,
             "register_fn": self.op_register_fn,
             "seal_object": self.op_seal_object,
-            "state": self.op_state,
+            "state": self.introspection.op_state,
             "state_page": self.introspection.op_state_page,
             "state_summary": self.introspection.op_state_summary,
             "submit_actor_task": self.actor_manager.op_submit_actor_task,
@@ -731,51 +731,6 @@ class NodeManager:
         if gcs is None:
             raise RuntimeError("This node is not part of a cluster.")
         return gcs
-
-    def op_cluster_info(self, caller: int, reply: Any, what: str) -> Any:
-        nodes = [self.node_id, *self.remote.peers]
-        if what in ("resources", "available"):
-            out: dict[str, float] = {}
-            for n in nodes:
-                part = self.scheduler.total(n) if what == "resources" else \
-                    self.scheduler.available(n)
-                for k, v in part.items():
-                    out[k] = out.get(k, 0.0) + v
-            return out
-        if what == "nodes":
-            return [self.node_info()] + [
-                {"NodeID": p.node_id, "Alive": True, "alive": True, "state": "ALIVE",
-                 "NodeManagerAddress": p.address.rsplit(":", 1)[0],
-                 "Resources": dict(p.totals),
-                 "Labels": {k: v for k, v in p.labels.items() if k != "transfer"}}
-                for p in self.remote.peers.values()]
-        raise ValueError(f"unknown cluster info {what!r}")
-
-    def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
-        """Rows for the state API (ember.util.state, `ember list`)."""
-        if kind == "tasks":
-            live = [self.task_manager.task_summary(t) for t in self.task_manager.tasks.values()]
-            return self.task_manager.history.rows() + live
-        if kind == "actors":
-            return [self.actor_manager.actor_summary(a) for a in self.actor_manager.actors.values() if not a.proxy]
-        if kind == "objects":
-            return [{"object_id": oid.hex(), "object_size": e.size,
-                     "reference_count": e.refs, "state": "READY" if e.state else "PENDING",
-                     "in_store": e.in_store, "node_id": self.node_id}
-                    for oid, e in self.objects.entries.items()]
-        if kind == "nodes":
-            return [self.node_info()]
-        if kind == "placement_groups":
-            return [self.placement.pg_summary(p) for p in self.placement.pgs.values()]
-        if kind == "workers":
-            return [{"worker_id": f"{w.wid:016x}", "pid": w.pid, "state": w.state,
-                     "is_alive": True, "worker_type": "WORKER"} for w in self.workers.values()]
-        if kind == "jobs":
-            return [{"job_id": self.job_id.hex(), "status": "RUNNING",
-                     "start_time": int(self.start_time * 1000), "driver_pid": os.getpid()}]
-        if kind == "store":
-            return [self.store.stats()]
-        raise ValueError(f"Unknown state kind {kind!r}.")
 
     def node_info(self) -> dict:
         return {
