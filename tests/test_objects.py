@@ -232,3 +232,35 @@ def test_a_filling_store_makes_workers_collect_cycles(shutdown_after):
     while not ember.get(c.was_collected.remote()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert ember.get(c.was_collected.remote())
+
+
+def test_awaiting_a_ref_is_safe_to_cancel(cluster):
+    """Cancelling an await of a ref (a timeout, a cancelled task) leaves the ref usable:
+    later awaits and gets return its value, and nothing is logged about the cancelled one."""
+    import asyncio
+
+    @ember.remote
+    def slow(x):
+        import time
+
+        time.sleep(0.5)
+        return x
+
+    async def main():
+        ref = slow.remote(7)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(ref, 0.05)
+        waiter = asyncio.ensure_future(ref)
+        await asyncio.sleep(0)
+        waiter.cancel()
+        results = await asyncio.gather(ref, ref.as_future())
+        return results, ember.get(ref)
+
+    loop = asyncio.new_event_loop()
+    errors = []
+    loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+    try:
+        assert loop.run_until_complete(main()) == ([7, 7], 7)
+    finally:
+        loop.close()
+    assert errors == []

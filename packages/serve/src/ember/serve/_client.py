@@ -20,7 +20,6 @@ from ember.serve._constants import (
     HANDLE_METRICS_PERIOD_S,
     SERVE_NAMESPACE,
 )
-from ember.serve._refs import await_ref
 from ember.serve._router import Router
 from ember.serve.exceptions import RayServeException
 
@@ -112,8 +111,8 @@ class ServeClient:
     async def _poll(self, gen: int) -> None:
         while gen == self._poll_gen and not self.closed:
             try:
-                updates = await await_ref(self.controller.listen_for_change.remote(
-                    self.listener_id, dict(self._snapshot)))
+                updates = await self.controller.listen_for_change.remote(
+                    self.listener_id, dict(self._snapshot))
             except Exception:  # noqa: BLE001 - the controller is gone (serve shut down)
                 if gen == self._poll_gen:
                     self.closed = True

@@ -24,7 +24,6 @@ from ember.serve._constants import (
     ROUTING_ACK_TIMEOUT_S,
     SERVE_NAMESPACE,
 )
-from ember.serve._refs import await_ref
 from ember.serve._router import ReplicaInfo
 from ember.serve.config import AutoscalingConfig
 
@@ -219,7 +218,7 @@ class DeploymentState:
                 name=self.actor_name(r),
                 namespace=SERVE_NAMESPACE, lifetime="detached", max_concurrency=biggest,
                 **options).remote(self.app_name, self.name, r.replica_id, spec["serialized"])
-            info = await await_ref(r.actor.initialize.remote(self.replica_config()))
+            info = await r.actor.initialize.remote(self.replica_config())
         except Exception as e:  # noqa: BLE001 - the constructor failed
             if r.state == STOPPING:
                 return
@@ -247,7 +246,7 @@ class DeploymentState:
 
     async def _watch(self, r: ReplicaState) -> None:
         try:
-            await await_ref(r.actor.watch_for_exit.remote())
+            await r.actor.watch_for_exit.remote()
         except Exception:  # noqa: BLE001 - the process died
             if r.state == RUNNING:
                 self.unhealthy = True
@@ -258,7 +257,7 @@ class DeploymentState:
 
     async def _reconfigure(self, r: ReplicaState) -> None:
         try:
-            await await_ref(r.actor.reconfigure.remote(self.replica_config()))
+            await r.actor.reconfigure.remote(self.replica_config())
         except Exception as e:  # noqa: BLE001
             self.message = f"reconfigure() failed on replica {r.replica_id}: {_short(e)}"
             self.unhealthy = True
@@ -280,7 +279,7 @@ class DeploymentState:
             if r.actor is not None:
                 timeout = self.config.get("graceful_shutdown_timeout_s", 20.0) + 5.0
                 try:
-                    await asyncio.wait_for(await_ref(r.actor.prepare_for_shutdown.remote()),
+                    await asyncio.wait_for(r.actor.prepare_for_shutdown.remote(),
                                            timeout)
                 except Exception:  # noqa: BLE001 - it dies below either way
                     pass
@@ -312,7 +311,7 @@ class DeploymentState:
 
     async def _check(self, r: ReplicaState) -> None:
         try:
-            await asyncio.wait_for(await_ref(r.actor.check_health.remote()),
+            await asyncio.wait_for(r.actor.check_health.remote(),
                                    self.config["health_check_timeout_s"])
             ok, err = True, None
         except Exception as e:  # noqa: BLE001
@@ -338,7 +337,7 @@ class DeploymentState:
         agg = self.autoscaler.cfg.aggregation_function if self.autoscaler else "mean"
         key = {"mean": "avg", "max": "max", "min": "min"}[agg]
         try:
-            results = await asyncio.gather(*[await_ref(r.actor.get_metrics.remote())
+            results = await asyncio.gather(*[r.actor.get_metrics.remote()
                                              for r in running], return_exceptions=True)
             for r, m in zip(running, results, strict=True):
                 if isinstance(m, dict):

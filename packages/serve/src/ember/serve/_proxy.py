@@ -20,10 +20,8 @@ import ember
 from ember.lowlevel import join_bytes
 from ember.serve._asgi import plain_response
 from ember.serve._channel import WINDOW_BYTES, ChannelClient, PendingResponse
-from ember.serve._compat import collect_inherited_garbage
 from ember.serve._constants import MULTIPLEXED_MODEL_ID_HEADER, SESSION_HEADERS
 from ember.serve._http_protocol import coalescing_http_protocol
-from ember.serve._refs import await_ref
 from ember.serve._router import PendingRequest
 from ember.serve.config import HTTPOptions
 from ember.serve.exceptions import BackPressureError, DeploymentUnavailableError
@@ -70,7 +68,6 @@ class ProxyActor:
 
         from ember.serve._client import get_client
 
-        collect_inherited_garbage()
         self._client = get_client()
         self._node_id = ember.get_runtime_context().get_node_id()
         self._client.subscribe("routes", self._set_routes)
@@ -338,7 +335,7 @@ class ProxyActor:
         ref = actor.handle_http.remote(meta, scope, body)
         finished = False
         try:
-            reply = await await_ref(ref)
+            reply = await ref
         except asyncio.CancelledError:
             _cancel(ref)
             raise
@@ -357,7 +354,7 @@ class ProxyActor:
         try:
             await _send_all(send, reply[2])
             while not finished:
-                msgs, finished = await await_ref(actor.http_next.remote(sid))
+                msgs, finished = await actor.http_next.remote(sid)
                 await _send_all(send, msgs)
         except BaseException:
             if not finished:
@@ -410,14 +407,14 @@ class ProxyActor:
             await send({"type": "websocket.close", "code": 1013})
             return
         try:
-            sid = await await_ref(ref)
+            sid = await ref
 
             async def pump_in() -> None:
                 while True:
                     msg = await receive()
                     if msg["type"] == "websocket.connect":
                         continue
-                    await await_ref(actor.ws_push.remote(sid, msg))
+                    await actor.ws_push.remote(sid, msg)
                     if msg["type"] == "websocket.disconnect":
                         return
 
@@ -425,7 +422,7 @@ class ProxyActor:
             try:
                 done = False
                 while not done:
-                    msgs, done = await await_ref(actor.ws_pull.remote(sid))
+                    msgs, done = await actor.ws_pull.remote(sid)
                     for m in msgs:
                         await send(m)
             finally:

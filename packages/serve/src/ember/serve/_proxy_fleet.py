@@ -15,7 +15,6 @@ from typing import Any
 
 import ember
 from ember.serve._constants import PROXY_NAME, SERVE_NAMESPACE
-from ember.serve._refs import await_ref
 from ember.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 #: How often the controller looks for nodes that joined or left (EveryNode).
@@ -110,8 +109,8 @@ class ProxyFleet:
         ).remote(self._options, self._grpc)
         rec = self.proxies[node_id] = ProxyRecord(node_id, actor)
         try:
-            rec.address = await await_ref(actor.ready.remote())
-            rec.grpc_address = await await_ref(actor.grpc_address.remote())
+            rec.address = await actor.ready.remote()
+            rec.grpc_address = await actor.grpc_address.remote()
         except Exception as e:
             rec.error = f"{type(e).__name__}: {e}"
             self.proxies.pop(node_id, None)
@@ -139,7 +138,7 @@ class ProxyFleet:
 
         async def stop(rec: ProxyRecord) -> None:
             try:
-                await asyncio.wait_for(await_ref(rec.actor.shutdown.remote()), 5)
+                await asyncio.wait_for(rec.actor.shutdown.remote(), 5)
             except Exception:  # noqa: BLE001
                 pass
             _kill(rec.actor)

@@ -27,7 +27,6 @@ from ember.serve._asgi import AsgiHost, Lifespan, plain_response, request_asgi
 from ember.serve._build import DeploymentTarget
 from ember.serve._channel import ChannelListener
 from ember.serve._channel_replica import ChannelExchange, ReplicaChannel, run_exchange
-from ember.serve._compat import collect_inherited_garbage
 from ember.serve._constants import METRICS_SAMPLE_PERIOD_S
 from ember.serve._ingress import asgi_app_for
 from ember.serve._metrics import ReplicaMetrics
@@ -63,7 +62,6 @@ class ReplicaActor:
 
     async def initialize(self, config: dict) -> dict:
         """Build the user's object, apply user_config, start the ASGI app's lifespan."""
-        collect_inherited_garbage()
         self._config = config
         self._sem = asyncio.Semaphore(config["max_ongoing_requests"])
         self._pool = concurrent.futures.ThreadPoolExecutor(

@@ -15,7 +15,6 @@ from typing import Any
 import ember
 from ember.serve._client import ServeClient, get_client
 from ember.serve._constants import DEFAULT_APP_NAME
-from ember.serve._refs import await_ref
 from ember.serve._router import PendingRequest, Router
 from ember.serve.exceptions import RequestCancelledError
 
@@ -231,7 +230,7 @@ class DeploymentResponseGenerator:
             self._finish()
             raise
         try:
-            return await await_ref(ref)
+            return await ref
         except BaseException:
             self._finish()
             raise

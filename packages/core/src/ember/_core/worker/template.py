@@ -17,7 +17,7 @@ import sys
 
 from ember._core.common import framing
 from ember._core.common.procutil import set_parent_death_signal, set_process_name
-from ember._core.worker import worker_process
+from ember._core.worker import inherited, worker_process
 
 
 def _fork_worker(ctl: socket.socket, fds: socket.socket, wid: int, setup: dict,
@@ -121,13 +121,16 @@ def fork_from(keep: tuple[int, ...], ctl_fd: int, fd_fd: int, store_fd: int,
         # descriptor the worker opened since.
         keep_set = {0, 1, 2, *keep}
         null = os.open(os.devnull, os.O_RDWR)
+        parked = set()
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
             if fd not in keep_set and fd != null:
                 try:
                     os.dup2(null, fd)
+                    parked.add(fd)
                 except OSError:
                     pass
+        inherited.disarm(parked)
         serve(ctl_fd, fd_fd, store_fd, store_size)
     finally:
         os._exit(0)
