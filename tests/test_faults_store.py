@@ -152,7 +152,7 @@ def test_a_worker_killed_while_writing_its_result_leaves_no_half_object(shutdown
     def produce():
         from ember._core.caller import context
 
-        client = context.client
+        client = context.current_client()
         if not os.path.exists(marker):  # the first attempt dies between create and seal
             open(marker, "w").close()
 

@@ -18,7 +18,7 @@ from ember.util import state
 @pytest.fixture(scope="module")
 def client():
     ember.init(num_cpus=2, num_gpus=1, resources={"slot": 1})
-    jobs = JobSubmissionClient(ember._api._state["info"]["dashboard_url"])
+    jobs = JobSubmissionClient(ember._core.caller.context.session.info["dashboard_url"])
     yield jobs
     jobs.close()
     ember.shutdown()

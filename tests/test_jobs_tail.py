@@ -17,7 +17,7 @@ from ember.job_submission import JobStatus, JobSubmissionClient
 @pytest.fixture(scope="module")
 def client():
     ember.init(num_cpus=1)
-    jobs = JobSubmissionClient(ember._api._state["info"]["dashboard_url"])
+    jobs = JobSubmissionClient(ember._core.caller.context.session.info["dashboard_url"])
     yield jobs
     jobs.close()
     ember.shutdown()

@@ -166,7 +166,7 @@ def test_spawned_template_when_fork_is_unsafe(tmp_path):
         def ppid():
             return os.getppid()
 
-        manager = ember._api._state["manager"]
+        manager = ember._core.caller.context.session.manager
         assert manager.template.proc is not None, "expected a spawned template"
         assert ember.get(ppid.remote()) == manager.template.pid
         ember.shutdown()

@@ -17,7 +17,7 @@ from ember._remote_function import RemoteFunction
 from ember.actor import ActorClass, ActorHandle
 
 _init_lock = threading.RLock()
-_state: dict[str, Any] = {}
+_atexit_registered = False  # shutdown() runs at exit once a session was started
 
 
 def _detect_gpus() -> int:
@@ -42,9 +42,9 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     ignore_reinit_error=True.
     """
     with _init_lock:
-        if context.client is not None:
+        if context.session is not None:
             if ignore_reinit_error:
-                return _state["info"]
+                return context.session.info
             raise RuntimeError("Maybe you called ember.init twice by accident? This error "
                                "can be suppressed with ember.init(ignore_reinit_error=True).")
         unknown = set(kwargs) - {"local_mode", "logging_level", "logging_format",
@@ -85,18 +85,16 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         client = DriverClient(manager)
         client.job_runtime_env = renv.validate(runtime_env)
         client.job_env_key = renv.env_key(client.job_runtime_env)
-        context.client = client
-        dashboard = _start_dashboard(include_dashboard, manager, session_dir, kwargs)
-        info = {"address": "127.0.0.1", "node_id": manager.node_id,
-                "session_dir": session_dir,
-                "dashboard_url": dashboard.url if dashboard is not None else None,
-                "object_store_memory": store_bytes, "resources": dict(manager.total_resources)}
-        _state.update(manager=manager, info=info, session_dir=session_dir, dashboard=dashboard)
-        _report_early_metrics()
-        if not _state.get("atexit"):
-            atexit.register(shutdown)
-            _state["atexit"] = True
-        return info
+        session = context.Session(client=client, refs=refs.current, info={}, manager=manager,
+                                  session_dir=session_dir)
+        context.session = session
+        session.dashboard = _start_dashboard(include_dashboard, manager, session_dir, kwargs)
+        session.info = {
+            "address": "127.0.0.1", "node_id": manager.node_id, "session_dir": session_dir,
+            "dashboard_url": session.dashboard.url if session.dashboard is not None else None,
+            "object_store_memory": store_bytes, "resources": dict(manager.total_resources)}
+        _session_started()
+        return session.info
 
 
 def _report_early_metrics() -> None:
@@ -157,17 +155,23 @@ def _connect(address: str, namespace: str | None, runtime_env: dict | None,
     client.refs = refs.current
     client.job_runtime_env = renv.validate(runtime_env)
     client.job_env_key = renv.env_key(client.job_runtime_env)
-    context.client = client
     info = {"address": client.info["gcs_address"], "node_id": client.info["node_id"],
             "session_dir": client.info["session_dir"],
             "dashboard_url": client.info.get("dashboard_url"),
             "resources": client.info["totals"]}
-    _state.update(info=info, connected=client)
-    _report_early_metrics()
-    if not _state.get("atexit"):
-        atexit.register(shutdown)
-        _state["atexit"] = True
+    context.session = context.Session(client=client, refs=refs.current, info=info,
+                                      connected=client)
+    _session_started()
     return info
+
+
+def _session_started() -> None:
+    """Report metrics recorded before init() and make sure shutdown() runs at exit."""
+    global _atexit_registered
+    _report_early_metrics()
+    if not _atexit_registered:
+        atexit.register(shutdown)
+        _atexit_registered = True
 
 
 def _resources(num_cpus: int | None, num_gpus: int | None,
@@ -188,14 +192,15 @@ def _resources(num_cpus: int | None, num_gpus: int | None,
 
 def _auto_init() -> Any:
     with _init_lock:
-        if context.client is None:
+        if context.session is None:
             init()
-        return context.client
+        assert context.session is not None
+        return context.session.client
 
 
 def is_initialized() -> bool:
     """Whether this process is connected to a cluster (by `init` or a first remote call)."""
-    return context.client is not None
+    return context.session is not None
 
 
 def shutdown() -> None:
@@ -204,20 +209,18 @@ def shutdown() -> None:
     if compiled is not None:
         compiled.teardown_all()
     with _init_lock:
-        manager = _state.pop("manager", None)
-        session_dir = _state.pop("session_dir", None)
-        connected = _state.pop("connected", None)
-        _state.pop("info", None)
-        dashboard = _state.pop("dashboard", None)
-        if dashboard is not None:
-            dashboard.stop()
-        if context.client is not None and context.client.is_driver:
-            context.client = None
-            refs.current = refs.LocalRefs()
-        if connected is not None:
-            connected.close()
-        if manager is not None:
-            manager.shutdown()
+        session = context.session
+        if session is None or not session.client.is_driver:
+            return  # not connected, or a worker (its session ends with its process)
+        context.session = None
+        refs.current = refs.LocalRefs()
+        if session.dashboard is not None:
+            session.dashboard.stop()
+        if session.connected is not None:
+            session.connected.close()
+        if session.manager is not None:
+            session.manager.shutdown()
+        session_dir = session.session_dir
         if session_dir:
             import shutil
 

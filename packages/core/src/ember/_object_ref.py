@@ -193,7 +193,7 @@ class ObjectRefGenerator:
         if self._done:
             return
         try:
-            c = context.client
+            c = context.current_client()
             if c is not None:
                 c.call_async("gen_drop", (self._task_id, self._next), lambda ok, v: None)
         except Exception:  # noqa: BLE001

@@ -332,7 +332,8 @@ class _BoundMethod:
 
 def exit_actor() -> None:
     """Stop the current actor after this call; it is not restarted."""
-    ctx = context.client.task_context() if context.client is not None else {}
+    client = context.current_client()
+    ctx = client.task_context() if client is not None else {}
     if not ctx.get("actor_id"):
         raise TypeError("exit_actor() may only be called from inside an actor method.")
     from ember._core.worker.execution import ExitActor

@@ -26,9 +26,10 @@ def _local_cluster() -> dict | None:
 
 
 def _embedded() -> dict | None:
-    from ember import _api
+    from ember._core.caller import context
 
-    return _api._state.get("info")
+    session = context.session
+    return session.info if session is not None else None
 
 
 def resolve(address: str | None) -> tuple[str, str | None]:

@@ -78,7 +78,7 @@ def get_node_ip_address() -> str:
     started on another address)."""
     from ember._core.caller import context
 
-    client = context.client
+    client = context.current_client()
     if client is None:
         return "127.0.0.1"
     return client.node_info().get("node_ip") or "127.0.0.1"

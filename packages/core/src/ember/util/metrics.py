@@ -199,7 +199,7 @@ def snapshot() -> list[tuple]:
 def _report() -> bool:
     from ember._core.caller import context
 
-    client = context.client
+    client = context.current_client()
     if client is None:
         return False
     snap = snapshot()
@@ -220,7 +220,7 @@ def _connected() -> bool:
     `init()` starts it then if something was recorded."""
     from ember._core.caller import context
 
-    return context.client is not None
+    return context.session is not None
 
 
 def start_reporting() -> None:

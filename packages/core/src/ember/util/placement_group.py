@@ -137,7 +137,7 @@ def placement_group_table(placement_group: PlacementGroup | None = None) -> dict
 
 def get_current_placement_group() -> PlacementGroup | None:
     """The placement group the current task or actor was scheduled in, or None."""
-    c = context.client
+    c = context.current_client()
     if c is None:
         return None
     pg = c.task_context().get("pg")

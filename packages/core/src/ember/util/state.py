@@ -92,12 +92,11 @@ def list_jobs(filters: list | None = None, limit: int = 10_000, **_: Any) -> lis
 def _submitted_jobs() -> list[dict]:
     """The Jobs API's records: in this process for an embedded cluster, else read from
     the cluster's dashboard (none if it cannot be reached)."""
-    from ember import _api
-
-    dashboard = _api._state.get("dashboard")
+    session = context.session
+    dashboard = session.dashboard if session is not None else None
     if dashboard is not None and dashboard.backend.jobs is not None:
         return [j.to_json() for j in dashboard.backend.jobs.list()]
-    url = (_api._state.get("info") or {}).get("dashboard_url")
+    url = session.info.get("dashboard_url") if session is not None else None
     if not url:
         return []
     try:

@@ -47,8 +47,11 @@ def _repoint_log_handlers() -> None:
             stream = getattr(h, "stream", None)
             if isinstance(h, logging.StreamHandler) and not isinstance(
                     h, logging.FileHandler) and stream is not None and id(stream) not in ours:
-                with h.lock:  # not setStream(): that flushes the stale stream first
+                h.acquire()  # not setStream(): that flushes the stale stream first
+                try:
                     h.stream = sys.stderr
+                finally:
+                    h.release()
 
 
 __all__ = ["disarm"]

@@ -311,7 +311,8 @@ def main(sock: socket.socket, wid: int, store_fd: int, store_size: int, setup: d
         sys.stderr = _LineWriter(devnull, "", log_fd)
     _apply_setup(setup)
     client = WorkerClient(sock, wid, store_fd, store_size)
-    context.client = client
+    context.session = context.Session(client=client, refs=refs.current,
+                                      info=client.node_info())
 
     def on_sigint(_sig: int, _frame: Any) -> None:
         if not client.in_user_code:
