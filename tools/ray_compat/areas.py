@@ -49,3 +49,8 @@ DATA_EXCLUDE_WORDS = ("s3://", "gcs://", "gs://", "abfss://", "tensorflow", "big
                       "mongo", "snowflake", "databricks", "iceberg", "hudi", "delta_sharing",
                       "lance", "clickhouse", "webdataset", "tfrecords", "huggingface",
                       "num_gpus=1", "daft", "unity_catalog", "kafka", "turbopuffer")
+
+# The same for the Data, Serve and Tune documentation examples: a cloud bucket, a GPU
+# inference engine, or a framework or search library that is not installed here.
+DOCS_EXCLUDE_WORDS = ("s3://", "gs://", "vllm", "tensorflow", "torchvision", "hyperopt",
+                      "bayesopt", "num_gpus=1")

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from areas import AREAS, DATA_EXCLUDE_WORDS, OUT_OF_SCOPE  # noqa: E402
+from areas import AREAS, DATA_EXCLUDE_WORDS, DOCS_EXCLUDE_WORDS, OUT_OF_SCOPE  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SHIM = HERE / "shim"
@@ -95,9 +95,9 @@ def select(src: Source, areas: list[str], files: list[str]) -> list[tuple[str, s
 def out_of_scope(src: Source, area: str, name: str) -> str:
     if name in OUT_OF_SCOPE:
         return OUT_OF_SCOPE[name]
-    if area == "data":
+    if area == "data" or (area == "docs" and "/ray-core/" not in name):
         text = src.read(name).decode(errors="replace").lower()
-        for word in DATA_EXCLUDE_WORDS:
+        for word in DATA_EXCLUDE_WORDS if area == "data" else DOCS_EXCLUDE_WORDS:
             if word in text:
                 return f"needs {word.rstrip(':/')}"
     return ""

@@ -56,3 +56,14 @@ def test_expression_predicates_and_reflected_operators(cluster):
     assert (col("k") + 1).structurally_equals(col("k") + 1)
     with pytest.raises(TypeError):
         bool(col("k") > 1)
+
+
+def test_string_filters_read_dotted_names_and_report_bad_syntax_as_ray(cluster):
+    import pandas as pd
+
+    ds = ember.data.from_pandas(pd.DataFrame({"sepal.length": [4.8, 5.1, 5.7]}))
+    assert ds.filter(expr="sepal.length > 5.0").count() == 2
+    with pytest.raises(ValueError, match="Invalid syntax in the expression"):
+        ds.filter(expr="fake_news super fake")
+    with pytest.raises(ValueError, match="must be a UserDefinedFunction"):
+        ds.filter(fn="sepal.length > 5.0")

@@ -64,3 +64,14 @@ def test_unique_of_list_values_and_of_their_items():
     assert sorted(whole, key=str) == [["a", "b"], ["a", None]]
     flat = ds.aggregate(Unique(on="x", encode_lists=True, ignore_nulls=True))
     assert Counter(flat["unique(x)"]) == Counter(["a", "b"])
+
+
+def test_reducing_aggregates_need_a_column_name():
+    from ember.data.aggregate import Max, Mean, Std
+
+    for make in (lambda: Max(), lambda: Max(lambda x: x), lambda: Mean(), lambda: Std(on="")):
+        with pytest.raises(ValueError, match="needs the name of a column"):
+            make()
+    with pytest.raises(ValueError, match="not found"):
+        ember.data.range(10).aggregate(Max("bad_field"))
+    assert ember.data.range(10).aggregate(Max("id")) == {"max(id)": 9}

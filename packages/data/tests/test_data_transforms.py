@@ -89,7 +89,7 @@ def test_filter_fn_and_expression():
     assert rd.range(10).filter(expr="id in [1, 3]").count() == 2
     with pytest.raises(ValueError, match="exactly one"):
         rd.range(3).filter()
-    with pytest.raises(ValueError, match="Cannot parse"):
+    with pytest.raises(ValueError, match="Invalid syntax in the expression"):
         rd.range(3).filter(expr="id >")
 
 

@@ -306,3 +306,38 @@ def test_handle_init_router_sharing_and_shutdown(serve_url):
     h.shutdown()
     assert h.remote().result() == "hi"  # a call after shutdown connects again
     asyncio.run(h.shutdown_async())
+
+
+def test_blocking_calls_refused_in_a_deployments_event_loop(serve_url):
+    from ember.serve.exceptions import RayServeException
+
+    @serve.deployment(ray_actor_options=NO_CPU)
+    def leaf(*args):
+        return 1
+
+    @serve.deployment(ray_actor_options=NO_CPU)
+    def gen_leaf():
+        yield 1
+
+    @serve.deployment(ray_actor_options=NO_CPU)
+    class Caller:
+        def __init__(self, h, g):
+            self.h, self.g = h, g.options(stream=True)
+
+        async def __call__(self):
+            out = []
+            for blocking in (lambda: self.h.remote().result(),
+                             lambda: next(iter(self.g.remote()))):
+                try:
+                    blocking()
+                except RuntimeError as e:
+                    out.append("asyncio" in str(e))
+            try:
+                await self.h.remote([self.h.remote()])
+            except RayServeException as e:
+                out.append("is not serializable" in str(e))
+            out.append(await self.h.remote(self.h.remote()))  # top level: resolved
+            return out
+
+    h = serve.run(Caller.bind(leaf.bind(), gen_leaf.bind()), name="loop", route_prefix="/loop")
+    assert h.remote().result() == [True, True, True, 1]

@@ -82,3 +82,33 @@ def test_result_and_grid_repr_as_ray():
     checkpoint=None
   )
 ]>"""
+
+
+def test_callback_setting_should_checkpoint_saves_a_class_trainable():
+    from ember.tune.result import SHOULD_CHECKPOINT, TRAINING_ITERATION
+
+    class Counter(tune.Trainable):
+        def setup(self, config):
+            self.n = 0
+
+        def step(self):
+            self.n += 1
+            return {"n": self.n}
+
+        def save_checkpoint(self, checkpoint_dir):
+            with open(os.path.join(checkpoint_dir, "n"), "w") as fh:
+                fh.write(str(self.n))
+
+        def load_checkpoint(self, checkpoint_dir):
+            pass
+
+    class EveryOther(tune.Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if result[TRAINING_ITERATION] % 2 == 0:
+                result[SHOULD_CHECKPOINT] = True
+
+    grid = tune.Tuner(Counter, run_config=tune.RunConfig(
+        verbose=0, stop={TRAINING_ITERATION: 4}, callbacks=[EveryOther()])).fit()
+    assert len(grid[0].best_checkpoints) == 2
+    with grid[0].checkpoint.as_directory() as d, open(os.path.join(d, "n")) as fh:
+        assert fh.read() == "4"

@@ -174,3 +174,9 @@ def ds_numpy_single_column_tensor_format(ray_start_regular_shared):
     import numpy as np
 
     yield ray.data.from_numpy(np.arange(16).reshape((4, 2, 2)))
+
+
+@pytest.fixture
+def disable_fallback_to_object_extension(request, restore_data_context):
+    """Columns Arrow cannot type are errors instead of Python-object columns."""
+    _context().enable_fallback_to_arrow_object_ext_type = False

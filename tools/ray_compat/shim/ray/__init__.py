@@ -25,6 +25,7 @@ OVERRIDES = {
     "ray._common.test_utils": "_ray_compat.test_utils",
     "ray._private.test_utils": "_ray_compat.test_utils",
     "ray.tests.conftest": "_ray_compat.fixtures",
+    "ray.serve.tests.conftest": "_ray_compat.serve_fixtures",
     "ray.data.tests.conftest": "_ray_compat.data_fixtures",
     "ray.data.tests.util": "_ray_compat.data_test_util",
     "ray.data.tests.test_util": "_ray_compat.data_test_util",

@@ -2,7 +2,8 @@
 
 Python syntax: comparisons (chains too), and/or/not, & | ~, arithmetic, `in`/`not in`
 with a literal list, and the calls is_null(x), is_valid(x) / is_not_null(x). Column
-names are bare identifiers (or col("name with spaces")). Pyarrow expressions can be
+names are bare or dotted identifiers (`sepal.length`, as Ray reads them), or
+col("name with spaces"). Pyarrow expressions can be
 pushed into Parquet reads, so a string filter right after read_parquet prunes row groups.
 """
 
@@ -36,6 +37,8 @@ def _convert(node: ast.AST) -> Any:
         if node.id in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[node.id]
         return pc.field(node.id)
+    if isinstance(node, ast.Attribute):  # a dotted column name: `sepal.length`
+        return pc.field(_dotted(node))
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.BoolOp):
@@ -88,6 +91,14 @@ def _convert(node: ast.AST) -> Any:
     raise ValueError(f"Unsupported filter expression: {ast.unparse(node)!r}.")
 
 
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    raise ValueError(f"Unsupported filter expression: {ast.unparse(node)!r}.")
+
+
 def parse_expression(expr: Any) -> pc.Expression:
     """A pyarrow expression for `expr`: a string, an `ember.data.expressions.Expr`, or a
     pyarrow expression (returned unchanged)."""
@@ -102,7 +113,7 @@ def parse_expression(expr: Any) -> pc.Expression:
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as e:
-        raise ValueError(f"Cannot parse filter expression {expr!r}: {e.msg}.") from e
+        raise ValueError(f"Invalid syntax in the expression {expr!r}: {e.msg}.") from e
     out = _convert(tree)
     if not isinstance(out, pc.Expression):
         raise ValueError(f"Filter expression {expr!r} does not refer to any column.")

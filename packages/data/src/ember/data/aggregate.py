@@ -145,10 +145,9 @@ class _Reducing(AggregateFnV2):
     kernel = "sum"
     label = "sum"
 
-    def __init__(self, on: str, ignore_nulls: bool = True,
+    def __init__(self, on: str | None = None, ignore_nulls: bool = True,
                  alias_name: str | None = None) -> None:
-        if on is None:
-            raise ValueError(f"{type(self).__name__} needs a column (`on`).")
+        _check_column(self, on)
         super().__init__(alias_name or f"{self.label}({on})", lambda: None, on=on,
                          ignore_nulls=ignore_nulls)
 
@@ -178,6 +177,12 @@ class _Reducing(AggregateFnV2):
     def _arrow_spec(self) -> tuple:
         return (self.on, self.kernel, pc.ScalarAggregateOptions(skip_nulls=self.ignore_nulls,
                                                                 min_count=1))
+
+
+def _check_column(agg: AggregateFn, on: Any) -> None:
+    if not isinstance(on, str) or not on:
+        raise ValueError(f"{type(agg).__name__} needs the name of a column (`on`), got "
+                         f"{on!r}.")
 
 
 class _NullMarker:
@@ -234,8 +239,9 @@ class AbsMax(_Reducing):
 class Mean(AggregateFnV2):
     """Accumulator [sum, count]."""
 
-    def __init__(self, on: str, ignore_nulls: bool = True,
+    def __init__(self, on: str | None = None, ignore_nulls: bool = True,
                  alias_name: str | None = None) -> None:
+        _check_column(self, on)
         super().__init__(alias_name or f"mean({on})", lambda: [0, 0], on=on,
                          ignore_nulls=ignore_nulls)
 
@@ -264,8 +270,9 @@ class Mean(AggregateFnV2):
 class Std(AggregateFnV2):
     """Standard deviation with `ddof` (default 1), merged with Chan's parallel formula."""
 
-    def __init__(self, on: str, ddof: int = 1, ignore_nulls: bool = True,
+    def __init__(self, on: str | None = None, ddof: int = 1, ignore_nulls: bool = True,
                  alias_name: str | None = None) -> None:
+        _check_column(self, on)
         self.ddof = ddof
         super().__init__(alias_name or f"std({on})", lambda: [0, 0.0, 0.0], on=on,
                          ignore_nulls=ignore_nulls)

@@ -199,6 +199,9 @@ class Dataset:
         pyarrow expression) holds; expressions are pushed into Parquet reads."""
         if (fn is None) == (expr is None):
             raise ValueError("filter() needs exactly one of fn or expr.")
+        if fn is not None and not callable(fn):
+            raise ValueError(f"fn must be a UserDefinedFunction, but got {type(fn).__name__} "
+                             "instead.")
         args = _remote_args(num_cpus, num_gpus, memory, ray_remote_args)
         if expr is not None:
             pexpr = parse_expression(expr)

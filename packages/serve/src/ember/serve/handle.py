@@ -16,7 +16,7 @@ import ember
 from ember.serve._client import ServeClient, get_client
 from ember.serve._constants import DEFAULT_APP_NAME
 from ember.serve._router import PendingRequest, Router
-from ember.serve.exceptions import RequestCancelledError
+from ember.serve.exceptions import RayServeException, RequestCancelledError
 
 __all__ = ["DeploymentHandle", "DeploymentResponse", "DeploymentResponseGenerator"]
 
@@ -25,6 +25,15 @@ _UNSET: Any = object()
 
 def _died(exc: BaseException) -> bool:
     return isinstance(exc, ember.exceptions.ActorDiedError | ember.exceptions.ActorUnavailableError)
+
+
+def _refuse_in_event_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError("Sync methods should not be called from within an `asyncio` event "
+                       "loop. Use `await response` instead.")
 
 
 class _Call:
@@ -91,6 +100,8 @@ class _Call:
 
     def _on_assigned(self, f: concurrent.futures.Future) -> None:
         exc = f.exception() if not f.cancelled() else RequestCancelledError("cancelled")
+        if isinstance(exc, TypeError) and isinstance(exc.__cause__, RayServeException):
+            exc = exc.__cause__  # an argument refused to be pickled (a nested response)
         if exc is not None:
             if not self.assigned.done():
                 self.assigned.set_exception(exc)
@@ -154,7 +165,11 @@ class DeploymentResponse:
 
     def result(self, *, timeout_s: float | None = None,
                _skip_asyncio_check: bool = False) -> Any:
-        """Block until the result is ready and return it (TimeoutError past timeout_s)."""
+        """Block until the result is ready and return it (TimeoutError past timeout_s).
+        Inside a running event loop (a deployment's async method) it raises, as in Ray:
+        blocking there would stall the loop; `await` the response instead."""
+        if not _skip_asyncio_check:
+            _refuse_in_event_loop()
         try:
             return self._future.result(timeout_s)
         except concurrent.futures.TimeoutError:
@@ -179,6 +194,13 @@ class DeploymentResponse:
 
     def cancelled(self) -> bool:
         return self._call.cancelled
+
+    def __reduce__(self) -> Any:
+        raise RayServeException(
+            "`DeploymentResponse` is not serializable. If you are passing the "
+            "`DeploymentResponse` in a nested object (e.g. a list or dictionary) to a "
+            "downstream deployment handle call, that is no longer supported. Please "
+            "only pass `DeploymentResponse` objects as top level arguments.")
 
     async def _to_object_ref(self, _record_telemetry: bool = True) -> Any:
         """The ObjectRef of the result (once a replica has taken the request)."""
@@ -207,6 +229,7 @@ class DeploymentResponseGenerator:
         return self
 
     def __next__(self) -> Any:
+        _refuse_in_event_loop()
         gen = self._call.assigned.result()
         try:
             ref = next(gen)

@@ -9,7 +9,24 @@ from typing import Any
 
 from ember.tune.checkpoint import Checkpoint
 
-__all__ = ["AUTO_RESULT_KEYS", "Result"]
+__all__ = ["AUTO_RESULT_KEYS", "DONE", "EPISODES_TOTAL", "HOSTNAME", "NODE_IP", "PID",
+           "Result", "SHOULD_CHECKPOINT", "TIMESTAMP", "TIMESTEPS_TOTAL", "TIME_THIS_ITER_S",
+           "TIME_TOTAL_S", "TRAINING_ITERATION", "TRIAL_ID"]
+
+# Result keys (Ray's `ray.tune.result` names). A callback that sets SHOULD_CHECKPOINT in
+# a class Trainable's result has the trial checkpointed.
+DONE = "done"
+EPISODES_TOTAL = "episodes_total"
+HOSTNAME = "hostname"
+NODE_IP = "node_ip"
+PID = "pid"
+SHOULD_CHECKPOINT = "should_checkpoint"
+TIMESTAMP = "timestamp"
+TIMESTEPS_TOTAL = "timesteps_total"
+TIME_THIS_ITER_S = "time_this_iter_s"
+TIME_TOTAL_S = "time_total_s"
+TRAINING_ITERATION = "training_iteration"
+TRIAL_ID = "trial_id"
 
 # The keys Tune adds to every result (Ray's `ray.tune.result.AUTO_RESULT_KEYS`).
 AUTO_RESULT_KEYS = ("training_iteration", "time_total_s", "episodes_total",

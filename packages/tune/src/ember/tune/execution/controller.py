@@ -465,6 +465,8 @@ class TuneController:
         self._dirty = self._dirty or bool(checkpoint)
         self._callbacks.on_trial_result(iteration=self._iteration, trials=self._trials,
                                         trial=trial, result=result)
+        if result.pop("should_checkpoint", False):  # set by a callback, as in Ray
+            self.save_trial(trial)
         self._say(3, f"Trial {trial} reported {_brief(result)}.")
         for owner in (self._scheduler, self._search_alg):
             metric = owner.metric
