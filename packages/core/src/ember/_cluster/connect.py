@@ -8,7 +8,7 @@ import socket
 import threading
 from typing import Any
 
-from ember._core.common import framing, handshake, limits, procutil
+from ember._core.common import framing, handshake, limits, messages, procutil
 from ember._core.worker.worker_process import WorkerClient, _flusher
 
 
@@ -66,13 +66,13 @@ def connect(address: str, namespace: str | None, token: str | None = None) -> Co
         sock.close()
         raise ConnectionError(f"The cluster refused this driver: {e}") from None
     conn = framing.Connection(sock)
-    conn.send(("hello", os.getpid(), namespace))
+    conn.send(messages.Attach(os.getpid(), namespace or ""))
     msg, fds, _, _ = socket.recv_fds(sock, 1, 1)
     if not fds:
         sock.close()
         raise ConnectionError("The cluster refused this driver: the node manager closed "
                               "the connection")
-    welcome = conn.recv_blocking()[0][1]
+    welcome = conn.recv_blocking()[0].info
     client = ConnectedDriver(sock, welcome["wid"], fds[0], welcome["capacity"])
     client.info = dict(welcome, gcs_address=info["gcs_address"],
                        dashboard_url=info.get("dashboard_url"))

@@ -206,7 +206,9 @@ def _report() -> bool:
     send = getattr(client, "send", None)
     try:
         if send is not None:  # a worker or attached driver: one-way, no reply awaited
-            send(("req", 0, "metrics_report", (os.getpid(), snap)))
+            from ember._core.common import messages
+
+            send(messages.Request(0, "metrics_report", (os.getpid(), snap)))
         else:
             client.call("metrics_report", os.getpid(), snap)
     except (OSError, RuntimeError):

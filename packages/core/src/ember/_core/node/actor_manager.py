@@ -11,7 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ember._core.common import ids, serialization
+from ember._core.common import ids, messages, serialization
 from ember._core.common.constants import STREAMING
 from ember._core.node.records import (
     ALIVE,
@@ -376,7 +376,7 @@ class ActorManager:
             err = serialization.serialize_error(TaskCancelledError(task.task_id.hex()))
             self.task_manager.fail_task(task, err.to_bytes())
         elif task.task_id in actor.inflight and actor.worker is not None:
-            actor.worker.send(("cancel", task.task_id))
+            actor.worker.send(messages.Cancel(task.task_id))
         return True
 
     # -- death and restarts -----------------------------------------------------------

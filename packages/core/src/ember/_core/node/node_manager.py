@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ember._core.common import framing, handshake, limits, native_errors, refs
+from ember._core.common import framing, handshake, limits, messages, native_errors, refs
 from ember._core.common.runtime_env import EnvCache
 from ember._core.node.actor_directory import ActorDirectory
 from ember._core.node.actor_manager import ActorManager
@@ -140,7 +140,7 @@ class NodeManager:
         preload = preload_modules if preload_modules is not None else [
             m for m in os.environ.get("EMBER_PRELOAD_PYTHON_MODULES", "").split(",") if m]
         if preload:
-            self.template.conn.send(("preload", [str(m) for m in preload]))
+            self.template.conn.send(messages.Preload([str(m) for m in preload]))
         self._sel.register(self.template.fd_sock, selectors.EVENT_READ, "fds")
         self._sel.register(self.template.conn.sock, selectors.EVENT_READ, "template")
         # Requests by name, from drivers and workers (see handle).
@@ -255,15 +255,15 @@ class NodeManager:
         conn = framing.Connection(sock)
         try:
             hello = conn.recv_blocking()[0]
-            if not isinstance(hello, tuple) or len(hello) != 3 or hello[0] != "hello":
+            if not isinstance(hello, messages.Attach):
                 conn.close()
                 return
-            pid, namespace = int(hello[1]), hello[2]
+            pid, namespace = int(hello.pid), str(hello.namespace)
             with self.lock:
                 wid = next(self.wids)
             socket.send_fds(sock, [b"F"], [self.store.fd])
             job_id = os.urandom(4)
-            conn.send(("welcome", {
+            conn.send(messages.Welcome({
                 "node_id": self.node_id, "job_id": job_id, "wid": wid,
                 "namespace": namespace or f"anon-{os.urandom(4).hex()}",
                 "session_dir": self.session_dir, "totals": dict(self.total_resources),
@@ -421,7 +421,7 @@ class NodeManager:
             if not ok:
                 value = native_errors.to_public(value)
             if rid:
-                w.send(("reply", rid, ok, value))
+                w.send(messages.Reply(rid, ok, value))
             elif not ok and op in ("submit_task", "submit_actor_task"):
                 self._fail_submission(w.wid, args[0], value)
 
@@ -438,36 +438,39 @@ class NodeManager:
             self.hold(caller, oid)
             self.objects.set_inline(oid, data, ())
 
-    def _on_worker_message(self, w: WorkerHandle, msg: tuple) -> None:
-        kind = msg[0]
-        if kind == "req":
-            self.handle(w.wid, msg[2], msg[3], self._worker_reply(w, msg[1], msg[2], msg[3]))
-        elif kind == "refs":
+    def _on_worker_message(self, w: WorkerHandle, msg: Any) -> None:
+        t = type(msg)
+        if t is messages.Request:
+            self.handle(w.wid, msg.op, msg.args, self._worker_reply(w, msg.rid, msg.op, msg.args))
+        elif t is messages.RefEvents:
             objects = self.objects
-            for is_add, oid in msg[1]:
+            for is_add, oid in msg.events:
                 if is_add:
                     objects.add_holder(oid, w.wid)
                     w.held.add(oid)
                 else:
                     w.held.discard(oid)
                     objects.remove_holder(oid, w.wid)
-        elif kind == "unpin":
-            for oid in msg[1]:
+        elif t is messages.Unpin:
+            for oid in msg.object_ids:
                 if w.pins[oid] > 0:
                     w.pins[oid] -= 1
                     self.store.release(oid)
-        elif kind == "done":
-            self.task_manager.on_task_done(w, msg[1], msg[2], msg[3], msg[4] if len(msg) > 4 else None)
-        elif kind == "gen":
-            self.task_manager.on_gen_item(w, msg[1], msg[2], msg[3])
-        elif kind == "actor_ready":
-            self.actor_manager.on_actor_ready(w, msg[1], msg[2])
-        elif kind == "actor_failed":
-            self.actor_manager.on_actor_failed(w, msg[1], msg[2])
-        elif kind == "actor_exit":
+        elif t is messages.TaskDone:
+            self.task_manager.on_task_done(w, msg.task_id, msg.results, msg.retryable,
+                                           msg.times)
+        elif t is messages.GeneratorItem:
+            self.task_manager.on_gen_item(w, msg.task_id, msg.index, msg.result)
+        elif t is messages.ActorReady:
+            self.actor_manager.on_actor_ready(w, msg.actor_id, msg.info)
+        elif t is messages.ActorFailed:
+            self.actor_manager.on_actor_failed(w, msg.actor_id, msg.error)
+        elif t is messages.ActorExit:
             if w.actor is not None:
                 w.actor.no_restart = True
                 w.actor.death_cause = "The actor exited through exit_actor()."
+        else:
+            raise TypeError(f"unexpected message from worker {w.wid}: {t.__name__}")
 
     # -- workers ----------------------------------------------------------------------
 
@@ -487,7 +490,7 @@ class NodeManager:
         w.on_backlog = self._want_write
         self.workers[wid] = w
         self._sel.register(sock, selectors.EVENT_READ, w)
-        w.send(("hello", {"node_id": self.node_id, "job_id": self.job_id,
+        w.send(messages.Hello({"node_id": self.node_id, "job_id": self.job_id,
                           "namespace": self.namespace, "session_dir": self.session_dir,
                           "totals": dict(self.total_resources), "labels": dict(self.labels),
                           "node_ip": self.node_ip,
@@ -590,7 +593,7 @@ class NodeManager:
             return
         self._last_gc = now
         for w in self.workers.values():
-            w.send(("gc",))
+            w.send(messages.Collect())
 
     def hold(self, caller: int, oid: bytes) -> None:
         """Register `caller` as a holder of a new object (its ref is created unannounced)."""

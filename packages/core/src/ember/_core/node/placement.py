@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ember._core.common import messages
 from ember._core.node.records import PlacementGroup
 from ember._core.node.requests import DEFERRED
 from ember.exceptions import InfeasibleResourceError, TaskPlacementGroupRemoved
@@ -81,7 +82,7 @@ class PlacementManager:
                 _log.warning("%s", msg)
                 w = self.node.workers.get(pg.creator) if pg.creator is not None else None
                 if w is not None and w.state == "driver":
-                    w.send(("warn", msg))
+                    w.send(messages.Warn(msg))
             pg.why_pending = f"no set of nodes can hold it: {e}"
             return False
         pg.infeasible = False

@@ -10,7 +10,7 @@ import sys
 from collections import Counter, deque
 from typing import Any
 
-from ember._core.common import framing
+from ember._core.common import framing, messages
 
 IDLE = "idle"
 BUSY = "busy"
@@ -90,7 +90,7 @@ class Template:
         if for_task:
             self.pending[env_key] += 1
         self.env_of[wid] = (env_key, for_task)
-        self.conn.send(("fork", wid, setup))
+        self.conn.send(messages.Fork(wid, setup))
 
     def receive_worker(self) -> tuple[int, int, socket.socket, str]:
         msg, fds, _flags, _addr = socket.recv_fds(self.fd_sock, 16, 1)
@@ -103,7 +103,7 @@ class Template:
 
     def stop(self) -> None:
         try:
-            self.conn.send(("exit",))
+            self.conn.send(messages.Exit())
         except OSError:
             pass
         self.conn.close()

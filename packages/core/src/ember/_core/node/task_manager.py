@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ember._core.common import ids, serialization
+from ember._core.common import ids, messages, serialization
 from ember._core.common.constants import STREAMING
 from ember._core.node.records import FAILED, FINISHED, QUEUED, RUNNING, WAITING, GenState, Task
 from ember._core.node.requests import DEFERRED
@@ -301,7 +301,7 @@ class TaskManager:
         _log.warning("%s", msg)
         w = self.node.workers.get(caller)
         if w is not None and w.state == "driver":
-            w.send(("warn", msg))
+            w.send(messages.Warn(msg))
 
     def _grow_pool(self, env_key: str, demand: int) -> None:
         pending = self.node.template.pending[env_key]
@@ -363,7 +363,7 @@ class TaskManager:
         if fn_id is not None and fn_id not in w.fns:
             msg["fn_bytes"] = self.node.fns[fn_id]
             w.fns.add(fn_id)
-        w.send((kind, msg))
+        w.send(messages.Execute(kind, msg))
 
     # -- waiting for room in the object store -------------------------------------------
 
@@ -483,7 +483,7 @@ class TaskManager:
         one takes its place when work needs one."""
         w.state = "idle"
         w.task = None
-        w.send(("exit",))
+        w.send(messages.Exit())
         self.node.on_worker_dead(w)
 
     def finish_task(self, task: Task, results: list) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ember._core.caller import args as argpack
 from ember._core.caller import context
-from ember._core.common import ids, procutil, serialization
+from ember._core.common import ids, messages, procutil, serialization
 from ember._core.common.constants import INLINE_MAX, STREAMING, SYSTEM_GROUP
 from ember.exceptions import RayTaskError, TaskCancelledError
 
@@ -183,7 +183,7 @@ class Runner:
     def _stream(self, spec: dict, gen: Any) -> None:
         tid = spec["task_id"]
         for i, item in enumerate(gen, 1):
-            self.client.send(("gen", tid, i, self.encode(ids.return_id(tid, i), item)))
+            self.client.send(messages.GeneratorItem(tid, i, self.encode(ids.return_id(tid, i), item)))
 
     def _set_ctx(self, spec: dict) -> None:
         gpu_ids = spec.get("gpu_ids")
@@ -259,7 +259,7 @@ class Runner:
         # Drop the arguments first, so that their unpins travel ahead of "done": the node
         # may need their room in the store for the next task's arguments.
         a = k = None
-        c.send(("done", spec["task_id"], results, retryable, (started, time.time())))
+        c.send(messages.TaskDone(spec["task_id"], results, retryable, (started, time.time())))
         self.keep.pop(spec["task_id"], None)
         procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}" if self.actor_name
                            else IDLE_TITLE)
@@ -302,12 +302,12 @@ class Runner:
                 c.in_user_code = False
         except BaseException as e:  # noqa: BLE001
             err, _ = self._error({**spec, "name": f"{self.actor_name}.__init__"}, e)
-            c.send(("actor_failed", spec["actor_id"], err))
+            c.send(messages.ActorFailed(spec["actor_id"], err))
             return
         finally:
             context.task_ctx.set(None)
         c.executor = executor
-        c.send(("actor_ready", spec["actor_id"], {"pid": os.getpid()}))
+        c.send(messages.ActorReady(spec["actor_id"], {"pid": os.getpid()}))
         if c.executor is not None:
             pending = [s for kind, s in c.work if kind == "actor_task"]
             c.work.clear()
@@ -319,7 +319,7 @@ class Runner:
         run, as in Ray, then the process exits."""
         import atexit
 
-        self.client.send(("actor_exit", self.actor_id))
+        self.client.send(messages.ActorExit(self.actor_id or b""))
         try:
             atexit._run_exitfuncs()
         finally:
@@ -433,7 +433,7 @@ class AsyncExecutor:
                         i = 0
                         async for item in value:
                             i += 1
-                            r.client.send(("gen", tid, i, r.encode(ids.return_id(tid, i), item)))
+                            r.client.send(messages.GeneratorItem(tid, i, r.encode(ids.return_id(tid, i), item)))
                     else:
                         r._stream(spec, value)
                     results: list = []
@@ -446,8 +446,8 @@ class AsyncExecutor:
                 err, retryable = r._error(spec, e)
                 n = spec.get("num_returns", 1)
                 results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
-            r.client.send(("done", spec["task_id"], results, retryable,
-                           (started, time.time())))
+            r.client.send(messages.TaskDone(spec["task_id"], results, retryable,
+                                            (started, time.time())))
             r.keep.pop(spec["task_id"], None)
 
 

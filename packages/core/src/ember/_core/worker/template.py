@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 
-from ember._core.common import framing
+from ember._core.common import framing, messages
 from ember._core.common.procutil import set_parent_death_signal, set_process_name
 from ember._core.worker import inherited, worker_process
 
@@ -84,14 +84,14 @@ def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int) -> None:
         except (framing.ConnectionClosed, OSError):
             break
         for msg in msgs:
-            if msg[0] == "fork":
+            if isinstance(msg, messages.Fork):
                 try:
-                    _fork_worker(ctl, fds, msg[1], msg[2], store_fd, store_size)
+                    _fork_worker(ctl, fds, msg.wid, msg.setup, store_fd, store_size)
                 except OSError:  # the node manager is gone
                     os.killpg(0, signal.SIGKILL)
-            elif msg[0] == "preload":
-                _import_all(msg[1])
-            elif msg[0] == "exit":
+            elif isinstance(msg, messages.Preload):
+                _import_all(msg.modules)
+            elif isinstance(msg, messages.Exit):
                 os._exit(0)
         _reap()
     # The node manager is gone: take the workers down with us.

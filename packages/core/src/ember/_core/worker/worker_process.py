@@ -23,7 +23,7 @@ from typing import Any
 
 from ember._core.caller import context
 from ember._core.caller.client import BaseClient
-from ember._core.common import framing, ids, refs, serialization
+from ember._core.common import framing, ids, messages, refs, serialization
 from ember._core.common.constants import INLINE_MAX, SYSTEM_GROUP
 
 
@@ -69,9 +69,9 @@ class WorkerClient(BaseClient):
                 un = []
                 while self.unpins:
                     un.append(self.unpins.popleft())
-                batch.append(("unpin", un))
+                batch.append(messages.Unpin(un))
             if self.refs.events:
-                batch.append(("refs", self.refs.drain()))
+                batch.append(messages.RefEvents(self.refs.drain()))
             if msg is not None:
                 batch.append(msg)
             if batch:
@@ -81,7 +81,7 @@ class WorkerClient(BaseClient):
         rid = next(self.rids)
         self.in_runtime += 1
         try:
-            self.send(("req", rid, op, args))
+            self.send(messages.Request(rid, op, args))
             self._pump(lambda: rid in self.replies)
         finally:
             self.in_runtime -= 1
@@ -95,7 +95,7 @@ class WorkerClient(BaseClient):
         rid = next(self.rids)
         with self.cond:
             self.callbacks[rid] = cb
-        self.send(("req", rid, op, args))
+        self.send(messages.Request(rid, op, args))
         with self.cond:
             needs_reader = not self.leading and self.executor is None
         if needs_reader:
@@ -107,12 +107,12 @@ class WorkerClient(BaseClient):
         first (a placement group's bundle). Actor calls always are one-way: what can go
         wrong with them is reported through their results."""
         if op == "submit_actor_task":
-            self.send(("req", 0, op, (spec,)))
+            self.send(messages.Request(0, op, (spec,)))
             return
         if spec.get("pg") is not None or self.info.get("cluster"):
             self.call(op, spec)
             return
-        self.send(("req", 0, op, (spec,)))
+        self.send(messages.Request(0, op, (spec,)))
 
     def release_cb(self, oid: bytes) -> Callable[[], None]:
         unpins = self.unpins
@@ -120,10 +120,10 @@ class WorkerClient(BaseClient):
 
     def put_serialized(self, oid: bytes, ser: serialization.Serialized) -> None:
         if ser.size <= INLINE_MAX:
-            self.send(("req", 0, "put_inline", (oid, ser.to_bytes(), ser.contained)))
+            self.send(messages.Request(0, "put_inline", (oid, ser.to_bytes(), ser.contained)))
             return
         self.write_to_store(oid, ser)
-        self.send(("req", 0, "seal_object", (oid, ser.size, ser.contained)))
+        self.send(messages.Request(0, "seal_object", (oid, ser.size, ser.contained)))
 
     def write_to_store(self, oid: bytes, ser: serialization.Serialized) -> None:
         offset = self.call("create_object", oid, ser.size)
@@ -163,34 +163,35 @@ class WorkerClient(BaseClient):
                     self.cancel_pending = False
                     raise KeyboardInterrupt
 
-    def _dispatch(self, m: tuple) -> None:
-        kind = m[0]
-        if kind == "reply":
-            cb = self.callbacks.pop(m[1], None)
+    def _dispatch(self, m: Any) -> None:
+        t = type(m)
+        if t is messages.Reply:
+            cb = self.callbacks.pop(m.rid, None)
             if cb is not None:
-                cb(m[2], m[3])
+                cb(m.ok, m.value)
             else:
-                self.replies[m[1]] = (m[2], m[3])
-        elif kind in ("task", "actor_task", "actor_init"):
+                self.replies[m.rid] = (m.ok, m.value)
+        elif t is messages.Execute:
+            kind, spec = m.kind, m.spec
             if self.executor is not None and kind == "actor_task":
-                self.executor.submit(m[1])
-            elif kind == "actor_task" and m[1].get("concurrency_group") == SYSTEM_GROUP \
+                self.executor.submit(spec)
+            elif kind == "actor_task" and spec.get("concurrency_group") == SYSTEM_GROUP \
                     and self.runner is not None:
-                self._system_pool().submit(self.runner._run_sync, m[1], True)
+                self._system_pool().submit(self.runner._run_sync, spec, True)
             else:
-                self.work.append((kind, m[1]))
-        elif kind == "hello":
-            self.info = m[1]
-        elif kind == "cancel":
+                self.work.append((kind, spec))
+        elif t is messages.Hello:
+            self.info = m.info
+        elif t is messages.Cancel:
             if self.executor is not None:
-                self.executor.cancel(m[1])
-        elif kind == "gc":  # the store is filling up: free values held only by cycles
+                self.executor.cancel(m.task_id)
+        elif t is messages.Collect:  # the store is filling up: free values held by cycles
             import gc
 
             gc.collect()
-        elif kind == "warn":  # the node tells this driver about work that cannot run
-            sys.stderr.write(f"ember: warning: {m[1]}\n")
-        elif kind == "exit":
+        elif t is messages.Warn:  # the node tells this driver about work that cannot run
+            sys.stderr.write(f"ember: warning: {m.message}\n")
+        elif t is messages.Exit:
             os._exit(0)
 
     def _system_pool(self) -> Any:
