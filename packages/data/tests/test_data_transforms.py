@@ -139,3 +139,29 @@ def test_tensor_columns_through_map_batches():
     ds = rd.range(8).map_batches(lambda b: {"img": np.ones((len(b["id"]), 4, 4)) * b["id"][:, None, None]})
     batch = ds.take_batch(8)
     assert batch["img"].shape == (8, 4, 4) and batch["img"][5, 0, 0] == 5
+
+
+def test_async_udfs_run_on_an_event_loop():
+    import asyncio
+
+    class AsyncGen:
+        async def __call__(self, batch):
+            for i in batch["id"]:
+                await asyncio.sleep(0)
+                yield {"id": [int(i) * 2]}
+
+    async def coro(batch):
+        await asyncio.sleep(0)
+        return {"id": batch["id"] + 1}
+
+    out = rd.range(6).map_batches(AsyncGen, concurrency=1, max_concurrency=4).take_all()
+    assert sorted(r["id"] for r in out) == [0, 2, 4, 6, 8, 10]
+    assert sorted(r["id"] for r in rd.range(3).map_batches(coro).take_all()) == [1, 2, 3]
+
+    class Failing:
+        async def __call__(self, batch):
+            assert False, "async boom"
+            yield batch
+
+    with pytest.raises(AssertionError, match="async boom"):
+        rd.range(2).map_batches(Failing, concurrency=1).take_all()

@@ -24,7 +24,7 @@ __all__ = ["ActorPoolMapOperator", "MapOperator", "TaskPoolMapOperator"]
 
 _REMOTE_KEYS = {"num_cpus", "num_gpus", "memory", "resources", "scheduling_strategy",
                 "max_retries", "retry_exceptions", "runtime_env", "accelerator_type",
-                "label_selector", "max_restarts", "max_task_retries"}
+                "label_selector", "max_restarts", "max_task_retries", "max_concurrency"}
 
 
 class _Task:
@@ -201,7 +201,8 @@ class TaskPoolMapOperator(MapOperator):
     def start(self, ctx: Any, cluster_cpus: float, cluster_gpus: float) -> None:
         super().start(ctx, cluster_cpus, cluster_gpus)
         self._stages_ref = ember.put(self.stages)
-        self._fn = map_task.options(**self.remote_args) if self.remote_args else map_task
+        task_args = {k: v for k, v in self.remote_args.items() if k != "max_concurrency"}
+        self._fn = map_task.options(**task_args) if task_args else map_task
         if self.compute.max_size:
             self.max_concurrency = self.compute.max_size
         else:

@@ -7,8 +7,10 @@ preview of the row or batch at fault.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -269,6 +271,35 @@ def _batches(blocks: Iterator[pa.Table], batch_size: int | None) -> Iterator[pa.
         yield _block.concat(pending)
 
 
+_udf_loop: asyncio.AbstractEventLoop | None = None
+_udf_loop_lock = threading.Lock()
+
+
+def _async_loop() -> asyncio.AbstractEventLoop:
+    """This process's event loop for async UDFs (a daemon thread, made on first use)."""
+    global _udf_loop
+    with _udf_loop_lock:
+        if _udf_loop is None:
+            _udf_loop = asyncio.new_event_loop()
+            threading.Thread(target=_udf_loop.run_forever, daemon=True,
+                             name="ember-data-async-udf").start()
+        return _udf_loop
+
+
+def _drain_async(res: Any) -> Iterator[Any]:
+    """The batches of an async UDF (`async def` returning one, or an async generator),
+    run on the process's UDF event loop, as Ray runs async callable classes."""
+    loop = _async_loop()
+    if inspect.iscoroutine(res):
+        yield asyncio.run_coroutine_threadsafe(res, loop).result()
+        return
+    while True:
+        try:
+            yield asyncio.run_coroutine_threadsafe(res.__anext__(), loop).result()
+        except StopAsyncIteration:
+            return
+
+
 class MapBatchesStage(Stage):
     def __init__(self, name: str, udf: UDF, batch_size: int | None, batch_format: str | None,
                  zero_copy_batch: bool = True) -> None:
@@ -285,7 +316,10 @@ class MapBatchesStage(Stage):
             t0 = time.perf_counter()
             try:
                 res = self.udf(batch)
-                outputs = res if inspect.isgenerator(res) else (res,)
+                if inspect.isasyncgen(res) or inspect.iscoroutine(res):
+                    outputs: Any = _drain_async(res)
+                else:
+                    outputs = res if inspect.isgenerator(res) else (res,)
                 for out in outputs:
                     self.udf_s += time.perf_counter() - t0
                     try:
