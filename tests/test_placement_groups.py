@@ -163,11 +163,14 @@ def test_placement_group_none_keeps_child_tasks_out_of_a_capturing_group():
 
     @ember.remote(num_cpus=1)
     def parent(opt_out):
-        opts = {"placement_group": None} if opt_out else {}
+        opts = {"placement_group": None} if opt_out == "option" else {
+            "scheduling_strategy": PlacementGroupSchedulingStrategy(placement_group=None)
+        } if opt_out == "strategy" else {}
         return ember.get([current.options(**opts).remote() for _ in range(2)])
 
     capture = PlacementGroupSchedulingStrategy(placement_group=pg,
                                                placement_group_capture_child_tasks=True)
-    assert None not in ember.get(parent.options(scheduling_strategy=capture).remote(False))
-    assert ember.get(parent.options(scheduling_strategy=capture).remote(True)) == [None] * 2
+    assert None not in ember.get(parent.options(scheduling_strategy=capture).remote(""))
+    for how in ("option", "strategy"):  # Ray's two spellings of "outside any group"
+        assert ember.get(parent.options(scheduling_strategy=capture).remote(how)) == [None] * 2
     remove_placement_group(pg)

@@ -71,7 +71,7 @@ for _name in __all__:
 del _name
 
 _LAZY = {"util", "actor", "ids", "runtime_env", "runtime_context", "cluster_utils", "dag",
-         "types", "lowlevel", "dashboard", "job_submission"}
+         "types", "lowlevel", "dashboard", "job_submission", "job_config"}
 _IDS = {"ActorClassID", "ActorID", "FunctionID", "JobID", "NodeID", "TaskID", "UniqueID",
         "WorkerID"}
 # Libraries ship as separate distributions (ember-data, …): `ember.data` imports on use.

@@ -53,6 +53,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                  "_memory", "_plasma_directory", "_node_ip_address"}
         if unknown:
             raise TypeError(f"init() got unexpected keyword arguments: {sorted(unknown)}")
+        namespace, runtime_env = _from_job_config(kwargs.get("job_config"), namespace,
+                                                  runtime_env)
         address = address or os.environ.get("EMBER_ADDRESS") or os.environ.get("RAY_ADDRESS")
         if address not in (None, "", "local"):
             if kwargs.get("_system_config") or labels:
@@ -95,6 +97,21 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             "object_store_memory": store_bytes, "resources": dict(manager.total_resources)}
         _session_started()
         return session.info
+
+
+def _from_job_config(job_config: Any, namespace: str | None,
+                     runtime_env: dict | None) -> tuple[str | None, dict | None]:
+    """The namespace and runtime_env of init(job_config=JobConfig(...)); init's own
+    arguments win."""
+    if job_config is None:
+        return namespace, runtime_env
+    from ember.job_config import JobConfig
+
+    if not isinstance(job_config, JobConfig):
+        raise TypeError(f"job_config must be an ember.job_config.JobConfig, got "
+                        f"{type(job_config).__name__}.")
+    return (namespace if namespace is not None else job_config.ray_namespace,
+            runtime_env if runtime_env is not None else (job_config.runtime_env or None))
 
 
 def _report_early_metrics() -> None:
@@ -423,7 +440,7 @@ def remote(*args: Any, **options: Any) -> Any:
     """
     if len(args) == 1 and not options and callable(args[0]):
         return _make_remote(args[0], {})
-    if args:
+    if args or not options:  # `@remote()` is refused as in Ray
         raise TypeError("The @ember.remote decorator must be applied either with no "
                         "arguments and no parentheses, or with keyword options only.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,9 @@ class ObjectRef:
     """
 
     __slots__ = ("_id", "__weakref__")
+
+    # `ObjectRef[np.ndarray]` in annotations, as with Ray's generic ObjectRef.
+    __class_getitem__ = classmethod(types.GenericAlias)
 
     def __init__(self, binary: bytes, _announce: bool = True) -> None:
         self._id = binary

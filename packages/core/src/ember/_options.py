@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from ember import _option_rules
 from ember._core.common import serialization
 
 TASK_OPTIONS = {
@@ -26,10 +27,13 @@ DEFAULT_MAX_RETRIES = 3
 
 
 def check(options: dict, allowed: set[str], what: str) -> None:
+    """Refuse unknown option keywords, then values of the wrong type or range (Ray's rules
+    and messages)."""
     for key in options:
         if key not in allowed:
             raise ValueError(f"Invalid option keyword {key!r} for {what}. Valid options: "
                              f"{', '.join(sorted(allowed))}.")
+    _option_rules.validate(options)
 
 
 def _number(options: dict, key: str, integer: bool = False) -> float | None:
@@ -148,6 +152,8 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
         raise ValueError("If placement_group is not set, the value of bundle index must be "
                          "-1 (any bundle).")
     if isinstance(s, PlacementGroupSchedulingStrategy):
+        if s.placement_group is None:  # explicitly outside any group (see pg_opt_out)
+            return None, None, "DEFAULT"
         return (s.placement_group.id.hex(), s.placement_group_bundle_index), None, "PG"
     if isinstance(pg, PlacementGroup):
         return (pg.id.hex(), options.get("placement_group_bundle_index", -1)), None, "PG"
@@ -160,9 +166,14 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
 
 
 def pg_opt_out(options: dict) -> dict:
-    """The spec's "pg_opt_out" entry: `placement_group=None` given explicitly keeps work
-    out of a capturing parent's group (Ray's meaning), empty otherwise."""
-    if "placement_group" in options and options["placement_group"] is None:
+    """The spec's "pg_opt_out" entry: `placement_group=None` given explicitly (or a
+    PlacementGroupSchedulingStrategy of no group) keeps work out of a capturing parent's
+    group (Ray's meaning), empty otherwise."""
+    from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    s = options.get("scheduling_strategy")
+    if ("placement_group" in options and options["placement_group"] is None) or (
+            isinstance(s, PlacementGroupSchedulingStrategy) and s.placement_group is None):
         return {"pg_opt_out": True}
     return {}
 

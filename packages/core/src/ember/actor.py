@@ -148,6 +148,9 @@ class ActorClass:
         name = _options.text(options, "name")
         if name is not None and not name:
             raise ValueError("Actor name cannot be an empty string.")
+        if _options.text(options, "namespace") == "":
+            raise ValueError('"" is not a valid namespace. Pass None to not specify a '
+                             "namespace.")
         if options.get("get_if_exists") and name is None:
             raise ValueError("The actor name must be specified to use `get_if_exists`.")
         from ember._core.common import runtime_env as renv

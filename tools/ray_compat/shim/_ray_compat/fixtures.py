@@ -37,6 +37,18 @@ def _ray_start(**kwargs: Any):
         ray.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def shutdown_after_own_init():
+    """A test that calls `ray.init()` itself, with no fixture, and fails before its own
+    `ray.shutdown()` must not leave the session to the tests after it (which would fail
+    with "called init twice"). Fixtures of wider scope are set up before this one, so a
+    module's shared cluster is left alone."""
+    was_initialized = ray.is_initialized()
+    yield
+    if not was_initialized and ray.is_initialized():
+        ray.shutdown()
+
+
 @pytest.fixture
 def maybe_setup_external_redis():
     yield
