@@ -4,6 +4,7 @@
     python benchmarks/_extras.py idle-memory  --runtime ember|ray [--num-cpus 2] [--wait 5]
     python benchmarks/_extras.py pool         --runtime ember|ray|stdlib [--chunksize 125]
     python benchmarks/_extras.py numpy-copy   --microbenchmark PATH [--duration 2]
+    python benchmarks/_extras.py ipc-floor    [--duration 2]
 
 Like the microbenchmark module, this uses only the runtime module (`ember` or `ray`)
 through the Ray-compatible public API, numpy and the standard library. Each mode prints
@@ -155,9 +156,61 @@ def numpy_copy(mb_path, duration):
           "copyto_preallocated": {"mean": warm[0], "std": warm[1]}})
 
 
+def ipc_floor(duration):
+    """The Python IPC floor: request/response round trips per second between two
+    processes over a Unix socket pair, each message a pickled tuple with a 4-byte length
+    prefix (what any Python runtime must at least do for a call to another process)."""
+    import pickle
+    import socket
+    import struct
+
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    head = struct.Struct("<I")
+
+    def read(sock, n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def recv(sock):
+        (n,) = head.unpack(read(sock, 4))
+        return pickle.loads(read(sock, n))
+
+    def send(sock, msg):
+        data = pickle.dumps(msg, protocol=5)
+        sock.sendall(head.pack(len(data)) + data)
+
+    pid = os.fork()
+    if pid == 0:  # the other process: answer every request until the socket closes
+        a.close()
+        try:
+            while True:
+                rid, _op, args = recv(b)
+                send(b, ("reply", rid, True, args[0] + 1))
+        except (OSError, EOFError):
+            os._exit(0)
+    b.close()
+    rates = []
+    for _ in range(3):
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < duration / 3:
+            send(a, (n, "call", (n,)))
+            recv(a)
+            n += 1
+        rates.append(n / (time.perf_counter() - t0))
+    a.close()
+    os.waitpid(pid, 0)
+    emit({"mean": statistics.mean(rates), "std": statistics.pstdev(rates)})
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="extra measurements for core_vs_ray.py")
-    p.add_argument("mode", choices=["first-result", "idle-memory", "pool", "numpy-copy"])
+    p.add_argument("mode", choices=["first-result", "idle-memory", "pool", "numpy-copy",
+                                    "ipc-floor"])
     p.add_argument("--runtime", default="ember", choices=["ember", "ray", "stdlib"])
     p.add_argument("--num-cpus", type=int, default=2)
     p.add_argument("--wait", type=float, default=5.0)
@@ -174,6 +227,8 @@ def main(argv=None):
         idle_memory(a.runtime, a.num_cpus, a.wait)
     elif a.mode == "pool":
         pool(a.runtime, a.num_cpus, a.processes, a.n, a.chunksize, a.repeats)
+    elif a.mode == "ipc-floor":
+        ipc_floor(a.duration)
     else:
         numpy_copy(a.microbenchmark, a.duration)
     return 0

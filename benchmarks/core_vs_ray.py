@@ -13,7 +13,10 @@ group to limit drift, and only one cluster is up at a time. Extra rows (benchmar
   (b) RSS and PSS summed over the driver and all its descendants, idle, after init;
   (c) 1,000 trivial tasks through rt.util.multiprocessing.Pool.map vs the standard
       library's multiprocessing.Pool.map (same function, same chunksize);
-  (d) put gigabytes as a share of a plain numpy copy of the same array.
+  (d) put gigabytes as a share of a plain numpy copy of the same array;
+  (e) the Python IPC floor: pickled request/response round trips per second between two
+      processes over a Unix socket pair; the sync and async task and actor-call rows
+      show their rate as a share of it.
 
 Both clusters get num_cpus=2. The result is a markdown table on stdout (and --out), and
 the raw numbers as JSON with --json.
@@ -45,6 +48,10 @@ LOADER = ("import importlib.util, sys; "
           "s = importlib.util.spec_from_file_location('ember_microbenchmark', sys.argv[1]); "
           "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); "
           "sys.exit(m.main(sys.argv[2:]))")
+
+# Rows whose rate is compared with the IPC floor (sync: >= 50 %, async: >= 100 % wanted).
+FLOOR_ROWS = ("single_client_tasks_sync", "single_client_tasks_async", "1_1_actor_calls_sync",
+              "1_1_actor_calls_async")
 
 GROUPS = [
     ["single_client_get_calls_Plasma_Store", "single_client_put_calls_Plasma_Store",
@@ -274,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
             log(f"group {i + 1}: {LABEL[rt]}: {', '.join(group)}")
             run_rows(runner, rt, group, a.duration, res[rt])
 
+    # (e) the IPC floor, on the same machine in the same run
+    log("IPC floor: socketpair + pickle round trips")
+    extras["floor"] = runner.extra("stdlib-ember", ["ipc-floor", "--duration",
+                                                    str(a.duration)])
+    if "mean" in extras["floor"]:
+        log(f"   floor: {extras['floor']['mean']:,.0f} round trips/s")
+
     if not a.skip_extras:
         # (d) plain numpy copy of the put-gigabytes array, with the same timeit
         log("numpy copy reference")
@@ -334,8 +348,14 @@ def render(res: dict, extras: dict, runtimes: list[str]) -> str:
              "| --- | ---: | ---: | ---: | --- |"]
     numpy = extras.get("numpy", {})
     rows = [x for g in GROUPS for x in g if x in e or x in r]
+    floor = extras.get("floor", {}).get("mean")
+    if floor:
+        lines.append(f"| IPC floor: socketpair + pickle round trips (per s) | "
+                     f"{fmt(floor)} | | | the same machine, the same run |")
     for name in rows:
         ref = ""
+        if floor and name in FLOOR_ROWS and name in e:
+            ref = f"{100 * e[name]['mean'] / floor:.0f} % of the IPC floor"
         if name == "single_client_put_gigabytes" and "copy_fresh" in numpy:
             fresh, warm = numpy["copy_fresh"]["mean"], numpy["copyto_preallocated"]["mean"]
             parts = []
