@@ -119,3 +119,19 @@ def test_job_config_checks_its_arguments():
     with pytest.raises(TypeError, match="job_config"):
         ember.init(job_config={"ray_namespace": "x"})
     assert JobConfig.from_json('{"ray_namespace": "n"}').ray_namespace == "n"
+
+
+def test_the_first_call_starts_a_cluster_unless_auto_connect_is_off(shutdown_after,
+                                                                   monkeypatch):
+    @ember.remote
+    class Foo:
+        def get_val(self):
+            return 3
+
+    monkeypatch.setenv("RAY_ENABLE_AUTO_CONNECT", "0")
+    with pytest.raises(ember.exceptions.RaySystemError, match="ember.init"):
+        Foo.remote()
+    assert not ember.is_initialized()
+    monkeypatch.delenv("RAY_ENABLE_AUTO_CONNECT")
+    assert ember.get(Foo.remote().get_val.remote()) == 3  # auto-init, as Ray
+    assert ember.is_initialized()

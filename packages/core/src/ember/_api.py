@@ -208,8 +208,17 @@ def _resources(num_cpus: int | None, num_gpus: int | None,
 
 
 def _auto_init() -> Any:
+    """Ray's auto-init on the first call; `RAY_ENABLE_AUTO_CONNECT=0` (or
+    `EMBER_ENABLE_AUTO_CONNECT=0`) turns it off, so calls before init() raise."""
     with _init_lock:
         if context.session is None:
+            if "0" in (os.environ.get("EMBER_ENABLE_AUTO_CONNECT"),
+                       os.environ.get("RAY_ENABLE_AUTO_CONNECT")):
+                from ember.exceptions import RaySystemError
+
+                raise RaySystemError("ember has not been started yet (automatic "
+                                     "connection is turned off). You can start it with "
+                                     "'ember.init()'.")
             init()
         assert context.session is not None
         return context.session.client

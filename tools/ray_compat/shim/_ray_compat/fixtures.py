@@ -188,6 +188,31 @@ def call_ray_stop_only():
 
 
 @pytest.fixture
+def set_enable_auto_connect(monkeypatch, enable_auto_connect: bool = False):
+    """Ray's fixture: automatic connection on the first call turned off. (Its argument has
+    a default, so pytest never fills it and Ray's tests always get False, as here.)"""
+    monkeypatch.setenv("RAY_ENABLE_AUTO_CONNECT", "1" if enable_auto_connect else "0")
+    yield enable_auto_connect
+
+
+@pytest.fixture(params=[True, False])
+def start_http_proxy(request):
+    """Proxy settings in the environment, as Ray's fixture: the cluster's own connections
+    must not go through them. Ray starts proxy.py for the first case (not installed here);
+    this points it at a local port where nothing listens, which any connection made
+    through the proxy would fail on."""
+    import socket
+
+    if request.param:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            proxy_url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    else:
+        proxy_url = "http://example.com"
+    yield {"http_proxy": proxy_url, "https_proxy": proxy_url}
+
+
+@pytest.fixture
 def tmp_working_dir(tmp_path):
     (tmp_path / "hello").write_text("world")
     (tmp_path / "test_module").mkdir()
