@@ -161,3 +161,12 @@ def test_sort_keeps_one_output_block_per_input_block_as_ray():
     assert len(counts) == 5 and all(1 <= n <= 3 for n in counts)  # split on whole keys
     assert [(r["a"], r["b"]) for r in multi.take_all()] == sorted(
         [(r["a"], r["b"]) for r in rows], key=lambda t: (t[0], -t[1]))
+
+
+def test_repartition_argument_errors_as_ray():
+    with pytest.raises(ValueError, match="Either `num_blocks` or `target_num_rows_per_block`"):
+        rd.range(4).repartition()
+    with pytest.raises(ValueError, match="Only one of `num_blocks`"):
+        rd.range(4).repartition(2, target_num_rows_per_block=2)
+    with pytest.raises(ValueError, match="`shuffle` must be False"):
+        rd.range(4).repartition(target_num_rows_per_block=2, shuffle=True)

@@ -75,3 +75,13 @@ def test_reducing_aggregates_need_a_column_name():
     with pytest.raises(ValueError, match="not found"):
         ember.data.range(10).aggregate(Max("bad_field"))
     assert ember.data.range(10).aggregate(Max("id")) == {"max(id)": 9}
+
+
+def test_single_column_shortcuts_return_the_value_and_std_of_one_value_is_nan():
+    import math
+
+    ds = ember.data.range(20)
+    assert ds.sum() == 190 and ds.max() == 19 and ds.sum("id") == 190
+    assert math.isnan(ember.data.from_items([{"a": 3}]).std("a"))
+    two = ember.data.from_items([{"a": 1, "b": 2}])
+    assert two.sum() == {"sum(a)": 1, "sum(b)": 2}

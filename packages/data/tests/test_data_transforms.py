@@ -160,7 +160,7 @@ def test_async_udfs_run_on_an_event_loop():
 
     class Failing:
         async def __call__(self, batch):
-            assert False, "async boom"
+            raise AssertionError("async boom")
             yield batch
 
     with pytest.raises(AssertionError, match="async boom"):

@@ -305,8 +305,10 @@ class Std(AggregateFnV2):
         if accumulator is _NULL:
             return None
         n, _, m2 = accumulator
-        if n - self.ddof <= 0:
+        if not n:
             return None
+        if n - self.ddof <= 0:  # undefined: NaN, as Ray (and pandas/numpy)
+            return math.nan
         return math.sqrt(m2 / (n - self.ddof))
 
     def _arrow_spec(self) -> tuple:

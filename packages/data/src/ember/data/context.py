@@ -8,11 +8,12 @@ the whole run.
 from __future__ import annotations
 
 import copy
+import enum
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DataContext", "ExecutionOptions", "ExecutionResources"]
+__all__ = ["DataContext", "ExecutionOptions", "ExecutionResources", "ShuffleStrategy"]
 
 MiB = 1024 * 1024
 
@@ -40,6 +41,17 @@ class ExecutionOptions:
     preserve_order: bool = True
     locality_with_output: bool = False
     verbose_progress: bool = False
+
+
+class ShuffleStrategy(enum.StrEnum):
+    """Ray's shuffle algorithms. ember accepts the setting (`DataContext.shuffle_strategy`)
+    but runs one shuffle for all of them: range partitioning from sorted samples for
+    sort/groupby, hash partitioning for joins and repartition(keys=...)."""
+
+    SORT_SHUFFLE_PULL_BASED = "sort_shuffle_pull_based"
+    SORT_SHUFFLE_PUSH_BASED = "sort_shuffle_push_based"
+    HASH_SHUFFLE = "hash_shuffle"
+    GPU_SHUFFLE = "gpu_shuffle"
 
 
 @dataclass
@@ -73,6 +85,7 @@ class DataContext:
     enable_auto_log_stats: bool = False
     verbose_stats_logs: bool = False
     use_push_based_shuffle: bool = False
+    shuffle_strategy: ShuffleStrategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
     enable_tensor_extension_casting: bool = True
     wait_for_min_actors_s: float = 600.0
     # Dataset.join broadcasts a side at most this large instead of shuffling both.

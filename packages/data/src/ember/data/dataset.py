@@ -267,9 +267,13 @@ class Dataset:
         """Exactly num_blocks blocks (rows kept in order unless shuffle=True)."""
         from ember.data._shuffle import repartition
 
-        if (num_blocks is None) == (target_num_rows_per_block is None):
-            raise ValueError("repartition() needs exactly one of num_blocks or "
-                             "target_num_rows_per_block.")
+        if num_blocks is None and target_num_rows_per_block is None:
+            raise ValueError("Either `num_blocks` or `target_num_rows_per_block` must be set")
+        if num_blocks is not None and target_num_rows_per_block is not None:
+            raise ValueError("Only one of `num_blocks` or `target_num_rows_per_block` must be "
+                             "set, but not both.")
+        if target_num_rows_per_block is not None and shuffle:
+            raise ValueError("`shuffle` must be False when `target_num_rows_per_block` is set.")
         return self._then(AllToAll("Repartition", self._plan, repartition,
                                    num_blocks=num_blocks, shuffle=shuffle,
                                    target_num_rows_per_block=target_num_rows_per_block))
@@ -355,7 +359,7 @@ class Dataset:
             cols = self.columns()
         res = self.aggregate(*[cls(c, **kw) for c in cols])
         values = list(res.values())
-        return values[0] if isinstance(on, str) else res
+        return values[0] if len(values) == 1 else res  # one column: the value, as Ray
 
     def sum(self, on: Any = None, ignore_nulls: bool = True) -> Any:
         from ember.data.aggregate import Sum
