@@ -30,6 +30,8 @@ OVERRIDES = {
     "ray.data.tests.util": "_ray_compat.data_test_util",
     "ray.data.tests.test_util": "_ray_compat.data_test_util",
     "ray.data._internal.arrow_ops.transform_pyarrow": "_ray_compat.data_test_util",
+    # Ray's module of the Datasource/ReadTask classes; ember's are in ember.data.datasource.
+    "ray.data.datasource.datasource": "ember.data.datasource",
     "ray.data._internal.execution.interfaces.ref_bundle": "_ray_compat.data_test_util",
     "ray.data._internal.util": "_ray_compat.data_test_util",
     "ray.data._internal.utils.arrow_utils": "_ray_compat.data_test_util",
