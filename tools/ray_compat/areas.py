@@ -41,6 +41,12 @@ OUT_OF_SCOPE: dict[str, str] = {
     "python/ray/tests/test_placement_group_metrics.py": "Ray's metrics agent internals",
     "python/ray/tests/test_placement_group_failover.py": "GCS fault-tolerance internals",
     "python/ray/tests/test_actor_state_metrics.py": "Ray's metrics agent internals",
+    "python/ray/data/tests/test_pandas_block.py":
+        "Ray Data's pandas block internals (PandasBlockAccessor, PandasBlockColumnAccessor, "
+        "PandasBlockBuilder); ember's blocks are Arrow tables",
+    "python/ray/data/tests/test_limit_operator.py":
+        "Ray Data's physical operator internals (LimitOperator, InputDataBuffer, "
+        "StreamingExecutor)",
 }
 
 # Words in a Data test file's text that mark it as needing a cloud, a GPU or a framework
