@@ -341,3 +341,14 @@ def test_blocking_calls_refused_in_a_deployments_event_loop(serve_url):
 
     h = serve.run(Caller.bind(leaf.bind(), gen_leaf.bind()), name="loop", route_prefix="/loop")
     assert h.remote().result() == [True, True, True, 1]
+
+
+def test_by_reference_option_is_accepted_for_composition(serve_url):
+    @serve.deployment(ray_actor_options=NO_CPU)
+    class Echo:
+        def __call__(self, a: str, b: str = "") -> str:
+            return f"{a}|{b}"
+
+    h = serve.run(Echo.bind(), name="byref", route_prefix="/byref")
+    inner = h.options(_by_reference=False)
+    assert h.options(_by_reference=True).remote(inner.remote("x"), b="y").result() == "x||y"

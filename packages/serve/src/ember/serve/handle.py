@@ -294,9 +294,11 @@ class DeploymentHandle:
 
     def options(self, *, method_name: str = _UNSET, multiplexed_model_id: str = _UNSET,
                 stream: bool = _UNSET, use_new_handle_api: bool = _UNSET,
-                _prefer_local_routing: bool = _UNSET) -> DeploymentHandle:
+                _prefer_local_routing: bool = _UNSET,
+                _by_reference: bool = _UNSET) -> DeploymentHandle:
         """A handle like this one with other call settings (it shares the router, and
-        both count as initialized, as in Ray)."""
+        both count as initialized, as in Ray). `_by_reference` is accepted: ember's
+        handles always pass results by reference (actor calls, not Ray's gRPC path)."""
         if self._routing is None and ember.is_initialized():
             try:
                 self._get_router()
