@@ -147,3 +147,16 @@ def test_exports_are_sorted_and_present():
 
     assert llm.__all__ == sorted(llm.__all__)
     assert all(hasattr(llm, name) for name in llm.__all__)
+
+
+def test_build_processor_is_rays_newer_name(cluster):
+    from ember.data.llm import build_processor
+
+    config = HttpRequestProcessorConfig(url="http://127.0.0.1:9/none", max_retries=0,
+                                        base_retry_wait_time_in_s=0.01, batch_size=2)
+    processor = build_processor(config, preprocess=lambda row: {"payload": {"x": 1}})
+    assert processor.__class__.__name__ == "Processor"
+    with pytest.raises(Exception, match="failed after 1 tries"):
+        processor(ember.data.range(2)).take_all()
+    with pytest.raises(TypeError, match="unexpected arguments"):
+        build_processor(config, unknown=1)

@@ -20,12 +20,13 @@ from ember.data.llm._config import (
     ProcessorConfig,
     vLLMEngineProcessorConfig,
 )
-from ember.data.llm._processor import Processor, build_llm_processor
+from ember.data.llm._processor import Processor, build_llm_processor, build_processor
 
 __all__ = [
     "HttpRequestProcessorConfig",
     "Processor",
     "ProcessorConfig",
     "build_llm_processor",
+    "build_processor",
     "vLLMEngineProcessorConfig",
 ]

@@ -14,7 +14,7 @@ from ember.data.llm._config import (
 )
 from ember.data.llm._stages import EngineStage, HttpRequestStage
 
-__all__ = ["Processor", "build_llm_processor"]
+__all__ = ["Processor", "build_llm_processor", "build_processor"]
 
 
 class Processor:
@@ -64,3 +64,10 @@ def build_llm_processor(config: ProcessorConfig, preprocess: Callable[[dict], di
         raise TypeError("config must be a vLLMEngineProcessorConfig or an "
                         f"HttpRequestProcessorConfig, got {type(config).__name__}.")
     return Processor(config, preprocess, postprocess)
+
+
+def build_processor(config: ProcessorConfig, preprocess: Callable[[dict], dict] | None = None,
+                    postprocess: Callable[[dict], dict] | None = None,
+                    **kwargs: Any) -> Processor:
+    """Ray's newer name for `build_llm_processor` (same arguments)."""
+    return build_llm_processor(config, preprocess, postprocess, **kwargs)
