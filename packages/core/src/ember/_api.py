@@ -12,6 +12,7 @@ from typing import Any
 from ember import _options
 from ember._core.caller import context, values
 from ember._core.common import refs
+from ember._core.common.ids import handle_id
 from ember._object_ref import ObjectRef, ObjectRefGenerator
 from ember._remote_function import RemoteFunction
 from ember.actor import ActorClass, ActorHandle
@@ -399,7 +400,12 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
     if not isinstance(name, str) or not name:
         raise ValueError("Please supply a non-empty actor name.")
     info = _client().call("get_actor", name, namespace)
-    return ActorHandle(info["actor_id"], info["meta"], _announce=False)
+    # The node counts this process as a holder; a handle got by name is weak (Ray's rule:
+    # the actor ends with its last strong handle), so that hold is given back at once.
+    hid = handle_id(info["actor_id"])
+    refs.current.add(hid, False)
+    refs.current.remove(hid)
+    return ActorHandle._weak(info["actor_id"], info["meta"])
 
 
 def nodes() -> list[dict]:

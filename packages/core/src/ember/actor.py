@@ -202,13 +202,28 @@ class ActorHandle:
     is gone.
     """
 
+    _is_weak = False
+
     def __init__(self, actor_id: bytes, meta: dict, _announce: bool = True) -> None:
         self._actor_id = actor_id
         self._meta = meta
         self._templates: dict[str, dict] = {}  # per method; no ActorMethod cycle back to us
         refs.current.add(handle_id(actor_id), _announce)
 
+    @classmethod
+    def _weak(cls, actor_id: bytes, meta: dict) -> ActorHandle:
+        """A handle that does not keep the actor alive, as Ray's handles from `get_actor`
+        and `current_actor`; it stays weak when passed to other tasks and actors."""
+        h = cls.__new__(cls)
+        h._actor_id = actor_id
+        h._meta = meta
+        h._templates = {}
+        h._is_weak = True
+        return h
+
     def __del__(self) -> None:
+        if self._is_weak:
+            return
         try:
             refs.current.remove(handle_id(self._actor_id))
         except Exception:  # noqa: BLE001
@@ -233,6 +248,8 @@ class ActorHandle:
         return ActorMethod(self, name, template)
 
     def __reduce__(self) -> Any:
+        if self._is_weak:
+            return (ActorHandle._weak, (self._actor_id, self._meta))
         c = serialization.contained_collector()
         if c is not None:
             c.append(handle_id(self._actor_id))

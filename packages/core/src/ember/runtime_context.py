@@ -102,7 +102,7 @@ class RuntimeContext:
         meta = getattr(self._client, "actor_meta", None)
         if not aid or meta is None:
             raise RuntimeError("current_actor is only available inside an actor.")
-        return ActorHandle(aid, meta)
+        return ActorHandle._weak(aid, meta)  # as Ray's: it does not keep the actor alive
 
     @property
     def was_current_actor_reconstructed(self) -> bool:

@@ -26,10 +26,38 @@ def get_default_fixture_ray_kwargs() -> dict:
             "_system_config": get_default_fixure_system_config()}
 
 
+def _needs_joinable(request: Any) -> bool:
+    """Whether the test hands the cluster's address to another driver. Ray's fixtures
+    always start a cluster other drivers can join; ember's embedded cluster (`init()`)
+    cannot be joined, so such tests get a cluster of separate processes instead."""
+    import inspect
+
+    scoped = request.function if request.scope == "function" else request.module
+    try:
+        src = inspect.getsource(scoped)
+    except (OSError, TypeError):
+        return False
+    if request.scope != "function":
+        return f'{request.fixturename}["address"]' in src
+    return '["address"]' in src or 'init("auto")' in src
+
+
 @contextmanager
-def _ray_start(**kwargs: Any):
+def _ray_start(request: Any = None, **kwargs: Any):
     init_kwargs = get_default_fixture_ray_kwargs()
     init_kwargs.update(kwargs)
+    if request is not None and _needs_joinable(request):
+        namespace = init_kwargs.pop("namespace")
+        node_kwargs = {k: init_kwargs[k] for k in ("num_cpus", "num_gpus", "resources",
+                                                   "object_store_memory", "labels")
+                       if init_kwargs.get(k) is not None}
+        cluster = Cluster(initialize_head=True, head_node_args=node_kwargs)
+        try:
+            yield ray.init(address=cluster.address, namespace=namespace)
+        finally:
+            ray.shutdown()
+            cluster.shutdown()
+        return
     info = ray.init("local", **init_kwargs)
     try:
         yield info
@@ -68,13 +96,13 @@ def ray_start_no_cpu(request):
 
 @pytest.fixture
 def ray_start_regular(request):
-    with _ray_start(**getattr(request, "param", {})) as res:
+    with _ray_start(request, **getattr(request, "param", {})) as res:
         yield res
 
 
 @pytest.fixture(scope="module")
 def ray_start_regular_shared(request):
-    with _ray_start(**getattr(request, "param", {})) as res:
+    with _ray_start(request, **getattr(request, "param", {})) as res:
         yield res
 
 
