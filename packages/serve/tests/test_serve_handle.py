@@ -352,3 +352,49 @@ def test_by_reference_option_is_accepted_for_composition(serve_url):
     h = serve.run(Echo.bind(), name="byref", route_prefix="/byref")
     inner = h.options(_by_reference=False)
     assert h.options(_by_reference=True).remote(inner.remote("x"), b="y").result() == "x||y"
+
+
+def test_cancel_during_assignment_never_reaches_the_replica(serve_url):
+    from ember.serve.exceptions import RequestCancelledError
+
+    @ember.remote(num_cpus=0)
+    class Gate:
+        def __init__(self):
+            self.open, self.waiting = False, 0
+
+        def wait(self):
+            self.waiting += 1
+            return self.open
+
+        def release(self):
+            self.open = True
+
+        def waiters(self):
+            return self.waiting
+
+    gate = Gate.remote()
+
+    @serve.deployment(ray_actor_options=NO_CPU, max_ongoing_requests=1)
+    class Counted:
+        def __init__(self):
+            self.calls = 0
+
+        async def __call__(self):
+            self.calls += 1
+            while not await gate.wait.remote():
+                await asyncio.sleep(0.01)
+            return self.calls
+
+    h = serve.run(Counted.bind(), name="cassign", route_prefix="/cassign")
+    first = h.remote()
+    deadline = time.monotonic() + 20
+    while ember.get(gate.waiters.remote()) == 0:  # the first call is running
+        assert time.monotonic() < deadline, "the first call never started"
+        time.sleep(0.02)
+    queued = h.remote()
+    queued.cancel()
+    with pytest.raises(RequestCancelledError):
+        queued.result()
+    ember.get(gate.release.remote())
+    assert first.result() == 1
+    assert h.remote().result() == 2  # the cancelled request never ran

@@ -54,6 +54,7 @@ class _Call:
         self.result: Any = None  # ObjectRef or ObjectRefGenerator once assigned
         self.retried = False
         self.cancelled = False
+        self.request: PendingRequest | None = None  # while the router holds it
 
     def start(self) -> None:
         pending = [a for a in (*self.args, *self.kwargs.values())
@@ -88,6 +89,10 @@ class _Call:
                 {k: conv(v) for k, v in self.kwargs.items()})
 
     def _submit(self) -> None:
+        if self.cancelled:  # cancelled while waiting for the responses it takes
+            if self.assigned.set_running_or_notify_cancel():
+                self.assigned.set_exception(RequestCancelledError("The request was cancelled."))
+            return
         try:
             args, kwargs = self._resolve_args()
         except BaseException as e:  # noqa: BLE001
@@ -96,7 +101,16 @@ class _Call:
             return
         req = PendingRequest(self.kind, self.meta, args, kwargs, self.model_id)
         req.future.add_done_callback(self._on_assigned)
+        self.request = req
         self.router.submit(req)
+
+    def cancel_queued(self) -> None:
+        """Drop the request if the router has not sent it to a replica yet (the router
+        skips cancelled requests), as Ray cancels a request during assignment."""
+        self.cancelled = True
+        req = self.request
+        if req is not None:
+            req.future.cancel()
 
     def _on_assigned(self, f: concurrent.futures.Future) -> None:
         exc = f.exception() if not f.cancelled() else RequestCancelledError("cancelled")
@@ -181,7 +195,7 @@ class DeploymentResponse:
     def cancel(self) -> None:
         """Cancel the request: queued, it never runs; running, its task is cancelled."""
         call = self._call
-        call.cancelled = True
+        call.cancel_queued()
         if call.assigned.done() and call.assigned.exception() is None:
             try:
                 ember.cancel(call.result)
@@ -259,8 +273,9 @@ class DeploymentResponseGenerator:
             raise
 
     def cancel(self) -> None:
-        """Stop reading the stream; the replica finishes the generator on its own."""
-        self._call.cancelled = True
+        """Stop reading the stream; a request not yet sent is dropped, a started
+        generator finishes on the replica on its own."""
+        self._call.cancel_queued()
         self._finish()
 
     def cancelled(self) -> bool:
