@@ -1,4 +1,5 @@
-"""Length-prefixed pickle frames over a stream socket, safe to send from many threads."""
+"""Length-prefixed pickle frames of typed messages (`messages`) over a stream socket, safe
+to send from many threads."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from typing import Any
 
 from ember._core.common import limits
+from ember._core.common.messages import decode, encode
 
 _HEADER = struct.Struct("<I")
 # Reads go into a per-connection buffer of this size (recv_into: no allocation per read);
@@ -44,7 +46,7 @@ class Connection:
         return self.sock.fileno()
 
     def send(self, msg: Any) -> None:
-        data = pickle.dumps(msg, protocol=5)
+        data = pickle.dumps(encode(msg), protocol=5)
         frame = _HEADER.pack(len(data)) + data
         with self._send_lock:
             self.sock.sendall(frame)
@@ -52,7 +54,7 @@ class Connection:
     def send_many(self, msgs: list[Any]) -> None:
         parts = []
         for msg in msgs:
-            data = pickle.dumps(msg, protocol=5)
+            data = pickle.dumps(encode(msg), protocol=5)
             parts.append(_HEADER.pack(len(data)))
             parts.append(data)
         with self._send_lock:
@@ -66,7 +68,7 @@ class Connection:
         manager that blocked writing to a worker that is itself blocked writing to the
         node manager would deadlock both.)
         """
-        data = pickle.dumps(msg, protocol=5)
+        data = pickle.dumps(encode(msg), protocol=5)
         frame = _HEADER.pack(len(data)) + data
         with self._send_lock:
             if self._out:
@@ -100,7 +102,7 @@ class Connection:
                 return out
             self._big = None
             self._big_view = None
-            out.append(pickle.loads(big))
+            out.append(decode(pickle.loads(big)))
         buf = self._buf
         pos = 0
         n = len(buf)
@@ -122,7 +124,7 @@ class Connection:
                     self._big_pos = have
                     pos = n
                 break
-            out.append(pickle.loads(memoryview(buf)[pos + 4 : pos + 4 + size]))
+            out.append(decode(pickle.loads(memoryview(buf)[pos + 4 : pos + 4 + size])))
             pos += 4 + size
         if pos:
             del buf[:pos]
