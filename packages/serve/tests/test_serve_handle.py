@@ -398,3 +398,41 @@ def test_cancel_during_assignment_never_reaches_the_replica(serve_url):
     ember.get(gate.release.remote())
     assert first.result() == 1
     assert h.remote().result() == 2  # the cancelled request never ran
+
+
+def test_cancelling_a_stream_interrupts_the_replicas_generator(serve_url):
+    from ember.serve.exceptions import RequestCancelledError
+
+    @ember.remote(num_cpus=0)
+    class Flag:
+        def __init__(self):
+            self.value = False
+
+        def set(self):
+            self.value = True
+
+        def get(self):
+            return self.value
+
+    flag = Flag.remote()
+
+    @serve.deployment(ray_actor_options=NO_CPU)
+    class Streamer:
+        async def __call__(self):
+            yield "hi"
+            try:
+                await asyncio.sleep(100)
+            except asyncio.CancelledError:
+                await flag.set.remote()
+                raise
+
+    g = serve.run(Streamer.bind(), name="gcancel", route_prefix="/gcancel").options(
+        stream=True).remote()
+    assert next(g) == "hi"
+    g.cancel()
+    with pytest.raises(RequestCancelledError):
+        next(g)
+    deadline = time.monotonic() + 20
+    while not ember.get(flag.get.remote()):  # the generator saw the cancellation
+        assert time.monotonic() < deadline, "the replica's generator was not cancelled"
+        time.sleep(0.02)

@@ -244,6 +244,8 @@ class DeploymentResponseGenerator:
 
     def __next__(self) -> Any:
         _refuse_in_event_loop()
+        if self._call.cancelled:
+            raise RequestCancelledError("The request was cancelled.")
         gen = self._call.assigned.result()
         try:
             ref = next(gen)
@@ -260,6 +262,8 @@ class DeploymentResponseGenerator:
         return self
 
     async def __anext__(self) -> Any:
+        if self._call.cancelled:
+            raise RequestCancelledError("The request was cancelled.")
         gen = await asyncio.shield(asyncio.wrap_future(self._call.assigned))
         try:
             ref = await gen.__anext__()
@@ -275,7 +279,13 @@ class DeploymentResponseGenerator:
     def cancel(self) -> None:
         """Stop reading the stream; a request not yet sent is dropped, a started
         generator finishes on the replica on its own."""
-        self._call.cancel_queued()
+        call = self._call
+        call.cancel_queued()
+        if call.assigned.done() and call.assigned.exception() is None:
+            try:  # interrupt the replica's generator, as Ray does
+                ember.cancel(call.result)
+            except Exception:  # noqa: BLE001 - already finished
+                pass
         self._finish()
 
     def cancelled(self) -> bool:
