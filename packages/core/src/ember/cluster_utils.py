@@ -110,7 +110,12 @@ class Cluster:
         proc = subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=log,
                                 stdin=subprocess.DEVNULL)
         log.close()
-        node_id = self._wait_started(proc, known)
+        try:
+            node_id = self._wait_started(proc, known)
+        except BaseException:  # a timeout, or the caller interrupted (a test's time limit)
+            proc.kill()
+            proc.wait(timeout=30)
+            raise
         handle = NodeHandle(proc, node_id, is_head=self.head_node is None)
         if self.head_node is None:
             self.head_node = handle
