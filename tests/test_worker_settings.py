@@ -94,3 +94,41 @@ def test_preload_python_modules(shutdown_after):
         return "webbrowser" in sys.modules, "html.parser" in sys.modules
 
     assert ember.get(loaded.remote()) == (True, True)
+
+
+def test_a_node_with_many_cpus_prestarts_few_workers_and_grows_on_demand(shutdown_after):
+    """A node declared with far more CPUs than the machine has cores forks no more warm
+    workers than cores at start (it used to fork one per CPU: seconds for hundreds), and
+    still runs as many tasks at once as they need."""
+    from ember.util import state
+
+    ember.init(num_cpus=500)
+    cores = os.cpu_count() or 1
+    assert len([w for w in state.list_workers() if w.get("worker_type") == "WORKER"]) <= cores
+
+    @ember.remote(num_cpus=0)
+    class Barrier:
+        def __init__(self):
+            self.arrived = 0
+
+        def arrive(self):
+            self.arrived += 1
+
+        def count(self):
+            return self.arrived
+
+    @ember.remote
+    def meet(barrier, n):
+        import time
+
+        ember.get(barrier.arrive.remote())
+        deadline = time.monotonic() + 60
+        while ember.get(barrier.count.remote()) < n:  # every other task must be running
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        return os.getpid()
+
+    n = cores + 4
+    barrier = Barrier.remote()
+    pids = ember.get([meet.remote(barrier, n) for _ in range(n)], timeout=120)
+    assert len(set(pids)) == n  # one worker each, all at once

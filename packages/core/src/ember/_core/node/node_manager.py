@@ -173,8 +173,11 @@ class NodeManager:
         }
         self._thread = threading.Thread(target=self._loop, name="ember-node", daemon=True)
         self._thread.start()
+        # Warm workers for the first tasks: one per CPU, but no more than the machine has
+        # cores (a node declared with 1,000 CPUs would otherwise fork 1,000 processes
+        # before its first task); the pool grows on demand past that (TaskManager).
         with self.lock:
-            for _ in range(self.num_cpus):
+            for _ in range(min(self.num_cpus, os.cpu_count() or 1)):
                 self.start_worker("", None)
 
     # -- the IO loop ------------------------------------------------------------------

@@ -24,16 +24,32 @@ def disarm(parked: set[int]) -> None:
     send inherited log handlers that write to the driver's streams to our stderr."""
     gc.collect()
     _repoint_log_handlers()
+    streams = _standard_stream_files()
     for obj in gc.get_objects():
         try:
             if isinstance(obj, io.FileIO):
-                if not obj.closed and obj.closefd and obj.fileno() in parked:
+                if not obj.closed and obj.closefd and obj.fileno() in parked \
+                        and id(obj) not in streams:
                     obj.close()
             elif isinstance(obj, socket.socket):
                 if obj.fileno() in parked:
                     obj.close()
         except (ValueError, OSError, ReferenceError):
             continue
+
+
+def _standard_stream_files() -> set[int]:
+    """The objects behind sys.stdout/stderr/stdin (text, buffer, raw file): kept open.
+    They may write to a parked descriptor (under pytest's capture, a temporary file);
+    closing them would make every later print raise."""
+    out: set[int] = set()
+    for stream in (sys.stdout, sys.stderr, sys.stdin, sys.__stdout__, sys.__stderr__,
+                   sys.__stdin__):
+        obj = stream
+        while obj is not None and id(obj) not in out:
+            out.add(id(obj))
+            obj = getattr(obj, "buffer", None) or getattr(obj, "raw", None)
+    return out
 
 
 def _repoint_log_handlers() -> None:
