@@ -135,27 +135,3 @@ def test_the_first_call_starts_a_cluster_unless_auto_connect_is_off(shutdown_aft
     monkeypatch.delenv("RAY_ENABLE_AUTO_CONNECT")
     assert ember.get(Foo.remote().get_val.remote()) == 3  # auto-init, as Ray
     assert ember.is_initialized()
-
-
-def test_a_driver_that_joins_a_cluster_names_actors_in_its_namespace(shutdown_after):
-    from ember.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
-    try:
-        ember.init(address=cluster.address, namespace="joined")
-
-        @ember.remote
-        class Named:
-            def ping(self):
-                return "pong"
-
-        Named.options(name="n", lifetime="detached").remote()
-        assert ember.util.list_named_actors(all_namespaces=True) == [
-            {"name": "n", "namespace": "joined"}]
-        assert ember.get(ember.get_actor("n").ping.remote()) == "pong"
-        with pytest.raises(ValueError, match="'joined'"):
-            Named.options(name="n", lifetime="detached").remote()
-        ember.kill(ember.get_actor("n"))
-    finally:
-        ember.shutdown()
-        cluster.shutdown()

@@ -399,10 +399,7 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle:
     """Look up a named actor (in the current namespace unless given)."""
     if not isinstance(name, str) or not name:
         raise ValueError("Please supply a non-empty actor name.")
-    client = _client()
-    if namespace is None:  # this process's namespace (the node knows only its default)
-        namespace = client.node_info().get("namespace") or None
-    info = client.call("get_actor", name, namespace)
+    info = _client().call("get_actor", name, namespace)
     # The node counts this process as a holder; a handle got by name is weak (Ray's rule:
     # the actor ends with its last strong handle), so that hold is given back at once.
     hid = handle_id(info["actor_id"])

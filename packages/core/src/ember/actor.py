@@ -167,7 +167,7 @@ class ActorClass:
             "max_restarts": _options.count(options, "max_restarts", 0),
             "max_task_retries": _options.count(options, "max_task_retries", 0),
             "max_concurrency": max_conc, "concurrency_groups": groups, "name": name,
-            "namespace": _namespace(client, options), "lifetime": lifetime,
+            "namespace": _options.text(options, "namespace"), "lifetime": lifetime,
             "get_if_exists": _options.flag(options, "get_if_exists"), "runtime_env": env,
             "env_key": renv.env_key(env), "pg": pg, "affinity": affinity,
             "strategy": strategy, "meta": self._meta,
@@ -179,13 +179,6 @@ class ActorClass:
         info = client.call("create_actor", spec)
         del keep
         return ActorHandle(info["actor_id"], info.get("meta") or self._meta, _announce=False)
-
-
-def _namespace(client: Any, options: dict) -> str | None:
-    """The namespace a new actor's name lives in: the option, else this process's own (a
-    driver that joined a cluster has its own; the node knows only its default)."""
-    ns = _options.text(options, "namespace")
-    return ns if ns is not None else client.node_info().get("namespace") or None
 
 
 class _BoundActorClass:
