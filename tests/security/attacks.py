@@ -77,6 +77,24 @@ def closes_within(sock: socket.socket, seconds: float) -> bytes:
             raise AssertionError("the service kept sending to an unauthenticated peer")
 
 
+
+def connect_http(url: str) -> socket.socket:
+    """A raw TCP connection to an http://host:port URL."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=10)
+
+
+def read_http_head(s: socket.socket) -> bytes:
+    """What the server sends up to the end of its response head (or until it closes)."""
+    s.settimeout(10)
+    got = b""
+    while b"\r\n\r\n" not in got:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    return got
+
 def ember_cli(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ember._cli", *args], env=env,
                           capture_output=True, text=True, timeout=120)

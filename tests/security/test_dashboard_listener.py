@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
-import socket
 import time
 
 import httpx
@@ -18,6 +17,8 @@ from security.attacks import (
     MarkerPayload,
     SlowSender,
     closes_within,
+    connect_http,
+    read_http_head,
     rss_bytes,
     run_driver,
 )
@@ -32,20 +33,6 @@ def dash(head):
     return url, {"Authorization": f"Bearer {head.token}"}
 
 
-def _raw(url: str) -> socket.socket:
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
-def _head_reply(s: socket.socket) -> bytes:
-    s.settimeout(10)
-    got = b""
-    while b"\r\n\r\n" not in got:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        got += chunk
-    return got
 
 
 def test_no_token_wrong_token_and_wrong_scheme_are_refused(dash, head):
@@ -78,11 +65,11 @@ def test_huge_declared_body_is_refused_unread(dash, head):
     url, auth = dash
     before = rss_bytes(head.pid)
     for header in ("", f"Authorization: {auth['Authorization']}\r\n"):
-        with _raw(url) as s:
+        with connect_http(url) as s:
             s.sendall((f"POST {JOBS} HTTP/1.1\r\nHost: x\r\n{header}"
                        "Content-Type: application/json\r\n"
                        "Content-Length: 100000000000\r\n\r\n").encode() + b"{" * 4096)
-            reply = _head_reply(s)
+            reply = read_http_head(s)
         assert reply.split(b" ", 2)[1] in (b"401", b"413"), reply[:200]
     assert rss_bytes(head.pid) - before < 32 * 1024 * 1024
 
@@ -90,14 +77,14 @@ def test_huge_declared_body_is_refused_unread(dash, head):
 def test_huge_headers_and_garbage_are_answered_and_closed(dash, head):
     url, _ = dash
     before = rss_bytes(head.pid)
-    with _raw(url) as s:
+    with connect_http(url) as s:
         try:  # the server may hang up before all of it is sent
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (4 << 20))
         except (BrokenPipeError, ConnectionResetError):
             pass
         reply = closes_within(s, 10)
     assert reply == b"" or reply.startswith(b"HTTP/1.1 4")
-    with _raw(url) as s:
+    with connect_http(url) as s:
         s.sendall(os.urandom(4096) + b"\r\n\r\n")
         reply = closes_within(s, 10)
     assert reply == b"" or reply.startswith(b"HTTP/1.1 4")
@@ -117,7 +104,7 @@ def test_paths_in_names_reach_no_file(dash, head):
 
 def test_slow_sender_does_not_block_real_clients(dash):
     url, auth = dash
-    with SlowSender(_raw(url), f"GET {JOBS} HTTP/1.1\r\nHost: x\r\n".encode()):
+    with SlowSender(connect_http(url), f"GET {JOBS} HTTP/1.1\r\nHost: x\r\n".encode()):
         start = time.monotonic()
         r = httpx.get(url + JOBS, headers=auth, timeout=30)
         assert r.status_code == 200
@@ -139,9 +126,9 @@ def test_websocket_without_the_token_is_refused_before_any_frame(dash, head):
     before = rss_bytes(head.pid)
     for header in ("", "Authorization: Bearer wrong\r\n", f"Authorization: {head.token}\r\n",
                    f"Authorization: Bearer {head.token}x\r\n"):
-        with _raw(url) as s:  # the frame after the upgrade request is never read
+        with connect_http(url) as s:  # the frame after the upgrade request is never read
             s.sendall(_upgrade("/api/jobs/x/logs/tail", header) + HUGE_FRAME)
-            reply = _head_reply(s)
+            reply = read_http_head(s)
         assert reply.startswith(b"HTTP/1.1 401 "), (header, reply[:200])
         assert b"upgrade: websocket" not in reply.lower()
 
@@ -165,10 +152,10 @@ def test_websocket_frames_are_bounded_even_with_the_token(dash, head):
     sid = r.json()["submission_id"]
     before = rss_bytes(head.pid)
     try:
-        with _raw(url) as s:
+        with connect_http(url) as s:
             s.sendall(_upgrade(f"/api/jobs/{sid}/logs/tail",
                                f"Authorization: {auth['Authorization']}\r\n"))
-            assert _head_reply(s).startswith(b"HTTP/1.1 101 ")
+            assert read_http_head(s).startswith(b"HTTP/1.1 101 ")
             try:
                 s.sendall(HUGE_FRAME)
             except (BrokenPipeError, ConnectionResetError):

@@ -9,7 +9,6 @@ import json
 import os
 import pickle
 import signal
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ from security.attacks import (
     MarkerPayload,
     SlowSender,
     closes_within,
+    connect_http,
     ember_cli,
+    read_http_head,
     rss_bytes,
     run_driver,
 )
@@ -63,20 +64,6 @@ def node(head: Head) -> Iterator[Node]:
     os.remove(path)
 
 
-def _raw(url: str) -> socket.socket:
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=10)
-
-
-def _reply(s: socket.socket) -> bytes:
-    s.settimeout(10)
-    got = b""
-    while b"\r\n\r\n" not in got:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        got += chunk
-    return got
 
 
 def test_no_token_wrong_token_and_wrong_scheme_are_refused(node, head):
@@ -89,13 +76,13 @@ def test_no_token_wrong_token_and_wrong_scheme_are_refused(node, head):
                              ("POST", "/api/jobs/"), ("GET", "/api/serve/applications/")):
             r = httpx.request(method, node.url + path, headers=headers)
             assert r.status_code == 401, (method, path, headers, r.text)
-        with _raw(node.url) as s:  # a WebSocket upgrade is refused the same way
+        with connect_http(node.url) as s:  # a WebSocket upgrade is refused the same way
             header = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             s.sendall((f"GET /api/jobs/x/logs/tail HTTP/1.1\r\nHost: x\r\n"
                        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                        f"Sec-WebSocket-Version: 13\r\n{header}\r\n").encode())
-            assert _reply(s).startswith(b"HTTP/1.1 401 ")
+            assert read_http_head(s).startswith(b"HTTP/1.1 401 ")
 
 
 def test_a_pickled_body_without_the_token_runs_nothing(node, tmp_path):
@@ -111,25 +98,25 @@ def test_a_pickled_body_without_the_token_runs_nothing(node, tmp_path):
 def test_huge_declared_body_is_refused_unread(node):
     before = rss_bytes(node.pid)
     for header in ("", f"Authorization: {node.auth['Authorization']}\r\n"):
-        with _raw(node.url) as s:
+        with connect_http(node.url) as s:
             s.sendall(("POST /api/jobs/ HTTP/1.1\r\nHost: x\r\n" + header +
                        "Content-Type: application/json\r\n"
                        "Content-Length: 100000000000\r\n\r\n").encode() + b"{" * 4096)
-            reply = _reply(s)
+            reply = read_http_head(s)
         assert reply.split(b" ", 2)[1] in (b"401", b"413"), reply[:200]
     assert rss_bytes(node.pid) - before < 32 * 1024 * 1024
 
 
 def test_huge_headers_and_garbage_are_answered_and_closed(node):
     before = rss_bytes(node.pid)
-    with _raw(node.url) as s:
+    with connect_http(node.url) as s:
         try:  # the server may hang up before all of it is sent
             s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (4 << 20))
         except (BrokenPipeError, ConnectionResetError):
             pass
         reply = closes_within(s, 10)
     assert reply == b"" or reply.startswith(b"HTTP/1.1 4")
-    with _raw(node.url) as s:
+    with connect_http(node.url) as s:
         s.sendall(os.urandom(4096) + b"\r\n\r\n")
         reply = closes_within(s, 10)
     assert reply == b"" or reply.startswith(b"HTTP/1.1 4")
@@ -137,7 +124,7 @@ def test_huge_headers_and_garbage_are_answered_and_closed(node):
 
 
 def test_slow_sender_does_not_block_real_clients(node):
-    with SlowSender(_raw(node.url), b"GET /metrics HTTP/1.1\r\nHost: x\r\n"):
+    with SlowSender(connect_http(node.url), b"GET /metrics HTTP/1.1\r\nHost: x\r\n"):
         start = time.monotonic()
         r = httpx.get(node.url + "/metrics", headers=node.auth, timeout=30)
         assert r.status_code == 200
