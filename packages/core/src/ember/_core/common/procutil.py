@@ -8,15 +8,22 @@ import shutil
 import signal
 import stat
 import tempfile
+from functools import cache
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+
+
+@cache
+def _prctl() -> Any:
+    """libc's prctl; loading libc costs far more than the call, so once per process."""
+    return ctypes.CDLL(None, use_errno=True).prctl
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:
     """Ask the kernel to kill this process when its parent dies (Linux only)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        _prctl()(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
     except (OSError, AttributeError):
         return
     if os.getppid() == 1:  # the parent died before prctl took effect
@@ -29,8 +36,7 @@ _PR_SET_NAME = 15
 def set_process_name(name: str) -> None:
     """Name the process as `ps -o comm` and /proc/<pid>/comm show it (15 chars max)."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+        _prctl()(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
     except (OSError, AttributeError):
         pass
 
