@@ -53,3 +53,45 @@ def test_a_frame_that_is_no_message_drops_the_peer(wire):
     finally:
         a.close()
         receiver.close()
+
+
+def test_specs_travel_as_their_fields_and_come_back_typed():
+    from ember._core.common import specs
+
+    task = specs.TaskSpec(task_id=b"t" * 16, name="f", args=b"a", deps=[b"d" * 20],
+                          fn_id=b"f" * 16, resources={"CPU": 1.0}, pg=("ab", 0))
+    actor = specs.ActorSpec(actor_id=b"x" * 16, class_name="A", name="named",
+                            concurrency_groups={"io": 2}, max_restarts=3)
+    a, b = socket.socketpair()
+    sender, receiver = framing.Connection(a), framing.Connection(b)
+    try:
+        sender.send(messages.Execute("task", task.encode()))
+        sender.send(messages.Execute("actor_init", actor.encode()))
+        got: list = []
+        while len(got) < 2:
+            got += receiver.recv_blocking()
+    finally:
+        sender.close()
+        receiver.close()
+    back = [specs.decode(m.kind, m.spec) for m in got]
+    assert back == [task, actor]
+    assert type(back[0]) is specs.TaskSpec and type(back[1]) is specs.ActorSpec
+    assert back[1].task_id == actor.actor_id  # the constructor runs as the actor's id
+    # Nested in other messages (a worker's submission), a spec pickles by its fields.
+    wire = pickle.dumps(messages.encode(messages.Request(1, "submit_task", (task,))))
+    assert b"resources" not in wire
+    assert pickle.loads(wire)[3][0] == task
+
+
+def test_a_spec_copy_per_call_leaves_the_template_alone():
+    from ember._core.common import specs
+
+    template = specs.TaskSpec(fn_id=b"f" * 16, name="f", resources={"CPU": 1.0})
+    call = template.call(b"t" * 16, b"args", [b"d" * 20], [])
+    assert (call.task_id, call.args, call.deps) == (b"t" * 16, b"args", [b"d" * 20])
+    assert (template.task_id, template.args, template.deps) == (b"", b"", [])
+    assert call.resources is template.resources and call.name == "f"
+    copied = specs.copy_spec(call)
+    copied.gpu_ids = [0]
+    assert call.gpu_ids is None and copied == specs.TaskSpec(**{
+        **{f: getattr(call, f) for f in call.__dataclass_fields__}, "gpu_ids": [0]})

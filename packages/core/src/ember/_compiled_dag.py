@@ -432,7 +432,7 @@ def _topological(outputs: list) -> list:
             raise NotImplementedError(
                 "Compiled graphs support only method calls of existing actors "
                 f"(handle.method.bind(...)), got {type(node).__name__}.")
-        num_returns = node._bound._template.get("num_returns", 1) if node._bound else 1
+        num_returns = node._bound._template.num_returns if node._bound else 1
         if num_returns != 1 or node._bound_options:
             raise NotImplementedError("Compiled graphs support methods with one return "
                                       "value and no options.")

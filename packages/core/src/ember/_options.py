@@ -7,6 +7,7 @@ from typing import Any
 
 from ember import _option_rules
 from ember._core.common import serialization
+from ember._core.common.specs import ActorSpec, TaskSpec
 
 TASK_OPTIONS = {
     "num_cpus", "num_gpus", "resources", "memory", "accelerator_type", "max_retries",
@@ -165,31 +166,29 @@ def placement(options: dict) -> tuple[tuple | None, tuple | None, str]:
                      "PlacementGroupSchedulingStrategy or a NodeAffinitySchedulingStrategy.")
 
 
-def pg_opt_out(options: dict) -> dict:
-    """The spec's "pg_opt_out" entry: `placement_group=None` given explicitly (or a
-    PlacementGroupSchedulingStrategy of no group) keeps work out of a capturing parent's
-    group (Ray's meaning), empty otherwise."""
+def pg_opt_out(options: dict) -> bool:
+    """Whether `placement_group=None` was given explicitly (or a
+    PlacementGroupSchedulingStrategy of no group): it keeps work out of a capturing
+    parent's group (Ray's meaning)."""
     from ember.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
     s = options.get("scheduling_strategy")
     if ("placement_group" in options and options["placement_group"] is None) or (
             isinstance(s, PlacementGroupSchedulingStrategy) and s.placement_group is None):
-        return {"pg_opt_out": True}
-    return {}
+        return True
+    return False
 
 
-def dynamic(options: dict) -> dict:
-    """The spec's "dynamic" entry for `num_returns="dynamic"`, empty otherwise."""
-    return {"dynamic": True} if options.get("num_returns") == "dynamic" else {}
+def dynamic(options: dict) -> bool:
+    """Whether the options ask for `num_returns="dynamic"`."""
+    return options.get("num_returns") == "dynamic"
 
 
-def labels(options: dict) -> dict:
-    """The spec's "labels" entry (the label selectors to try in order), empty when the
-    options select no labels."""
+def labels(options: dict) -> list | None:
+    """The label selectors to try in order; None when the options select no labels."""
     from ember import _labels
 
-    chain = _labels.selectors(options)
-    return {} if chain is None else {"labels": chain}
+    return _labels.selectors(options)
 
 
 def capture_child_tasks(options: dict) -> bool:
@@ -202,14 +201,14 @@ def capture_child_tasks(options: dict) -> bool:
     return bool(options.get("placement_group_capture_child_tasks"))
 
 
-def inherit_placement(spec: dict, ctx: dict) -> None:
+def inherit_placement(spec: TaskSpec | ActorSpec, ctx: dict) -> None:
     """A task or actor with no placement of its own, started by work running in a placement
     group that captures child tasks, goes into the same group (any bundle)."""
-    if spec.get("pg") is None and spec.get("strategy") == "DEFAULT" and ctx.get("pg") \
-            and ctx.get("pg_capture") and not spec.get("pg_opt_out"):
-        spec["pg"] = (ctx["pg"][0], -1)
-        spec["pg_capture"] = True
-        spec["strategy"] = "PG"
+    if spec.pg is None and spec.strategy == "DEFAULT" and ctx.get("pg") \
+            and ctx.get("pg_capture") and not spec.pg_opt_out:
+        spec.pg = (ctx["pg"][0], -1)
+        spec.pg_capture = True
+        spec.strategy = "PG"
 
 
 def num_returns(options: dict) -> int:

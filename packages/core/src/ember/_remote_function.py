@@ -11,6 +11,7 @@ from ember._core.caller import args as argpack
 from ember._core.caller import context
 from ember._core.common import ids, serialization
 from ember._core.common.constants import STREAMING
+from ember._core.common.specs import TaskSpec
 from ember._object_ref import ObjectRef, ObjectRefGenerator
 
 
@@ -41,7 +42,6 @@ class RemoteFunction:
         self._default_options = options
         self._fn_id = os.urandom(16)
         self._fn_bytes: bytes | None = None
-        self._templates: dict[Any, dict] = {}
         self._sent: set[int] = set()
         functools.update_wrapper(self, fn)
         self._shape = _signature.shape_of(fn)
@@ -55,7 +55,7 @@ class RemoteFunction:
     def __reduce__(self) -> Any:
         return (RemoteFunction, (self._function, self._default_options))
 
-    def _template(self, options: dict) -> dict:
+    def _template(self, options: dict) -> TaskSpec:
         from ember._core.common import runtime_env as renv
 
         pg, affinity, strategy = _options.placement(options)
@@ -63,24 +63,24 @@ class RemoteFunction:
         if n == 1 and _is_generator(self._function) and "num_returns" not in options:
             n = STREAMING
         env = _options.runtime_env(options, None)
-        return {
-            "fn_id": self._fn_id,
-            "name": _options.text(options, "name") or self._function.__qualname__,
-            "num_returns": n,
-            "resources": _options.resources(options, 1.0),
-            "max_retries": _options.count(options, "max_retries", _options.DEFAULT_MAX_RETRIES),
-            "max_calls": _options.max_calls(options),
-            "retry_exceptions": _options.retry_exceptions(options),
-            "runtime_env": env,
-            "env_key": renv.env_key(env),
-            "pg": pg,
-            "pg_capture": _options.capture_child_tasks(options),
-            "affinity": affinity,
-            "strategy": strategy,
-            **_options.labels(options),
-            **_options.dynamic(options),
-            **_options.pg_opt_out(options),
-        }
+        return TaskSpec(
+            fn_id=self._fn_id,
+            name=_options.text(options, "name") or self._function.__qualname__,
+            num_returns=n,
+            resources=_options.resources(options, 1.0),
+            max_retries=_options.count(options, "max_retries", _options.DEFAULT_MAX_RETRIES),
+            max_calls=_options.max_calls(options),
+            retry_exceptions=_options.retry_exceptions(options),
+            runtime_env=env,
+            env_key=renv.env_key(env),
+            pg=pg,
+            pg_capture=_options.capture_child_tasks(options),
+            affinity=affinity,
+            strategy=strategy,
+            labels=_options.labels(options),
+            dynamic=_options.dynamic(options),
+            pg_opt_out=_options.pg_opt_out(options),
+        )
 
     def options(self, **options: Any) -> _BoundFunction:
         _options.check(options, _options.TASK_OPTIONS,
@@ -96,30 +96,24 @@ class RemoteFunction:
         target = self.options(**options) if options else self
         return target.remote(*(args or ()), **(kwargs or {}))
 
-    def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
+    def _submit(self, template: TaskSpec, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
         _signature.check(self._shape, args, kwargs)
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         task_id = ids.new_task_id()
-        spec = dict(template)
-        if spec["runtime_env"] is None and client.job_runtime_env:  # init(runtime_env=...)
-            spec["runtime_env"], spec["env_key"] = client.job_runtime_env, client.job_env_key
+        spec = template.call(task_id, blob, deps, contained)
+        if spec.runtime_env is None and client.job_runtime_env:  # init(runtime_env=...)
+            spec.runtime_env, spec.env_key = client.job_runtime_env, client.job_env_key
         _options.inherit_placement(spec, client.task_context())
-        spec["task_id"] = task_id
-        spec["args"] = blob
-        if deps:
-            spec["deps"] = deps
-        if contained:
-            spec["contained"] = contained
         key = client.number
         if key not in self._sent:
             if self._fn_bytes is None:
                 self._fn_bytes = serialization.dumps_function(self._function)
-            spec["fn_bytes"] = self._fn_bytes
+            spec.fn_bytes = self._fn_bytes
         client.submit("submit_task", spec)
         self._sent.add(key)
         del keep
-        return submit_refs(task_id, template["num_returns"])
+        return submit_refs(task_id, template.num_returns)
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A node of a task graph (ember.dag): the call happens at `execute()`."""
@@ -131,7 +125,7 @@ class RemoteFunction:
 class _BoundFunction:
     """The result of `.options(...)`: a remote function with overridden options."""
 
-    def __init__(self, rf: RemoteFunction, template: dict) -> None:
+    def __init__(self, rf: RemoteFunction, template: TaskSpec) -> None:
         self._rf = rf
         self._template = template
 

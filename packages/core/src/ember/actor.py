@@ -13,6 +13,7 @@ from ember._core.caller import context
 from ember._core.common import ids, refs, serialization
 from ember._core.common.constants import STREAMING
 from ember._core.common.ids import handle_id
+from ember._core.common.specs import ActorSpec, TaskSpec
 from ember._object_ref import ObjectRef
 from ember._remote_function import put_serialized_ref, submit_refs
 
@@ -160,21 +161,21 @@ class ActorClass:
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         if self._fn_bytes is None:
             self._fn_bytes = serialization.dumps_function(self._cls, "actor")
-        spec = {
-            "actor_id": ids.new_actor_id(), "fn_id": self._fn_id, "fn_bytes": self._fn_bytes,
-            "class_name": self._cls.__qualname__, "args": blob, "deps": deps,
-            "contained": contained, "resources": _options.resources(options, 0.0),
-            "max_restarts": _options.count(options, "max_restarts", 0),
-            "max_task_retries": _options.count(options, "max_task_retries", 0),
-            "max_concurrency": max_conc, "concurrency_groups": groups, "name": name,
-            "namespace": _options.text(options, "namespace"), "lifetime": lifetime,
-            "get_if_exists": _options.flag(options, "get_if_exists"), "runtime_env": env,
-            "env_key": renv.env_key(env), "pg": pg, "affinity": affinity,
-            "strategy": strategy, "meta": self._meta,
-            "pg_capture": _options.capture_child_tasks(options),
-            **_options.labels(options),
-            **_options.pg_opt_out(options),
-        }
+        spec = ActorSpec(
+            actor_id=ids.new_actor_id(), fn_id=self._fn_id, fn_bytes=self._fn_bytes,
+            class_name=self._cls.__qualname__, args=blob, deps=deps,
+            contained=contained, resources=_options.resources(options, 0.0),
+            max_restarts=_options.count(options, "max_restarts", 0),
+            max_task_retries=_options.count(options, "max_task_retries", 0),
+            max_concurrency=max_conc, concurrency_groups=groups, name=name,
+            namespace=_options.text(options, "namespace"), lifetime=lifetime,
+            get_if_exists=_options.flag(options, "get_if_exists"), runtime_env=env,
+            env_key=renv.env_key(env), pg=pg, affinity=affinity,
+            strategy=strategy, meta=self._meta,
+            pg_capture=_options.capture_child_tasks(options),
+            labels=_options.labels(options),
+            pg_opt_out=_options.pg_opt_out(options),
+        )
         _options.inherit_placement(spec, client.task_context())
         info = client.call("create_actor", spec)
         del keep
@@ -207,7 +208,7 @@ class ActorHandle:
     def __init__(self, actor_id: bytes, meta: dict, _announce: bool = True) -> None:
         self._actor_id = actor_id
         self._meta = meta
-        self._templates: dict[str, dict] = {}  # per method; no ActorMethod cycle back to us
+        self._templates: dict[str, TaskSpec] = {}  # per method; no ActorMethod cycle back to us
         refs.current.add(handle_id(actor_id), _announce)
 
     @classmethod
@@ -272,27 +273,27 @@ class ActorHandle:
 class ActorMethod:
     """`handle.method`: call `.remote(...)` or `.options(num_returns=...).remote(...)`."""
 
-    def __init__(self, handle: ActorHandle, name: str, template: dict) -> None:
+    def __init__(self, handle: ActorHandle, name: str, template: TaskSpec) -> None:
         self._handle = handle
         self._name = name
         self._base = template
 
     @staticmethod
-    def _template(handle: ActorHandle, name: str, options: dict) -> dict:
+    def _template(handle: ActorHandle, name: str, options: dict) -> TaskSpec:
         n = options.get("num_returns", 1)
         n = STREAMING if n in ("streaming", STREAMING) else _options.num_returns(
             {"num_returns": n})
-        return {
-            "actor_id": handle._actor_id, "method": name,
-            "name": (_options.text(options, "name")
-                     or f"{handle._meta['class_name'].rsplit('.', 1)[-1]}.{name}"),
-            "num_returns": n,
-            "max_task_retries": (None if options.get("max_task_retries") is None
-                                 else _options.count(options, "max_task_retries", 0)),
-            "retry_exceptions": _options.retry_exceptions(options),
-            "concurrency_group": options.get("concurrency_group"),
-            **_options.dynamic(options),
-        }
+        return TaskSpec(
+            actor_id=handle._actor_id, method=name,
+            name=(_options.text(options, "name")
+                  or f"{handle._meta['class_name'].rsplit('.', 1)[-1]}.{name}"),
+            num_returns=n,
+            max_task_retries=(None if options.get("max_task_retries") is None
+                              else _options.count(options, "max_task_retries", 0)),
+            retry_exceptions=_options.retry_exceptions(options),
+            concurrency_group=options.get("concurrency_group"),
+            dynamic=_options.dynamic(options),
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"Actor methods cannot be called directly. Instead of running "
@@ -317,27 +318,20 @@ class ActorMethod:
 
         return ClassMethodNode(self._handle, self._name, args, kwargs)
 
-    def _submit(self, template: dict, args: tuple, kwargs: dict) -> Any:
+    def _submit(self, template: TaskSpec, args: tuple, kwargs: dict) -> Any:
         client = context.require_client()
         method = self._handle._meta["methods"].get(self._name)
         if method is not None:
             _signature.check(method.get("signature"), args, kwargs)
         blob, deps, contained, keep = argpack.pack(args, kwargs, ObjectRef, put_serialized_ref)
         task_id = ids.new_task_id()
-        spec = dict(template)
-        spec["task_id"] = task_id
-        spec["args"] = blob
-        if deps:
-            spec["deps"] = deps
-        if contained:
-            spec["contained"] = contained
-        client.submit("submit_actor_task", spec)
+        client.submit("submit_actor_task", template.call(task_id, blob, deps, contained))
         del keep
-        return submit_refs(task_id, template["num_returns"])
+        return submit_refs(task_id, template.num_returns)
 
 
 class _BoundMethod:
-    def __init__(self, m: ActorMethod, template: dict) -> None:
+    def __init__(self, m: ActorMethod, template: TaskSpec) -> None:
         self._m = m
         self._template = template
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ember._core.node.cluster_port import Dep
+from ember._core.node.cluster_port import Dep, Forwarded
 
 if TYPE_CHECKING:
     from ember._core.node.node_manager import NodeManager
@@ -68,11 +68,11 @@ class ClusterLink:
     def run_ordered(self, fn: Callable[..., Any], *args: Any) -> None:
         self.gcs_out.submit(fn, *args)
 
-    def forward(self, address: str, spec: dict, deps: Sequence[Dep],
+    def forward(self, address: str, item: Forwarded, deps: Sequence[Dep],
                 on_fail: Callable[[str], None]) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
-        req = pb.ForwardTaskRequest(spec=pickle.dumps(spec, protocol=5),
+        req = pb.ForwardTaskRequest(spec=pickle.dumps(item, protocol=5),
                                     owner_node=self.node_id, owner_address=self.address,
                                     deps=[dep_to_pb(d) for d in deps])
         self._lane(address).put(("forward", req, on_fail))

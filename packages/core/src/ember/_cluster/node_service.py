@@ -12,6 +12,7 @@ from ember._cluster import auth
 from ember._cluster.link import dep_from_pb
 from ember._cluster.protos import node_pb2 as pb
 from ember._cluster.protos import node_pb2_grpc as pb_grpc
+from ember._core.node.cluster_port import Forwarded
 
 if TYPE_CHECKING:
     from ember._core.node.node_manager import NodeManager
@@ -32,8 +33,10 @@ class NodeServicer(pb_grpc.NodeServiceServicer):
 
     def ForwardTask(self, request: Any, context: Any) -> Any:
         try:
-            spec = pickle.loads(request.spec)
-            self.m.remote.accept_forwarded(spec, (request.owner_node, request.owner_address),
+            item = pickle.loads(request.spec)
+            if not isinstance(item, Forwarded):
+                raise TypeError(f"not forwarded work: {type(item).__name__}")
+            self.m.remote.accept_forwarded(item, (request.owner_node, request.owner_address),
                                            [dep_from_pb(d) for d in request.deps])
         except Exception as e:  # noqa: BLE001 - the owner requeues the task elsewhere
             return pb.ForwardTaskReply(accepted=False, error=f"{type(e).__name__}: {e}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember._core.caller import values
 from ember._core.common import ids, serialization
+from ember._core.common.specs import ActorSpec, TaskSpec
 
 if TYPE_CHECKING:
     from ember._core.node.node_manager import NodeManager
@@ -37,7 +38,7 @@ class BaseClient:
     def release_cb(self, oid: bytes) -> Callable[[], None]:
         raise NotImplementedError
 
-    def submit(self, op: str, spec: dict) -> None:
+    def submit(self, op: str, spec: TaskSpec | ActorSpec) -> None:
         """Submit a task or actor call; errors the call site must see are raised here."""
         self.call(op, spec)
 

@@ -45,6 +45,11 @@ class Connection:
     def fileno(self) -> int:
         return self.sock.fileno()
 
+    @property
+    def pending(self) -> bool:
+        """Whether send_nowait left bytes for flush() to write."""
+        return bool(self._out)
+
     def send(self, msg: Any) -> None:
         data = pickle.dumps(encode(msg), protocol=5)
         frame = _HEADER.pack(len(data)) + data

@@ -105,10 +105,11 @@ class Reply(NamedTuple):
 
 
 class Execute(NamedTuple):
-    """Run `spec`: kind is "task", "actor_task" or "actor_init"."""
+    """Run a spec: kind is "task", "actor_task" or "actor_init" (an ActorSpec); `spec`
+    is its encoded form (`specs.decode(kind, spec)`)."""
 
     kind: str
-    spec: dict
+    spec: tuple
 
 
 class Cancel(NamedTuple):

@@ -14,6 +14,7 @@ import dataclasses
 import pickle
 from typing import TYPE_CHECKING, Any
 
+from ember._core.common.specs import ActorSpec
 from ember._core.node.cluster_port import ActorRow
 from ember._core.node.records import ALIVE, DEAD, Actor
 
@@ -44,8 +45,8 @@ class ActorDirectory:
         if self.node.gcs is None or actor.owner is not None or actor.proxy:
             return
         node = actor.remote_node or (actor.node_id if actor.state == ALIVE else "")
-        data = pickle.dumps({"meta": actor.spec.get("meta"), "owner": self.node.node_id,
-                             "max_task_retries": actor.spec.get("max_task_retries") or 0},
+        data = pickle.dumps({"meta": actor.spec.meta, "owner": self.node.node_id,
+                             "max_task_retries": actor.spec.max_task_retries or 0},
                             protocol=5)
         row = ActorRow(actor_id=actor.actor_id, name=actor.name or "",
                        namespace=actor.namespace, class_name=actor.class_name,
@@ -67,7 +68,7 @@ class ActorDirectory:
         control store; None outside a cluster."""
         if self.node.gcs is None:
             return None
-        proxy = Actor({"actor_id": actor_id}, -1)
+        proxy = Actor(ActorSpec(actor_id=actor_id), -1)
         proxy.proxy = True
         proxy.state = "RESOLVING"
         self.actor_manager.actors[actor_id] = proxy
@@ -113,9 +114,9 @@ class ActorDirectory:
         max_task_retries for calls that did not set their own."""
         proxy.owner_node = data.get("owner", "")
         retries = int(data.get("max_task_retries") or 0)
-        proxy.spec["max_task_retries"] = retries
+        proxy.spec.max_task_retries = retries
         for task in list(proxy.submitted) + list(proxy.inflight.values()):
-            if task.spec.get("max_task_retries") is None:
+            if task.spec.max_task_retries is None:
                 task.retries_left = retries
 
     def _hosted(self) -> set[bytes]:
@@ -143,31 +144,31 @@ class ActorDirectory:
             self._resolve_proxy(proxy)
 
 
-    def claim_name_then_create(self, caller: int, reply: Any, spec: dict) -> None:
+    def claim_name_then_create(self, caller: int, reply: Any, spec: ActorSpec) -> None:
         """Register a named actor's name with the control store, which refuses a name
         taken anywhere in the cluster, then create the actor here (replies later)."""
-        data = pickle.dumps({"meta": spec.get("meta"), "owner": self.node.node_id,
-                             "max_task_retries": spec.get("max_task_retries") or 0},
+        data = pickle.dumps({"meta": spec.meta, "owner": self.node.node_id,
+                             "max_task_retries": spec.max_task_retries or 0},
                             protocol=5)
-        row = ActorRow(actor_id=spec["actor_id"], name=spec["name"],
-                       namespace=spec["namespace"], class_name=spec.get("class_name", ""),
-                       state="PENDING_CREATION", detached=spec.get("lifetime") == "detached",
+        row = ActorRow(actor_id=spec.actor_id, name=spec.name or "",
+                       namespace=spec.namespace or "", class_name=spec.class_name,
+                       state="PENDING_CREATION", detached=spec.lifetime == "detached",
                        data=data, owner_node=self.node.node_id)
 
         def claim() -> None:
             try:
                 existing, existed = self.node.control_store.register_actor(
-                    row, get_if_exists=bool(spec.get("get_if_exists")))
+                    row, get_if_exists=bool(spec.get_if_exists))
             except Exception as e:  # noqa: BLE001 - ALREADY_EXISTS, or no control store
                 details_of = getattr(e, "details", None)  # a grpc error's own message
                 details = details_of() if callable(details_of) else str(e)
-                reply(False, ValueError(f"Cannot create actor {spec['name']!r}: {details}"))
+                reply(False, ValueError(f"Cannot create actor {spec.name!r}: {details}"))
                 return
             with self.node.lock:
                 if existed:
                     reply(True, self._actor_info_from_row(caller, existing))
                     return
-                spec["_name_claimed"] = True
+                spec.name_claimed = True
                 try:
                     reply(True, self.actor_manager.op_create_actor(caller, reply, spec))
                 except BaseException as e:  # noqa: BLE001 - returned to the caller

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember._core.common import ids, messages, serialization
 from ember._core.common.constants import STREAMING
+from ember._core.common.specs import ActorSpec, TaskSpec
 from ember._core.node.records import (
     ALIVE,
     DEAD,
@@ -73,31 +74,31 @@ class ActorManager:
 
     # -- creation ---------------------------------------------------------------------
 
-    def op_create_actor(self, caller: int, reply: Any, spec: dict) -> dict:
-        name = spec.get("name")
-        ns = spec.get("namespace") or self.node.namespace
-        spec["namespace"] = ns
+    def op_create_actor(self, caller: int, reply: Any, spec: ActorSpec) -> dict:
+        name = spec.name
+        ns = spec.namespace or self.node.namespace
+        spec.namespace = ns
         if name:
             existing = self.named.get((ns, name))
             if existing is not None and self.actors[existing].state != DEAD:
-                if spec.get("get_if_exists"):
+                if spec.get_if_exists:
                     return self._actor_info(caller, self.actors[existing])
                 raise ValueError(
                     f"An actor named {name!r} already exists in namespace {ns!r}. Use "
                     "get_if_exists=True to reuse it, or ember.get_actor() to look it up."
                 )
-            if self.node.gcs is not None and not spec.pop("_name_claimed", False):
+            if self.node.gcs is not None and not spec.name_claimed:
                 self.directory.claim_name_then_create(caller, reply, spec)  # names span the cluster
                 return DEFERRED
-        fn_bytes = spec.pop("fn_bytes", None)
+        fn_bytes, spec.fn_bytes = spec.fn_bytes, None
         if fn_bytes is not None:
-            self.node.fns[spec["fn_id"]] = fn_bytes
-        self.task_manager.check_feasible(spec.get("resources") or {}, spec.get("pg"),
-                             spec.get("class_name", ""), spec.get("affinity"))
+            self.node.fns[spec.fn_id] = fn_bytes
+        self.task_manager.check_feasible(spec.resources or {}, spec.pg,
+                             spec.class_name, spec.affinity)
         # A detached actor belongs to no job: it and its work outlive its creator.
-        spec["job"] = "" if spec.get("lifetime") == "detached" else self.jobs.job_of(caller)
+        spec.job = "" if spec.lifetime == "detached" else self.jobs.job_of(caller)
         self.jobs.check_job_alive(spec)
-        spec["env_key"] = self.node.envs.register(spec.get("runtime_env"))
+        spec.env_key = self.node.envs.register(spec.runtime_env)
         actor = Actor(spec, caller)
         actor.namespace = ns
         self.actors[actor.actor_id] = actor
@@ -107,16 +108,16 @@ class ActorManager:
         entry = self.node.objects.entries[handle_id(actor.actor_id)]
         entry.on_free = self._actor_out_of_scope
         self.node.objects.set_inline(handle_id(actor.actor_id), b"\x00N.", ())
-        for oid in spec.get("deps", []) + spec.get("contained", []):
+        for oid in spec.deps + spec.contained:
             self.node.objects.incref(oid)
-        init = Task({"task_id": spec["actor_id"], "deps": spec.get("deps", [])}, caller)
+        init = Task(TaskSpec(task_id=spec.actor_id, deps=spec.deps), caller)
         self.task_manager.wait_deps(init, lambda _t: self.actor_deps_ready(actor))
         return {"actor_id": actor.actor_id}
 
     def actor_deps_ready(self, actor: Actor) -> None:
         if actor.state == DEAD:
             return
-        for oid in actor.spec.get("deps", []):
+        for oid in actor.spec.deps:
             err = self.node.objects.error_bytes(oid)
             if err is not None:
                 value, _ = serialization.deserialize(err)
@@ -137,11 +138,11 @@ class ActorManager:
             self.actor_dead(actor, f"The actor could not be placed: {e!r}")
 
     def _place_actor(self, actor: Actor) -> None:
-        if "labels" in actor.spec and not self.remote.pin_by_labels(actor.spec, actor.resources):
+        if actor.spec.labels is not None and not self.remote.pin_by_labels(actor.spec, actor.resources):
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
             self.task_manager.note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
-                                  actor.caller, labels=actor.spec["labels"])
+                                  actor.caller, labels=actor.spec.labels)
             return
         why = self.task_manager.unschedulable(actor.spec)
         if why:
@@ -157,7 +158,7 @@ class ActorManager:
         if target:
             self.remote.forward_actor(actor, target)
             return
-        aff = actor.spec.get("affinity")
+        aff = actor.spec.affinity
         if aff and not aff[1] and aff[0] != self.node.node_id:  # pinned to a busy peer: wait
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
@@ -208,7 +209,7 @@ class ActorManager:
             self._release_actor_resources(actor)
             self.node.make_idle(w)
             return
-        deps = actor.spec.get("deps", [])
+        deps = actor.spec.deps
         try:
             payloads = self.node.payloads(w.wid, deps) if deps else []
         except StoreFullError:  # its arguments cannot be restored now: wait for room
@@ -248,21 +249,22 @@ class ActorManager:
 
     # -- method calls -----------------------------------------------------------------
 
-    def op_submit_actor_task(self, caller: int, reply: Any, spec: dict) -> None:
-        actor = self.actors.get(spec["actor_id"])
+    def op_submit_actor_task(self, caller: int, reply: Any, spec: TaskSpec) -> None:
+        actor_id = spec.actor_id or b""
+        actor = self.actors.get(actor_id)
         task = Task(spec, caller)
         task.actor = actor
-        retries = spec.get("max_task_retries")
+        retries = spec.max_task_retries
         if retries is None and actor is not None:
-            retries = actor.spec.get("max_task_retries", 0)
+            retries = actor.spec.max_task_retries
         task.retries_left = int(retries or 0)
-        n = spec.get("num_returns", 1)
+        n = spec.num_returns
         if n == STREAMING:
             task.gen = GenState()
         for i in range(max(n, 0)):
             self.node.hold(caller, ids.return_id(task.task_id, i))
         if actor is None and self.node.link is not None:
-            actor = task.actor = self.directory.actor_proxy(spec["actor_id"])
+            actor = task.actor = self.directory.actor_proxy(actor_id)
         if actor is None or actor.state == DEAD:
             msg = actor.death_cause if actor is not None else "The actor does not exist."
             self.task_manager.fail_task(task, self.actor_died_error(actor, msg))
@@ -312,7 +314,7 @@ class ActorManager:
         """Take the calls at the head of the actor's queue whose arguments are ready, in
         order; each is marked running and in flight (calls with failed arguments fail)."""
         q = actor.submitted
-        if actor.spec.get("concurrency_groups"):
+        if actor.spec.concurrency_groups:
             yield from self._ready_calls_per_group(actor)
             return
         while q and q[0].missing == 0:
@@ -326,7 +328,7 @@ class ActorManager:
         blocked: set[str] = set()
         ready = []
         for task in actor.submitted:
-            group = task.spec.get("concurrency_group") or ""
+            group = task.spec.concurrency_group or ""
             if group in blocked:
                 continue
             if task.missing:
@@ -389,13 +391,13 @@ class ActorManager:
         if actor.no_restart or actor.restarts_left == 0:
             cause = actor.death_cause or (
                 f"The actor's worker process (pid={w.pid}) died unexpectedly "
-                f"and max_restarts ({actor.spec.get('max_restarts', 0)}) is used up.")
+                f"and max_restarts ({actor.spec.max_restarts}) is used up.")
             self.actor_dead(actor, cause)
             return
         if actor.restarts_left > 0:
             actor.restarts_left -= 1
         actor.num_restarts += 1
-        actor.spec["num_restarts"] = actor.num_restarts  # the new instance can tell
+        actor.spec.num_restarts = actor.num_restarts  # the new instance can tell
         actor.state = RESTARTING
         self.requeue_inflight(actor, f"The actor died (pid={w.pid}) while running this call; "
                                "it is restarting, but max_task_retries does not allow "
@@ -451,10 +453,10 @@ class ActorManager:
             self.task_manager.fail_task(task, err)
         actor.inflight.clear()
         actor.submitted.clear()
-        for oid in actor.spec.get("deps", []) + actor.spec.get("contained", []):
+        for oid in actor.spec.deps + actor.spec.contained:
             self.node.objects.decref(oid)
-        actor.spec["deps"] = []
-        actor.spec["contained"] = []
+        actor.spec.deps = []
+        actor.spec.contained = []
         self._release_actor_resources(actor)
         if actor.worker is not None:
             actor.worker.kill()
@@ -491,7 +493,7 @@ class ActorManager:
             if actor.restarts_left > 0:
                 actor.restarts_left -= 1
             actor.num_restarts += 1
-            actor.spec["num_restarts"] = actor.num_restarts
+            actor.spec.num_restarts = actor.num_restarts
 
     def _actor_out_of_scope(self, hid: bytes) -> None:
         actor = self.actors.get(hid[:-len(HANDLE_SUFFIX)])
@@ -522,7 +524,7 @@ class ActorManager:
 
     def _actor_info(self, caller: int, actor: Actor) -> dict:
         self.node.hold(caller, handle_id(actor.actor_id))
-        return {"actor_id": actor.actor_id, "meta": actor.spec.get("meta")}
+        return {"actor_id": actor.actor_id, "meta": actor.spec.meta}
 
     def actor_summary(self, actor: Actor) -> dict:
         return {

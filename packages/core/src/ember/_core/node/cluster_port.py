@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
+
+from ember._core.common.specs import ActorSpec, TaskSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,16 @@ class Dep:
     size: int = 0
     data: bytes = b""
     contained: tuple[bytes, ...] = ()
+
+
+class Forwarded(NamedTuple):
+    """Work or news for a peer: kind "task", "actor_init" or "actor_task" with its spec;
+    "values" (the values of refs that were pending when work was sent); "job_end" with
+    the driver's job."""
+
+    kind: str
+    spec: TaskSpec | ActorSpec | None = None
+    job: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +95,7 @@ class ClusterPort(Protocol):
         """Run `fn(*args)` on the one thread that updates the control store, in order."""
         ...
 
-    def forward(self, address: str, spec: dict, deps: Sequence[Dep],
+    def forward(self, address: str, item: Forwarded, deps: Sequence[Dep],
                 on_fail: Callable[[str], None]) -> None:
         """Send work (a task, an actor, an actor call, values, a job's end) to a peer, in
         order with everything else sent to it; `on_fail(why)` if it refuses."""
@@ -122,4 +134,4 @@ class ClusterPort(Protocol):
         ...
 
 
-__all__ = ["ActorRow", "ClusterPort", "ControlStore", "Dep"]
+__all__ = ["ActorRow", "ClusterPort", "ControlStore", "Dep", "Forwarded"]

@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ember._core.common import serialization
+from ember._core.common.specs import ActorSpec, TaskSpec
+from ember._core.node.cluster_port import Forwarded
 from ember._core.node.records import DEAD, Task
 from ember.exceptions import TaskCancelledError
 
@@ -57,19 +59,19 @@ class JobTracker:
         if w.state == "driver":
             return self.job_of_driver(w)
         if w.task is not None:
-            return w.task.spec.get("job", "")
+            return w.task.spec.job
         if w.actor is not None:
-            return w.actor.spec.get("job", "")
+            return w.actor.spec.job
         return ""
 
     def job_of_driver(self, w: Any) -> str:
         """The job of a driver attached to this node (unique in the cluster)."""
         return f"{self.node.node_id}/{w.wid}"
 
-    def check_job_alive(self, spec: dict) -> None:
+    def check_job_alive(self, spec: TaskSpec | ActorSpec) -> None:
         """Refuse new work of a job that has ended (submitted by one of its dying workers)."""
-        if spec.get("job") in self.ended_jobs:
-            raise TaskCancelledError(spec.get("task_id", b"").hex())
+        if spec.job in self.ended_jobs:
+            raise TaskCancelledError(spec.task_id.hex())
 
     def end_job(self, job: str, tell_peers: bool = True) -> None:
         """End every task and non-detached actor of `job` on this node (and on every peer,
@@ -84,10 +86,10 @@ class JobTracker:
 
     def drop_job_work(self, job: str) -> None:
         for task in [t for t in self.task_manager.tasks.values()
-                     if t.actor is None and t.spec.get("job") == job]:
+                     if t.actor is None and t.spec.job == job]:
             self._drop_job_task(task)
         for actor in list(self.actor_manager.actors.values()):
-            if actor.proxy or actor.state == DEAD or actor.spec.get("job") != job:
+            if actor.proxy or actor.state == DEAD or actor.spec.job != job:
                 continue
             actor.no_restart = True
             self.actor_manager.actor_dead(actor, f"The actor's job ended: {_DRIVER_EXITED}.")
@@ -100,7 +102,7 @@ class JobTracker:
             self.remote.forwarded.pop(task.task_id, None)
             if task.task_id in self.remote.queued_remote:
                 self.remote.queued_remote.discard(task.task_id)
-            elif task.spec.get("pg") is not None:
+            elif task.spec.pg is not None:
                 self.task_manager.release_task_resources(task)
             elif task.remote_node in self.remote.peers:
                 self.node.scheduler.release(task.remote_node, task.resources)
@@ -115,13 +117,13 @@ class JobTracker:
 
     def _tell_peers_job_ended(self, job: str) -> None:
         for peer in list(self.remote.peers.values()):
-            self.node.cluster.forward(peer.address, {"kind": "job_end", "job": job}, [],
+            self.node.cluster.forward(peer.address, Forwarded("job_end", job=job), [],
                                       lambda _why: None)
 
-    def job_ended_here(self, spec: dict) -> bool:
+    def job_ended_here(self, spec: TaskSpec | ActorSpec) -> bool:
         """For work forwarded by a peer: True if its job has ended (it is then ended too,
         once accepted, so that its owner hears back as for any cancelled task)."""
-        return bool(spec.get("job")) and spec.get("job") in self.ended_jobs
+        return bool(spec.job) and spec.job in self.ended_jobs
 
 
 __all__ = ["JobTracker"]

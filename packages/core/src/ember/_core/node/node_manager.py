@@ -20,9 +20,11 @@ from typing import Any
 
 from ember._core.common import framing, handshake, limits, messages, native_errors, refs
 from ember._core.common.runtime_env import EnvCache
+from ember._core.common.specs import TaskSpec
 from ember._core.node.actor_directory import ActorDirectory
 from ember._core.node.actor_manager import ActorManager
 from ember._core.node.cluster_port import ClusterPort, ControlStore
+from ember._core.node.driver_reads import DriverReads
 from ember._core.node.gpus import GpuIds
 from ember._core.node.introspection import Introspection
 from ember._core.node.jobs import JobTracker
@@ -107,6 +109,7 @@ class NodeManager:
         self.directory = ActorDirectory(self)
         self.jobs = JobTracker(self)
         self.introspection = Introspection(self)
+        self.driver_reads = DriverReads(self)
         self.task_manager.connect(actor_manager=self.actor_manager, jobs=self.jobs,
                                   placement=self.placement, remote=self.remote)
         self.actor_manager.connect(directory=self.directory, jobs=self.jobs,
@@ -278,7 +281,7 @@ class NodeManager:
         sock.settimeout(None)
         sock.setblocking(False)
         w = WorkerHandle(wid, pid, conn, "")
-        w.on_backlog = self._want_write
+        w.on_backlog = self.want_write
         w.state = "driver"
         with self.lock:
             if self._stopped:
@@ -307,20 +310,36 @@ class NodeManager:
                 self._sel.unregister(self.template.conn.sock)
         else:
             w: WorkerHandle = data
+            if w.reader:  # taken by a driver thread after the selector reported it
+                return
             try:
                 msgs = w.conn.recv_available()
             except (framing.ConnectionClosed, OSError):
                 self.on_worker_dead(w)
                 return
             for msg in msgs:
-                try:
-                    self._on_worker_message(w, msg)
-                except Exception:  # noqa: BLE001 - one bad message must not stop the node
-                    import traceback
+                self.on_worker_message_safely(w, msg)
 
-                    traceback.print_exc()
+    def on_worker_message_safely(self, w: WorkerHandle, msg: Any) -> None:
+        """Handle one message of a worker (under the lock); an error is printed, never
+        raised, so that one bad message cannot stop the node."""
+        try:
+            self._on_worker_message(w, msg)
+        except Exception:  # noqa: BLE001
+            import traceback
 
-    def _want_write(self, w: WorkerHandle) -> None:
+            traceback.print_exc()
+
+    @property
+    def selector(self) -> selectors.BaseSelector:
+        """The IO loop's selector (registering and unregistering are thread-safe)."""
+        return self._sel
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def want_write(self, w: WorkerHandle) -> None:
         self._backlog.add(w)
         if threading.current_thread() is not self._thread:
             self.wake()
@@ -396,6 +415,8 @@ class NodeManager:
                 box.append(threading.Event())
                 self._waiting_boxes[id(box)] = (box, reply)
         if isinstance(box[0], threading.Event):  # deferred (the reply may already be in)
+            if op == "get" and args[1] is None:
+                self.driver_reads.wait(args[0], lambda: len(box) == 2)
             box[0].wait()
             box.pop(0)
             with self.lock:
@@ -430,14 +451,14 @@ class NodeManager:
 
         return reply
 
-    def _fail_submission(self, caller: int, spec: dict, err: BaseException) -> None:
+    def _fail_submission(self, caller: int, spec: TaskSpec, err: BaseException) -> None:
         """A one-way submission was refused: its returns carry the error instead."""
         from ember._core.common import ids, serialization
 
         data = serialization.serialize_error(err).to_bytes()
-        n = spec.get("num_returns", 1)
+        n = spec.num_returns
         for i in range(max(n, 1)):
-            oid = ids.return_id(spec["task_id"], i)
+            oid = ids.return_id(spec.task_id, i)
             self.hold(caller, oid)
             self.objects.set_inline(oid, data, ())
 
@@ -490,7 +511,7 @@ class NodeManager:
     def _on_worker_forked(self, wid: int, pid: int, sock: Any, env_key: str) -> None:
         sock.setblocking(False)
         w = WorkerHandle(wid, pid, framing.Connection(sock), env_key)
-        w.on_backlog = self._want_write
+        w.on_backlog = self.want_write
         self.workers[wid] = w
         self._sel.register(sock, selectors.EVENT_READ, w)
         w.send(messages.Hello({"node_id": self.node_id, "job_id": self.job_id,

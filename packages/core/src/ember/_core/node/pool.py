@@ -23,7 +23,7 @@ class WorkerHandle:
 
     __slots__ = ("wid", "pid", "conn", "env_key", "state", "task", "actor", "fns",
                  "pins", "held", "blocked", "holds_resources", "on_backlog", "creating",
-                 "calls")
+                 "calls", "reader")
 
     def __init__(self, wid: int, pid: int, conn: framing.Connection, env_key: str) -> None:
         self.wid = wid
@@ -41,6 +41,7 @@ class WorkerHandle:
         self.on_backlog: Any = None  # called when a send could not be written at once
         self.creating: set[bytes] = set()  # store objects it created, not yet sealed
         self.calls: Counter[bytes] = Counter()  # runs per function with max_calls
+        self.reader = False  # a driver thread reads its socket instead of the IO loop
 
     def send(self, msg: object) -> bool:
         """Send without ever blocking the node manager; the IO loop writes the rest."""

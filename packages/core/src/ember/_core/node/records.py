@@ -6,6 +6,8 @@ import time
 from collections import deque
 from typing import Any
 
+from ember._core.common.specs import ActorSpec, TaskSpec
+
 # Task states
 WAITING = "PENDING_ARGS_AVAIL"
 QUEUED = "PENDING_NODE_ASSIGNMENT"
@@ -30,23 +32,23 @@ class Task:
                  "lineage", "remote_left", "created", "started", "ended", "worker_pid",
                  "ran_until")
 
-    def __init__(self, spec: dict, caller: int) -> None:
+    def __init__(self, spec: TaskSpec, caller: int) -> None:
         self.spec = spec
-        self.task_id: bytes = spec["task_id"]
+        self.task_id: bytes = spec.task_id
         self.caller = caller
-        self.deps: list[bytes] = spec.get("deps") or []
-        self.pins: list[bytes] = self.deps + (spec.get("contained") or [])
+        self.deps: list[bytes] = spec.deps
+        self.pins: list[bytes] = self.deps + spec.contained
         self.missing = 0
-        self.retries_left: int = spec.get("max_retries", 0)
+        self.retries_left: int = spec.max_retries
         self.worker = None
         self.state = WAITING
         self.cancelled = False
         self.actor: Actor | None = None
         self.parent: bytes | None = None
-        self.env_key: str = spec.get("env_key", "")
+        self.env_key: str = spec.env_key
         self.gen: GenState | None = None
-        self.resources: dict[str, float] = spec.get("resources") or {}
-        self.name: str = spec.get("name", "")
+        self.resources: dict[str, float] = spec.resources
+        self.name: str = spec.name
         self.sched_key: Any = None
         self.gpu_ids: list[int] = []
         self.remote_node = ""  # we own it and it runs on that node
@@ -83,29 +85,29 @@ class Actor:
                  "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids",
                  "remote_node", "owner", "proxy", "owner_node", "unschedulable")
 
-    def __init__(self, spec: dict, caller: int) -> None:
-        self.actor_id: bytes = spec["actor_id"]
+    def __init__(self, spec: ActorSpec, caller: int) -> None:
+        self.actor_id: bytes = spec.actor_id
         self.spec = spec
         self.caller = caller
         self.state = DEPENDENCIES_UNREADY
         self.worker = None
-        self.restarts_left: int = spec.get("max_restarts", 0)
+        self.restarts_left: int = spec.max_restarts
         self.num_restarts = 0
         self.no_restart = False
         self.submitted: deque[Task] = deque()  # not yet sent to the worker, in order
         self.inflight: dict[bytes, Task] = {}  # sent, not finished
         self.death_cause = ""
-        self.name: str | None = spec.get("name")
-        self.namespace: str = spec.get("namespace", "")
-        self.detached = spec.get("lifetime") == "detached"
-        self.resources: dict[str, float] = spec.get("resources") or {}
-        self.env_key: str = spec.get("env_key", "")
-        self.class_name: str = spec.get("class_name", "")
+        self.name: str | None = spec.name
+        self.namespace: str = spec.namespace or ""
+        self.detached = spec.lifetime == "detached"
+        self.resources: dict[str, float] = spec.resources or {}
+        self.env_key: str = spec.env_key
+        self.class_name: str = spec.class_name
         self.out_of_scope = False
         self.pid = 0
         self.missing = 0
         self.node_id = ""
-        self.pg = spec.get("pg")
+        self.pg = spec.pg
         self.gpu_ids: list[int] = []
         self.remote_node = ""  # we own it (or call it, as a proxy) and it lives there
         self.owner: tuple[str, str] | None = None  # (node, address) that owns it

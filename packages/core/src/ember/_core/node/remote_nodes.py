@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ember._core.common import ids, serialization
 from ember._core.common.constants import STREAMING
-from ember._core.node.cluster_port import Dep
+from ember._core.common.specs import ActorSpec, TaskSpec, copy_task
+from ember._core.node.cluster_port import Dep, Forwarded
 from ember._core.node.records import QUEUED, RUNNING, GenState, Task
 from ember._core.node.remote_values import REMOTE_OWNER
 from ember.exceptions import NodeDiedError, ObjectLostError
@@ -139,7 +140,7 @@ class RemoteNodes:
             self.forwarded.pop(task.task_id, None)
             self.queued_remote.discard(task.task_id)
             task.remote_node = ""
-            if task.spec.get("pg") is not None:
+            if task.spec.pg is not None:
                 self.task_manager.release_task_resources(task)
             if task.retries_left != 0:
                 task.retries_left -= 1
@@ -156,20 +157,20 @@ class RemoteNodes:
         """A peer to forward `task` to, or "" to keep it here."""
         if self.node.link is None or not self.peers or task.owner is not None:
             return ""
-        if task.spec.get("pg") is not None or task.actor is not None:
+        if task.spec.pg is not None or task.actor is not None:
             return ""
         node = self._picked_peer(task.spec, task.resources, local_fits)
         if node:
             return node
         if local_fits or self._fits(self.node.total_resources, task.resources):
             return ""  # this node can run it later: wait here
-        return self._pipeline_target(task, task.spec.get("affinity"))
+        return self._pipeline_target(task, task.spec.affinity)
 
-    def _picked_peer(self, spec: dict, resources: dict[str, float], local_fits: bool) -> str:
+    def _picked_peer(self, spec: TaskSpec | ActorSpec, resources: dict[str, float], local_fits: bool) -> str:
         """The peer the scheduler picks for a task or actor (its strategy and affinity
         considered), or "" for this node or none now."""
-        aff = spec.get("affinity")
-        strategy = spec.get("strategy") or "DEFAULT"
+        aff = spec.affinity
+        strategy = spec.strategy or "DEFAULT"
         if local_fits and strategy != "SPREAD" and not (aff and aff[0] != self.node.node_id):
             return ""
         from ember import _native
@@ -183,17 +184,17 @@ class RemoteNodes:
             return ""  # no alive node can hold it: it waits (the caller warns)
         return node if node and node != self.node.node_id and node in self.peers else ""
 
-    def pin_by_labels(self, spec: dict, resources: dict[str, float]) -> bool:
-        """For work with label selectors: pin it (spec["affinity"], hard) to a node whose
+    def pin_by_labels(self, spec: TaskSpec | ActorSpec, resources: dict[str, float]) -> bool:
+        """For work with label selectors: pin it (spec.affinity, hard) to a node whose
         labels match, trying each selector in order (Ray's label_selector, then its
         fallback_strategy) and preferring this node, then a node with room now. False if
         no alive node matches and can hold it: the work waits, as in Ray."""
         from ember import _labels
 
-        aff = spec.get("affinity")
+        aff = spec.affinity
         nodes = [(self.node.node_id, self.node.labels)]
         nodes += [(p.node_id, p.labels) for p in self.peers.values()]
-        for selector in spec["labels"]:
+        for selector in spec.labels or []:
             fit = [n for n, labels in nodes if _labels.matches(labels, selector)
                    and self._fits(self.node.scheduler.total(n), resources)]
             if not fit:
@@ -201,7 +202,7 @@ class RemoteNodes:
             if aff and not aff[1] and aff[0] in fit:
                 return True  # already pinned to a matching node (e.g. forwarded here)
             now = [n for n in fit if self._fits(self.node.scheduler.available(n), resources)]
-            spec["affinity"] = ((now or fit)[0], False)
+            spec.affinity = ((now or fit)[0], False)
             return True
         return False
 
@@ -235,14 +236,15 @@ class RemoteNodes:
         task.started = time.time()
         task.remote_node = node_id
         self.forwarded[task.task_id] = task
-        spec = dict(task.spec)
-        spec["fn_bytes"] = self.node.fns[spec["fn_id"]]
+        spec = copy_task(task.spec)
+        assert spec.fn_id is not None
+        spec.fn_bytes = self.node.fns[spec.fn_id]
 
         def failed(why: str) -> None:
             with self.node.lock:
                 self._forward_failed(task, node_id, why)
 
-        self.node.cluster.forward(peer.address, spec, deps, failed)
+        self.node.cluster.forward(peer.address, Forwarded("task", spec), deps, failed)
         return True
 
     def _forward_failed(self, task: Task, node_id: str, why: str) -> None:
@@ -251,7 +253,7 @@ class RemoteNodes:
             return
         task.remote_node = ""
         task.state = QUEUED
-        if task.spec.get("pg") is not None:
+        if task.spec.pg is not None:
             self.task_manager.release_task_resources(task)
         elif node_id in self.peers:
             self._mirror(self.peers[node_id])
@@ -274,26 +276,26 @@ class RemoteNodes:
         if not reserved and not self.node.scheduler.acquire(node_id, actor.resources):
             self.actor_manager.pending_actors.append(actor)
             return
-        spec = dict(actor.spec, kind="actor_init")
-        spec["fn_bytes"] = self.node.fns[spec["fn_id"]]
-        deps = self.remote_values.ship_values(spec["deps"] + spec.get("contained", []),
+        spec = ActorSpec.decode(actor.spec.encode())
+        spec.fn_bytes = self.node.fns[spec.fn_id]
+        deps = self.remote_values.ship_values(spec.deps + spec.contained,
                                  self.peers[node_id].address, lend=True)
         actor.remote_node = node_id
         actor.node_id = node_id
         actor.state = ALIVE
         self.directory.actor_moved(actor)
-        self._send_forward(node_id, spec, deps, lambda why: self._remote_actor_lost(
+        self._send_forward(node_id, Forwarded("actor_init", spec), deps, lambda why: self._remote_actor_lost(
             actor, f"node {node_id} refused it: {why}"))
         self.pump_remote_actor(actor)
 
-    def _send_forward(self, node_id: str, spec: dict, deps: list, on_fail: Any) -> None:
+    def _send_forward(self, node_id: str, item: Forwarded, deps: list, on_fail: Any) -> None:
         peer = self.peers[node_id]
 
         def failed(why: str) -> None:
             with self.node.lock:
                 on_fail(why)
 
-        self.node.cluster.forward(peer.address, spec, deps, failed)
+        self.node.cluster.forward(peer.address, item, deps, failed)
 
     def pump_remote_actor(self, actor: Any) -> None:
         from ember._core.node.records import ALIVE
@@ -305,8 +307,8 @@ class RemoteNodes:
                                      lend=True)
             task.remote_node = actor.remote_node
             self.forwarded[task.task_id] = task
-            spec = dict(task.spec, kind="actor_task")
-            self._send_forward(actor.remote_node, spec, deps, lambda why, t=task: (
+            self._send_forward(actor.remote_node, Forwarded("actor_task", task.spec), deps,
+                               lambda why, t=task: (
                 self._remote_call_failed(t, why)))
         self.actor_manager.maybe_terminate_idle(actor)
 
@@ -357,27 +359,30 @@ class RemoteNodes:
 
     # -- running tasks for other owners ------------------------------------------------
 
-    def accept_forwarded(self, spec: dict, owner: tuple[str, str], deps: list[Any]) -> None:
+    def accept_forwarded(self, item: Forwarded, owner: tuple[str, str], deps: list[Any]) -> None:
         with self.node.lock:
-            kind = spec.pop("kind", "task")
-            if "fn_bytes" in spec:
-                self.node.fns[spec["fn_id"]] = spec.pop("fn_bytes")
+            kind, spec = item.kind, item.spec
+            if spec is not None and spec.fn_bytes is not None and spec.fn_id is not None:
+                self.node.fns[spec.fn_id] = spec.fn_bytes
+                spec.fn_bytes = None
             arrived = self.remote_values.accept_values(deps)
             if kind == "values":  # pushed values of refs that were pending when sent
                 self.remote_values.release_arrived(arrived)
                 return
             if kind == "job_end":  # a driver went away: its work here ends too
-                self.jobs.end_job(spec["job"], tell_peers=False)
+                self.jobs.end_job(item.job, tell_peers=False)
                 return
-            if kind == "actor_init":
+            if isinstance(spec, ActorSpec):  # "actor_init"
                 self._accept_actor(spec, owner, arrived)
+            elif spec is None:
+                raise TypeError(f"forwarded {kind!r} without a spec")
             elif kind == "actor_task":
                 self._accept_actor_call(spec, owner, arrived)
                 return
             else:
                 task = Task(spec, REMOTE_OWNER)
                 task.owner = owner
-                if spec.get("num_returns") == STREAMING:
+                if spec.num_returns == STREAMING:
                     task.gen = GenState()
                 self.task_manager.tasks[task.task_id] = task
                 for oid in task.pins:
@@ -385,26 +390,26 @@ class RemoteNodes:
                 self.remote_values.release_arrived(arrived)  # the task's pins keep them now
                 self.task_manager.wait_deps(task, self.task_manager.task_deps_ready)
             if self.jobs.job_ended_here(spec):  # sent before its owner heard the job ended
-                self.jobs.drop_job_work(spec["job"])
+                self.jobs.drop_job_work(spec.job)
 
-    def _accept_actor(self, spec: dict, owner: tuple[str, str], deps: list) -> None:
+    def _accept_actor(self, spec: ActorSpec, owner: tuple[str, str], deps: list) -> None:
         from ember._core.node.records import Actor
 
-        spec["name"] = None  # names live with the owner
-        spec["lifetime"] = None
+        spec.name = None  # names live with the owner
+        spec.lifetime = None
         actor = Actor(spec, REMOTE_OWNER)
         actor.owner = owner
         self.actor_manager.actors[actor.actor_id] = actor
-        for oid in spec.get("deps", []) + spec.get("contained", []):
+        for oid in spec.deps + spec.contained:
             self.node.objects.incref(oid)
         self.remote_values.release_arrived(deps)
         self.actor_manager.actor_deps_ready(actor)
         for call in self._early_calls.pop(actor.actor_id, []):
             self._accept_actor_call(*call)
 
-    def _accept_actor_call(self, spec: dict, owner: tuple[str, str], deps: list,
+    def _accept_actor_call(self, spec: TaskSpec, owner: tuple[str, str], deps: list,
                            may_wait: bool = True) -> None:
-        aid = spec["actor_id"]
+        aid = spec.actor_id or b""
         actor = self.actor_manager.actors.get(aid)
         if actor is None and may_wait:
             if aid not in self._early_calls:
@@ -506,7 +511,7 @@ class RemoteNodes:
             task.actor.inflight.pop(task_id, None)
         elif task_id in self.queued_remote:
             self.queued_remote.discard(task_id)
-        elif task.spec.get("pg") is not None:
+        elif task.spec.pg is not None:
             self.task_manager.release_task_resources(task)
         elif node_id in self.peers:
             self.node.scheduler.release(node_id, task.resources)

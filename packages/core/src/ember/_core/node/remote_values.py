@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ember._core.common import ids, serialization
-from ember._core.node.cluster_port import Dep
+from ember._core.node.cluster_port import Dep, Forwarded
 from ember._core.node.objects import READY
 from ember._native import StoreFullError
 from ember.exceptions import ObjectLostError
@@ -98,7 +98,7 @@ class RemoteValues:
                 self.task_manager.wait_for_space()
                 return
             dep = Dep(oid, data=data, contained=tuple(e.contained) if e is not None else ())
-            self.node.cluster.forward(address, {"kind": "values"}, [dep], _ignore)
+            self.node.cluster.forward(address, Forwarded("values"), [dep], _ignore)
             self.node.objects.decref(oid)
 
         self.task_manager.space_waiters.append(attempt)
@@ -121,7 +121,7 @@ class RemoteValues:
 
         def ready(_oid: bytes) -> None:
             deps = self.ship_values([oid], address)
-            self.node.cluster.forward(address, {"kind": "values"}, deps, _ignore)
+            self.node.cluster.forward(address, Forwarded("values"), deps, _ignore)
             self.node.objects.decref(oid)
 
         if self.node.objects.when_ready(oid, ready):

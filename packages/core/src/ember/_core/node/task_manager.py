@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember._core.common import ids, messages, serialization
 from ember._core.common.constants import STREAMING
+from ember._core.common.specs import ActorSpec, TaskSpec, copy_spec
 from ember._core.node.records import FAILED, FINISHED, QUEUED, RUNNING, WAITING, GenState, Task
 from ember._core.node.requests import DEFERRED
 from ember._core.node.task_history import TaskHistory
@@ -68,20 +69,20 @@ class TaskManager:
 
     # -- submission -------------------------------------------------------------------
 
-    def op_submit_task(self, caller: int, reply: Any, spec: dict) -> None:
-        fn_bytes = spec.pop("fn_bytes", None)
-        if fn_bytes is not None:
-            self.node.fns[spec["fn_id"]] = fn_bytes
-        self.check_feasible(spec.get("resources") or {}, spec.get("pg"), spec.get("name", ""),
-                             spec.get("affinity"))
-        spec["job"] = self.jobs.job_of(caller)
+    def op_submit_task(self, caller: int, reply: Any, spec: TaskSpec) -> None:
+        fn_bytes, spec.fn_bytes = spec.fn_bytes, None
+        if fn_bytes is not None and spec.fn_id is not None:
+            self.node.fns[spec.fn_id] = fn_bytes
+        self.check_feasible(spec.resources or {}, spec.pg, spec.name,
+                             spec.affinity)
+        spec.job = self.jobs.job_of(caller)
         self.jobs.check_job_alive(spec)
-        spec["env_key"] = self.node.envs.register(spec.get("runtime_env"))
+        spec.env_key = self.node.envs.register(spec.runtime_env)
         task = Task(spec, caller)
         caller_w = self.node.workers.get(caller)
         if caller_w is not None and caller_w.task is not None:
             task.parent = caller_w.task.task_id
-        n = spec.get("num_returns", 1)
+        n = spec.num_returns
         if n == STREAMING:
             task.gen = GenState()
         else:
@@ -148,11 +149,11 @@ class TaskManager:
             self.node.on_resources_freed()
 
     def enqueue(self, task: Task, front: bool = False) -> None:
-        pg = task.spec.get("pg")
-        labels = task.spec.get("labels")  # work that waits for a labelled node waits apart
+        pg = task.spec.pg
+        labels = task.spec.labels  # work that waits for a labelled node waits apart
         # One queue per scheduling class (function and resource shape), as in Ray, so that
         # a nested task never waits behind its callers' own queued siblings.
-        key = (task.spec.get("fn_id"), tuple(sorted(task.resources.items())), task.env_key,
+        key = (task.spec.fn_id, tuple(sorted(task.resources.items())), task.env_key,
                tuple(pg) if pg else None, repr(labels) if labels else None)
         task.sched_key = key
         q = self.queues.get(key)
@@ -170,7 +171,7 @@ class TaskManager:
 
         Only a task in a placement group whose bundle is on a peer gets a peer here.
         """
-        pg = task.spec.get("pg")
+        pg = task.spec.pg
         if pg is not None:
             if not self.placement.pg_ready_for(pg):
                 return ""
@@ -178,7 +179,7 @@ class TaskManager:
         return self.node.node_id if self.node.scheduler.acquire(self.node.node_id, task.resources) else ""
 
     def release_task_resources(self, task: Task) -> None:
-        pg = task.spec.get("pg")
+        pg = task.spec.pg
         if pg is not None:
             self.placement.release_bundle(pg, task.resources)
             return
@@ -225,24 +226,24 @@ class TaskManager:
     def _dispatch_head(self, task: Task, depth: int) -> bool:
         """Place the task at the head of its queue; True once it has left the queue
         (started, forwarded or failed), False if it must wait (the queue waits too)."""
-        if "labels" in task.spec and not self.remote.pin_by_labels(task.spec, task.resources):
+        if task.spec.labels is not None and not self.remote.pin_by_labels(task.spec, task.resources):
             self.note_infeasible(task.resources, f"Task {task.name!r}", task.caller,
-                                  labels=task.spec["labels"])
+                                  labels=task.spec.labels)
             return False
         why = self.unschedulable(task.spec)
         if why:
             err: Exception = TaskUnschedulableError(f"Task {task.name!r} cannot run: {why}.")
             self.fail_task(task, serialization.serialize_error(err).to_bytes())
             return True
-        pg = task.spec.get("pg")
+        pg = task.spec.pg
         if pg is not None and (p := self.placement.pgs.get(pg[0])) is not None and p.state == "REMOVED":
             err = TaskPlacementGroupRemoved(
                 f"The placement group {pg[0]} of task {task.name!r} was removed before the "
                 "task could run.")
             self.fail_task(task, serialization.serialize_error(err).to_bytes())
             return True
-        aff = task.spec.get("affinity")
-        if self.node.link is not None and (task.spec.get("strategy") != "DEFAULT" or aff):
+        aff = task.spec.affinity
+        if self.node.link is not None and (task.spec.strategy != "DEFAULT" or aff):
             target = self.remote.spill_target(task, True)
             if target and self.remote.forward(task, target):
                 return True
@@ -253,7 +254,7 @@ class TaskManager:
             target = self.remote.spill_target(task, False)
             if target and self.remote.forward(task, target):
                 return True
-            if task.spec.get("pg") is None:
+            if task.spec.pg is None:
                 self.note_infeasible(task.resources, f"Task {task.name!r}", task.caller)
             return False
         if node != self.node.node_id:  # its placement group's bundle is on a peer
@@ -266,10 +267,10 @@ class TaskManager:
             return False
         return self._run_on(task, w)
 
-    def unschedulable(self, spec: dict) -> str:
+    def unschedulable(self, spec: TaskSpec | ActorSpec) -> str:
         """Why a task or actor can never be placed (hard affinity to a node that is not
         alive), or "". Like Ray, such work fails rather than waits."""
-        aff = spec.get("affinity")
+        aff = spec.affinity
         if aff and not aff[1] and aff[0] != self.node.node_id and aff[0] not in self.remote.peers:
             return (f"the node {aff[0]} that its NodeAffinitySchedulingStrategy(soft=False) "
                     "names is not alive")
@@ -349,21 +350,21 @@ class TaskManager:
         self.send_task(w, "task", task.spec, task.deps, task.gpu_ids, payloads)
         return True
 
-    def send_task(self, w: Any, kind: str, spec: dict, deps: list[bytes],
+    def send_task(self, w: Any, kind: str, spec: TaskSpec | ActorSpec, deps: list[bytes],
                    gpu_ids: list[int] | None = None, payloads: list | None = None) -> None:
         """Send work to a worker; the arguments' payloads are taken (pinned) here unless
         given (StoreFullError, pinning nothing, if they cannot be restored now)."""
-        msg = dict(spec)
+        msg = copy_spec(spec)
         if gpu_ids:
-            msg["gpu_ids"] = gpu_ids
+            msg.gpu_ids = gpu_ids
         if deps:
-            msg["dep_payloads"] = payloads if payloads is not None else \
+            msg.dep_payloads = payloads if payloads is not None else \
                 self.node.payloads(w.wid, deps)
-        fn_id = spec.get("fn_id")
+        fn_id = spec.fn_id
         if fn_id is not None and fn_id not in w.fns:
-            msg["fn_bytes"] = self.node.fns[fn_id]
+            msg.fn_bytes = self.node.fns[fn_id]
             w.fns.add(fn_id)
-        w.send(messages.Execute(kind, msg))
+        w.send(messages.Execute(kind, msg.encode()))
 
     # -- waiting for room in the object store -------------------------------------------
 
@@ -472,11 +473,11 @@ class TaskManager:
 
     def _used_up(self, w: Any, task: Task) -> bool:
         """Whether the worker has now run this function max_calls times."""
-        limit = task.spec.get("max_calls") or 0
+        limit = task.spec.max_calls or 0
         if not limit:
             return False
-        w.calls[task.spec["fn_id"]] += 1
-        return w.calls[task.spec["fn_id"]] >= limit
+        w.calls[task.spec.fn_id] += 1
+        return w.calls[task.spec.fn_id] >= limit
 
     def _retire_worker(self, w: Any) -> None:
         """Let a worker go after its last allowed call (max_calls): it exits and a fresh
@@ -536,13 +537,13 @@ class TaskManager:
         """Every return of the task becomes the error `err` (serialized)."""
         res = ("i", err, [])
         if task.owner is not None:
-            self.remote.return_to_owner(task, [res] * max(task.spec.get("num_returns", 1), 1), False)
+            self.remote.return_to_owner(task, [res] * max(task.spec.num_returns, 1), False)
             self.close_task(task, FAILED)
             return
         if task.gen is not None:
             self.finish_task(task, [res])
         else:
-            n = task.spec.get("num_returns", 1)
+            n = task.spec.num_returns
             for i in range(n):
                 oid = ids.return_id(task.task_id, i)
                 self.node.objects.set_inline(oid, err, ())
@@ -566,7 +567,7 @@ class TaskManager:
         else:
             err = WorkerCrashedError(
                 f"The worker running task {task.name!r} (pid={w.pid}) died unexpectedly "
-                f"and max_retries ({task.spec.get('max_retries', 0)}) is used up. It was "
+                f"and max_retries ({task.spec.max_retries}) is used up. It was "
                 "killed, ran out of memory, or exited (os._exit, a crash in native code)."
             )
         self.fail_task(task, serialization.serialize_error(err).to_bytes())

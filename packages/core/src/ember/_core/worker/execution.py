@@ -15,6 +15,7 @@ from ember._core.caller import args as argpack
 from ember._core.caller import context
 from ember._core.common import ids, messages, procutil, serialization
 from ember._core.common.constants import INLINE_MAX, STREAMING, SYSTEM_GROUP
+from ember._core.common.specs import ActorSpec, TaskSpec
 from ember.exceptions import RayTaskError, TaskCancelledError
 
 IDLE_TITLE = "ray::IDLE"  # what `ps` shows for a worker between tasks, as in Ray
@@ -42,11 +43,13 @@ class Runner:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _function(self, spec: dict) -> Any:
-        fn_id = spec["fn_id"]
+    def _function(self, spec: TaskSpec | ActorSpec) -> Any:
+        fn_id = spec.fn_id or b""
         fn = self.fns.get(fn_id)
         if fn is None:
-            fn = pickle.loads(spec["fn_bytes"])
+            if spec.fn_bytes is None:
+                raise RuntimeError(f"The function of {spec.name!r} was never sent here.")
+            fn = pickle.loads(spec.fn_bytes)
             self.fns[fn_id] = fn
         return fn
 
@@ -73,30 +76,30 @@ class Runner:
                 return getattr(self.instance, name)
         return bound
 
-    def _function_name(self, spec: dict) -> str:
+    def _function_name(self, spec: TaskSpec | ActorSpec) -> str:
         """Ray's task function name: module.function, or module.Class.method."""
-        if self.instance is not None and "method" in spec:
+        if self.instance is not None and isinstance(spec, TaskSpec) and spec.actor_id:
             cls = type(self.instance)
-            method = getattr(cls, spec["method"], None)
+            method = getattr(cls, spec.method, None)
             if inspect.iscoroutinefunction(method):  # Ray names these by qualified name
                 return f"{cls.__module__}.{method.__qualname__}"
-            return f"{cls.__module__}.{cls.__name__}.{spec['method']}"
+            return f"{cls.__module__}.{cls.__name__}.{spec.method}"
         try:
             fn = self._function(spec)
         except Exception:  # noqa: BLE001 - reported when the task runs
-            return spec.get("name", "")
+            return spec.name or ""
         if isinstance(fn, type):  # the actor's constructor
             return f"{fn.__module__}.{fn.__name__}.__init__"
         return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__name__', '')}"
 
-    def _args(self, spec: dict) -> tuple[tuple, dict]:
+    def _args(self, spec: TaskSpec | ActorSpec) -> tuple[tuple, dict]:
         values = []
-        for oid, p in zip(spec.get("deps") or [], spec.get("dep_payloads") or [], strict=True):
+        for oid, p in zip(spec.deps or [], spec.dep_payloads or [], strict=True):
             value, is_error = self.client.decode(oid, p)
             if is_error:
                 raise value
             values.append(value)
-        return argpack.unpack(spec["args"], values)
+        return argpack.unpack(spec.args, values)
 
     def encode(self, oid: bytes, value: Any) -> tuple:
         ser = serialization.serialize(value)
@@ -105,13 +108,14 @@ class Runner:
         self.client.write_to_store(oid, ser)
         return ("s", ser.size, ser.contained)
 
-    def _error(self, spec: dict, e: BaseException) -> tuple[bytes, bool]:
+    def _error(self, spec: TaskSpec | ActorSpec, e: BaseException,
+               name: str | None = None) -> tuple[bytes, bool]:
         """Serialize a task's exception; also say whether retry_exceptions covers it."""
-        name = spec.get("name") or "task"
+        name = name or spec.name or "task"
         asyncio = sys.modules.get("asyncio")
         cancelled = (KeyboardInterrupt,) + ((asyncio.CancelledError,) if asyncio else ())
         if isinstance(e, cancelled):
-            err: BaseException = TaskCancelledError(spec["task_id"].hex())
+            err: BaseException = TaskCancelledError(spec.task_id.hex())
             return serialization.serialize_error(err).to_bytes(), False
         if isinstance(e, RayTaskError):
             err = e
@@ -124,7 +128,7 @@ class Runner:
             except Exception:  # noqa: BLE001 - an unpicklable exception keeps its message
                 cause = RuntimeError(f"{type(e).__name__}: {e}")
             err = RayTaskError(name, tb, cause, pid=os.getpid())
-        retry = spec.get("retry_exceptions")
+        retry = spec.retry_exceptions if isinstance(spec, TaskSpec) else False
         retryable = False
         if retry is True:
             retryable = True
@@ -132,10 +136,10 @@ class Runner:
             retryable = isinstance(e, tuple(pickle.loads(retry)))
         return serialization.serialize_error(err).to_bytes(), retryable
 
-    def _results(self, spec: dict, value: Any) -> list:
-        n = spec.get("num_returns", 1)
-        tid = spec["task_id"]
-        if spec.get("dynamic"):
+    def _results(self, spec: TaskSpec, value: Any) -> list:
+        n = spec.num_returns
+        tid = spec.task_id
+        if spec.dynamic:
             # Its refs live until "done" is sent, so their holder is not dropped first.
             value = self.keep[tid] = self._dynamic(spec, value)
         if n == 1:
@@ -160,11 +164,11 @@ class Runner:
             value = items
         if not isinstance(value, tuple | list) or len(value) != n:
             got = len(value) if isinstance(value, tuple | list) else type(value).__name__
-            raise ValueError(f"Task {spec.get('name')!r} declared num_returns={n} but "
+            raise ValueError(f"Task {spec.name!r} declared num_returns={n} but "
                              f"returned {got} values.")
         return [self.encode(ids.return_id(tid, i), v) for i, v in enumerate(value)]
 
-    def _dynamic(self, spec: dict, gen: Any) -> Any:
+    def _dynamic(self, spec: TaskSpec, gen: Any) -> Any:
         """Put each value a `num_returns="dynamic"` task yields in the store; its one
         return is the list of their refs (the last holds the error if it raised)."""
         from ember._object_ref import DynamicObjectRefGenerator, ObjectRef
@@ -180,13 +184,13 @@ class Runner:
             refs.append(ObjectRef(oid, _announce=False))
         return DynamicObjectRefGenerator(refs)
 
-    def _stream(self, spec: dict, gen: Any) -> None:
-        tid = spec["task_id"]
+    def _stream(self, spec: TaskSpec, gen: Any) -> None:
+        tid = spec.task_id
         for i, item in enumerate(gen, 1):
             self.client.send(messages.GeneratorItem(tid, i, self.encode(ids.return_id(tid, i), item)))
 
-    def _set_ctx(self, spec: dict) -> None:
-        gpu_ids = spec.get("gpu_ids")
+    def _set_ctx(self, spec: TaskSpec | ActorSpec) -> None:
+        gpu_ids = spec.gpu_ids
         if gpu_ids:
             os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_ids))
             self.set_gpus = True
@@ -194,17 +198,17 @@ class Runner:
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # not for this task
             self.set_gpus = False
         actor = self.client.actor_ctx
-        procutil.set_title(f"ray::{spec.get('name') or 'task'}")  # Ray's process title
-        resources = spec.get("resources") or actor.get("resources") or {}
+        procutil.set_title(f"ray::{spec.name or 'task'}")  # Ray's process title
+        resources = spec.resources or actor.get("resources") or {}
         if not self.omp_fixed:
             omp = str(max(1, int(resources.get("CPU", 1))))
             if omp != self.omp:
                 os.environ["OMP_NUM_THREADS"] = self.omp = omp
         context.task_ctx.set({
-            "task_id": spec["task_id"], "actor_id": self.actor_id,
+            "task_id": spec.task_id, "actor_id": self.actor_id,
             "resources": resources,
-            "name": spec.get("name", ""), "pg": spec.get("pg") or actor.get("pg"),
-            "pg_capture": spec.get("pg_capture") or actor.get("pg_capture"),
+            "name": spec.name, "pg": spec.pg or actor.get("pg"),
+            "pg_capture": spec.pg_capture or actor.get("pg_capture"),
             "actor_name": self.registered_name,
             "function_name": self._function_name(spec),
             "restarted": actor.get("restarted", False),
@@ -212,13 +216,13 @@ class Runner:
 
     # -- plain tasks and sync actors (main thread) -------------------------------------
 
-    def execute(self, kind: str, spec: dict) -> None:
-        if kind == "actor_init":
+    def execute(self, kind: str, spec: TaskSpec | ActorSpec) -> None:
+        if isinstance(spec, ActorSpec):  # kind "actor_init"
             self._init_actor(spec)
             return
         self._run_sync(spec, kind == "actor_task")
 
-    def _run_sync(self, spec: dict, is_actor: bool) -> None:
+    def _run_sync(self, spec: TaskSpec, is_actor: bool) -> None:
         c = self.client
         started = time.time()  # for the state API and the timeline
         self._set_ctx(spec)
@@ -228,7 +232,7 @@ class Runner:
         k: Any = {}
         try:
             a, k = self._args(spec)
-            fn = self._method(spec["method"]) if is_actor else self._function(spec)
+            fn = self._method(spec.method) if is_actor else self._function(spec)
             if on_main:
                 c.in_user_code = True
             try:
@@ -237,7 +241,7 @@ class Runner:
                     import asyncio
 
                     value = asyncio.run(value)
-                if spec.get("num_returns", 1) == STREAMING:
+                if spec.num_returns == STREAMING:
                     self._stream(spec, value)
                     results: list = []
                 else:
@@ -250,7 +254,7 @@ class Runner:
             return
         except BaseException as e:  # noqa: BLE001 - reported to the caller
             err, retryable = self._error(spec, e)
-            n = spec.get("num_returns", 1)
+            n = spec.num_returns
             results = [("i", err, [])] * (1 if n == STREAMING else max(n, 1))
             if n == 0:
                 results = []
@@ -259,33 +263,33 @@ class Runner:
         # Drop the arguments first, so that their unpins travel ahead of "done": the node
         # may need their room in the store for the next task's arguments.
         a = k = None
-        c.send(messages.TaskDone(spec["task_id"], results, retryable, (started, time.time())))
-        self.keep.pop(spec["task_id"], None)
+        c.send(messages.TaskDone(spec.task_id, results, retryable, (started, time.time())))
+        self.keep.pop(spec.task_id, None)
         procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}" if self.actor_name
                            else IDLE_TITLE)
         _flush_std()
 
     # -- actors -----------------------------------------------------------------------
 
-    def _init_actor(self, spec: dict) -> None:
+    def _init_actor(self, spec: ActorSpec) -> None:
         c = self.client
-        self.actor_id = spec["actor_id"]
-        self.actor_name = spec.get("class_name", "")
-        self.registered_name = spec.get("name") or ""
-        self.client.actor_meta = spec.get("meta")  # for get_runtime_context().current_actor
+        self.actor_id = spec.actor_id
+        self.actor_name = spec.class_name
+        self.registered_name = spec.name or ""
+        self.client.actor_meta = spec.meta  # for get_runtime_context().current_actor
         # What holds for every call of this actor, and for threads its methods start.
-        self.client.actor_ctx = {"actor_id": spec["actor_id"],
+        self.client.actor_ctx = {"actor_id": spec.actor_id,
                                  "actor_name": self.registered_name,
-                                 "resources": spec.get("resources") or {},
-                                 "pg": spec.get("pg"), "pg_capture": spec.get("pg_capture"),
-                                 "restarted": spec.get("num_restarts", 0) > 0}
-        self._set_ctx({**spec, "task_id": spec["actor_id"]})
+                                 "resources": spec.resources or {},
+                                 "pg": spec.pg, "pg_capture": spec.pg_capture,
+                                 "restarted": spec.num_restarts > 0}
+        self._set_ctx(spec)  # the constructor's task id is the actor's
         procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}")
         try:
             cls = self._function(spec)
             is_async = _has_async_methods(cls)
-            groups = spec.get("concurrency_groups") or {}
-            max_conc = spec.get("max_concurrency") or (1000 if is_async else 1)
+            groups = spec.concurrency_groups or {}
+            max_conc = spec.max_concurrency or (1000 if is_async else 1)
             # Made before the instance (its constructor sees the default group's loop),
             # used only once it exists.
             executor: Any = None
@@ -301,13 +305,13 @@ class Runner:
             finally:
                 c.in_user_code = False
         except BaseException as e:  # noqa: BLE001
-            err, _ = self._error({**spec, "name": f"{self.actor_name}.__init__"}, e)
-            c.send(messages.ActorFailed(spec["actor_id"], err))
+            err, _ = self._error(spec, e, f"{self.actor_name}.__init__")
+            c.send(messages.ActorFailed(spec.actor_id, err))
             return
         finally:
             context.task_ctx.set(None)
         c.executor = executor
-        c.send(messages.ActorReady(spec["actor_id"], {"pid": os.getpid()}))
+        c.send(messages.ActorReady(spec.actor_id, {"pid": os.getpid()}))
         if c.executor is not None:
             pending = [s for kind, s in c.work if kind == "actor_task"]
             c.work.clear()
@@ -339,8 +343,8 @@ class ThreadExecutor:
         for name, n in groups.items():
             self.pools[name] = ThreadPoolExecutor(n, thread_name_prefix=f"ember-{name}")
 
-    def submit(self, spec: dict) -> None:
-        pool = self.pools.get(spec.get("concurrency_group") or "", self.pools[""])
+    def submit(self, spec: TaskSpec) -> None:
+        pool = self.pools.get(spec.concurrency_group or "", self.pools[""])
         pool.submit(self.runner._run_sync, spec, True)
 
     def cancel(self, task_id: bytes) -> None:
@@ -393,17 +397,17 @@ class AsyncExecutor:
                 print(f"ember: an actor task raised {type(e).__name__}; the actor goes on",
                       file=sys.stderr)
 
-    def submit(self, spec: dict) -> None:
-        group = spec.get("concurrency_group") or ""
+    def submit(self, spec: TaskSpec) -> None:
+        group = spec.concurrency_group or ""
         if group not in self.limits:
             group = ""
         loop = self._loop_for(group)
         loop.call_soon_threadsafe(self._start, spec, group, loop)
 
-    def _start(self, spec: dict, group: str, loop: Any) -> None:
+    def _start(self, spec: TaskSpec, group: str, loop: Any) -> None:
         t = loop.create_task(self._run(spec, group))
-        self.tasks[spec["task_id"]] = (t, loop)
-        t.add_done_callback(lambda _t: self.tasks.pop(spec["task_id"], None))
+        self.tasks[spec.task_id] = (t, loop)
+        t.add_done_callback(lambda _t: self.tasks.pop(spec.task_id, None))
 
     def cancel(self, task_id: bytes) -> None:
         entry = self.tasks.get(task_id)
@@ -411,7 +415,7 @@ class AsyncExecutor:
             t, loop = entry
             loop.call_soon_threadsafe(t.cancel)
 
-    async def _run(self, spec: dict, group: str) -> None:
+    async def _run(self, spec: TaskSpec, group: str) -> None:
         import asyncio
 
         r = self.runner
@@ -424,12 +428,12 @@ class AsyncExecutor:
             r._set_ctx(spec)
             try:
                 a, k = r._args(spec)
-                value = r._method(spec["method"])(*a, **k)
+                value = r._method(spec.method)(*a, **k)
                 if inspect.isawaitable(value):
                     value = await value
-                if spec.get("num_returns", 1) == STREAMING:
+                if spec.num_returns == STREAMING:
                     if inspect.isasyncgen(value):
-                        tid = spec["task_id"]
+                        tid = spec.task_id
                         i = 0
                         async for item in value:
                             i += 1
@@ -444,11 +448,11 @@ class AsyncExecutor:
                 return
             except BaseException as e:  # noqa: BLE001
                 err, retryable = r._error(spec, e)
-                n = spec.get("num_returns", 1)
+                n = spec.num_returns
                 results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
-            r.client.send(messages.TaskDone(spec["task_id"], results, retryable,
+            r.client.send(messages.TaskDone(spec.task_id, results, retryable,
                                             (started, time.time())))
-            r.keep.pop(spec["task_id"], None)
+            r.keep.pop(spec.task_id, None)
 
 
 def _has_async_methods(cls: type) -> bool:

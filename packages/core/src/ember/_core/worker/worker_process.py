@@ -23,8 +23,9 @@ from typing import Any
 
 from ember._core.caller import context
 from ember._core.caller.client import BaseClient
-from ember._core.common import framing, ids, messages, refs, serialization
+from ember._core.common import framing, ids, messages, refs, serialization, specs
 from ember._core.common.constants import INLINE_MAX, SYSTEM_GROUP
+from ember._core.common.specs import ActorSpec, TaskSpec
 
 
 class WorkerClient(BaseClient):
@@ -38,7 +39,7 @@ class WorkerClient(BaseClient):
         self.replies: dict[int, tuple[bool, Any]] = {}
         self.callbacks: dict[int, Callable[[bool, Any], None]] = {}
         self.rids = itertools.count(1)
-        self.work: deque[tuple[str, dict]] = deque()
+        self.work: deque[tuple[str, TaskSpec | ActorSpec]] = deque()
         self.info: dict = {}
         self.unpins: deque[bytes] = deque()
         self.refs = refs.current
@@ -102,14 +103,14 @@ class WorkerClient(BaseClient):
             threading.Thread(target=self._pump, args=(lambda: rid not in self.callbacks,),
                              daemon=True).start()
 
-    def submit(self, op: str, spec: dict) -> None:
+    def submit(self, op: str, spec: TaskSpec | ActorSpec) -> None:
         """One-way submission (no round trip) unless the node must check the request
         first (a placement group's bundle). Actor calls always are one-way: what can go
         wrong with them is reported through their results."""
         if op == "submit_actor_task":
             self.send(messages.Request(0, op, (spec,)))
             return
-        if spec.get("pg") is not None or self.info.get("cluster"):
+        if spec.pg is not None or self.info.get("cluster"):
             self.call(op, spec)
             return
         self.send(messages.Request(0, op, (spec,)))
@@ -172,10 +173,10 @@ class WorkerClient(BaseClient):
             else:
                 self.replies[m.rid] = (m.ok, m.value)
         elif t is messages.Execute:
-            kind, spec = m.kind, m.spec
+            kind, spec = m.kind, specs.decode(m.kind, m.spec)
             if self.executor is not None and kind == "actor_task":
                 self.executor.submit(spec)
-            elif kind == "actor_task" and spec.get("concurrency_group") == SYSTEM_GROUP \
+            elif isinstance(spec, TaskSpec) and spec.concurrency_group == SYSTEM_GROUP \
                     and self.runner is not None:
                 self._system_pool().submit(self.runner._run_sync, spec, True)
             else:
