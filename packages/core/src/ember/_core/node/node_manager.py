@@ -396,32 +396,38 @@ class NodeManager:
     def request(self, op: str, args: tuple) -> Any:
         """Run a request for the driver in its own thread; blocks for deferred replies.
 
-        Replies are only ever made under the lock, so the Event is created (under the
-        lock) just for requests that were deferred.
+        Replies are only ever made under the lock. A deferred `get` first reads its
+        source workers itself (DriverReads); an Event is made, under the lock, only for
+        a reply that is still not in after that.
         """
-        box: list[Any] = []
+        box: list[tuple[bool, Any]] = []
+        waiter: list[threading.Event] = []
 
         def reply(ok: bool, value: Any) -> None:
             box.append((ok, value))
-            if len(box) == 2:
-                box[0].set()
+            if waiter:
+                waiter[0].set()
 
         with self.lock:
             if self._stopped:
                 raise RuntimeError("The ember cluster was shut down.")
             self.process_driver_refs()
             self.handle(DRIVER, op, args, reply)
-            if not box:
-                box.append(threading.Event())
+            deferred = not box
+            if deferred:
                 self._waiting_boxes[id(box)] = (box, reply)
-        if isinstance(box[0], threading.Event):  # deferred (the reply may already be in)
-            if op == "get" and args[1] is None:
-                self.driver_reads.wait(args[0], lambda: len(box) == 2)
-            box[0].wait()
-            box.pop(0)
+        if deferred:
+            if not box and op == "get" and args[1] is None:
+                self.driver_reads.wait(args[0], lambda: bool(box))
+            if not box:
+                with self.lock:
+                    if not box:
+                        waiter.append(threading.Event())
+                if waiter:
+                    waiter[0].wait()
             with self.lock:
                 self._waiting_boxes.pop(id(box), None)
-        ok, value = box[0]  # pyright: ignore[reportGeneralTypeIssues] - the (ok, value) reply
+        ok, value = box[0]
         if not ok:
             raise native_errors.to_public(value)
         return value
@@ -774,7 +780,7 @@ class NodeManager:
             self._stopped = True
             workers = list(self.workers.values())
             for box, reply in list(self._waiting_boxes.values()):
-                if len(box) == 1:  # still waiting: wake it with an error
+                if not box:  # still waiting: wake it with an error
                     reply(False, RuntimeError("The ember cluster was shut down."))
         self.wake()
         if threading.current_thread() is not self._thread:

@@ -35,6 +35,7 @@ class Runner:
         self.registered_name = ""  # the name it was created with (options(name=...))
         self.keep: dict[bytes, Any] = {}  # results whose refs must outlive "done"
         self.methods: dict[str, Any] = {}  # the actor's bound methods, by name
+        self.names: dict[Any, str] = {}  # Ray's function names, by function id or method
         self.set_gpus = False
         # Ray sets OMP_NUM_THREADS to the task's CPUs unless the environment already does.
         self.omp_fixed = "OMP_NUM_THREADS" in os.environ
@@ -77,7 +78,15 @@ class Runner:
         return bound
 
     def _function_name(self, spec: TaskSpec | ActorSpec) -> str:
-        """Ray's task function name: module.function, or module.Class.method."""
+        """Ray's task function name: module.function, or module.Class.method (looked up
+        once per function or method)."""
+        key = spec.method if isinstance(spec, TaskSpec) and spec.actor_id else spec.fn_id
+        name = self.names.get(key)
+        if name is None:
+            name = self.names[key] = self._find_function_name(spec)
+        return name
+
+    def _find_function_name(self, spec: TaskSpec | ActorSpec) -> str:
         if self.instance is not None and isinstance(spec, TaskSpec) and spec.actor_id:
             cls = type(self.instance)
             method = getattr(cls, spec.method, None)
@@ -301,6 +310,7 @@ class Runner:
             c.in_user_code = True
             try:
                 self.methods.clear()
+                self.names.clear()
                 self.instance = cls(*a, **k)
             finally:
                 c.in_user_code = False
