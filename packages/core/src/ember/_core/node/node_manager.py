@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ember._core.common import framing, handshake, limits, messages, native_errors, refs
+from ember._core.common import framing, messages, native_errors, refs
 from ember._core.common.runtime_env import EnvCache
 from ember._core.common.specs import TaskSpec
 from ember._core.node.actor_directory import ActorDirectory
 from ember._core.node.actor_manager import ActorManager
+from ember._core.node.attached_drivers import AttachedDrivers
 from ember._core.node.cluster_port import ClusterPort, ControlStore
 from ember._core.node.driver_reads import DriverReads
 from ember._core.node.gpus import GpuIds
@@ -110,6 +111,7 @@ class NodeManager:
         self.jobs = JobTracker(self)
         self.introspection = Introspection(self)
         self.driver_reads = DriverReads(self)
+        self.drivers = AttachedDrivers(self)
         self.task_manager.connect(actor_manager=self.actor_manager, jobs=self.jobs,
                                   placement=self.placement, remote=self.remote)
         self.actor_manager.connect(directory=self.directory, jobs=self.jobs,
@@ -129,8 +131,6 @@ class NodeManager:
         self._timers: list[tuple[float, int, _Timer]] = []
         self._timer_seq = itertools.count()
         self._stopped = False
-        self._listener: Any = None
-        self._token = b""
         self.on_driver_change: Callable[[bool, WorkerHandle, bytes], None] | None = None
         self._backlog: set[WorkerHandle] = set()  # sockets with unwritten frames
         # Driver requests blocked on a deferred reply, failed if the cluster shuts down.
@@ -214,88 +214,29 @@ class NodeManager:
                 self._run_timers()
                 self._watch_backlog()
 
-    # -- drivers that connect to a running node (cluster mode) --------------------------
-
     def listen(self, path: str, token: str) -> None:
         """Accept drivers on a Unix socket (owner-only file) that present the token."""
-        import socket
-
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(path)
-        os.chmod(path, 0o600)
-        sock.listen(64)
-        sock.setblocking(False)
-        self._listener = sock
-        self._token = token.encode()
-        self._gate = handshake.Gate()
+        sock = self.drivers.listen(path, token)
         with self.lock:
             self._sel.register(sock, selectors.EVENT_READ, "listen")
         self.wake()
 
-    def _accept_driver(self) -> None:
-        """Accept on the IO thread; authenticate on a thread of the connection's own, so a
-        slow or hostile peer never holds up the node."""
-        try:
-            sock, _ = self._listener.accept()
-        except (BlockingIOError, OSError):
-            return
-        threading.Thread(target=self._admit_driver, args=(sock,), daemon=True,
-                         name="ember-admit").start()
-
-    def _admit_driver(self, sock: Any) -> None:
-        import socket
-
-        sock.setblocking(True)
-        if not self._gate.enter():
-            sock.close()
-            return
-        try:
-            ok = handshake.accept(sock, self._token, limits.handshake_timeout_s())
-        finally:
-            self._gate.leave()
-        if not ok:
-            sock.close()
-            return
-        # Authenticated: from here on the peer speaks the node's framed protocol.
-        sock.settimeout(limits.handshake_timeout_s())
-        conn = framing.Connection(sock)
-        try:
-            hello = conn.recv_blocking()[0]
-            if not isinstance(hello, messages.Attach):
-                conn.close()
-                return
-            pid, namespace = int(hello.pid), str(hello.namespace)
-            with self.lock:
-                wid = next(self.wids)
-            socket.send_fds(sock, [b"F"], [self.store.fd])
-            job_id = os.urandom(4)
-            conn.send(messages.Welcome({
-                "node_id": self.node_id, "job_id": job_id, "wid": wid,
-                "namespace": namespace or f"anon-{os.urandom(4).hex()}",
-                "session_dir": self.session_dir, "totals": dict(self.total_resources),
-                "capacity": self.store.capacity, "cluster": self.link is not None,
-                "labels": dict(self.labels), "node_ip": self.node_ip}))
-        except (OSError, ValueError, TypeError, IndexError, framing.ConnectionClosed):
-            conn.close()
-            return
-        sock.settimeout(None)
-        sock.setblocking(False)
-        w = WorkerHandle(wid, pid, conn, "")
-        w.on_backlog = self.want_write
-        w.state = "driver"
+    def add_driver(self, w: WorkerHandle, job_id: bytes) -> bool:
+        """Serve an attached, authenticated driver's socket (False once stopped)."""
         with self.lock:
             if self._stopped:
-                conn.close()
-                return
-            self.workers[wid] = w
-            self._sel.register(sock, selectors.EVENT_READ, w)
+                return False
+            w.on_backlog = self.want_write
+            self.workers[w.wid] = w
+            self._sel.register(w.conn.sock, selectors.EVENT_READ, w)
             if self.on_driver_change is not None:
                 self.on_driver_change(True, w, job_id)
         self.wake()
+        return True
 
     def _on_readable(self, data: Any) -> None:
         if data == "listen":
-            self._accept_driver()
+            self.drivers.accept()
         elif data == "wake":
             try:
                 os.read(self._wake_r, 4096)
@@ -794,8 +735,7 @@ class NodeManager:
         if self.link is not None:
             self.link.stop()
         self._sel.close()
-        if self._listener is not None:
-            self._listener.close()
+        self.drivers.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
         self.envs.close()
