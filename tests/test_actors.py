@@ -54,7 +54,7 @@ def test_named_actor_lookup_and_get_if_exists():
     assert ember.get(b.add.remote()) == 101
     c = Counter.options(name="shared-counter", get_if_exists=True).remote(0)
     assert ember.get(c.add.remote()) == 102
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(ValueError, match="is already taken. Please use a different name"):
         Counter.options(name="shared-counter").remote()
     with pytest.raises(ValueError, match="Failed to look up"):
         ember.get_actor("no-such-actor")

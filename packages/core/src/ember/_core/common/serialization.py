@@ -199,6 +199,8 @@ def dumps_function(fn: Any, kind: str = "remote function") -> bytes:
             "global it captures) cannot be pickled; create such objects inside the task."
         ) from e
     if len(data) > FUNCTION_SIZE_ERROR_THRESHOLD:
+        if isinstance(fn, type):  # Ray names an actor by its class's own name
+            name = fn.__name__
         mib = 1024 * 1024
         raise ValueError(
             f"The {kind} {name} is too large ({len(data) // mib} MiB > "

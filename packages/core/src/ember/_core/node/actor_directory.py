@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember._core.common.specs import ActorSpec
 from ember._core.node.cluster_port import ActorRow
-from ember._core.node.records import ALIVE, DEAD, Actor
+from ember._core.node.records import ALIVE, DEAD, Actor, taken_name_message
 
 if TYPE_CHECKING:
     from ember._core.node.actor_manager import ActorManager
@@ -162,7 +162,9 @@ class ActorDirectory:
             except Exception as e:  # noqa: BLE001 - ALREADY_EXISTS, or no control store
                 details_of = getattr(e, "details", None)  # a grpc error's own message
                 details = details_of() if callable(details_of) else str(e)
-                reply(False, ValueError(f"Cannot create actor {spec.name!r}: {details}"))
+                reply(False, ValueError(taken_name_message(spec.name, spec.namespace)
+                                        if "already exists" in details else
+                                        f"Cannot create actor {spec.name!r}: {details}"))
                 return
             with self.node.lock:
                 if existed:

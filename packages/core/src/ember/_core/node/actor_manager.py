@@ -26,6 +26,7 @@ from ember._core.node.records import (
     Actor,
     GenState,
     Task,
+    taken_name_message,
 )
 from ember._core.node.requests import DEFERRED
 from ember._native import StoreFullError
@@ -83,10 +84,7 @@ class ActorManager:
             if existing is not None and self.actors[existing].state != DEAD:
                 if spec.get_if_exists:
                     return self._actor_info(caller, self.actors[existing])
-                raise ValueError(
-                    f"An actor named {name!r} already exists in namespace {ns!r}. Use "
-                    "get_if_exists=True to reuse it, or ember.get_actor() to look it up."
-                )
+                raise ValueError(taken_name_message(name, ns))
             if self.node.gcs is not None and not spec.name_claimed:
                 self.directory.claim_name_then_create(caller, reply, spec)  # names span the cluster
                 return DEFERRED

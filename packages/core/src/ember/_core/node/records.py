@@ -139,3 +139,11 @@ class PlacementGroup:
         self.attempt = 0  # counts placements across nodes; peers match returns against it
         self.creator: int | None = None  # the client that created it
         self.job = ""  # the job it goes with ("" if detached or held for a peer)
+
+
+def taken_name_message(name: str | None, namespace: str | None) -> str:
+    """Ray's words for creating an actor under a name a live actor has."""
+    return (f"The name {name} (namespace={namespace}) is already taken. Please use a "
+            f"different name or get the existing actor using "
+            f"ember.get_actor({name!r}, namespace={namespace!r}).")
+
