@@ -404,3 +404,23 @@ def test_graceful_actor_exit_runs_atexit_handlers(cluster, tmp_path, how):
     while not marker.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert marker.read_text() == "done"
+
+
+def test_a_crashed_actor_keeps_its_name_while_handles_exist():
+    @ember.remote(max_restarts=0)
+    class Crashes:
+        def pid(self):
+            return os.getpid()
+
+    a = Crashes.options(name="crashes").remote()
+    os.kill(ember.get(a.pid.remote()), signal.SIGKILL)
+    with pytest.raises(ActorDiedError):
+        ember.get(a.pid.remote())
+    with pytest.raises(ValueError, match="Please use a different name"):
+        Crashes.options(name="crashes").remote()
+    del a  # the last handle: the name is free again
+    b = Crashes.options(name="crashes").remote()
+    assert ember.get(ember.get_actor("crashes").pid.remote()) == ember.get(b.pid.remote())
+    ember.kill(b)  # frees the name at once, handles or not
+    c = Crashes.options(name="crashes").remote()
+    assert ember.get(c.pid.remote()) > 0

@@ -81,7 +81,7 @@ class ActorManager:
         spec.namespace = ns
         if name:
             existing = self.named.get((ns, name))
-            if existing is not None and self.actors[existing].state != DEAD:
+            if existing is not None:  # alive, or dead with handles still held
                 if spec.get_if_exists:
                     return self._actor_info(caller, self.actors[existing])
                 raise ValueError(taken_name_message(name, ns))
@@ -444,8 +444,10 @@ class ActorManager:
         actor.death_cause = cause
         if actor in self.pending_actors:
             self.pending_actors.remove(actor)
-        if actor.name and self.named.get((actor.namespace, actor.name)) == actor.actor_id:
-            del self.named[(actor.namespace, actor.name)]
+        # As in Ray, an actor that died by itself keeps its name while handles to it
+        # exist; ember.kill(), exit_actor() and going out of scope free it at once.
+        if actor.no_restart or actor.detached or actor.out_of_scope:
+            self._release_name(actor)
         err = self.actor_died_error(actor, cause, exc)
         for task in list(actor.inflight.values()) + list(actor.submitted):
             self.task_manager.fail_task(task, err)
@@ -493,11 +495,17 @@ class ActorManager:
             actor.num_restarts += 1
             actor.spec.num_restarts = actor.num_restarts
 
+    def _release_name(self, actor: Actor) -> None:
+        if actor.name and self.named.get((actor.namespace, actor.name)) == actor.actor_id:
+            del self.named[(actor.namespace, actor.name)]
+
     def _actor_out_of_scope(self, hid: bytes) -> None:
         actor = self.actors.get(hid[:-len(HANDLE_SUFFIX)])
         if actor is None or actor.detached:  # a named actor too, as in Ray
             return
         actor.out_of_scope = True
+        if actor.state == DEAD:
+            self._release_name(actor)
         self.maybe_terminate_idle(actor)
 
     def maybe_terminate_idle(self, actor: Actor) -> None:
