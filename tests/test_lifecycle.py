@@ -235,3 +235,30 @@ def test_a_remote_function_works_across_sessions(shutdown_after):
         assert ember.get(_square.remote(i), timeout=30) == i * i
         ember.shutdown()
         gc.collect()
+
+
+def test_an_actor_exiting_from_a_pool_thread_runs_its_atexit_handlers(shutdown_after,
+                                                                      tmp_path):
+    # A second session: the driver's own exit handler (shutdown) is inherited by the
+    # workers, which are forked while init() holds its lock. An actor leaving from a
+    # thread of its pool (concurrency groups) runs that handler too: it must return.
+    ember.init(num_cpus=1)
+    ember.shutdown()
+    ember.init(num_cpus=1)
+
+    @ember.remote(concurrency_groups={"io": 1})
+    class Leaves:
+        def __init__(self, path):
+            import atexit
+
+            atexit.register(lambda: open(path, "w").write("bye"))
+
+        def ready(self):
+            return True
+
+    marker = tmp_path / "atexit"
+    a = Leaves.remote(str(marker))
+    assert ember.get(a.ready.remote())
+    ready, _ = ember.wait([a.__ray_terminate__.remote()], timeout=30)
+    assert ready, "the actor never finished leaving"
+    assert marker.read_text() == "bye"

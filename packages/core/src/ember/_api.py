@@ -18,6 +18,16 @@ from ember._remote_function import RemoteFunction
 from ember.actor import ActorClass, ActorHandle
 
 _init_lock = threading.RLock()
+
+
+def _fresh_init_lock() -> None:
+    # Workers are forked (through the template) while init() holds the lock: a child's
+    # copy would stay locked forever, and its shutdown() at exit would never return.
+    global _init_lock
+    _init_lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_fresh_init_lock)
 _atexit_registered = False  # shutdown() runs at exit once a session was started
 
 
