@@ -92,7 +92,7 @@ class RuntimeContext:
 
     @property
     def namespace(self) -> str:
-        return self._info()["namespace"]
+        return self._task().get("namespace") or self._info()["namespace"]
 
     @property
     def current_actor(self) -> Any:

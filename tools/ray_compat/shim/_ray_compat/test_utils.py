@@ -97,6 +97,7 @@ def run_string_as_driver(driver_script: str, env: dict | None = None,
                           env=env or dict(os.environ), timeout=300)
     out = proc.stdout.decode(encode)
     if proc.returncode:
+        sys.stderr.write(f"driver output:\n{out}\n")  # shown with the failing test
         raise subprocess.CalledProcessError(proc.returncode, "driver", out)
     return out
 

@@ -48,6 +48,7 @@ class TaskSpec:
     strategy: str = "DEFAULT"
     labels: list | None = None
     job: str = ""  # set by the node: the driver whose work this is
+    namespace: str = ""  # set by the node: that job's namespace
     # -- set by the node for the worker that runs it -----------------------------------------
     gpu_ids: list[int] | None = None
     dep_payloads: list | None = None  # where each of `deps` is (the store, or inline)
@@ -104,6 +105,7 @@ class ActorSpec:
     labels: list | None = None
     meta: dict | None = None  # the class's method table, for handles
     job: str = ""  # set by the node
+    job_namespace: str = ""  # set by the node: the creating job's namespace
     num_restarts: int = 0  # set by the node before a restart
     name_claimed: bool = False  # the node already claimed the name in the control store
     gpu_ids: list[int] | None = None  # set by the node for the worker

@@ -161,7 +161,7 @@ class ActorDirectory:
                     row, get_if_exists=bool(spec.get_if_exists))
             except Exception as e:  # noqa: BLE001 - ALREADY_EXISTS, or no control store
                 details_of = getattr(e, "details", None)  # a grpc error's own message
-                details = details_of() if callable(details_of) else str(e)
+                details = str(details_of() if callable(details_of) else e)
                 reply(False, ValueError(taken_name_message(spec.name, spec.namespace)
                                         if "already exists" in details else
                                         f"Cannot create actor {spec.name!r}: {details}"))

@@ -77,7 +77,8 @@ class ActorManager:
 
     def op_create_actor(self, caller: int, reply: Any, spec: ActorSpec) -> dict:
         name = spec.name
-        ns = spec.namespace or self.node.namespace
+        spec.job_namespace = spec.job_namespace or self.jobs.namespace_of(caller)
+        ns = spec.namespace or spec.job_namespace
         spec.namespace = ns
         if name:
             existing = self.named.get((ns, name))
@@ -519,7 +520,7 @@ class ActorManager:
     # -- lookup -----------------------------------------------------------------------
 
     def op_get_actor(self, caller: int, reply: Any, name: str, namespace: str | None) -> dict:
-        ns = namespace or self.node.namespace
+        ns = namespace or self.jobs.namespace_of(caller)
         aid = self.named.get((ns, name))
         if (aid is None or self.actors[aid].state == DEAD) and self.node.gcs is not None:
             self.directory.named_elsewhere(reply, caller, name, ns)

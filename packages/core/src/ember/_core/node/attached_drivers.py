@@ -77,9 +77,10 @@ class AttachedDrivers:
                 wid = next(node.wids)
             socket.send_fds(sock, [b"F"], [node.store.fd])
             job_id = os.urandom(4)
+            namespace = namespace or f"anon-{os.urandom(4).hex()}"
             conn.send(messages.Welcome({
                 "node_id": node.node_id, "job_id": job_id, "wid": wid,
-                "namespace": namespace or f"anon-{os.urandom(4).hex()}",
+                "namespace": namespace,
                 "session_dir": node.session_dir, "totals": dict(node.total_resources),
                 "capacity": node.store.capacity, "cluster": node.link is not None,
                 "labels": dict(node.labels), "node_ip": node.node_ip}))
@@ -90,7 +91,7 @@ class AttachedDrivers:
         sock.setblocking(False)
         w = WorkerHandle(wid, pid, conn, "")
         w.state = "driver"
-        if not node.add_driver(w, job_id):
+        if not node.add_driver(w, job_id, namespace):
             conn.close()
 
     def close(self) -> None:

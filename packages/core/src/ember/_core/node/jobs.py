@@ -34,6 +34,7 @@ class JobTracker:
     def __init__(self, node: NodeManager) -> None:
         self.node = node
         self.ended_jobs: set[str] = set()
+        self.driver_namespaces: dict[int, str] = {}  # of attached drivers, by worker id
 
     def connect(
         self,
@@ -63,6 +64,22 @@ class JobTracker:
         if w.actor is not None:
             return w.actor.spec.job
         return ""
+
+    def namespace_of(self, caller: int) -> str:
+        """The namespace of the job whose work `caller` runs (as in Ray, work names and
+        finds actors in its job's namespace, on whichever node it runs)."""
+        if caller == 0:
+            return self.node.namespace
+        w = self.node.workers.get(caller)
+        ns = ""
+        if w is not None:
+            if w.state == "driver":
+                ns = self.driver_namespaces.get(w.wid, "")
+            elif w.task is not None:
+                ns = w.task.spec.namespace
+            elif w.actor is not None:
+                ns = w.actor.spec.job_namespace
+        return ns or self.node.namespace
 
     def job_of_driver(self, w: Any) -> str:
         """The job of a driver attached to this node (unique in the cluster)."""

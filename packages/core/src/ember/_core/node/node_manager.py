@@ -221,11 +221,12 @@ class NodeManager:
             self._sel.register(sock, selectors.EVENT_READ, "listen")
         self.wake()
 
-    def add_driver(self, w: WorkerHandle, job_id: bytes) -> bool:
+    def add_driver(self, w: WorkerHandle, job_id: bytes, namespace: str) -> bool:
         """Serve an attached, authenticated driver's socket (False once stopped)."""
         with self.lock:
             if self._stopped:
                 return False
+            self.jobs.driver_namespaces[w.wid] = namespace
             w.on_backlog = self.want_write
             self.workers[w.wid] = w
             self._sel.register(w.conn.sock, selectors.EVENT_READ, w)
@@ -510,6 +511,7 @@ class NodeManager:
         """A connected driver left: its job ends on every node (tasks, actors), except
         for its detached actors."""
         self.jobs.end_job(self.jobs.job_of_driver(w))
+        self.jobs.driver_namespaces.pop(w.wid, None)
         for actor in list(self.actor_manager.actors.values()):
             if actor.caller == w.wid and not actor.detached:
                 actor.no_restart = True

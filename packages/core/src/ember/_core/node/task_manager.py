@@ -76,6 +76,7 @@ class TaskManager:
         self.check_feasible(spec.resources or {}, spec.pg, spec.name,
                              spec.affinity)
         spec.job = self.jobs.job_of(caller)
+        spec.namespace = self.jobs.namespace_of(caller)
         self.jobs.check_job_alive(spec)
         spec.env_key = self.node.envs.register(spec.runtime_env)
         task = Task(spec, caller)

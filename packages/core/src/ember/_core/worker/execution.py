@@ -219,6 +219,8 @@ class Runner:
             "name": spec.name, "pg": spec.pg or actor.get("pg"),
             "pg_capture": spec.pg_capture or actor.get("pg_capture"),
             "actor_name": self.registered_name,
+            "namespace": spec.namespace if isinstance(spec, TaskSpec) and not spec.actor_id
+            else actor.get("namespace", ""),
             "function_name": self._function_name(spec),
             "restarted": actor.get("restarted", False),
         })
@@ -289,6 +291,7 @@ class Runner:
         # What holds for every call of this actor, and for threads its methods start.
         self.client.actor_ctx = {"actor_id": spec.actor_id,
                                  "actor_name": self.registered_name,
+                                 "namespace": spec.job_namespace,
                                  "resources": spec.resources or {},
                                  "pg": spec.pg, "pg_capture": spec.pg_capture,
                                  "restarted": spec.num_restarts > 0}
