@@ -135,3 +135,25 @@ def test_the_first_call_starts_a_cluster_unless_auto_connect_is_off(shutdown_aft
     monkeypatch.delenv("RAY_ENABLE_AUTO_CONNECT")
     assert ember.get(Foo.remote().get_val.remote()) == 3  # auto-init, as Ray
     assert ember.is_initialized()
+
+
+def test_a_default_actor_needs_a_free_cpu_to_be_placed_but_holds_none(shutdown_after):
+    ember.init(num_cpus=1)
+
+    @ember.remote
+    class Default:
+        def ping(self):
+            return "pong"
+
+    # Placed where 1 CPU is free, then holds none: two default actors on a 1-CPU node.
+    first, second = Default.remote(), Default.remote()
+    assert ember.get([first.ping.remote(), second.ping.remote()]) == ["pong", "pong"]
+    assert ember.available_resources().get("CPU") == 1.0
+    ember.shutdown()
+
+    ember.init(num_cpus=0)
+    waiting = Default.remote()
+    ready, _ = ember.wait([waiting.ping.remote()], timeout=0.5)
+    assert ready == []  # no node has a CPU to place it on: it stays pending, as in Ray
+    explicit = Default.options(num_cpus=0).remote()  # asked for no CPU: placed anywhere
+    assert ember.get(explicit.ping.remote()) == "pong"

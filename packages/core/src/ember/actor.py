@@ -165,6 +165,8 @@ class ActorClass:
             actor_id=ids.new_actor_id(), fn_id=self._fn_id, fn_bytes=self._fn_bytes,
             class_name=self._cls.__qualname__, args=blob, deps=deps,
             contained=contained, resources=_options.resources(options, 0.0),
+            default_resources=all(options.get(k) is None for k in (
+                "num_cpus", "num_gpus", "resources", "accelerator_type")),
             max_restarts=_options.count(options, "max_restarts", 0),
             max_task_retries=_options.count(options, "max_task_retries", 0),
             max_concurrency=max_conc, concurrency_groups=groups, name=name,

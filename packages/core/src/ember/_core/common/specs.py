@@ -87,6 +87,9 @@ class ActorSpec:
     deps: list[bytes] = field(default_factory=list)
     contained: list[bytes] = field(default_factory=list)
     resources: dict[str, float] = field(default_factory=dict)
+    # No resources were asked for: as in Ray, placing the actor needs 1 CPU free and
+    # running it holds none.
+    default_resources: bool = False
     max_restarts: int = 0
     max_task_retries: int = 0
     max_concurrency: int | None = None

@@ -170,7 +170,7 @@ class ActorManager:
                 return
             ok = bool(node)
         else:
-            ok = self.node.scheduler.acquire(self.node.node_id, actor.resources)
+            ok = self._acquire_here(actor)
         if not ok:
             target = self.remote.actor_target(actor, local_fits=False)
             if target:
@@ -179,8 +179,8 @@ class ActorManager:
             if actor not in self.pending_actors:
                 self.pending_actors.append(actor)
             if pg is None:
-                self.task_manager.note_infeasible(actor.resources, f"Actor {actor.class_name!r}",
-                                      actor.caller)
+                self.task_manager.note_infeasible(actor.placement_resources,
+                                                  f"Actor {actor.class_name!r}", actor.caller)
             return
         actor.node_id = self.node.node_id
         w = self.node.idle.pop(actor.env_key)
@@ -188,6 +188,16 @@ class ActorManager:
             self.start_actor_on(actor, w)
         else:
             self.node.start_worker(actor.env_key, actor)
+
+    def _acquire_here(self, actor: Actor) -> bool:
+        """Take the actor's resources on this node; a default actor also needs 1 CPU
+        free here (checked, not held), as in Ray."""
+        sched, here = self.node.scheduler, self.node.node_id
+        if actor.placement_resources is not actor.resources:
+            if not sched.acquire(here, actor.placement_resources):
+                return False
+            sched.release(here, actor.placement_resources)
+        return sched.acquire(here, actor.resources)
 
     def retry_pending_actors(self) -> None:
         if not self.pending_actors:

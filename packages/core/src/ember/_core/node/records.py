@@ -83,7 +83,8 @@ class Actor:
                  "num_restarts", "no_restart", "submitted", "inflight", "death_cause",
                  "name", "namespace", "detached", "resources", "env_key", "class_name",
                  "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids",
-                 "remote_node", "owner", "proxy", "owner_node", "unschedulable")
+                 "remote_node", "owner", "proxy", "owner_node", "unschedulable",
+                 "placement_resources")
 
     def __init__(self, spec: ActorSpec, caller: int) -> None:
         self.actor_id: bytes = spec.actor_id
@@ -101,6 +102,10 @@ class Actor:
         self.namespace: str = spec.namespace or ""
         self.detached = spec.lifetime == "detached"
         self.resources: dict[str, float] = spec.resources or {}
+        # What must be free where it is placed (a default actor: 1 CPU it does not hold).
+        self.placement_resources = self.resources
+        if spec.default_resources and self.resources.get("CPU", 0.0) < 1.0:
+            self.placement_resources = {**self.resources, "CPU": 1.0}
         self.env_key: str = spec.env_key
         self.class_name: str = spec.class_name
         self.out_of_scope = False

@@ -268,7 +268,7 @@ class RemoteNodes:
             return ""
         if actor.pg is not None:
             return ""
-        return self._picked_peer(actor.spec, actor.resources, local_fits)
+        return self._picked_peer(actor.spec, actor.placement_resources, local_fits)
 
     def forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
         from ember._core.node.records import ALIVE
