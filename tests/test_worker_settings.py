@@ -132,3 +132,21 @@ def test_a_node_with_many_cpus_prestarts_few_workers_and_grows_on_demand(shutdow
     barrier = Barrier.remote()
     pids = ember.get([meet.remote(barrier, n) for _ in range(n)], timeout=120)
     assert len(set(pids)) == n  # one worker each, all at once
+
+
+def test_gpu_work_and_other_work_never_share_a_worker(shutdown_after):
+    ember.init(num_cpus=1, num_gpus=1)
+
+    @ember.remote(num_gpus=1)
+    def gpu():
+        return os.getpid()
+
+    @ember.remote
+    def cpu():
+        return os.getpid()
+
+    cpu_pid = ember.get(cpu.remote())
+    gpu_pid = ember.get(gpu.remote())
+    assert cpu_pid != gpu_pid  # as in Ray: a worker that ran CPU work takes no GPU work
+    assert ember.get(gpu.remote()) == gpu_pid  # ... but GPU workers are reused for GPU work
+    assert ember.get(cpu.remote()) == cpu_pid

@@ -183,7 +183,7 @@ class ActorManager:
                                                   f"Actor {actor.class_name!r}", actor.caller)
             return
         actor.node_id = self.node.node_id
-        w = self.node.idle.pop(actor.env_key)
+        w = self.node.idle.pop(actor.env_key, actor.resources.get("GPU", 0.0) > 0)
         if w is not None:
             self.start_actor_on(actor, w)
         else:

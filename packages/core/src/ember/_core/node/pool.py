@@ -23,7 +23,7 @@ class WorkerHandle:
 
     __slots__ = ("wid", "pid", "conn", "env_key", "state", "task", "actor", "fns",
                  "pins", "held", "blocked", "holds_resources", "on_backlog", "creating",
-                 "calls", "reader")
+                 "calls", "reader", "gpu")
 
     def __init__(self, wid: int, pid: int, conn: framing.Connection, env_key: str) -> None:
         self.wid = wid
@@ -42,6 +42,9 @@ class WorkerHandle:
         self.creating: set[bytes] = set()  # store objects it created, not yet sealed
         self.calls: Counter[bytes] = Counter()  # runs per function with max_calls
         self.reader = False  # a driver thread reads its socket instead of the IO loop
+        # Whether it ran GPU work (None: nothing yet). As in Ray, a worker serves either
+        # GPU work or other work, never both.
+        self.gpu: bool | None = None
 
     def send(self, msg: object) -> bool:
         """Send without ever blocking the node manager; the IO loop writes the rest."""
@@ -162,11 +165,19 @@ class IdleWorkers:
     def push(self, w: WorkerHandle) -> None:
         self._by_env.setdefault(w.env_key, deque()).append(w)
 
-    def pop(self, env_key: str) -> WorkerHandle | None:
+    def pop(self, env_key: str, gpu: bool = False) -> WorkerHandle | None:
+        """The most recently used idle worker for `env_key` that may run GPU (or non-GPU)
+        work; it is marked as such."""
         q = self._by_env.get(env_key)
-        while q:
-            w = q.pop()
-            if w.state == IDLE:
+        while q and q[-1].state != IDLE:
+            q.pop()
+        if not q:
+            return None
+        for i in range(len(q) - 1, -1, -1):
+            w = q[i]
+            if w.state == IDLE and w.gpu in (None, gpu):
+                del q[i]
+                w.gpu = gpu
                 return w
         return None
 

@@ -261,10 +261,11 @@ class TaskManager:
         if node != self.node.node_id:  # its placement group's bundle is on a peer
             self.remote.forward(task, node, reserved=True)
             return True
-        w = self.node.idle.pop(task.env_key)
+        gpu = task.resources.get("GPU", 0.0) > 0
+        w = self.node.idle.pop(task.env_key, gpu)
         if w is None:
             self.release_task_resources(task)
-            self._grow_pool(task.env_key, depth)
+            self._grow_pool(task.env_key, depth, gpu)
             return False
         return self._run_on(task, w)
 
@@ -305,7 +306,7 @@ class TaskManager:
         if w is not None and w.state == "driver":
             w.send(messages.Warn(msg))
 
-    def _grow_pool(self, env_key: str, demand: int) -> None:
+    def _grow_pool(self, env_key: str, demand: int, gpu: bool = False) -> None:
         pending = self.node.template.pending[env_key]
         if pending >= min(demand, max(2, 2 * self.node.num_cpus)):  # a 0-CPU node runs 0-CPU tasks
             return
@@ -314,13 +315,15 @@ class TaskManager:
         plain = sum(1 for w in self.node.workers.values()
                     if w.actor is None and w.state != "driver" and not w.blocked)
         if plain + sum(self.node.template.pending.values()) >= self.max_task_workers:
-            self._reap_idle_other_env(env_key)
+            self._reap_idle_other_kind(env_key, gpu)
             return
         self.node.start_worker(env_key, None)
 
-    def _reap_idle_other_env(self, env_key: str) -> None:
+    def _reap_idle_other_kind(self, env_key: str, gpu: bool) -> None:
+        """Retire one idle worker that cannot take this work (another runtime env, or the
+        other side of the GPU divide) to make room for one that can."""
         for w in list(self.node.workers.values()):
-            if w.state == "idle" and w.env_key != env_key:
+            if w.state == "idle" and (w.env_key != env_key or w.gpu not in (None, gpu)):
                 self.node.idle.discard(w)
                 w.kill()
                 return
