@@ -194,6 +194,30 @@ def test_gpu_ids_are_assigned_per_task(shutdown_after):
     assert ember.get(half_gpu.remote()) in ([0], [1])
 
 
+def test_work_without_gpus_can_be_shown_none(shutdown_after, monkeypatch):
+    monkeypatch.setenv("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "1")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    ember.init(num_cpus=1, num_gpus=1)
+
+    @ember.remote
+    def visible():
+        return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    @ember.remote(num_gpus=1)
+    class OnGpu:
+        def visible(self):
+            return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    @ember.remote(num_gpus=0)
+    class NoGpu:
+        def visible(self):
+            return os.environ.get("CUDA_VISIBLE_DEVICES")
+
+    assert ember.get(visible.remote()) == ""  # Ray's override on zero: no GPU visible
+    assert ember.get(OnGpu.remote().visible.remote()) == "0"
+    assert ember.get(NoGpu.remote().visible.remote()) == ""
+
+
 def test_get_blocked_in_another_thread_returns_at_shutdown(shutdown_after):
     import threading
 

@@ -37,6 +37,11 @@ class Runner:
         self.methods: dict[str, Any] = {}  # the actor's bound methods, by name
         self.names: dict[Any, str] = {}  # Ray's function names, by function id or method
         self.set_gpus = False
+        # Ray's RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO=1: work given no GPU sees an empty
+        # CUDA_VISIBLE_DEVICES (no GPU at all) instead of the machine's.
+        self.hide_gpus = "1" in (os.environ.get("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO"),
+                                 os.environ.get("EMBER_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO"))
+        self.actor_gpus = False
         # Ray sets OMP_NUM_THREADS to the task's CPUs unless the environment already does.
         self.omp_fixed = "OMP_NUM_THREADS" in os.environ
         self.omp = ""
@@ -202,6 +207,10 @@ class Runner:
         gpu_ids = spec.gpu_ids
         if gpu_ids:
             os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_ids))
+            self.set_gpus = True
+            self.actor_gpus = isinstance(spec, ActorSpec)
+        elif self.hide_gpus and not self.actor_gpus:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ""
             self.set_gpus = True
         elif self.set_gpus and self.actor_id is None:
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # not for this task
