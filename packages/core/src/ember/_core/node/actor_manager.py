@@ -163,7 +163,7 @@ class ActorManager:
                 self.pending_actors.append(actor)
             return
         if pg is not None:
-            node = (self.node.scheduler.acquire_bundle(pg[0], pg[1], actor.resources)
+            node = (self.placement.acquire_bundle(pg, actor.resources)
                     if self.placement.pg_ready_for(pg) else "")
             if node and node != self.node.node_id:  # its bundle is on a peer
                 self.remote.forward_actor(actor, node, reserved=True)
@@ -228,7 +228,7 @@ class ActorManager:
         actor.pid = w.pid
         actor.node_id = self.node.node_id
         gpus = actor.resources.get("GPU")
-        actor.gpu_ids = self.node.gpus.allocate(gpus) if gpus else []
+        actor.gpu_ids = self.placement.allocate_gpus(actor.pg, gpus) if gpus else []
         self.task_manager.send_task(w, "actor_init", actor.spec, deps, actor.gpu_ids, payloads)
         actor.state = ALIVE
         self.directory.actor_moved(actor)

@@ -526,6 +526,7 @@ class NodeManager:
             for _ in range(n):
                 self.store.release(oid)
         w.pins.clear()
+        self.placement.owner_died(w.wid)
         for oid in list(w.held):
             self.objects.remove_holder(oid, w.wid)
         w.held.clear()

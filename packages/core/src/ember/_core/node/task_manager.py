@@ -174,7 +174,7 @@ class TaskManager:
         if pg is not None:
             if not self.placement.pg_ready_for(pg):
                 return ""
-            return self.node.scheduler.acquire_bundle(pg[0], pg[1], task.resources)
+            return self.placement.acquire_bundle(pg, task.resources)
         return self.node.node_id if self.node.scheduler.acquire(self.node.node_id, task.resources) else ""
 
     def release_task_resources(self, task: Task) -> None:
@@ -345,7 +345,7 @@ class TaskManager:
         task.ran_until = 0.0
         task.worker_pid = w.pid
         gpus = task.resources.get("GPU")
-        task.gpu_ids = self.node.gpus.allocate(gpus) if gpus else []
+        task.gpu_ids = self.placement.allocate_gpus(task.spec.get("pg"), gpus) if gpus else []
         self.send_task(w, "task", task.spec, task.deps, task.gpu_ids, payloads)
         return True
 
@@ -434,7 +434,8 @@ class TaskManager:
 
     def release_gpus(self, owner: Any) -> None:
         if owner.gpu_ids:
-            self.node.gpus.release(owner.gpu_ids, owner.resources.get("GPU", 0))
+            pg = owner.spec.get("pg")
+            self.placement.release_gpus(pg, owner.gpu_ids, owner.resources.get("GPU", 0))
             owner.gpu_ids = []
 
     # -- completion -------------------------------------------------------------------
