@@ -252,6 +252,9 @@ class ActorManager:
         actor = self.actors.get(spec["actor_id"])
         task = Task(spec, caller)
         task.actor = actor
+        caller_w = self.node.workers.get(caller)
+        if caller_w is not None and caller_w.task is not None:  # for recursive cancel
+            task.parent = caller_w.task.task_id
         retries = spec.get("max_task_retries")
         if retries is None and actor is not None:
             retries = actor.spec.get("max_task_retries", 0)
@@ -365,16 +368,23 @@ class ActorManager:
         self.task_manager.finish_task(task, results)
         self.maybe_terminate_idle(actor)
 
-    def cancel_actor_task(self, task: Task, force: bool) -> bool:
+    def cancel_actor_task(self, task: Task, force: bool, recursive: bool = False) -> bool:
+        """A call not sent yet is dropped; one sent to the actor is told (it is not run if
+        it has not started; a running call of an async actor is cancelled, one of a sync
+        or threaded actor sees `is_canceled()`), as in Ray."""
         if force:
             raise ValueError("force=True is not supported for actor tasks; use ember.kill().")
         actor = task.actor
         assert actor is not None
-        task.cancelled = True
+        already, task.cancelled = task.cancelled, True
         if task in actor.submitted:
             actor.submitted.remove(task)
             err = serialization.serialize_error(TaskCancelledError(task.task_id.hex()))
             self.task_manager.fail_task(task, err.to_bytes())
+        elif already:
+            pass
+        elif task.remote_node:  # the actor lives on a peer
+            self.remote.send_cancel(task, False, recursive)
         elif task.task_id in actor.inflight and actor.worker is not None:
             actor.worker.send(messages.Cancel(task.task_id))
         return True

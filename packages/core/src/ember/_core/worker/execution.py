@@ -109,9 +109,13 @@ class Runner:
         """Serialize a task's exception; also say whether retry_exceptions covers it."""
         name = spec.get("name") or "task"
         asyncio = sys.modules.get("asyncio")
-        cancelled = (KeyboardInterrupt,) + ((asyncio.CancelledError,) if asyncio else ())
-        if isinstance(e, cancelled):
+        if asyncio is not None and isinstance(e, asyncio.CancelledError):
             err: BaseException = TaskCancelledError(spec["task_id"].hex())
+            return serialization.serialize_error(err).to_bytes(), False
+        if isinstance(e, KeyboardInterrupt):  # cancelled while running: as Ray reports it
+            tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+            err = RayTaskError(name, tb, TaskCancelledError(spec["task_id"].hex()),
+                               pid=os.getpid())
             return serialization.serialize_error(err).to_bytes(), False
         if isinstance(e, RayTaskError):
             err = e
@@ -185,7 +189,7 @@ class Runner:
         for i, item in enumerate(gen, 1):
             self.client.send(messages.GeneratorItem(tid, i, self.encode(ids.return_id(tid, i), item)))
 
-    def _set_ctx(self, spec: dict) -> None:
+    def _set_ctx(self, spec: dict) -> dict:
         gpu_ids = spec.get("gpu_ids")
         if gpu_ids:
             os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_ids))
@@ -200,7 +204,7 @@ class Runner:
             omp = str(max(1, int(resources.get("CPU", 1))))
             if omp != self.omp:
                 os.environ["OMP_NUM_THREADS"] = self.omp = omp
-        context.task_ctx.set({
+        ctx = {
             "task_id": spec["task_id"], "actor_id": self.actor_id,
             "resources": resources,
             "name": spec.get("name", ""), "pg": spec.get("pg") or actor.get("pg"),
@@ -208,7 +212,27 @@ class Runner:
             "actor_name": self.registered_name,
             "function_name": self._function_name(spec),
             "restarted": actor.get("restarted", False),
-        })
+        }
+        context.task_ctx.set(ctx)
+        return ctx
+
+    def _cancelled_before_start(self, spec: dict) -> bool:
+        """Report a call cancelled before it started (it never runs); False if it was not."""
+        c = self.client
+        tid = spec["task_id"]
+        if not c.early_cancels or tid not in c.early_cancels:
+            return False
+        c.early_cancels.discard(tid)
+        if "fn_bytes" in spec:  # sent once per worker: the next call of it will not carry it
+            try:
+                self._function(spec)
+            except Exception:  # noqa: BLE001 - reported by the call that runs it
+                pass
+        err = serialization.serialize_error(TaskCancelledError(tid.hex())).to_bytes()
+        n = spec.get("num_returns", 1)
+        results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
+        c.send(messages.TaskDone(tid, results, False, (time.time(), time.time())))
+        return True
 
     # -- plain tasks and sync actors (main thread) -------------------------------------
 
@@ -220,10 +244,15 @@ class Runner:
 
     def _run_sync(self, spec: dict, is_actor: bool) -> None:
         c = self.client
+        if self._cancelled_before_start(spec):
+            return
         started = time.time()  # for the state API and the timeline
-        self._set_ctx(spec)
+        tid = spec["task_id"]
+        c.running[tid] = self._set_ctx(spec)
         retryable = False
         on_main = threading.current_thread() is threading.main_thread()
+        if on_main and not is_actor:  # a plain task: ember.cancel interrupts it
+            c.main_task = tid
         a: Any = ()
         k: Any = {}
         try:
@@ -232,6 +261,8 @@ class Runner:
             if on_main:
                 c.in_user_code = True
             try:
+                if c.cancel_pending:  # cancelled while its arguments were read
+                    c._interrupt_if_cancelled()
                 value = fn(*a, **k)
                 if inspect.iscoroutine(value):
                     import asyncio
@@ -256,6 +287,10 @@ class Runner:
                 results = []
         finally:
             context.task_ctx.set(None)
+            c.running.pop(tid, None)
+            if on_main and not is_actor:
+                c.main_task = None
+                c.cancel_pending = c.cancel_raised = False
         # Drop the arguments first, so that their unpins travel ahead of "done": the node
         # may need their room in the store for the next task's arguments.
         a = k = None
@@ -420,8 +455,10 @@ class AsyncExecutor:
             sem = self.sems[group] = asyncio.Semaphore(self.limits[group])
         retryable = False
         async with sem:
+            if r._cancelled_before_start(spec):
+                return
             started = time.time()
-            r._set_ctx(spec)
+            r.client.running[spec["task_id"]] = r._set_ctx(spec)
             try:
                 a, k = r._args(spec)
                 value = r._method(spec["method"])(*a, **k)
@@ -446,6 +483,8 @@ class AsyncExecutor:
                 err, retryable = r._error(spec, e)
                 n = spec.get("num_returns", 1)
                 results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
+            finally:
+                r.client.running.pop(spec["task_id"], None)
             r.client.send(messages.TaskDone(spec["task_id"], results, retryable,
                                             (started, time.time())))
             r.keep.pop(spec["task_id"], None)
