@@ -92,18 +92,31 @@ class WorkerClient(BaseClient):
             self._pump(lambda: rid in self.replies)
         except BaseException:  # interrupted (cancelled): its reply is dropped when it comes
             with self.cond:
-                if self.replies.pop(rid, None) is None:
+                got = self.replies.pop(rid, None)
+                if got is None:
                     self.abandoned[rid] = (op, args)
+            if got is not None:
+                self._drop_reply(op, args, *got)
             raise
         finally:
             self.in_runtime -= 1
         with self.cond:
             ok, value = self.replies.pop(rid)
         if self.cancel_pending:  # cancelled while in the runtime: interrupt on return
-            self._interrupt_if_cancelled()
+            try:
+                self._interrupt_if_cancelled()
+            except KeyboardInterrupt:
+                self._drop_reply(op, args, ok, value)
+                raise
         if not ok:
             raise value
         return value
+
+    def _drop_reply(self, op: str, args: tuple, ok: bool, value: Any) -> None:
+        """Release what the node pinned for a reply nobody will read (a get's values)."""
+        if op == "get" and ok:
+            self.unpins.extend(oid for oid, p in zip(args[0], value, strict=False)
+                               if p[0] != "i")
 
     def _interrupt_if_cancelled(self) -> None:
         """Raise KeyboardInterrupt in the cancelled plain task's user code (once)."""
@@ -191,9 +204,7 @@ class WorkerClient(BaseClient):
                 cb(m.ok, m.value)
             elif self.abandoned and m.rid in self.abandoned:
                 op, args = self.abandoned.pop(m.rid)
-                if op == "get" and m.ok:  # release what the node pinned for this reply
-                    self.unpins.extend(oid for oid, p in zip(args[0], m.value, strict=False)
-                                       if p[0] != "i")
+                self._drop_reply(op, args, m.ok, m.value)
             else:
                 self.replies[m.rid] = (m.ok, m.value)
         elif t is messages.Execute:
