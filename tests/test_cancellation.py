@@ -238,3 +238,36 @@ def test_cancel_reaches_a_task_owned_by_another_node(three_nodes, force):
     ember.cancel(inner, force=force)
     with pytest.raises(TaskCancelledError):
         ember.get(inner, timeout=30)
+
+
+def test_a_cancelled_task_is_not_run_again_to_rebuild_a_lost_result(shutdown_after):
+    import numpy as np
+
+    from ember.exceptions import ObjectReconstructionFailedError
+
+    cluster = Cluster()
+    cluster.add_node(num_cpus=0)
+    ember.init(address=cluster.address)
+    worker = cluster.add_node(num_cpus=2)
+    cluster.wait_for_nodes()
+    try:
+        @ember.remote(num_cpus=2)
+        def produce():
+            return np.zeros(1 << 20)  # large: it stays in the store of the node that ran it
+
+        @ember.remote(num_cpus=2)
+        def consume(refs):
+            return ember.get(refs[0])
+
+        ref = produce.remote()
+        # fetch_local=False: ready once it exists on its node, and not copied here.
+        assert ember.wait([ref], fetch_local=False, timeout=60)[0] == [ref]
+        ember.cancel(ref)
+        cluster.remove_node(worker)
+        cluster.add_node(num_cpus=2)
+        cluster.wait_for_nodes()
+        with pytest.raises(ObjectReconstructionFailedError):
+            ember.get(consume.remote([ref]), timeout=60)
+    finally:
+        ember.shutdown()
+        cluster.shutdown()

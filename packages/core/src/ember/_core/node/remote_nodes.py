@@ -592,6 +592,7 @@ class RemoteNodes:
             for c in contained:  # kept until the value is here (or dropped)
                 self.node.objects.incref(c)
             copies.append((oid, e))
+            self.node.objects.located(oid)  # for wait(fetch_local=False)
         if not copies:
             return
         task.remote_left += len(copies)
