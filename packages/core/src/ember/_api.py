@@ -330,7 +330,7 @@ def wait(object_refs: Sequence[ObjectRef], *, num_returns: int = 1,
         raise ValueError("num_returns cannot be greater than the number of objects provided "
                          f"to wait ({num_returns} > {len(refs_list)}).")
     timeout = _options.timeout(timeout)
-    ready_ids = _client().wait_ids(ids, num_returns, timeout)
+    ready_ids = _client().wait_ids(ids, num_returns, timeout, bool(fetch_local))
     return _split(refs_list, ids, ready_ids)
 
 

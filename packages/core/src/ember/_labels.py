@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["DEFAULT_PREFIX", "matches", "parse_labels", "selectors", "validate_node_labels"]
+__all__ = ["DEFAULT_PREFIX", "matches", "parse_labels", "selector_error", "selectors",
+           "validate_node_labels"]
 
 DEFAULT_PREFIX = "ray.io/"
 _NAME = r"([a-zA-Z0-9]([a-zA-Z0-9_.-]{0,61}[a-zA-Z0-9])?)"
@@ -66,7 +67,8 @@ def parse_labels(text: str) -> dict[str, str]:
     return validate_node_labels(labels)
 
 
-def _selector_error(selector: Any) -> str:
+def selector_error(selector: Any) -> str:
+    """Why a label selector is malformed (Ray's message), or "" if it is well formed."""
     if not isinstance(selector, dict):
         return ""  # the caller raises TypeError for the top-level selector
     for key, value in selector.items():
@@ -92,7 +94,7 @@ def selectors(options: dict) -> list[dict[str, str]] | None:
         if not isinstance(primary, dict):
             raise TypeError(f"label_selector must be a dict of label keys to conditions, got "
                             f"{type(primary).__name__}.")
-        if err := _selector_error(primary):
+        if err := selector_error(primary):
             raise ValueError(err)
     chain = [dict(primary or {})]
     if fallback is not None:
@@ -110,7 +112,7 @@ def selectors(options: dict) -> list[dict[str, str]] | None:
             sel = entry["label_selector"]
             if not isinstance(sel, dict):
                 raise ValueError('The value of "label_selector" must be a dictionary.')
-            if err := _selector_error(sel):
+            if err := selector_error(sel):
                 raise ValueError(err)
             chain.append(dict(sel))
     return chain

@@ -126,6 +126,9 @@ def resources(options: dict, default_cpus: float) -> dict[str, float]:
         if name in ("CPU", "GPU"):
             raise ValueError(f"Use the num_cpus and num_gpus options instead of "
                              f"resources={{{name!r}: ...}}.")
+        if name == "bundle":
+            raise ValueError("The resource should not include `bundle` which is reserved "
+                             f"for placement groups. resources: {custom}")
         if not isinstance(name, str):
             raise TypeError(f"Resource names must be strings, got {name!r}.")
         if isinstance(amount, bool) or not isinstance(amount, numbers.Real) or amount < 0:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import inspect
+import itertools
 import os
 import pickle
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import ember
@@ -57,6 +59,7 @@ class ReplicaActor:
         self._listener: ChannelListener | None = None
         self._plain_app: Any = None
         self._metrics = ReplicaMetrics(app_name, deployment_name, replica_id)
+        self._request_ids = itertools.count()
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -226,10 +229,30 @@ class ReplicaActor:
             result = await result
         return result
 
-    def _enter(self, meta: dict) -> contextvars.Token:
+    def _enter(self, meta: dict, internal_id: str = "") -> contextvars.Token:
         return context.set_request_context(context.RequestContext(
             request_id=meta.get("request_id", ""), route=meta.get("route", ""),
-            app_name=self._app, multiplexed_model_id=meta.get("model_id", "")))
+            app_name=self._app, multiplexed_model_id=meta.get("model_id", ""),
+            _internal_request_id=internal_id))
+
+    @contextlib.contextmanager
+    def _request_scope(self, meta: dict) -> Iterator[None]:
+        """Set the request context for a handle request. The requests the user's code
+        makes to other deployments meanwhile are kept under the request's internal id:
+        when this request is cancelled they are cancelled too, as in Ray (those still
+        running when it ends otherwise are left to finish)."""
+        internal_id = f"{self._replica_id}:{next(self._request_ids)}"
+        token = self._enter(meta, internal_id)
+        task = asyncio.current_task()
+        try:
+            yield
+        finally:
+            context._request.reset(token)
+            children = context._take_child_requests(internal_id)
+            # Cancelled, even where the user's code caught the CancelledError.
+            if task is not None and task.cancelling():
+                for child in children:
+                    child.cancel()
 
     # -- requests ---------------------------------------------------------------------
 
@@ -238,8 +261,7 @@ class ReplicaActor:
         started, failed = time.perf_counter(), True
         try:
             async with self._sem:
-                token = self._enter(meta)
-                try:
+                with self._request_scope(meta):
                     fn = self._target(meta["method"])
                     if _is_generator(fn):
                         raise TypeError(_RETURNED_GENERATOR.format(meta["method"]))
@@ -248,8 +270,6 @@ class ReplicaActor:
                         raise TypeError(_RETURNED_GENERATOR.format(meta["method"]))
                     failed = False
                     return result
-                finally:
-                    context._request.reset(token)
         finally:
             self._ongoing -= 1
             self._metrics.record(meta.get("route", ""), started, failed)
@@ -259,8 +279,7 @@ class ReplicaActor:
         started, failed = time.perf_counter(), True
         try:
             async with self._sem:
-                token = self._enter(meta)
-                try:
+                with self._request_scope(meta):
                     fn = self._target(meta["method"])
                     gen = fn(*args, **kwargs)
                     if inspect.iscoroutine(gen):  # an async method returning a generator
@@ -282,8 +301,6 @@ class ReplicaActor:
                             "`handle.options(stream=True)` but it did not return a "
                             "generator.")
                     failed = False
-                finally:
-                    context._request.reset(token)
         finally:
             self._ongoing -= 1
             self._metrics.record(meta.get("route", ""), started, failed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,12 +27,18 @@ class ReplicaContext:
 
 @dataclass(frozen=True)
 class RequestContext:
-    """The request being handled: its id, route and multiplexed model id."""
+    """The request being handled: its id, route and multiplexed model id.
+
+    `_internal_request_id` is unique per request a replica handles (the public
+    `request_id` is shared by a request and the requests it makes downstream); the
+    requests made while handling it are kept under it, to cancel them with it.
+    """
 
     request_id: str = ""
     route: str = ""
     app_name: str = ""
     multiplexed_model_id: str = ""
+    _internal_request_id: str = ""
 
 
 _replica: ReplicaContext | None = None
@@ -70,3 +77,48 @@ def get_multiplexed_model_id() -> str:
     `handle.options(multiplexed_model_id=...)`.
     """
     return (_request.get() or _EMPTY).multiplexed_model_id
+
+
+# The requests a replica makes to other deployments while handling a request, by that
+# request's internal id and then by response id (Ray's names): those the router has not
+# yet sent to a replica, and those sent. Cancelling the request cancels them all (Ray's
+# recursive cancellation); the entries go when they finish or the request ends.
+_requests_pending_assignment: dict[str, dict[str, Any]] = {}
+_in_flight_requests: dict[str, dict[str, Any]] = {}
+_children_lock = threading.Lock()
+
+
+def _add_child_request(parent_id: str, response_id: str, response: Any) -> None:
+    with _children_lock:
+        _requests_pending_assignment.setdefault(parent_id, {})[response_id] = response
+
+
+def _child_request_assigned(parent_id: str, response_id: str) -> None:
+    with _children_lock:
+        response = _pop(_requests_pending_assignment, parent_id, response_id)
+        if response is not None:
+            _in_flight_requests.setdefault(parent_id, {})[response_id] = response
+
+
+def _child_request_finished(parent_id: str, response_id: str) -> None:
+    with _children_lock:
+        _pop(_requests_pending_assignment, parent_id, response_id)
+        _pop(_in_flight_requests, parent_id, response_id)
+
+
+def _take_child_requests(parent_id: str) -> list[Any]:
+    """Forget the requests made for `parent_id` and return those not finished."""
+    with _children_lock:
+        pending = _requests_pending_assignment.pop(parent_id, {})
+        running = _in_flight_requests.pop(parent_id, {})
+    return [*pending.values(), *running.values()]
+
+
+def _pop(table: dict[str, dict[str, Any]], parent_id: str, response_id: str) -> Any:
+    children = table.get(parent_id)
+    if children is None:
+        return None
+    response = children.pop(response_id, None)
+    if not children:
+        del table[parent_id]
+    return response

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import ember
+from ember.serve import context
 from ember.serve._client import ServeClient, get_client
 from ember.serve._constants import DEFAULT_APP_NAME
 from ember.serve._router import PendingRequest, Router
@@ -25,6 +26,13 @@ _UNSET: Any = object()
 
 def _died(exc: BaseException) -> bool:
     return isinstance(exc, ember.exceptions.ActorDiedError | ember.exceptions.ActorUnavailableError)
+
+
+def _cancel_ref(ref: Any) -> None:
+    try:
+        ember.cancel(ref)
+    except Exception:  # noqa: BLE001 - already finished
+        pass
 
 
 def _refuse_in_event_loop() -> None:
@@ -55,6 +63,19 @@ class _Call:
         self.retried = False
         self.cancelled = False
         self.request: PendingRequest | None = None  # while the router holds it
+        # The request of this replica the call was made for (see context), if any.
+        self.parent_id = ""
+        self.response_id = ""
+
+    def track(self, parent_id: str, response: Any) -> None:
+        """Record the call under the request it was made for, so that cancelling that
+        request cancels this call too (Ray's recursive cancellation)."""
+        self.parent_id, self.response_id = parent_id, uuid.uuid4().hex
+        context._add_child_request(parent_id, self.response_id, response)
+
+    def untrack(self) -> None:
+        if self.parent_id:
+            context._child_request_finished(self.parent_id, self.response_id)
 
     def start(self) -> None:
         pending = [a for a in (*self.args, *self.kwargs.values())
@@ -90,12 +111,14 @@ class _Call:
 
     def _submit(self) -> None:
         if self.cancelled:  # cancelled while waiting for the responses it takes
+            self.untrack()
             if self.assigned.set_running_or_notify_cancel():
                 self.assigned.set_exception(RequestCancelledError("The request was cancelled."))
             return
         try:
             args, kwargs = self._resolve_args()
         except BaseException as e:  # noqa: BLE001
+            self.untrack()
             if self.assigned.set_running_or_notify_cancel():
                 self.assigned.set_exception(e)
             return
@@ -117,12 +140,17 @@ class _Call:
         if isinstance(exc, TypeError) and isinstance(exc.__cause__, RayServeException):
             exc = exc.__cause__  # an argument refused to be pickled (a nested response)
         if exc is not None:
+            self.untrack()
             if not self.assigned.done():
                 self.assigned.set_exception(exc)
             return
         self.replica_id, self.result, _ = f.result()
+        if self.parent_id:
+            context._child_request_assigned(self.parent_id, self.response_id)
         if not self.assigned.done():
             self.assigned.set_result(self.result)
+        if self.cancelled:  # cancelled while the router was sending it
+            _cancel_ref(self.result)
 
     def should_retry(self, exc: BaseException) -> bool:
         """Retry once when the replica died because the controller was stopping it."""
@@ -169,6 +197,7 @@ class DeploymentResponse:
             call.assigned.add_done_callback(self._on_assigned)
             call.client.schedule(call._submit)
             return
+        call.untrack()
         try:
             if exc is not None:
                 self._future.set_exception(exc)
@@ -196,11 +225,9 @@ class DeploymentResponse:
         """Cancel the request: queued, it never runs; running, its task is cancelled."""
         call = self._call
         call.cancel_queued()
+        call.untrack()
         if call.assigned.done() and call.assigned.exception() is None:
-            try:
-                ember.cancel(call.result)
-            except Exception:  # noqa: BLE001 - already finished
-                pass
+            _cancel_ref(call.result)
         try:
             self._future.set_exception(RequestCancelledError("The request was cancelled."))
         except concurrent.futures.InvalidStateError:
@@ -236,6 +263,7 @@ class DeploymentResponseGenerator:
     def _finish(self) -> None:
         if not self._finished:
             self._finished = True
+            self._call.untrack()
             if self._call.replica_id is not None:
                 self._call.router.done(self._call.replica_id)
 
@@ -282,10 +310,7 @@ class DeploymentResponseGenerator:
         call = self._call
         call.cancel_queued()
         if call.assigned.done() and call.assigned.exception() is None:
-            try:  # interrupt the replica's generator, as Ray does
-                ember.cancel(call.result)
-            except Exception:  # noqa: BLE001 - already finished
-                pass
+            _cancel_ref(call.result)  # interrupt the replica's generator, as Ray does
         self._finish()
 
     def cancelled(self) -> bool:
@@ -379,14 +404,14 @@ class DeploymentHandle:
     def remote(self, *args: Any, **kwargs: Any) -> DeploymentResponse | DeploymentResponseGenerator:
         """Send a request; returns a DeploymentResponse (or a generator with stream=True)."""
         client, router = self._get_router()
-        from ember.serve.context import get_request_context
-
-        parent = get_request_context()
+        parent = context.get_request_context()
         meta = {"method": self._method_name, "model_id": self._model_id,
                 "request_id": parent.request_id or uuid.uuid4().hex, "route": parent.route}
         call = _Call(client, router, "stream" if self._stream else "call", meta, args,
                      kwargs, self._model_id)
         resp: Any = DeploymentResponseGenerator(call) if self._stream else DeploymentResponse(call)
+        if parent._internal_request_id:  # made while a replica handles a request
+            call.track(parent._internal_request_id, resp)
         call.start()
         return resp
 

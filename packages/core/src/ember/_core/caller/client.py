@@ -64,7 +64,7 @@ class BaseClient:
         return n
 
     def wait_ids(self, object_ids: list[bytes], num_returns: int,
-                 timeout: float | None) -> list[bytes]:
+                 timeout: float | None, fetch_local: bool = True) -> list[bytes]:
         """The first `num_returns` ready ids, in order (fewer on timeout).
 
         Readiness never reverts, so ids seen ready before are remembered here: a wait that
@@ -74,6 +74,9 @@ class BaseClient:
         known = self.__dict__.setdefault("_ready_seen", set())
         hits = [oid for oid in object_ids if oid in known]
         if len(hits) < num_returns:
+            if not fetch_local:  # ready somewhere is not ready here: not remembered
+                ready = set(self.call("wait", object_ids, num_returns, timeout, False))
+                return [oid for oid in object_ids if oid in known or oid in ready][:num_returns]
             ready = self.call("wait", object_ids, num_returns, timeout)
             if len(known) > _READY_SEEN_MAX:
                 known.clear()

@@ -163,7 +163,7 @@ class ActorManager:
                 self.pending_actors.append(actor)
             return
         if pg is not None:
-            node = (self.node.scheduler.acquire_bundle(pg[0], pg[1], actor.resources)
+            node = (self.placement.acquire_bundle(pg, actor.resources)
                     if self.placement.pg_ready_for(pg) else "")
             if node and node != self.node.node_id:  # its bundle is on a peer
                 self.remote.forward_actor(actor, node, reserved=True)
@@ -238,7 +238,7 @@ class ActorManager:
         actor.pid = w.pid
         actor.node_id = self.node.node_id
         gpus = actor.resources.get("GPU")
-        actor.gpu_ids = self.node.gpus.allocate(gpus) if gpus else []
+        actor.gpu_ids = self.placement.allocate_gpus(actor.pg, gpus) if gpus else []
         self.task_manager.send_task(w, "actor_init", actor.spec, deps, actor.gpu_ids, payloads)
         actor.state = ALIVE
         self.directory.actor_moved(actor)
@@ -263,6 +263,9 @@ class ActorManager:
         actor = self.actors.get(actor_id)
         task = Task(spec, caller)
         task.actor = actor
+        caller_w = self.node.workers.get(caller)
+        if caller_w is not None and caller_w.task is not None:  # for recursive cancel
+            task.parent = caller_w.task.task_id
         retries = spec.max_task_retries
         if retries is None and actor is not None:
             retries = actor.spec.max_task_retries
@@ -376,16 +379,23 @@ class ActorManager:
         self.task_manager.finish_task(task, results)
         self.maybe_terminate_idle(actor)
 
-    def cancel_actor_task(self, task: Task, force: bool) -> bool:
+    def cancel_actor_task(self, task: Task, force: bool, recursive: bool = False) -> bool:
+        """A call not sent yet is dropped; one sent to the actor is told (it is not run if
+        it has not started; a running call of an async actor is cancelled, one of a sync
+        or threaded actor sees `is_canceled()`), as in Ray."""
         if force:
             raise ValueError("force=True is not supported for actor tasks; use ember.kill().")
         actor = task.actor
         assert actor is not None
-        task.cancelled = True
+        already, task.cancelled = task.cancelled, True
         if task in actor.submitted:
             actor.submitted.remove(task)
             err = serialization.serialize_error(TaskCancelledError(task.task_id.hex()))
             self.task_manager.fail_task(task, err.to_bytes())
+        elif already:
+            pass
+        elif task.remote_node:  # the actor lives on a peer
+            self.remote.send_cancel(task, False, recursive)
         elif task.task_id in actor.inflight and actor.worker is not None:
             actor.worker.send(messages.Cancel(task.task_id))
         return True

@@ -34,11 +34,14 @@ class Dep:
 class Forwarded(NamedTuple):
     """Work or news for a peer: kind "task", "actor_init" or "actor_task" with its spec;
     "values" (the values of refs that were pending when work was sent); "job_end" with
-    the driver's job."""
+    the driver's job; "cancel" of the task making `object_id`."""
 
     kind: str
     spec: TaskSpec | ActorSpec | None = None
     job: str = ""
+    object_id: bytes = b""
+    force: bool = False
+    recursive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

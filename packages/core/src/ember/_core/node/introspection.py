@@ -49,6 +49,7 @@ class Introspection:
                     self.node.scheduler.available(n)
                 for k, v in part.items():
                     out[k] = out.get(k, 0.0) + v
+            out.update(self.node.placement.bundle_resources(what == "available"))
             return out
         if what == "nodes":
             return [self.node.node_info()] + [

@@ -495,6 +495,7 @@ class NodeManager:
             for _ in range(n):
                 self.store.release(oid)
         w.pins.clear()
+        self.placement.owner_died(w.wid)
         for oid in list(w.held):
             self.objects.remove_holder(oid, w.wid)
         w.held.clear()
@@ -628,13 +629,16 @@ class NodeManager:
         return out
 
     def op_wait(self, caller: int, reply: Any, ids: list[bytes], num_returns: int,
-                timeout: float | None) -> Any:
+                timeout: float | None, fetch_local: bool = True) -> Any:
+        """With fetch_local=False an object counts once its value exists on any node, and
+        waiting for it does not copy it here (as in Ray)."""
         objects = self.objects
         entries = objects.entries
 
         def ready_now() -> list[bytes]:  # inlined is_ready: this scans long lists often
             return [oid for oid in ids
-                    if (e := entries.get(oid)) is not None and e.state == READY]
+                    if (e := entries.get(oid)) is not None
+                    and (e.state == READY or (not fetch_local and e.remote is not None))]
 
         ready = ready_now()
         if len(ready) >= num_returns or timeout == 0:
@@ -646,7 +650,7 @@ class NodeManager:
         def finish() -> None:
             state["done"] = True
             for oid in waiting:
-                objects.cancel_wait(oid, on_ready)
+                (objects.cancel_wait if fetch_local else objects.cancel_located)(oid, on_ready)
             if state["timer"] is not None:
                 state["timer"].cancelled = True
             self.unblock(caller)
@@ -658,7 +662,7 @@ class NodeManager:
                 finish()
 
         for oid in waiting:
-            objects.when_ready(oid, on_ready)
+            (objects.when_ready if fetch_local else objects.when_located)(oid, on_ready)
         if timeout is not None:
             state["timer"] = self.add_timer(timeout, lambda: state["done"] or finish())
         self.block(caller)

@@ -59,6 +59,8 @@ class ObjectTable:
     def __init__(self, store: Any) -> None:
         self.store = store
         self.entries: dict[bytes, Entry] = {}
+        # wait(fetch_local=False): called once a value exists anywhere (here or on a peer).
+        self.located_waiters: dict[bytes, list[Callable[[bytes], None]]] = {}
         # Set by a node in a cluster: fetch(oid, entry) copies a value held by a peer once
         # something waits for it; drop_remote(oid, entry) frees that copy.
         self.fetch: Callable[[bytes, Entry], None] | None = None
@@ -105,6 +107,8 @@ class ObjectTable:
         if waiters:
             for cb in waiters:
                 cb(oid)
+        if self.located_waiters:
+            self.located(oid)
         if e.refs <= 0 and self.entries.get(oid) is e:
             self._free(oid, e)
 
@@ -190,6 +194,27 @@ class ObjectTable:
             e.remote.pulling = True
             self.fetch(oid, e)
         return False
+
+    def when_located(self, oid: bytes, cb: Callable[[bytes], None]) -> bool:
+        """Call cb(oid) once the value exists here or on a peer, without copying it here;
+        returns True if it already does (cb not called)."""
+        e = self.entries.get(oid)
+        if e is None or e.state == READY or e.remote is not None:
+            return True
+        self.located_waiters.setdefault(oid, []).append(cb)
+        return False
+
+    def located(self, oid: bytes) -> None:
+        """The value of `oid` now exists (here, or on a peer that holds it)."""
+        for cb in self.located_waiters.pop(oid, ()):
+            cb(oid)
+
+    def cancel_located(self, oid: bytes, cb: Callable[[bytes], None]) -> None:
+        cbs = self.located_waiters.get(oid)
+        if cbs is not None and cb in cbs:
+            cbs.remove(cb)
+            if not cbs:
+                del self.located_waiters[oid]
 
     def cancel_wait(self, oid: bytes, cb: Callable[[bytes], None]) -> None:
         e = self.entries.get(oid)

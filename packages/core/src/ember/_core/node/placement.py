@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from ember._core.common import messages
 from ember._core.node.records import PlacementGroup
 from ember._core.node.requests import DEFERRED
-from ember.exceptions import InfeasibleResourceError, TaskPlacementGroupRemoved
+from ember.exceptions import InfeasibleResourceError, OwnerDiedError, TaskPlacementGroupRemoved
 
 if TYPE_CHECKING:
     from ember._core.node.actor_manager import ActorManager
@@ -32,6 +33,8 @@ class PlacementManager:
         self.pgs: dict[str, PlacementGroup] = {}
         self.pending_pgs: list[PlacementGroup] = []
         self.pgs_changed: set[str] = set()  # ids whose state the control store has not seen
+        # caller -> the ready() objects it made that wait for their group: (group, setter)
+        self.ready_refs: dict[int, list[tuple[PlacementGroup, Any]]] = {}
 
     def connect(
         self,
@@ -46,7 +49,8 @@ class PlacementManager:
         self.remote = remote
 
     def op_pg_create(self, caller: int, reply: Any, pg_id: str, bundles: list[dict],
-                     strategy: str, name: str, lifetime: str | None) -> None:
+                     strategy: str, name: str, lifetime: str | None, soft_target: str = "",
+                     selectors: list[dict[str, str]] | None = None) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"Invalid placement group strategy {strategy!r}; use one of "
                              f"{', '.join(STRATEGIES)}.")
@@ -54,9 +58,12 @@ class PlacementManager:
                         for p in self.pgs.values()):
             raise ValueError(f"A placement group named {name!r} already exists.")
         pg = PlacementGroup(pg_id, bundles, strategy, name, lifetime)
+        pg.soft_target = soft_target
+        pg.selectors = [dict(s) for s in selectors or []] if any(selectors or []) else []
         pg.creator = caller
         pg.job = "" if lifetime == "detached" else self.jobs.job_of(caller)
         if not self._try_place(pg, first=True):
+            pg.seen = self._free_view()
             self.pending_pgs.append(pg)
         self.pgs[pg_id] = pg
         self._pg_changed(pg)
@@ -69,10 +76,15 @@ class PlacementManager:
         """
         from ember import _native
 
+        pg.tries += 1
         if pg.state == "RESCHEDULING" and pg.nodes:
             return self._replace_lost_bundles(pg)
         try:
-            nodes = self.node.scheduler.create_placement_group(pg.pg_id, pg.bundles, pg.strategy)
+            if pg.selectors or pg.soft_target or pg.strategy != "STRICT_SPREAD":
+                nodes = self._place_by_score(pg)
+            else:
+                nodes = self.node.scheduler.create_placement_group(pg.pg_id, pg.bundles,
+                                                                   pg.strategy)
         except _native.InfeasibleError as e:
             if not pg.infeasible:
                 pg.infeasible = True
@@ -95,6 +107,29 @@ class PlacementManager:
             self._reserve_on_peers(pg, list(nodes))
         return True
 
+    def _place_by_score(self, pg: PlacementGroup) -> list[str]:
+        """Reserve the group as Ray's bundle policies place it (scarce bundles first, each
+        on the node it leaves the most room on; label selectors and a soft target node
+        honoured): its nodes, or [] if it does not fit now. InfeasibleError, as Ray judges
+        it, if a bundle fits no node (STRICT_PACK: all of them on no node). STRICT_SPREAD
+        groups without label selectors go to the native matching instead."""
+        from ember import _native
+        from ember._core.node.bundle_choice import choose_nodes, why_never
+
+        sched = self.node.scheduler
+        names = sched.nodes()
+        labels = {self.node.node_id: self.node.labels}
+        labels.update({p.node_id: p.labels for p in self.remote.peers.values()})
+        args = (pg.bundles, pg.strategy)
+        kwargs = {"labels": labels, "selectors": pg.selectors, "soft_target": pg.soft_target}
+        why = why_never(*args, {n: sched.total(n) for n in names}, labels, pg.selectors)
+        if why:
+            raise _native.InfeasibleError(why)
+        nodes = choose_nodes(*args, {n: sched.available(n) for n in names}, **kwargs)
+        if nodes is None or not sched.reserve_placement_group(pg.pg_id, nodes, pg.bundles):
+            return []
+        return nodes
+
     def _replace_lost_bundles(self, pg: PlacementGroup) -> bool:
         """Place only the bundles that were on a dead node; the others stay where they are."""
         nodes = self.node.scheduler.replace_lost_bundles(pg.pg_id, pg.strategy)
@@ -109,9 +144,12 @@ class PlacementManager:
         return True
 
     def _pg_created(self, pg: PlacementGroup, nodes: list[str]) -> None:
+        if not pg.latency_ms:
+            pg.latency_ms = max((time.monotonic() - pg.submitted) * 1000.0, 0.001)
         pg.state = "CREATED"
         pg.nodes = list(nodes)
         pg.why_pending = ""
+        self._take_gpus(pg)
         self._pg_changed(pg)
         waiters, pg.waiters = pg.waiters, []
         for cb in waiters:
@@ -125,16 +163,25 @@ class PlacementManager:
     def retry_pending_placement_groups(self) -> None:
         if not self.pending_pgs:
             return
-        import time
-
         now = time.monotonic()
+        # A group that failed against the same free resources is not tried again (Ray
+        # retries a group when resources change, not on every event).
+        view = self._free_view()
         still = []
         for pg in self.pending_pgs:
             if pg.state not in ("PENDING", "RESCHEDULING"):
                 continue
-            if pg.reserving or now < pg.not_before or not self._try_place(pg):
+            if pg.reserving or now < pg.not_before or pg.seen == view:
+                still.append(pg)
+            elif not self._try_place(pg):
+                pg.seen = view
                 still.append(pg)
         self.pending_pgs = still
+
+    def _free_view(self) -> tuple:
+        """What every node has free now, comparable between attempts."""
+        sched = self.node.scheduler
+        return tuple((n, tuple(sorted(sched.available(n).items()))) for n in sched.nodes())
 
     # -- groups that span nodes ---------------------------------------------------------
 
@@ -170,8 +217,6 @@ class PlacementManager:
     def _pg_reservations_done(self, pg: PlacementGroup, nodes: list[str],
                               answers: dict[str, str]) -> None:
         """Phase two: commit the group, or give back what was held and retry later."""
-        import time
-
         pg.reserving = False
         refused = {n: why for n, why in answers.items() if why}
         refused.update({n: "the node died" for n in nodes
@@ -188,8 +233,10 @@ class PlacementManager:
             return
         pg.nodes = []
         self._forget_group(pg.pg_id)
+        self._give_back_gpus(pg)
         pg.why_pending = "; ".join(f"node {n} refused its bundles ({w})"
                                    for n, w in refused.items())
+        pg.seen = None
         pg.not_before = time.monotonic() + 0.2  # the peers' reports need to catch up
         self.pending_pgs.append(pg)
 
@@ -228,6 +275,8 @@ class PlacementManager:
             held = self.pgs.get(pg_id)
             if held is None or held.attempt > attempt:
                 return  # a later placement of the group: not this return's business
+            if held.state == "CREATED":
+                self._kill_tasks_in(pg_id)
             if self._drop_held_group(pg_id):
                 self.node.on_resources_freed()
 
@@ -244,12 +293,21 @@ class PlacementManager:
                 if pg not in self.pending_pgs:
                     self.pending_pgs.append(pg)
 
+    def _kill_tasks_in(self, pg_id: str) -> None:
+        """The group goes: tasks running here in its bundles are killed, as Ray destroys
+        their workers (they fail with WorkerCrashedError, or retry)."""
+        for task in list(self.node.task_manager.tasks.values()):
+            pg = task.spec.pg
+            if pg and pg[0] == pg_id and task.worker is not None and task.actor is None:
+                task.worker.kill()
+
     def _drop_held_group(self, pg_id: str) -> bool:
         pg = self.pgs.get(pg_id)
         if pg is None or not pg.held_for:
             return False
         del self.pgs[pg_id]
         self._forget_group(pg_id)
+        self._give_back_gpus(pg)
         pg.state = "REMOVED"
         return True
 
@@ -289,6 +347,11 @@ class PlacementManager:
         self.node.hold(caller, oid)
 
         def set_ready() -> None:
+            waiting = self.ready_refs.get(caller, [])
+            if entry in waiting:
+                waiting.remove(entry)
+                if not waiting:
+                    del self.ready_refs[caller]
             if pg.state == "CREATED":
                 data = value or serialization.serialize(True).to_bytes()
             else:
@@ -297,11 +360,25 @@ class PlacementManager:
                 data = serialization.serialize_error(err).to_bytes()
             self.node.objects.set_inline(oid, data, ())
 
+        def owner_died() -> None:
+            pg.waiters.remove(set_ready)
+            err = OwnerDiedError(oid.hex(), f"The worker that created {oid.hex()} "
+                                 "(placement group ready()) died before the group was placed.")
+            self.node.objects.set_inline(oid, serialization.serialize_error(err).to_bytes(), ())
+
+        entry = (pg, owner_died)
         if pg.state == "PENDING":
             pg.waiters.append(set_ready)
+            self.ready_refs.setdefault(caller, []).append(entry)
         else:
             set_ready()
         return oid
+
+    def owner_died(self, caller: int) -> None:
+        """A worker or driver died: the ready() objects it made for groups not placed yet
+        fail with OwnerDiedError, as in Ray (it owned them)."""
+        for _pg, fail in self.ready_refs.pop(caller, []):
+            fail()
 
     def op_pg_remove(self, caller: int, reply: Any, pg_id: str) -> None:
         pg = self.pgs.get(pg_id)
@@ -310,8 +387,11 @@ class PlacementManager:
         for actor in list(self.actor_manager.actors.values()):
             if actor.pg is not None and actor.pg[0] == pg_id:
                 actor.no_restart = True
-                self.actor_manager.actor_dead(actor, "The actor's placement group was removed.")
+                self.actor_manager.actor_dead(
+                    actor, "The actor died because its placement group was removed.")
+        self._kill_tasks_in(pg_id)
         self._forget_group(pg_id)  # also when reserving: the answers give back the rest
+        self._give_back_gpus(pg)
         for node in set(pg.nodes) - {self.node.node_id}:
             self._return_bundles_on(node, pg)
         pg.state = "REMOVED"
@@ -333,10 +413,133 @@ class PlacementManager:
             "state": pg.state, "bundles": {i: dict(b) for i, b in enumerate(pg.bundles)},
             "bundles_to_node_id": {i: pg.nodes[i] if i < len(pg.nodes) else ""
                                    for i in range(len(pg.bundles))},
-            "stats": {"scheduling_state": "FINISHED" if pg.state == "CREATED" else
-                      "INFEASIBLE" if pg.infeasible else pg.state,
+            "stats": {"scheduling_state": self._scheduling_state(pg),
+                      "scheduling_attempt": pg.tries,
+                      "end_to_end_creation_latency_ms": round(pg.latency_ms, 3),
+                      "scheduling_latency_ms": round(pg.latency_ms, 3),
+                      "highest_retry_delay_ms": 0.0,
                       "pending_reason": pg.why_pending},
         }
+
+    @staticmethod
+    def _scheduling_state(pg: PlacementGroup) -> str:
+        """Ray's stats.scheduling_state names."""
+        if pg.state == "CREATED":
+            return "FINISHED"
+        if pg.state == "REMOVED":
+            return "REMOVED"
+        if pg.infeasible:
+            return "INFEASIBLE"
+        if pg.reserving:
+            return "SCHEDULING_STARTED"
+        return "NO_RESOURCES" if pg.tries else "QUEUED"
+
+    # -- resources held in bundles --------------------------------------------------------
+
+    def acquire_bundle(self, pg: tuple, request: dict) -> str:
+        """Take `request` from the group's bundle (index -1: any bundle that fits): the
+        bundle's node, or "" if it does not fit now."""
+        p = self.pgs.get(pg[0])
+        if pg[1] >= 0 or p is None:
+            node = self.node.scheduler.acquire_bundle(pg[0], pg[1], request)
+        else:
+            node = self._acquire_any_bundle(p, request)
+        if node and p is not None:
+            self._note_use(p, pg[1], request, 1)
+        return node
+
+    def _acquire_any_bundle(self, p: PlacementGroup, request: dict) -> str:
+        """For index -1: the bundle with the fewest kinds of resource the work does not
+        ask for, so CPU-only work leaves the GPU bundles to work that needs GPUs (as
+        Ray's per-node pool of the group's resources would)."""
+        from ember import _native
+
+        sched = self.node.scheduler
+        order = sorted(range(len(p.bundles)),
+                       key=lambda i: (sum(1 for k in p.bundles[i] if k not in request), i))
+        feasible = False
+        for i in order:
+            try:
+                node = sched.acquire_bundle(p.pg_id, i, request)
+            except _native.InfeasibleError:
+                continue  # too small a bundle for it
+            feasible = True
+            if node:
+                p.any_taken.append((i, dict(request)))
+                return node
+        if not feasible:
+            return sched.acquire_bundle(p.pg_id, -1, request)  # raises, naming the group
+        return ""
+
+    @staticmethod
+    def _note_use(p: PlacementGroup, index: int, request: dict, sign: int) -> None:
+        used = p.used.setdefault(index, {})
+        for k, v in [*request.items(), ("bundle", 0.001)]:
+            used[k] = max(0.0, used.get(k, 0.0) + sign * v)
+
+    def bundle_resources(self, available: bool) -> dict[str, float]:
+        """Ray's per-group resources of the groups placed from here, as
+        `ember.cluster_resources()` (or, with `available`, `available_resources()`) shows
+        them: `<resource>_group_<id>` and `<resource>_group_<index>_<id>` for each bundle's
+        resources, and `bundle_group_…` (1000 a bundle; work in the group holds 0.001)."""
+        out: dict[str, float] = {}
+
+        def add(key: str, value: float) -> None:
+            out[key] = out.get(key, 0.0) + value
+
+        for p in self.pgs.values():
+            if p.held_for or p.state not in ("CREATED", "RESCHEDULING"):
+                continue
+            for i, bundle in enumerate(p.bundles):
+                for k, v in [*bundle.items(), ("bundle", 1000.0)]:
+                    add(f"{k}_group_{p.pg_id}", v)
+                    add(f"{k}_group_{i}_{p.pg_id}", v)
+            if available:
+                for i, used in p.used.items():
+                    for k, v in used.items():
+                        add(f"{k}_group_{p.pg_id}", -v)
+                        if i >= 0:
+                            add(f"{k}_group_{i}_{p.pg_id}", -v)
+        return {k: max(0.0, round(v, 4)) for k, v in out.items()}
+
+    # -- GPU ids: each bundle holds its own ------------------------------------------------
+
+    def _take_gpus(self, pg: PlacementGroup) -> None:
+        """Give each bundle placed on this node the GPU ids it reserves (as Ray does): work
+        in one group never sees another group's GPUs."""
+        for i, node in enumerate(pg.nodes):
+            gpus = pg.bundles[i].get("GPU", 0.0) if i < len(pg.bundles) else 0.0
+            if node == self.node.node_id and gpus and i not in pg.gpu_pools:
+                pool = self.node.gpus.take(gpus)
+                if pool is not None:
+                    pg.gpu_pools[i] = pool
+
+    def _give_back_gpus(self, pg: PlacementGroup) -> None:
+        for pool in pg.gpu_pools.values():
+            self.node.gpus.give_back(pool)
+        pg.gpu_pools = {}
+
+    def allocate_gpus(self, pg: tuple | None, amount: float) -> list[int]:
+        """GPU ids for work asking for `amount` GPUs: from its bundle's ids when it runs in
+        a placement group (index -1: any bundle's), else from the node's."""
+        p = self.pgs.get(pg[0]) if pg is not None else None
+        if p is not None and p.gpu_pools:
+            for i in ([pg[1]] if pg[1] >= 0 else sorted(p.gpu_pools)):
+                pool = p.gpu_pools.get(i)
+                ids = pool.allocate(amount) if pool is not None else []
+                if ids:
+                    return ids
+        return self.node.gpus.allocate(amount)
+
+    def release_gpus(self, pg: tuple | None, ids: list[int], amount: float) -> None:
+        """Give GPU ids back to the pool `allocate_gpus` took them from."""
+        p = self.pgs.get(pg[0]) if pg is not None else None
+        if p is not None:
+            for pool in p.gpu_pools.values():
+                if pool.owns(ids, amount):
+                    pool.release(ids, amount)
+                    return
+        self.node.gpus.release(ids, amount)
 
     def check_bundle_request(self, pg: tuple, request: dict, name: str = "the task") -> None:
         pg_id, index = pg
@@ -369,8 +572,16 @@ class PlacementManager:
         """Give a finished task's or actor's share back to its bundle, if the group lives."""
         p = self.pgs.get(pg[0])
         if p is not None and p.state in ("CREATED", "RESCHEDULING"):
+            self._note_use(p, pg[1], request, -1)
+            index = pg[1]
+            if index < 0:  # the bundle the work was given (any one with the same request)
+                for n, (i, taken) in enumerate(p.any_taken):
+                    if taken == request:
+                        index = i
+                        del p.any_taken[n]
+                        break
             try:
-                self.node.scheduler.release_bundle(pg[0], pg[1], request)
+                self.node.scheduler.release_bundle(pg[0], index, request)
             except KeyError:
                 pass  # rolled back while being placed again
 

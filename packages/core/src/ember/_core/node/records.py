@@ -124,7 +124,9 @@ class Actor:
 class PlacementGroup:
     __slots__ = ("pg_id", "bundles", "strategy", "name", "state", "nodes", "waiters",
                  "lifetime", "held_for", "reserving", "why_pending", "not_before",
-                 "attempt", "creator", "job", "infeasible")
+                 "attempt", "creator", "job", "infeasible", "tries", "submitted",
+                 "latency_ms", "seen", "soft_target", "selectors", "used", "gpu_pools",
+                 "any_taken")
 
     def __init__(self, pg_id: str, bundles: list[dict], strategy: str, name: str,
                  lifetime: str | None) -> None:
@@ -144,6 +146,16 @@ class PlacementGroup:
         self.attempt = 0  # counts placements across nodes; peers match returns against it
         self.creator: int | None = None  # the client that created it
         self.job = ""  # the job it goes with ("" if detached or held for a peer)
+        self.tries = 0  # scheduling attempts (Ray's stats.scheduling_attempt)
+        self.submitted = time.monotonic()
+        self.latency_ms = 0.0  # from creation to placed (Ray's end_to_end_creation_latency)
+        self.seen: Any = None  # the nodes' free resources at its last failed attempt
+        self.soft_target = ""  # STRICT_PACK: the node preferred while it has room
+        self.selectors: list[dict[str, str]] = []  # per bundle: labels its node must match
+        # bundle index (-1: any) -> what the work in it holds, "bundle" counting the holders
+        self.used: dict[int, dict[str, float]] = {}
+        self.gpu_pools: dict[int, Any] = {}  # bundle index -> GpuIds it holds on this node
+        self.any_taken: list[tuple[int, dict]] = []  # (bundle, request) given to index -1
 
 
 def taken_name_message(name: str | None, namespace: str | None) -> str:

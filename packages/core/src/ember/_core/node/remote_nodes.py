@@ -20,7 +20,12 @@ from ember._core.common.specs import ActorSpec, TaskSpec, copy_task
 from ember._core.node.cluster_port import Dep, Forwarded
 from ember._core.node.records import QUEUED, RUNNING, GenState, Task
 from ember._core.node.remote_values import REMOTE_OWNER
-from ember.exceptions import NodeDiedError, ObjectLostError
+from ember.exceptions import (
+    NodeDiedError,
+    ObjectLostError,
+    ObjectReconstructionFailedError,
+    TaskCancelledError,
+)
 
 if TYPE_CHECKING:
     from ember._core.node.actor_directory import ActorDirectory
@@ -142,7 +147,10 @@ class RemoteNodes:
             task.remote_node = ""
             if task.spec.pg is not None:
                 self.task_manager.release_task_resources(task)
-            if task.retries_left != 0:
+            if task.cancelled:
+                err_c = TaskCancelledError(task.task_id.hex())
+                self.task_manager.fail_task(task, serialization.serialize_error(err_c).to_bytes())
+            elif task.retries_left != 0:
                 task.retries_left -= 1
                 task.state = QUEUED
                 self.task_manager.enqueue(task, front=True)
@@ -257,6 +265,10 @@ class RemoteNodes:
             self.task_manager.release_task_resources(task)
         elif node_id in self.peers:
             self._mirror(self.peers[node_id])
+        if task.cancelled:  # cancelled while on its way
+            err = serialization.serialize_error(TaskCancelledError(task.task_id.hex()))
+            self.task_manager.fail_task(task, err.to_bytes())
+            return
         self.task_manager.enqueue(task, front=True)
         self.task_manager.dispatch()
 
@@ -357,6 +369,26 @@ class RemoteNodes:
         if peer is not None:
             self.node.cluster.kill_actor(peer.address, actor_id, no_restart)
 
+    # -- cancellation across nodes -----------------------------------------------------
+
+    def send_cancel(self, task: Task, force: bool, recursive: bool) -> None:
+        """Cancel on the peer that runs it a task (or actor call) this node sent there."""
+        peer = self.peers.get(task.remote_node)
+        if peer is not None:
+            self._send_cancel(peer.address, ids.return_id(task.task_id, 0), force, recursive)
+
+    def cancel_on_peers(self, oid: bytes, force: bool, recursive: bool) -> None:
+        """Ask every peer to cancel the task that makes `oid` (this node does not hold it:
+        another node owns it); peers that do not hold it either ignore the request."""
+        if self.node.link is None:
+            return
+        for peer in list(self.peers.values()):
+            self._send_cancel(peer.address, oid, force, recursive)
+
+    def _send_cancel(self, address: str, oid: bytes, force: bool, recursive: bool) -> None:
+        item = Forwarded("cancel", object_id=oid, force=force, recursive=recursive)
+        self.node.cluster.forward(address, item, [], lambda _why: None)
+
     # -- running tasks for other owners ------------------------------------------------
 
     def accept_forwarded(self, item: Forwarded, owner: tuple[str, str], deps: list[Any]) -> None:
@@ -371,6 +403,10 @@ class RemoteNodes:
                 return
             if kind == "job_end":  # a driver went away: its work here ends too
                 self.jobs.end_job(item.job, tell_peers=False)
+                return
+            if kind == "cancel":  # ember.cancel of a task held here, sent by a peer
+                self.task_manager.cancel_by_id(item.object_id, item.force,
+                                               item.recursive, from_peer=True)
                 return
             if isinstance(spec, ActorSpec):  # "actor_init"
                 self._accept_actor(spec, owner, arrived)
@@ -561,6 +597,7 @@ class RemoteNodes:
             for c in contained:  # kept until the value is here (or dropped)
                 self.node.objects.incref(c)
             copies.append((oid, e))
+            self.node.objects.located(oid)  # for wait(fetch_local=False)
         if not copies:
             return
         task.remote_left += len(copies)
@@ -636,6 +673,13 @@ class RemoteNodes:
                 continue
             for oid, e in zip(oids, entries, strict=True):
                 self._copy_resolved(e)
+                if task.cancelled:  # as in Ray: a cancelled task is not run again
+                    err = ObjectReconstructionFailedError(oid.hex(), (
+                        f"Object {oid.hex()} was lost with node {node_id} ({reason}) and "
+                        f"cannot be rebuilt: task {task.name!r} was cancelled."))
+                    self.node.objects.set_inline(
+                        oid, serialization.serialize_error(err).to_bytes(), ())
+                    continue
                 err = ObjectLostError(oid.hex(), (
                     f"Object {oid.hex()} was lost: the only copy was on node {node_id}, which "
                     f"died ({reason}), and it cannot be rebuilt because task {task.name!r} "

@@ -19,6 +19,13 @@ _ID_BYTES = 16
 _SHAPE_KEYS = ("name", "state", "type", "actor_id", "node_id")
 
 
+def func_or_class_name(name: str, actor_call: bool) -> str:
+    """Ray's `func_or_class_name` of a task row: the function ("f" for "mod.<locals>.f"),
+    or "Class.method" for an actor call (from the task's name)."""
+    parts = name.split(".")
+    return ".".join(parts[-2:]) if actor_call and len(parts) > 1 else parts[-1]
+
+
 def capacity() -> int:
     """How many finished tasks a node keeps (EMBER_TASK_HISTORY, default 1,000,000)."""
     return max(1, int(os.environ.get("EMBER_TASK_HISTORY", DEFAULT_CAPACITY)))
@@ -86,6 +93,7 @@ class TaskHistory:
         pid = self.pids[i]
         return {"task_id": bytes(self.ids[i * _ID_BYTES:(i + 1) * _ID_BYTES]).hex(),
                 "name": name, "state": state, "type": type_, "actor_id": actor_id,
+                "func_or_class_name": func_or_class_name(name, type_ == "ACTOR_TASK"),
                 "worker_pid": pid or None, "required_resources": dict(resources),
                 "node_id": self.node_id, "creation_time_ms": int(created * 1000),
                 "start_time_ms": int(started * 1000) or None,
@@ -172,4 +180,4 @@ class TaskHistory:
                 + self.shape_of.itemsize * len(self.shape_of))
 
 
-__all__ = ["DEFAULT_CAPACITY", "TaskHistory", "capacity"]
+__all__ = ["DEFAULT_CAPACITY", "TaskHistory", "capacity", "func_or_class_name"]

@@ -19,7 +19,7 @@ from ember._core.common.constants import STREAMING
 from ember._core.common.specs import ActorSpec, TaskSpec, copy_spec
 from ember._core.node.records import FAILED, FINISHED, QUEUED, RUNNING, WAITING, GenState, Task
 from ember._core.node.requests import DEFERRED
-from ember._core.node.task_history import TaskHistory
+from ember._core.node.task_history import TaskHistory, func_or_class_name
 from ember._native import StoreFullError
 from ember.exceptions import (
     ObjectStoreFullError,
@@ -176,7 +176,7 @@ class TaskManager:
         if pg is not None:
             if not self.placement.pg_ready_for(pg):
                 return ""
-            return self.node.scheduler.acquire_bundle(pg[0], pg[1], task.resources)
+            return self.placement.acquire_bundle(pg, task.resources)
         return self.node.node_id if self.node.scheduler.acquire(self.node.node_id, task.resources) else ""
 
     def release_task_resources(self, task: Task) -> None:
@@ -350,7 +350,7 @@ class TaskManager:
         task.ran_until = 0.0
         task.worker_pid = w.pid
         gpus = task.resources.get("GPU")
-        task.gpu_ids = self.node.gpus.allocate(gpus) if gpus else []
+        task.gpu_ids = self.placement.allocate_gpus(task.spec.pg, gpus) if gpus else []
         self.send_task(w, "task", task.spec, task.deps, task.gpu_ids, payloads)
         return True
 
@@ -439,7 +439,8 @@ class TaskManager:
 
     def release_gpus(self, owner: Any) -> None:
         if owner.gpu_ids:
-            self.node.gpus.release(owner.gpu_ids, owner.resources.get("GPU", 0))
+            pg = owner.spec.pg
+            self.placement.release_gpus(pg, owner.gpu_ids, owner.resources.get("GPU", 0))
             owner.gpu_ids = []
 
     # -- completion -------------------------------------------------------------------
@@ -461,6 +462,9 @@ class TaskManager:
         if w.holds_resources:
             self.release_task_resources(task)
             w.holds_resources = False
+        # A get/wait the task left unfinished (cancelled there, or an unawaited future)
+        # no longer lends its CPU: the worker's next task starts unblocked.
+        w.blocked = 0
         if w.state != "dead":
             if self._used_up(w, task):
                 self._retire_worker(w)
@@ -499,7 +503,7 @@ class TaskManager:
                 self.remote.item_to_owner(task, task.gen.produced, results[0])
                 results = []
             self.remote.return_to_owner(task, results, False)
-            self.close_task(task, *_outcome(results))
+            self.close_task(task, *_outcome(results, task.task_id))
             return
         if task.gen is not None:
             produced = task.gen.produced
@@ -511,7 +515,7 @@ class TaskManager:
         else:
             for i, res in enumerate(results):
                 self._store_result(ids.return_id(task.task_id, i), res, task)
-        self.close_task(task, *_outcome(results))
+        self.close_task(task, *_outcome(results, task.task_id))
 
     def _store_result(self, oid: bytes, res: tuple, task: Task) -> None:
         if task.gen is not None:
@@ -648,19 +652,47 @@ class TaskManager:
     # -- cancellation -----------------------------------------------------------------
 
     def op_cancel(self, caller: int, reply: Any, oid: bytes, force: bool, recursive: bool) -> bool:
+        return self.cancel_by_id(oid, force, recursive)
+
+    def cancel_by_id(self, oid: bytes, force: bool, recursive: bool,
+                     from_peer: bool = False) -> bool:
+        """Cancel the task that makes `oid`. A task this node does not hold is owned by
+        another node (a task started by a task that ran there): every peer is asked, and
+        the one that holds it cancels it (its owner also tells the node running it)."""
         task = self.tasks.get(ids.task_of(oid))
         if task is None:
+            e = self.node.objects.entries.get(oid)
+            if e is not None and e.remote is not None and e.remote.task is not None:
+                e.remote.task.cancelled = True  # finished: never run again to rebuild it
+                return True
+            if not from_peer:
+                self.remote.cancel_on_peers(oid, force, recursive)
             return False
         if task.actor is not None:
-            return self.actor_manager.cancel_actor_task(task, force)
-        self.cancel_task(task, force)
-        if recursive:
-            for child in [t for t in self.tasks.values() if t.parent == task.task_id]:
-                self.cancel_task(child, force)
+            if force and from_peer:
+                return False
+            return self.actor_manager.cancel_actor_task(task, force, recursive)
+        self.cancel_tree(task, force, recursive)
         return True
 
-    def cancel_task(self, task: Task, force: bool) -> None:
+    def cancel_tree(self, task: Task, force: bool, recursive: bool) -> None:
+        """Cancel a task and, with `recursive`, the tasks it submitted (transitively);
+        calls to actors among them are cancelled as actor calls (never forced)."""
+        if task.actor is not None:
+            self.actor_manager.cancel_actor_task(task, False, recursive)
+        else:
+            self.cancel_task(task, force, recursive)
+        if recursive:
+            for child in [t for t in self.tasks.values() if t.parent == task.task_id]:
+                self.cancel_tree(child, force, True)
+
+    def cancel_task(self, task: Task, force: bool, recursive: bool = False) -> None:
+        if task.cancelled and not force:
+            return  # asked already (a cancel may reach a node twice: from its owner and peers)
         task.cancelled = True
+        if task.remote_node:  # it runs on a peer, which cancels it and reports back
+            self.remote.send_cancel(task, force, recursive)
+            return
         err = serialization.serialize_error(TaskCancelledError(task.task_id.hex())).to_bytes()
         if task.state in (WAITING, QUEUED):
             q = self.queues.get(task.sched_key)
@@ -671,6 +703,9 @@ class TaskManager:
             if force:
                 task.worker.kill()
             else:
+                # The message wakes a worker blocked in get/wait; the signal interrupts
+                # user code (the worker raises KeyboardInterrupt there once per task).
+                task.worker.send(messages.Cancel(task.task_id))
                 try:
                     os.kill(task.worker.pid, signal.SIGINT)
                 except ProcessLookupError:
@@ -682,6 +717,7 @@ class TaskManager:
         return {
             "task_id": task.task_id.hex(),
             "name": task.name,
+            "func_or_class_name": func_or_class_name(task.name, task.actor is not None),
             "state": task.state,
             "type": "ACTOR_TASK" if task.actor is not None else "NORMAL_TASK",
             "actor_id": task.actor.actor_id.hex() if task.actor is not None else None,
@@ -697,9 +733,10 @@ class TaskManager:
         }
 
 
-def _outcome(results: list) -> tuple[str, tuple[str, str] | None]:
+def _outcome(results: list, task_id: bytes = b"") -> tuple[str, tuple[str, str] | None]:
     """A finished task's state for the state API, and (type, message with traceback)
-    of the error it raised: FAILED when its results are an error, as Ray reports."""
+    of the error it raised: FAILED when its results are an error, as Ray reports;
+    FINISHED, as in Ray, for a task interrupted by its own cancellation."""
     if not results or results[0][0] != "i" or not results[0][1] \
             or not results[0][1][0] & serialization.FLAG_ERROR:
         return FINISHED, None
@@ -708,5 +745,7 @@ def _outcome(results: list) -> tuple[str, tuple[str, str] | None]:
     except Exception:  # noqa: BLE001 - a class this process cannot load
         return FAILED, ("RayTaskError", "(the error could not be read on the node)")
     cause = getattr(err, "cause", None)
+    if isinstance(cause, TaskCancelledError) and cause.task_id == task_id.hex():
+        return FINISHED, None
     kind = type(cause).__name__ if cause is not None else type(err).__name__
     return FAILED, (kind, str(err))

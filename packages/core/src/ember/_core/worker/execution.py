@@ -127,9 +127,13 @@ class Runner:
         """Serialize a task's exception; also say whether retry_exceptions covers it."""
         name = name or spec.name or "task"
         asyncio = sys.modules.get("asyncio")
-        cancelled = (KeyboardInterrupt,) + ((asyncio.CancelledError,) if asyncio else ())
-        if isinstance(e, cancelled):
+        if asyncio is not None and isinstance(e, asyncio.CancelledError):
             err: BaseException = TaskCancelledError(spec.task_id.hex())
+            return serialization.serialize_error(err).to_bytes(), False
+        if isinstance(e, KeyboardInterrupt):  # cancelled while running: as Ray reports it
+            tb = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+            err = RayTaskError(name, tb, TaskCancelledError(spec.task_id.hex()),
+                               pid=os.getpid())
             return serialization.serialize_error(err).to_bytes(), False
         if isinstance(e, RayTaskError):
             err = e
@@ -203,7 +207,7 @@ class Runner:
         for i, item in enumerate(gen, 1):
             self.client.send(messages.GeneratorItem(tid, i, self.encode(ids.return_id(tid, i), item)))
 
-    def _set_ctx(self, spec: TaskSpec | ActorSpec) -> None:
+    def _set_ctx(self, spec: TaskSpec | ActorSpec) -> dict:
         gpu_ids = spec.gpu_ids
         if gpu_ids:
             os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, gpu_ids))
@@ -222,7 +226,7 @@ class Runner:
             omp = str(max(1, int(resources.get("CPU", 1))))
             if omp != self.omp:
                 os.environ["OMP_NUM_THREADS"] = self.omp = omp
-        context.task_ctx.set({
+        ctx = {
             "task_id": spec.task_id, "actor_id": self.actor_id,
             "resources": resources,
             "name": spec.name, "pg": spec.pg or actor.get("pg"),
@@ -232,7 +236,27 @@ class Runner:
             else actor.get("namespace", ""),
             "function_name": self._function_name(spec),
             "restarted": actor.get("restarted", False),
-        })
+        }
+        context.task_ctx.set(ctx)
+        return ctx
+
+    def _cancelled_before_start(self, spec: TaskSpec | ActorSpec) -> bool:
+        """Report a call cancelled before it started (it never runs); False if it was not."""
+        c = self.client
+        tid = spec.task_id
+        if not c.early_cancels or tid not in c.early_cancels:
+            return False
+        c.early_cancels.discard(tid)
+        if spec.fn_bytes is not None:  # sent once per worker: the next call of it will not carry it
+            try:
+                self._function(spec)
+            except Exception:  # noqa: BLE001 - reported by the call that runs it
+                pass
+        err = serialization.serialize_error(TaskCancelledError(tid.hex())).to_bytes()
+        n = spec.num_returns if isinstance(spec, TaskSpec) else 1
+        results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
+        c.send(messages.TaskDone(tid, results, False, (time.time(), time.time())))
+        return True
 
     # -- plain tasks and sync actors (main thread) -------------------------------------
 
@@ -244,10 +268,15 @@ class Runner:
 
     def _run_sync(self, spec: TaskSpec, is_actor: bool) -> None:
         c = self.client
+        if self._cancelled_before_start(spec):
+            return
         started = time.time()  # for the state API and the timeline
-        self._set_ctx(spec)
+        tid = spec.task_id
+        c.running[tid] = self._set_ctx(spec)
         retryable = False
         on_main = threading.current_thread() is threading.main_thread()
+        if on_main and not is_actor:  # a plain task: ember.cancel interrupts it
+            c.main_task = tid
         a: Any = ()
         k: Any = {}
         try:
@@ -256,6 +285,8 @@ class Runner:
             if on_main:
                 c.in_user_code = True
             try:
+                if c.cancel_pending:  # cancelled while its arguments were read
+                    c._interrupt_if_cancelled()
                 value = fn(*a, **k)
                 if inspect.iscoroutine(value):
                     import asyncio
@@ -280,6 +311,10 @@ class Runner:
                 results = []
         finally:
             context.task_ctx.set(None)
+            c.running.pop(tid, None)
+            if on_main and not is_actor:
+                c.main_task = None
+                c.cancel_pending = c.cancel_raised = False
         # Drop the arguments first, so that their unpins travel ahead of "done": the node
         # may need their room in the store for the next task's arguments.
         a = k = None
@@ -446,8 +481,10 @@ class AsyncExecutor:
             sem = self.sems[group] = asyncio.Semaphore(self.limits[group])
         retryable = False
         async with sem:
+            if r._cancelled_before_start(spec):
+                return
             started = time.time()
-            r._set_ctx(spec)
+            r.client.running[spec.task_id] = r._set_ctx(spec)
             try:
                 a, k = r._args(spec)
                 value = r._method(spec.method)(*a, **k)
@@ -472,6 +509,8 @@ class AsyncExecutor:
                 err, retryable = r._error(spec, e)
                 n = spec.num_returns
                 results = [] if n == 0 else [("i", err, [])] * (1 if n == STREAMING else n)
+            finally:
+                r.client.running.pop(spec.task_id, None)
             r.client.send(messages.TaskDone(spec.task_id, results, retryable,
                                             (started, time.time())))
             r.keep.pop(spec.task_id, None)

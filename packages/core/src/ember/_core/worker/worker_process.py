@@ -49,8 +49,15 @@ class WorkerClient(BaseClient):
         self._system: Any = None
         self.in_user_code = False
         self.in_runtime = 0
-        self.interruptible = False
         self.cancel_pending = False
+        # Cancellation: the task contexts of running calls by task id (is_canceled), the
+        # plain task on the main thread (interrupted once, with KeyboardInterrupt), and
+        # calls cancelled before they started (never run).
+        self.running: dict[bytes, dict] = {}
+        self.main_task: bytes | None = None
+        self.cancel_raised = False
+        self.early_cancels: set[bytes] = set()
+        self.abandoned: dict[int, tuple[str, tuple]] = {}  # requests left by an interrupt
         self.actor_ctx: dict = {}  # set once this worker hosts an actor
 
     @property
@@ -84,13 +91,41 @@ class WorkerClient(BaseClient):
         try:
             self.send(messages.Request(rid, op, args))
             self._pump(lambda: rid in self.replies)
+        except BaseException:  # interrupted (cancelled): its reply is dropped when it comes
+            with self.cond:
+                got = self.replies.pop(rid, None)
+                if got is None:
+                    self.abandoned[rid] = (op, args)
+            if got is not None:
+                self._drop_reply(op, args, *got)
+            raise
         finally:
             self.in_runtime -= 1
         with self.cond:
             ok, value = self.replies.pop(rid)
+        if self.cancel_pending:  # cancelled while in the runtime: interrupt on return
+            try:
+                self._interrupt_if_cancelled()
+            except KeyboardInterrupt:
+                self._drop_reply(op, args, ok, value)
+                raise
         if not ok:
             raise value
         return value
+
+    def _drop_reply(self, op: str, args: tuple, ok: bool, value: Any) -> None:
+        """Release what the node pinned for a reply nobody will read (a get's values)."""
+        if op == "get" and ok:
+            self.unpins.extend(oid for oid, p in zip(args[0], value, strict=False)
+                               if p[0] != "i")
+
+    def _interrupt_if_cancelled(self) -> None:
+        """Raise KeyboardInterrupt in the cancelled plain task's user code (once)."""
+        if self.cancel_pending and self.in_user_code and not self.cancel_raised and \
+                threading.current_thread() is threading.main_thread():
+            self.cancel_pending = False
+            self.cancel_raised = True
+            raise KeyboardInterrupt
 
     def call_async(self, op: str, args: tuple, cb: Callable[[bool, Any], None]) -> None:
         rid = next(self.rids)
@@ -142,27 +177,25 @@ class WorkerClient(BaseClient):
     def _pump(self, until: Callable[[], bool]) -> None:
         with self.cond:
             while not until():
+                if self.cancel_pending:
+                    self._interrupt_if_cancelled()
                 if self.leading:
                     self.cond.wait()
                     continue
                 self.leading = True
                 self.cond.release()
                 try:
-                    self.interruptible = True
                     msgs = self.conn.recv_blocking()
                 except (framing.ConnectionClosed, OSError):
                     os._exit(0)
                 finally:
-                    self.interruptible = False
                     self.cond.acquire()
                     self.leading = False
                 for m in msgs:
                     self._dispatch(m)
                 self.cond.notify_all()
-                if self.cancel_pending and self.in_user_code and \
-                        threading.current_thread() is threading.main_thread():
-                    self.cancel_pending = False
-                    raise KeyboardInterrupt
+                if self.cancel_pending:
+                    self._interrupt_if_cancelled()
 
     def _dispatch(self, m: Any) -> None:
         t = type(m)
@@ -170,6 +203,9 @@ class WorkerClient(BaseClient):
             cb = self.callbacks.pop(m.rid, None)
             if cb is not None:
                 cb(m.ok, m.value)
+            elif self.abandoned and m.rid in self.abandoned:
+                op, args = self.abandoned.pop(m.rid)
+                self._drop_reply(op, args, m.ok, m.value)
             else:
                 self.replies[m.rid] = (m.ok, m.value)
         elif t is messages.Execute:
@@ -184,8 +220,7 @@ class WorkerClient(BaseClient):
         elif t is messages.Hello:
             self.info = m.info
         elif t is messages.Cancel:
-            if self.executor is not None:
-                self.executor.cancel(m.task_id)
+            self.cancel(m.task_id)
         elif t is messages.Collect:  # the store is filling up: free values held by cycles
             import gc
 
@@ -194,6 +229,20 @@ class WorkerClient(BaseClient):
             sys.stderr.write(f"ember: warning: {m.message}\n")
         elif t is messages.Exit:
             os._exit(0)
+
+    def cancel(self, task_id: bytes) -> None:
+        """The node cancels a call sent here: it sees is_canceled(); the plain task on the
+        main thread is interrupted (at once if it waits in get/wait, else by the SIGINT
+        that follows); a call that has not started never runs."""
+        ctx = self.running.get(task_id)
+        if ctx is None:
+            self.early_cancels.add(task_id)
+        else:
+            ctx["canceled"] = True
+            if task_id == self.main_task and not self.cancel_raised:
+                self.cancel_pending = True
+        if self.executor is not None:
+            self.executor.cancel(task_id)
 
     def _system_pool(self) -> Any:
         """The thread that runs a plain actor's calls in Ray's system group, so that they
@@ -317,12 +366,22 @@ def main(sock: socket.socket, wid: int, store_fd: int, store_size: int, setup: d
                                       info=client.node_info())
 
     def on_sigint(_sig: int, _frame: Any) -> None:
-        if not client.in_user_code:
+        # Sent by the node to cancel the plain task on the main thread. Outside user code
+        # (arguments being read, a call into the runtime) it is deferred: the task is
+        # interrupted before it starts or when the call returns, never inside a read or
+        # write of the node's socket.
+        task_id = client.main_task
+        if task_id is None:
             return
-        if client.in_runtime and not client.interruptible:
-            client.cancel_pending = True
+        ctx = client.running.get(task_id)
+        if ctx is not None:
+            ctx["canceled"] = True
+        if client.cancel_raised:
             return
-        raise KeyboardInterrupt
+        if client.in_user_code and not client.in_runtime:
+            client.cancel_raised = True
+            raise KeyboardInterrupt
+        client.cancel_pending = True
 
     signal.signal(signal.SIGINT, on_sigint)
     threading.Thread(target=_flusher, args=(client,), daemon=True, name="ember-flush").start()
