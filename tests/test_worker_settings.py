@@ -150,3 +150,20 @@ def test_gpu_work_and_other_work_never_share_a_worker(shutdown_after):
     assert cpu_pid != gpu_pid  # as in Ray: a worker that ran CPU work takes no GPU work
     assert ember.get(gpu.remote()) == gpu_pid  # ... but GPU workers are reused for GPU work
     assert ember.get(cpu.remote()) == cpu_pid
+
+
+def test_a_worker_is_one_thread_and_may_fork(shutdown_after):
+    ember.init(num_cpus=1)
+
+    @ember.remote
+    def threads_then_fork():
+        import math
+        import multiprocessing
+        import threading
+
+        alone = threading.active_count()
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            return alone, sum(pool.map(math.factorial, range(8)))
+
+    # As in Ray (support_fork): no helper thread in the worker, so forking is safe.
+    assert ember.get(threads_then_fork.remote()) == (1, 5914)

@@ -6,10 +6,23 @@ import json
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from ember._core.common import framing, handshake, limits, messages, procutil
-from ember._core.worker.worker_process import WorkerClient, _flusher
+from ember._core.worker.worker_process import WorkerClient
+
+
+def _flusher(client: WorkerClient) -> None:
+    """Send the ref and unpin events an attached driver queued while it sends nothing
+    else (its threads run freely; a worker sends them from its own loop)."""
+    while True:
+        time.sleep(0.1)
+        if client.refs.events or client.unpins:
+            try:
+                client.send(None)
+            except OSError:
+                return
 
 
 def cluster_file() -> str:

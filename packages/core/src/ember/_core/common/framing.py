@@ -4,9 +4,11 @@ to send from many threads."""
 from __future__ import annotations
 
 import pickle
+import select
 import socket
 import struct
 import threading
+import time
 from typing import Any
 
 from ember._core.common import limits
@@ -155,6 +157,24 @@ class Connection:
         except BlockingIOError:
             return []
         return self._parse()
+
+    def recv_for(self, timeout: float) -> list[Any]:
+        """Whole frames that arrive within `timeout` seconds on a blocking socket ([] if
+        none did; a frame begun is finished by the next call)."""
+        msgs = self._parse()
+        if msgs:
+            return msgs
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                return []
+            self._read()
+            msgs = self._parse()
+            if msgs:
+                return msgs
 
     def recv_blocking(self) -> list[Any]:
         """Block until at least one whole frame is here; return all whole frames."""

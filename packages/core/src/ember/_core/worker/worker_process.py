@@ -16,7 +16,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -185,7 +184,7 @@ class WorkerClient(BaseClient):
                 self.leading = True
                 self.cond.release()
                 try:
-                    msgs = self.conn.recv_blocking()
+                    msgs = self._recv()
                 except (framing.ConnectionClosed, OSError):
                     os._exit(0)
                 finally:
@@ -196,6 +195,15 @@ class WorkerClient(BaseClient):
                 self.cond.notify_all()
                 if self.cancel_pending:
                     self._interrupt_if_cancelled()
+
+    def _recv(self) -> list[Any]:
+        """The next messages from the node. Ref and unpin events queued meanwhile go out
+        first; while other threads run (and may drop refs) they go out every 0.1 s. With
+        none, the worker stays a single thread (Ray's fork support needs that)."""
+        self.send(None)
+        if threading.active_count() == 1:
+            return self.conn.recv_blocking()
+        return self.conn.recv_for(0.1)
 
     def _dispatch(self, m: Any) -> None:
         t = type(m)
@@ -331,17 +339,6 @@ def _apply_setup(setup: dict) -> None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in setup["gpu_ids"])
 
 
-def _flusher(client: WorkerClient) -> None:
-    """Send queued ref and unpin events of an idle worker (GC happens between tasks too)."""
-    while True:
-        time.sleep(0.1)
-        if client.refs.events or client.unpins:
-            try:
-                client.send(None)
-            except OSError:
-                return
-
-
 def main(sock: socket.socket, wid: int, store_fd: int, store_size: int, setup: dict) -> int:
     ids.reseed()
     refs.current = refs.LocalRefs()
@@ -384,6 +381,5 @@ def main(sock: socket.socket, wid: int, store_fd: int, store_size: int, setup: d
         client.cancel_pending = True
 
     signal.signal(signal.SIGINT, on_sigint)
-    threading.Thread(target=_flusher, args=(client,), daemon=True, name="ember-flush").start()
     client.run()
     return 0
