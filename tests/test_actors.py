@@ -424,3 +424,32 @@ def test_a_crashed_actor_keeps_its_name_while_handles_exist():
     ember.kill(b)  # frees the name at once, handles or not
     c = Crashes.options(name="crashes").remote()
     assert ember.get(c.pid.remote()) > 0
+
+
+def test_a_call_waiting_for_its_argument_holds_back_only_its_own_callers_calls(tmp_path):
+    gate = tmp_path / "open"
+
+    @ember.remote
+    def slow_value(path):
+        while not os.path.exists(path):
+            time.sleep(0.01)
+        return "slow"
+
+    @ember.remote
+    def call_from_a_task(actor, value):
+        return ember.get(actor.echo.remote(value))
+
+    @ember.remote
+    class Echo:
+        def echo(self, x):
+            return x
+
+    a = Echo.remote()
+    waiting = a.echo.remote(slow_value.remote(str(gate)))  # the driver's call waits
+    # Another caller's call with a ready argument is not stuck behind it (Ray orders
+    # calls per caller), while the driver's own later call still is.
+    assert ember.get(call_from_a_task.remote(a, "fast"), timeout=60) == "fast"
+    later = a.echo.remote("after")
+    assert ember.wait([later], timeout=0.2)[0] == []
+    gate.touch()
+    assert ember.get([waiting, later]) == ["slow", "after"]

@@ -323,28 +323,27 @@ class ActorManager:
         return True
 
     def ready_calls(self, actor: Actor) -> Any:
-        """Take the calls at the head of the actor's queue whose arguments are ready, in
-        order; each is marked running and in flight (calls with failed arguments fail)."""
+        """Take the calls whose arguments are ready, each marked running and in flight
+        (calls with failed arguments fail). Order holds per caller and concurrency group,
+        as in Ray: a call waiting for its arguments holds back the later calls of its
+        own caller (in its group) alone."""
         q = actor.submitted
-        if actor.spec.concurrency_groups:
-            yield from self._ready_calls_per_group(actor)
-            return
-        while q and q[0].missing == 0:
+        while q and q[0].missing == 0:  # the usual case: the head is ready, in order
             task = q.popleft()
             if self._admit_call(actor, task):
                 yield task
+        if q:
+            yield from self._ready_calls_past_waiting(actor)
 
-    def _ready_calls_per_group(self, actor: Actor) -> Any:
-        """With concurrency groups, order holds within each group only (as in Ray): a
-        call waiting for its arguments holds back the later calls of its group alone."""
-        blocked: set[str] = set()
+    def _ready_calls_past_waiting(self, actor: Actor) -> Any:
+        blocked: set[tuple[int, str]] = set()
         ready = []
         for task in actor.submitted:
-            group = task.spec.concurrency_group or ""
-            if group in blocked:
+            key = (task.caller, task.spec.concurrency_group or "")
+            if key in blocked:
                 continue
             if task.missing:
-                blocked.add(group)
+                blocked.add(key)
                 continue
             ready.append(task)
         for task in ready:
