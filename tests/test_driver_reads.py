@@ -126,3 +126,24 @@ def test_a_task_that_submits_work_is_served_while_its_caller_reads_it():
         return sum(ember.get([square.remote(i) for i in range(n)]))
 
     assert ember.get(outer.remote(20)) == sum(i * i for i in range(20))
+
+
+def test_a_result_another_thread_reads_wakes_the_waiting_thread():
+    c = Counter_.remote()
+    stop = threading.Event()
+
+    def busy():  # keeps reading the actor's socket on its own thread
+        while not stop.is_set():
+            ember.get(c.add.remote(0))
+
+    t = threading.Thread(target=busy)
+    t.start()
+    try:
+        for i in range(100):
+            # The call's reply is read by the other thread or the IO loop: this thread,
+            # reading the task's worker, must still wake up for it.
+            _, sq = ember.get([c.add.remote(0), square.remote(i)])
+            assert sq == i * i
+    finally:
+        stop.set()
+        t.join(30)

@@ -1,21 +1,25 @@
 """A driver blocked in `get` reads its workers' replies itself.
 
 In an embedded cluster the node's IO loop runs on a thread of the driver's process. A
-driver waiting for a result would otherwise wait for that thread to read the worker's
-reply and then hand the result over: a second thread switch on every call, as costly as
-the socket round trip itself. Instead, while the driver waits for results that local
-workers are computing, it takes those workers' sockets out of the IO loop's selector,
-polls them itself, handles their messages under the node lock exactly as the IO loop
-would, and gives the sockets back before it returns.
+driver waiting for results would otherwise wait for that thread to read each worker's
+reply and then hand the result over: a second thread switch per result, as costly as the
+socket round trip itself. Instead, while the driver waits, it takes the sockets of the
+local workers running the tasks it waits for out of the IO loop's selector, polls them
+itself, handles their messages under the node lock exactly as the IO loop would (which
+also starts the next queued tasks on them), and gives the sockets back before it returns.
+Results that arrive any other way (from a peer, a put, a worker it does not read) ring
+the thread's doorbell, a pipe it polls with the sockets.
 
-Thread-safety: every method is called without the node lock held; the lock is taken for
-each step, so the IO loop keeps serving every other socket meanwhile.
+Thread-safety: `wait` is called without the node lock held; the lock is taken for each
+step, so the IO loop keeps serving every other socket meanwhile.
 """
 
 from __future__ import annotations
 
+import os
 import select
 import selectors
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,12 +29,47 @@ from ember._core.node.pool import DEAD, WorkerHandle
 if TYPE_CHECKING:
     from ember._core.node.node_manager import NodeManager
 
-# Between checks of `done` when no socket has news (another thread may have answered the
-# wait: a cancellation, a failure noticed elsewhere). Not a timing assumption: replies
-# arrive on the polled sockets and wake the poll at once.
-_RECHECK_MS = 50
 _IN = select.POLLIN | select.POLLHUP | select.POLLERR
 _OUT = select.POLLOUT
+
+
+class _Doorbell:
+    """One non-blocking pipe per driver thread, closed with the thread."""
+
+    def __init__(self) -> None:
+        self.r, self.w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def drain(self) -> None:
+        try:
+            while os.read(self.r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def __del__(self) -> None:
+        for fd in (self.r, self.w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+_local = threading.local()
+
+
+def _doorbell() -> _Doorbell:
+    bell = getattr(_local, "bell", None)
+    if bell is None:
+        bell = _local.bell = _Doorbell()
+    return bell
+
+
+def ring(fd: int) -> None:
+    """Wake the thread whose doorbell this is (a full pipe has woken it already)."""
+    try:
+        os.write(fd, b"\0")
+    except OSError:
+        pass
 
 
 class DriverReads:
@@ -39,40 +78,43 @@ class DriverReads:
     def __init__(self, node: NodeManager) -> None:
         self.node = node
 
-    def _sources(self, object_ids: list[bytes],
-                 mine: dict[int, WorkerHandle]) -> list[WorkerHandle] | None:
-        """The local workers running the tasks of the ids not yet ready, or None when one
-        of those results comes from anywhere else (a queued task, another node, a put)."""
-        node = self.node
-        tasks = node.task_manager.tasks
-        objects = node.objects
+    def _sources(self, want: set[bytes], mine: dict[int, WorkerHandle]) -> list[WorkerHandle]:
+        """The local workers, free for this thread to read, running a task (or holding an
+        actor call in flight) whose id is in `want`. Looks at the workers, not the ids:
+        a wait for thousands of results costs no more per step than a wait for one."""
         found: list[WorkerHandle] = []
-        for oid in object_ids:
-            if objects.is_ready(oid):
+        for w in self.node.workers.values():
+            if w.state == DEAD or w.conn.closed or (w.reader and w.wid not in mine):
                 continue
-            task = tasks.get(ids.task_of(oid))
-            w = task.worker if task is not None else None
-            if not isinstance(w, WorkerHandle) or w.state == DEAD or w.conn.closed:
-                return None
-            if w.reader and w.wid not in mine:  # another thread of the driver reads it
-                return None
-            if w not in found:
-                found.append(w)
+            task = w.task
+            if task is not None:
+                if task.task_id in want:
+                    found.append(w)
+            elif w.actor is not None and w.actor.inflight:
+                if any(tid in want for tid in w.actor.inflight):
+                    found.append(w)
         return found
 
-    def wait(self, object_ids: list[bytes], done: Callable[[], bool]) -> None:
+    def wait(self, object_ids: list[bytes], done: Callable[[], bool],
+             bell_slot: list[int]) -> None:
         """Handle the source workers' messages on this thread until `done()` (checked
-        under the lock) or until a result is due from elsewhere; the caller then waits
-        for the IO loop as before."""
+        under the lock). Returns early, leaving the wait to the IO loop, when no local
+        worker it may read is computing any of the results."""
         node = self.node
+        want = {ids.task_of(oid) for oid in object_ids}
+        bell = _doorbell()
+        bell.drain()
         mine: dict[int, WorkerHandle] = {}
         poller = select.poll()
+        poller.register(bell.r, select.POLLIN)
         try:
+            with node.lock:
+                bell_slot.append(bell.w)
             while True:
                 with node.lock:
                     if done() or node.stopped:
                         return
-                    ws = self._sources(object_ids, mine)
+                    ws = self._sources(want, mine)
                     if not ws:
                         return
                     for w in ws:
@@ -82,15 +124,16 @@ class DriverReads:
                         self._give_back(mine.pop(wid), poller)
                     for w in mine.values():
                         poller.modify(w.conn.sock, _IN | (_OUT if w.conn.pending else 0))
-                events = poller.poll(_RECHECK_MS)
-                if not events:
-                    continue
+                events = poller.poll()
                 with node.lock:
                     if node.stopped:
                         return
                     node.process_driver_refs()
                     by_fd = {w.conn.sock.fileno(): w for w in mine.values()}
                     for fd, mask in events:
+                        if fd == bell.r:
+                            bell.drain()
+                            continue
                         w = by_fd.get(fd)
                         if w is None:
                             continue
@@ -101,6 +144,7 @@ class DriverReads:
                             mine.pop(w.wid, None)
         finally:
             with node.lock:
+                bell_slot.clear()
                 for w in mine.values():
                     self._give_back(w, poller)
 

@@ -25,7 +25,7 @@ from ember._core.node.actor_directory import ActorDirectory
 from ember._core.node.actor_manager import ActorManager
 from ember._core.node.attached_drivers import AttachedDrivers
 from ember._core.node.cluster_port import ClusterPort, ControlStore
-from ember._core.node.driver_reads import DriverReads
+from ember._core.node.driver_reads import DriverReads, ring
 from ember._core.node.gpus import GpuIds
 from ember._core.node.introspection import Introspection
 from ember._core.node.jobs import JobTracker
@@ -344,11 +344,14 @@ class NodeManager:
         """
         box: list[tuple[bool, Any]] = []
         waiter: list[threading.Event] = []
+        bell: list[int] = []  # the doorbell of a thread reading its workers (DriverReads)
 
         def reply(ok: bool, value: Any) -> None:
             box.append((ok, value))
             if waiter:
                 waiter[0].set()
+            if bell:
+                ring(bell[0])
 
         with self.lock:
             if self._stopped:
@@ -360,7 +363,7 @@ class NodeManager:
                 self._waiting_boxes[id(box)] = (box, reply)
         if deferred:
             if not box and op == "get" and args[1] is None:
-                self.driver_reads.wait(args[0], lambda: bool(box))
+                self.driver_reads.wait(args[0], lambda: bool(box), bell)
             if not box:
                 with self.lock:
                     if not box:

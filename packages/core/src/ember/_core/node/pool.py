@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 from collections import Counter, deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ember._core.common import framing, messages
+
+if TYPE_CHECKING:
+    from ember._core.node.records import Actor, Task
 
 IDLE = "idle"
 BUSY = "busy"
@@ -31,8 +34,8 @@ class WorkerHandle:
         self.conn = conn
         self.env_key = env_key
         self.state = IDLE
-        self.task = None  # the Task it runs (plain workers)
-        self.actor = None  # the Actor it hosts
+        self.task: Task | None = None  # the Task it runs (plain workers)
+        self.actor: Actor | None = None  # the Actor it hosts
         self.fns: set[bytes] = set()  # function ids already sent to it
         self.pins: Counter[bytes] = Counter()  # store objects it has mapped
         self.held: set[bytes] = set()  # ids it holds refs to
