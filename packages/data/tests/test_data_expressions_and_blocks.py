@@ -67,3 +67,21 @@ def test_string_filters_read_dotted_names_and_report_bad_syntax_as_ray(cluster):
         ds.filter(expr="fake_news super fake")
     with pytest.raises(ValueError, match="must be a UserDefinedFunction"):
         ds.filter(fn="sepal.length > 5.0")
+
+
+def test_monotonically_increasing_id_per_task_and_row(cluster):
+    from ember.data.expressions import monotonically_increasing_id
+
+    ds = ember.data.from_blocks([pa.table({"a": [1, 2]}), pa.table({"a": [3, 4]})])
+    ids = [b["uid"].to_pylist() for b in ds.with_column(
+        "uid", monotonically_increasing_id()).iter_batches(batch_size=None,
+                                                          batch_format="pyarrow")]
+    assert sorted(ids) == [[0, 1], [1 << 33, (1 << 33) + 1]]  # task index << 33 + row
+    # Two such columns count their rows apart; ids stay unique across a task's blocks.
+    two = ember.data.range(40, override_num_blocks=4).with_column(
+        "u1", monotonically_increasing_id()).with_column("u2", monotonically_increasing_id())
+    rows = two.take_all()
+    assert all(r["u1"] == r["u2"] for r in rows)
+    assert len({r["u1"] for r in rows}) == 40
+    expr = monotonically_increasing_id()
+    assert not expr.structurally_equals(expr)

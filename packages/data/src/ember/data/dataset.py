@@ -228,9 +228,11 @@ class Dataset:
     def with_column(self, column_name: str, expr: Any, **ray_remote_args: Any) -> Dataset:
         """Add (or replace) `column_name` computed from an expression:
         `ds.with_column("z", col("x") * 2 + lit(1))` (ember.data.expressions)."""
-        pexpr = parse_expression(expr)
-        return self.add_column(column_name, _ExprColumn(pexpr), batch_format="pyarrow",
-                               **ray_remote_args)
+        from ember.data.expressions import _MonotonicallyIncreasingId, _MonotonicIdColumn
+
+        udf: Any = (_MonotonicIdColumn() if isinstance(expr, _MonotonicallyIncreasingId)
+                    else _ExprColumn(parse_expression(expr)))
+        return self.add_column(column_name, udf, batch_format="pyarrow", **ray_remote_args)
 
     def drop_columns(self, cols: list[str] | str, **kwargs: Any) -> Dataset:
         cols = [cols] if isinstance(cols, str) else list(cols)

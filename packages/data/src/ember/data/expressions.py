@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-__all__ = ["Expr", "col", "lit"]
+__all__ = ["Expr", "col", "lit", "monotonically_increasing_id"]
 
 
 def _raw(value: Any) -> Any:
@@ -167,3 +167,50 @@ def col(name: str) -> Expr:
 def lit(value: Any) -> Expr:
     """A constant."""
     return Expr(pc.scalar(value))
+
+
+class _MonotonicallyIncreasingId(Expr):
+    """`monotonically_increasing_id()`: computed by the task, not by pyarrow."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def structurally_equals(self, other: Any) -> bool:
+        return False  # never equal, not even to itself: its values depend on the run
+
+    def to_pyarrow(self) -> pc.Expression:
+        raise TypeError("monotonically_increasing_id() is computed by each task; it has "
+                        "no pyarrow expression.")
+
+    def __repr__(self) -> str:
+        return "monotonically_increasing_id()"
+
+
+def monotonically_increasing_id() -> Expr:
+    """Unique int64 ids that increase within each block (Ray's and Spark's): the task's
+    index in the upper 31 bits, the row's number within the task in the lower 33. Not
+    consecutive, and they depend on how the dataset is split into tasks."""
+    return _MonotonicallyIncreasingId()
+
+
+class _MonotonicIdColumn:
+    """Evaluates `monotonically_increasing_id()` over the batches of one task (each
+    expression counts its own rows)."""
+
+    def __init__(self) -> None:
+        self._run = -1
+        self._count = 0
+
+    def __call__(self, table: Any) -> Any:
+        import pyarrow as pa
+
+        from ember.data._task_context import current_task_index, current_task_run
+
+        run = current_task_run()
+        if run != self._run:
+            self._run, self._count = run, 0
+        start = (current_task_index() << 33) + self._count
+        self._count += table.num_rows
+        return pa.array(range(start, start + table.num_rows), pa.int64())
