@@ -57,6 +57,14 @@ def test_parquet_projection_and_predicate_pushdown(parquet_dir):
     assert len(plan.datasource.get_read_tasks(100)) == 2
 
 
+def test_parquet_filter_on_a_missing_column_fails_in_the_read_tasks(parquet_dir):
+    import ember
+
+    ds = rd.read_parquet(parquet_dir).filter(expr="no_such_column > 1")  # planned fine
+    with pytest.raises(ember.exceptions.RayTaskError, match="no_such_column"):
+        ds.to_pandas()
+
+
 def test_parquet_hive_partitions_and_paths(tmp_path):
     for p in ("a", "b"):
         d = tmp_path / f"part={p}"
