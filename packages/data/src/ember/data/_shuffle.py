@@ -57,15 +57,24 @@ def slices_task(spec: list[tuple[int, int]], *blocks: pa.Table) -> Any:
     return [_put(out)], TaskStats(time.perf_counter() - t0, time.process_time() - c0)
 
 
-def _row_slices(pairs: list[tuple[Any, Any]], n: int) -> list[list[tuple[Any, int, int]]]:
-    """Split the rows of `pairs` into n contiguous, near-equal parts: (ref, start, end)."""
-    total = sum(m.num_rows for _, m in pairs)
-    bounds = [total * i // n for i in range(n + 1)]
-    out: list[list[tuple[Any, int, int]]] = [[] for _ in range(n)]
+def _equal_bounds(total: int, n: int) -> list[int]:
+    """Row offsets that split `total` rows into n near-equal parts, as Ray computes them."""
+    bounds, cur = [0], 0.0
+    for _ in range(n - 1):
+        cur += total / n
+        bounds.append(int(cur))
+    return [*bounds, total]
+
+
+def _row_slices(pairs: list[tuple[Any, Any]], bounds: list[int]
+                ) -> list[list[tuple[Any, int, int]]]:
+    """The rows of `pairs` cut at `bounds` (row offsets, first 0, last the total), one
+    list of (ref, start, end) per part."""
+    out: list[list[tuple[Any, int, int]]] = [[] for _ in range(len(bounds) - 1)]
     offset = 0
     for ref, meta in pairs:
         lo, hi = offset, offset + meta.num_rows
-        for j in range(n):
+        for j in range(len(out)):
             s, e = max(lo, bounds[j]), min(hi, bounds[j + 1])
             if e > s:
                 out[j].append((ref, s - lo, e - lo))
@@ -73,29 +82,64 @@ def _row_slices(pairs: list[tuple[Any, Any]], n: int) -> list[list[tuple[Any, in
     return out
 
 
+def _slice_parts(pairs: list[tuple[Any, Any]], parts: list[list[tuple[Any, int, int]]],
+                 stats: OpStats) -> Iterator[RefBundle]:
+    """One block per part, in order; parts without rows come last as empty blocks (as
+    Ray's split repartition)."""
+    refs = []
+    for part in sorted(parts, key=lambda p: not p):
+        if not part:
+            refs.append(slices_task.remote([(0, 0)], pairs[0][0]))
+            continue
+        refs.append(slices_task.remote([(s, e) for _, s, e in part], *[r for r, _, _ in part]))
+        stats.tasks_submitted += 1
+    yield from collect(refs, stats)
+
+
 def repartition(bundles: list[RefBundle], *, ctx: DataContext, stats: OpStats,
                 num_blocks: int | None = None, target_num_rows_per_block: int | None = None,
-                shuffle: bool = False) -> Iterator[RefBundle]:
+                shuffle: bool = False, strict: bool = False) -> Iterator[RefBundle]:
     pairs = blocks_of(bundles)
     total = sum(m.num_rows for _, m in pairs)
     if target_num_rows_per_block:
-        num_blocks = max(1, -(-total // target_num_rows_per_block))
+        if pairs:
+            yield from _by_rows(bundles, pairs, total, target_num_rows_per_block, strict,
+                                stats)
+        return
     num_blocks = max(1, num_blocks or 1)
-    if shuffle:
+    if shuffle and total:
         yield from random_shuffle(bundles, ctx=ctx, stats=stats, seed=None,
                                   num_blocks=num_blocks)
         return
     if not pairs:
         return
-    refs = []
-    for parts in _row_slices(pairs, num_blocks):
-        if not parts:
-            empty = pairs[0][0]
-            refs.append(slices_task.remote([(0, 0)], empty))
+    yield from _slice_parts(pairs, _row_slices(pairs, _equal_bounds(total, num_blocks)),
+                            stats)
+
+
+def _by_rows(bundles: list[RefBundle], pairs: list[tuple[Any, Any]], total: int,
+             target: int, strict: bool, stats: OpStats) -> Iterator[RefBundle]:
+    """Blocks of `target` rows. Strict: all but the last exactly `target` (rows
+    stitched across input blocks). Otherwise each input block is cut on its own: at
+    most one smaller block per input block, and blocks that fit pass through as
+    they are."""
+    if strict:
+        bounds = [*range(0, total, target), total] if total else [0, 0]
+        yield from _slice_parts(pairs, _row_slices(pairs, bounds), stats)
+        return
+    owns = all(b.owns_blocks for b in bundles)
+    index = 0
+    for ref, meta in pairs:
+        if meta.num_rows == 0 and total:
             continue
-        refs.append(slices_task.remote([(s, e) for _, s, e in parts], *[r for r, _, _ in parts]))
-        stats.tasks_submitted += 1
-    yield from collect(refs, stats)
+        if meta.num_rows <= target:
+            yield RefBundle([(ref, meta)], owns, index)
+            index += 1
+            continue
+        cuts = [*range(0, meta.num_rows, target), meta.num_rows]
+        for bundle in _slice_parts([(ref, meta)], _row_slices([(ref, meta)], cuts), stats):
+            yield RefBundle(bundle.blocks, True, index)
+            index += 1
 
 
 @ember.remote

@@ -265,8 +265,10 @@ class Dataset:
     # -- all-to-all transforms -------------------------------------------------------
     def repartition(self, num_blocks: int | None = None, *,
                     target_num_rows_per_block: int | None = None, shuffle: bool = False,
-                    **kwargs: Any) -> Dataset:
-        """Exactly num_blocks blocks (rows kept in order unless shuffle=True)."""
+                    strict: bool = False, **kwargs: Any) -> Dataset:
+        """Exactly num_blocks blocks (rows kept in order unless shuffle=True), or blocks
+        of `target_num_rows_per_block` rows: with `strict`, all but the last exactly
+        that many; without, each input block is cut on its own."""
         from ember.data._shuffle import repartition
 
         if num_blocks is None and target_num_rows_per_block is None:
@@ -277,7 +279,7 @@ class Dataset:
         if target_num_rows_per_block is not None and shuffle:
             raise ValueError("`shuffle` must be False when `target_num_rows_per_block` is set.")
         return self._then(AllToAll("Repartition", self._plan, repartition,
-                                   num_blocks=num_blocks, shuffle=shuffle,
+                                   num_blocks=num_blocks, shuffle=shuffle, strict=strict,
                                    target_num_rows_per_block=target_num_rows_per_block))
 
     def random_shuffle(self, *, seed: int | None = None, num_blocks: int | None = None,
