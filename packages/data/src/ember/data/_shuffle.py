@@ -187,11 +187,15 @@ def randomize_block_order(bundles: list[RefBundle], *, ctx: DataContext, stats: 
 
 
 @ember.remote
-def _zip_task(spec: list[tuple[int, int]], n_left: int, *blocks: pa.Table) -> Any:
+def _zip_task(spec: list[tuple[int, int]], n_whole: int, inverted: bool,
+              *blocks: pa.Table) -> Any:
+    """Columns of one side's whole blocks (blocks[:n_whole]) beside the other side's
+    slices; `inverted`: the sliced blocks are the left side's."""
     t0, c0 = time.perf_counter(), time.process_time()
-    left = _block.concat(blocks[:n_left])
-    rights = [b.slice(s, e - s) for b, (s, e) in zip(blocks[n_left:], spec, strict=True)]
-    right = _block.concat(rights) if rights else pa.table({})
+    whole = _block.concat(blocks[:n_whole])
+    parts = [b.slice(s, e - s) for b, (s, e) in zip(blocks[n_whole:], spec, strict=True)]
+    sliced = _block.concat(parts) if parts else pa.table({})
+    left, right = (sliced, whole) if inverted else (whole, sliced)
     out = left
     for name in right.column_names:
         new = name
@@ -211,18 +215,22 @@ def zip_bundles(left: list[RefBundle], right: list[RefBundle], *, ctx: DataConte
     rn = sum(m.num_rows for _, m in rpairs)
     if ln != rn:
         raise ValueError(f"Cannot zip datasets of different lengths: {ln} rows and {rn} rows.")
+    # As Ray: the side with fewer bytes is sliced to the other's blocks.
+    inverted = sum(m.size_bytes or 0 for _, m in rpairs) > \
+        sum(m.size_bytes or 0 for _, m in lpairs)
+    whole, sliced = (rpairs, lpairs) if inverted else (lpairs, rpairs)
     refs = []
     offset = 0
-    rstarts = np.cumsum([0] + [m.num_rows for _, m in rpairs])
-    for lref, lmeta in lpairs:
-        lo, hi = offset, offset + lmeta.num_rows
-        spec, rrefs = [], []
-        for k, (rref, _) in enumerate(rpairs):
-            s, e = max(lo, rstarts[k]), min(hi, rstarts[k + 1])
+    starts = np.cumsum([0] + [m.num_rows for _, m in sliced])
+    for ref, meta in whole:
+        lo, hi = offset, offset + meta.num_rows
+        spec, srefs = [], []
+        for k, (sref, _) in enumerate(sliced):
+            s, e = max(lo, starts[k]), min(hi, starts[k + 1])
             if e > s:
-                spec.append((int(s - rstarts[k]), int(e - rstarts[k])))
-                rrefs.append(rref)
-        refs.append(_zip_task.remote(spec, 1, lref, *rrefs))
+                spec.append((int(s - starts[k]), int(e - starts[k])))
+                srefs.append(sref)
+        refs.append(_zip_task.remote(spec, 1, inverted, ref, *srefs))
         offset = hi
     stats.tasks_submitted += len(refs)
     yield from collect(refs, stats)
