@@ -228,11 +228,26 @@ class Dataset:
     def with_column(self, column_name: str, expr: Any, **ray_remote_args: Any) -> Dataset:
         """Add (or replace) `column_name` computed from an expression:
         `ds.with_column("z", col("x") * 2 + lit(1))` (ember.data.expressions)."""
-        from ember.data.expressions import _MonotonicallyIncreasingId, _MonotonicIdColumn
+        from ember.data.expressions import (
+            Expr,
+            _MonotonicallyIncreasingId,
+            _MonotonicIdColumn,
+            _UDFColumn,
+        )
 
-        udf: Any = (_MonotonicIdColumn() if isinstance(expr, _MonotonicallyIncreasingId)
-                    else _ExprColumn(parse_expression(expr)))
-        return self.add_column(column_name, udf, batch_format="pyarrow", **ray_remote_args)
+        if isinstance(expr, _MonotonicallyIncreasingId):
+            udf: Any = _MonotonicIdColumn()
+        elif isinstance(expr, Expr) and expr._udfs:
+            udf = _UDFColumn(expr)
+        else:
+            udf = _ExprColumn(parse_expression(expr))
+        # An expression (with callable-class UDFs, say) may run on an actor pool too.
+        compute = ray_remote_args.pop("compute", None)
+        concurrency = ray_remote_args.pop("concurrency", None)
+        name = f"AddColumn({column_name})"
+        stage = AddColumnStage(name, column_name, UDF(udf), "pyarrow")
+        return self._map(name, [stage], compute=compute, concurrency=concurrency,
+                         row_preserving=True, remote_args=ray_remote_args)
 
     def drop_columns(self, cols: list[str] | str, **kwargs: Any) -> Dataset:
         cols = [cols] if isinstance(cols, str) else list(cols)
