@@ -168,3 +168,27 @@ def test_parquet_count_and_schema_come_from_footers(parquet_dir):
     assert ds.count() == 300 and ds.schema().names == ["id", "x", "s"]
     assert ds._stats is None  # nothing was executed
     assert rd.read_parquet(parquet_dir, filter="id < 10").count() == 10
+
+
+def test_read_task_per_task_row_limit_and_a_custom_datasource():
+    import pandas as pd
+
+    from ember.data.block import BlockMetadata
+    from ember.data.datasource import Datasource, ReadTask
+
+    def read():
+        return [pd.DataFrame({"id": range(0, 30)}), pa.table({"id": list(range(30, 60))})]
+
+    meta = BlockMetadata(num_rows=60, size_bytes=480, input_files=None, exec_stats=None)
+    task = ReadTask(read, meta, schema=pa.schema([("id", pa.int64())]), per_task_row_limit=40)
+    assert task.per_task_row_limit == 40 and task.schema.names == ["id"]
+    blocks = list(task())
+    assert [len(b) for b in blocks] == [30, 10]  # the second block cut short, kept a Table
+    assert isinstance(blocks[0], pd.DataFrame) and isinstance(blocks[1], pa.Table)
+    assert ReadTask(read, meta).per_task_row_limit is None
+
+    class Limited(Datasource):
+        def get_read_tasks(self, parallelism):
+            return [ReadTask(read, meta, per_task_row_limit=15)]
+
+    assert rd.read_datasource(Limited()).count() == 15
