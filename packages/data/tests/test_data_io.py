@@ -192,3 +192,20 @@ def test_read_task_per_task_row_limit_and_a_custom_datasource():
             return [ReadTask(read, meta, per_task_row_limit=15)]
 
     assert rd.read_datasource(Limited()).count() == 15
+
+
+def test_a_source_with_only_prepare_read_gets_read_datasources_arguments():
+    import pandas as pd
+
+    from ember.data.block import BlockMetadata
+    from ember.data.datasource import Datasource, ReadTask
+
+    class Ranges(Datasource):  # Ray's older datasource API
+        def prepare_read(self, parallelism, n):
+            meta = BlockMetadata(num_rows=n, size_bytes=8 * n, input_files=None,
+                                 exec_stats=None)
+            return [ReadTask(lambda i=i: [pd.DataFrame({"id": range(i * n, (i + 1) * n)})],
+                             meta) for i in range(parallelism)]
+
+    ds = rd.read_datasource(Ranges(), override_num_blocks=4, n=5)
+    assert sorted(r["id"] for r in ds.take_all()) == list(range(20))

@@ -80,6 +80,11 @@ class Datasource:
     def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
         raise NotImplementedError
 
+    def prepare_read(self, parallelism: int, **read_args: Any) -> list[ReadTask]:
+        """Ray's older name of get_read_tasks, which also takes the keyword arguments
+        given to read_datasource; a source implementing only this still reads."""
+        raise NotImplementedError
+
     # -- pushdown (optional) -------------------------------------------------------
 
     def supports_projection_pushdown(self) -> bool:
@@ -122,3 +127,29 @@ class Datasink:
     def get_name(self) -> str:
         name = type(self).__name__
         return name[: -len("Datasink")] if name.endswith("Datasink") else name
+
+
+class _PreparedRead(Datasource):
+    """A source that implements only `prepare_read`, with read_datasource's arguments."""
+
+    def __init__(self, source: Datasource, read_args: dict) -> None:
+        self.source, self.read_args = source, read_args
+
+    def get_name(self) -> str:
+        return self.source.get_name()
+
+    def estimate_inmemory_data_size(self) -> int | None:
+        return self.source.estimate_inmemory_data_size()
+
+    def get_read_tasks(self, parallelism: int) -> list[ReadTask]:
+        return self.source.prepare_read(parallelism, **self.read_args)
+
+
+def legacy_read(source: Datasource, read_args: dict) -> Datasource:
+    """`source` as read_datasource reads it: through prepare_read when that is all it
+    implements."""
+    cls = type(source)
+    if cls.prepare_read is not Datasource.prepare_read and \
+            cls.get_read_tasks is Datasource.get_read_tasks:
+        return _PreparedRead(source, read_args)
+    return source
