@@ -25,6 +25,29 @@ def test_repartition_keeps_order_and_sets_block_count():
     assert rd.range(100).repartition(target_num_rows_per_block=30).num_blocks() == 4
 
 
+def _block_rows(ds) -> list[int]:
+    return [m.num_rows for bundle in ds.iter_internal_ref_bundles() for m in bundle.metadata]
+
+
+def test_repartition_by_rows_strict_and_per_input_block():
+    strict = rd.from_items([{"id": i} for i in range(101)]).repartition(
+        target_num_rows_per_block=20, strict=True).materialize()
+    assert _block_rows(strict) == [20] * 5 + [1]  # stitched across input blocks
+    assert [r["id"] for r in strict.take_all()] == list(range(101))
+    loose = rd.range(100, override_num_blocks=10).repartition(target_num_rows_per_block=20)
+    assert _block_rows(loose.materialize()) == [10] * 10  # never stitched
+    cut = rd.range(50, override_num_blocks=2).repartition(target_num_rows_per_block=10)
+    assert _block_rows(cut.materialize()) == [10, 10, 5, 10, 10, 5]
+
+
+def test_repartition_puts_empty_blocks_last_and_keeps_empty_datasets_split():
+    assert _block_rows(rd.range(20, override_num_blocks=10).repartition(40)) == \
+        [1] * 20 + [0] * 20
+    empty = rd.range(100).filter(lambda r: False)
+    for shuffle in (False, True):
+        assert _block_rows(empty.repartition(5, shuffle=shuffle)) == [0] * 5
+
+
 def test_random_shuffle_is_a_seeded_permutation():
     a = [r["id"] for r in rd.range(500, override_num_blocks=5).random_shuffle(seed=3).take_all()]
     b = [r["id"] for r in rd.range(500, override_num_blocks=5).random_shuffle(seed=3).take_all()]

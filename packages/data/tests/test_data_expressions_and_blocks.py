@@ -67,3 +67,67 @@ def test_string_filters_read_dotted_names_and_report_bad_syntax_as_ray(cluster):
         ds.filter(expr="fake_news super fake")
     with pytest.raises(ValueError, match="must be a UserDefinedFunction"):
         ds.filter(fn="sepal.length > 5.0")
+
+
+def test_monotonically_increasing_id_per_task_and_row(cluster):
+    from ember.data.expressions import monotonically_increasing_id
+
+    ds = ember.data.from_blocks([pa.table({"a": [1, 2]}), pa.table({"a": [3, 4]})])
+    ids = [b["uid"].to_pylist() for b in ds.with_column(
+        "uid", monotonically_increasing_id()).iter_batches(batch_size=None,
+                                                          batch_format="pyarrow")]
+    assert sorted(ids) == [[0, 1], [1 << 33, (1 << 33) + 1]]  # task index << 33 + row
+    # Two such columns count their rows apart; ids stay unique across a task's blocks.
+    two = ember.data.range(40, override_num_blocks=4).with_column(
+        "u1", monotonically_increasing_id()).with_column("u2", monotonically_increasing_id())
+    rows = two.take_all()
+    assert all(r["u1"] == r["u2"] for r in rows)
+    assert len({r["u1"] for r in rows}) == 40
+    expr = monotonically_increasing_id()
+    assert not expr.structurally_equals(expr)
+
+
+def test_data_types_and_udf_expressions_in_with_column(cluster):
+    import asyncio
+
+    import pyarrow.compute as pc
+
+    from ember.data.datatype import DataType
+    from ember.data.expressions import udf
+
+    assert repr(DataType.int64()) == "DataType(arrow:int64)"
+    assert DataType.from_arrow(pa.float64()) == DataType.float64()
+    assert repr(DataType.temporal("timestamp", unit="s")) == "DataType(arrow:timestamp[s])"
+    assert {DataType.string(): 1}[DataType.string()] == 1
+
+    @udf(DataType.int64())
+    def add_one(x):
+        return pc.add(x, 1)
+
+    ds = ember.data.range(4)
+    out = ds.with_column("a", add_one(col("id") + 5) * 2).with_column("s", col("id") > 1)
+    assert [(r["a"], r["s"]) for r in out.take_all()] == [(12, False), (14, False),
+                                                          (16, True), (18, True)]
+    names = ember.data.from_items([{"n": "ab"}]).with_column("m", "<" + col("n") + ">")
+    assert names.take_all() == [{"n": "ab", "m": "<ab>"}]
+
+    @udf(DataType.int32())
+    class Offset:  # built where it runs; async and async-generator calls are awaited
+        def __init__(self, k: int) -> None:
+            self.k = k
+
+        async def __call__(self, x):
+            await asyncio.sleep(0)
+            yield pc.add(x, 100)
+            yield pc.add(x, self.k)  # the last value counts
+
+    rows = ds.with_column("o", Offset(7)(col("id")),
+                          compute=ember.data.ActorPoolStrategy(size=1)).take_all()
+    assert [r["o"] for r in rows] == [7, 8, 9, 10]
+
+    @udf(DataType.string())
+    def bad(x):
+        return {"not": "an array"}
+
+    with pytest.raises(TypeError, match="returned invalid type dict"):
+        ds.with_column("b", bad(col("id"))).take_all()

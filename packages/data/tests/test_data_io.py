@@ -57,6 +57,14 @@ def test_parquet_projection_and_predicate_pushdown(parquet_dir):
     assert len(plan.datasource.get_read_tasks(100)) == 2
 
 
+def test_parquet_filter_on_a_missing_column_fails_in_the_read_tasks(parquet_dir):
+    import ember
+
+    ds = rd.read_parquet(parquet_dir).filter(expr="no_such_column > 1")  # planned fine
+    with pytest.raises(ember.exceptions.RayTaskError, match="no_such_column"):
+        ds.to_pandas()
+
+
 def test_parquet_hive_partitions_and_paths(tmp_path):
     for p in ("a", "b"):
         d = tmp_path / f"part={p}"
@@ -160,3 +168,44 @@ def test_parquet_count_and_schema_come_from_footers(parquet_dir):
     assert ds.count() == 300 and ds.schema().names == ["id", "x", "s"]
     assert ds._stats is None  # nothing was executed
     assert rd.read_parquet(parquet_dir, filter="id < 10").count() == 10
+
+
+def test_read_task_per_task_row_limit_and_a_custom_datasource():
+    import pandas as pd
+
+    from ember.data.block import BlockMetadata
+    from ember.data.datasource import Datasource, ReadTask
+
+    def read():
+        return [pd.DataFrame({"id": range(0, 30)}), pa.table({"id": list(range(30, 60))})]
+
+    meta = BlockMetadata(num_rows=60, size_bytes=480, input_files=None, exec_stats=None)
+    task = ReadTask(read, meta, schema=pa.schema([("id", pa.int64())]), per_task_row_limit=40)
+    assert task.per_task_row_limit == 40 and task.schema.names == ["id"]
+    blocks = list(task())
+    assert [len(b) for b in blocks] == [30, 10]  # the second block cut short, kept a Table
+    assert isinstance(blocks[0], pd.DataFrame) and isinstance(blocks[1], pa.Table)
+    assert ReadTask(read, meta).per_task_row_limit is None
+
+    class Limited(Datasource):
+        def get_read_tasks(self, parallelism):
+            return [ReadTask(read, meta, per_task_row_limit=15)]
+
+    assert rd.read_datasource(Limited()).count() == 15
+
+
+def test_a_source_with_only_prepare_read_gets_read_datasources_arguments():
+    import pandas as pd
+
+    from ember.data.block import BlockMetadata
+    from ember.data.datasource import Datasource, ReadTask
+
+    class Ranges(Datasource):  # Ray's older datasource API
+        def prepare_read(self, parallelism, n):
+            meta = BlockMetadata(num_rows=n, size_bytes=8 * n, input_files=None,
+                                 exec_stats=None)
+            return [ReadTask(lambda i=i: [pd.DataFrame({"id": range(i * n, (i + 1) * n)})],
+                             meta) for i in range(parallelism)]
+
+    ds = rd.read_datasource(Ranges(), override_num_blocks=4, n=5)
+    assert sorted(r["id"] for r in ds.take_all()) == list(range(20))

@@ -135,6 +135,17 @@ def test_zip_aligns_rows_across_different_blocking():
         rd.range(2).zip(rd.range(3)).take_all()
 
 
+def test_zip_slices_the_smaller_side_to_the_larger_sides_blocks():
+    narrow = rd.from_items([{"a": i} for i in range(12)], override_num_blocks=4)
+    wide = rd.from_items([{f"c{k}": i for k in range(8)} for i in range(12)],
+                         override_num_blocks=2)
+    for left, right, blocks in ((narrow, wide, 2), (wide, narrow, 2)):
+        ds = left.zip(right).materialize()
+        assert sum(len(b.block_refs) for b in ds.iter_internal_ref_bundles()) == blocks
+        assert ds.columns() == left.columns() + right.columns()
+        assert all(r["a"] == r["c0"] for r in ds.take_all())
+
+
 def test_tensor_columns_through_map_batches():
     ds = rd.range(8).map_batches(lambda b: {"img": np.ones((len(b["id"]), 4, 4)) * b["id"][:, None, None]})
     batch = ds.take_batch(8)

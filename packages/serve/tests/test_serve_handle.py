@@ -436,3 +436,12 @@ def test_cancelling_a_stream_interrupts_the_replicas_generator(serve_url):
     while not ember.get(flag.get.remote()):  # the generator saw the cancellation
         assert time.monotonic() < deadline, "the replica's generator was not cancelled"
         time.sleep(0.02)
+
+
+def test_stream_converts_to_an_object_ref_generator(serve_url):
+    @serve.deployment(ray_actor_options=NO_CPU)
+    def numbers():
+        yield from range(5)
+
+    h = serve.run(numbers.bind(), name="refgen", route_prefix="/refgen").options(stream=True)
+    assert ember.get(list(h.remote()._to_object_ref_gen_sync())) == list(range(5))

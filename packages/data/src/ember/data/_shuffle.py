@@ -57,15 +57,24 @@ def slices_task(spec: list[tuple[int, int]], *blocks: pa.Table) -> Any:
     return [_put(out)], TaskStats(time.perf_counter() - t0, time.process_time() - c0)
 
 
-def _row_slices(pairs: list[tuple[Any, Any]], n: int) -> list[list[tuple[Any, int, int]]]:
-    """Split the rows of `pairs` into n contiguous, near-equal parts: (ref, start, end)."""
-    total = sum(m.num_rows for _, m in pairs)
-    bounds = [total * i // n for i in range(n + 1)]
-    out: list[list[tuple[Any, int, int]]] = [[] for _ in range(n)]
+def _equal_bounds(total: int, n: int) -> list[int]:
+    """Row offsets that split `total` rows into n near-equal parts, as Ray computes them."""
+    bounds, cur = [0], 0.0
+    for _ in range(n - 1):
+        cur += total / n
+        bounds.append(int(cur))
+    return [*bounds, total]
+
+
+def _row_slices(pairs: list[tuple[Any, Any]], bounds: list[int]
+                ) -> list[list[tuple[Any, int, int]]]:
+    """The rows of `pairs` cut at `bounds` (row offsets, first 0, last the total), one
+    list of (ref, start, end) per part."""
+    out: list[list[tuple[Any, int, int]]] = [[] for _ in range(len(bounds) - 1)]
     offset = 0
     for ref, meta in pairs:
         lo, hi = offset, offset + meta.num_rows
-        for j in range(n):
+        for j in range(len(out)):
             s, e = max(lo, bounds[j]), min(hi, bounds[j + 1])
             if e > s:
                 out[j].append((ref, s - lo, e - lo))
@@ -73,29 +82,64 @@ def _row_slices(pairs: list[tuple[Any, Any]], n: int) -> list[list[tuple[Any, in
     return out
 
 
+def _slice_parts(pairs: list[tuple[Any, Any]], parts: list[list[tuple[Any, int, int]]],
+                 stats: OpStats) -> Iterator[RefBundle]:
+    """One block per part, in order; parts without rows come last as empty blocks (as
+    Ray's split repartition)."""
+    refs = []
+    for part in sorted(parts, key=lambda p: not p):
+        if not part:
+            refs.append(slices_task.remote([(0, 0)], pairs[0][0]))
+            continue
+        refs.append(slices_task.remote([(s, e) for _, s, e in part], *[r for r, _, _ in part]))
+        stats.tasks_submitted += 1
+    yield from collect(refs, stats)
+
+
 def repartition(bundles: list[RefBundle], *, ctx: DataContext, stats: OpStats,
                 num_blocks: int | None = None, target_num_rows_per_block: int | None = None,
-                shuffle: bool = False) -> Iterator[RefBundle]:
+                shuffle: bool = False, strict: bool = False) -> Iterator[RefBundle]:
     pairs = blocks_of(bundles)
     total = sum(m.num_rows for _, m in pairs)
     if target_num_rows_per_block:
-        num_blocks = max(1, -(-total // target_num_rows_per_block))
+        if pairs:
+            yield from _by_rows(bundles, pairs, total, target_num_rows_per_block, strict,
+                                stats)
+        return
     num_blocks = max(1, num_blocks or 1)
-    if shuffle:
+    if shuffle and total:
         yield from random_shuffle(bundles, ctx=ctx, stats=stats, seed=None,
                                   num_blocks=num_blocks)
         return
     if not pairs:
         return
-    refs = []
-    for parts in _row_slices(pairs, num_blocks):
-        if not parts:
-            empty = pairs[0][0]
-            refs.append(slices_task.remote([(0, 0)], empty))
+    yield from _slice_parts(pairs, _row_slices(pairs, _equal_bounds(total, num_blocks)),
+                            stats)
+
+
+def _by_rows(bundles: list[RefBundle], pairs: list[tuple[Any, Any]], total: int,
+             target: int, strict: bool, stats: OpStats) -> Iterator[RefBundle]:
+    """Blocks of `target` rows. Strict: all but the last exactly `target` (rows
+    stitched across input blocks). Otherwise each input block is cut on its own: at
+    most one smaller block per input block, and blocks that fit pass through as
+    they are."""
+    if strict:
+        bounds = [*range(0, total, target), total] if total else [0, 0]
+        yield from _slice_parts(pairs, _row_slices(pairs, bounds), stats)
+        return
+    owns = all(b.owns_blocks for b in bundles)
+    index = 0
+    for ref, meta in pairs:
+        if meta.num_rows == 0 and total:
             continue
-        refs.append(slices_task.remote([(s, e) for _, s, e in parts], *[r for r, _, _ in parts]))
-        stats.tasks_submitted += 1
-    yield from collect(refs, stats)
+        if meta.num_rows <= target:
+            yield RefBundle([(ref, meta)], owns, index)
+            index += 1
+            continue
+        cuts = [*range(0, meta.num_rows, target), meta.num_rows]
+        for bundle in _slice_parts([(ref, meta)], _row_slices([(ref, meta)], cuts), stats):
+            yield RefBundle(bundle.blocks, True, index)
+            index += 1
 
 
 @ember.remote
@@ -143,11 +187,15 @@ def randomize_block_order(bundles: list[RefBundle], *, ctx: DataContext, stats: 
 
 
 @ember.remote
-def _zip_task(spec: list[tuple[int, int]], n_left: int, *blocks: pa.Table) -> Any:
+def _zip_task(spec: list[tuple[int, int]], n_whole: int, inverted: bool,
+              *blocks: pa.Table) -> Any:
+    """Columns of one side's whole blocks (blocks[:n_whole]) beside the other side's
+    slices; `inverted`: the sliced blocks are the left side's."""
     t0, c0 = time.perf_counter(), time.process_time()
-    left = _block.concat(blocks[:n_left])
-    rights = [b.slice(s, e - s) for b, (s, e) in zip(blocks[n_left:], spec, strict=True)]
-    right = _block.concat(rights) if rights else pa.table({})
+    whole = _block.concat(blocks[:n_whole])
+    parts = [b.slice(s, e - s) for b, (s, e) in zip(blocks[n_whole:], spec, strict=True)]
+    sliced = _block.concat(parts) if parts else pa.table({})
+    left, right = (sliced, whole) if inverted else (whole, sliced)
     out = left
     for name in right.column_names:
         new = name
@@ -167,18 +215,22 @@ def zip_bundles(left: list[RefBundle], right: list[RefBundle], *, ctx: DataConte
     rn = sum(m.num_rows for _, m in rpairs)
     if ln != rn:
         raise ValueError(f"Cannot zip datasets of different lengths: {ln} rows and {rn} rows.")
+    # As Ray: the side with fewer bytes is sliced to the other's blocks.
+    inverted = sum(m.size_bytes or 0 for _, m in rpairs) > \
+        sum(m.size_bytes or 0 for _, m in lpairs)
+    whole, sliced = (rpairs, lpairs) if inverted else (lpairs, rpairs)
     refs = []
     offset = 0
-    rstarts = np.cumsum([0] + [m.num_rows for _, m in rpairs])
-    for lref, lmeta in lpairs:
-        lo, hi = offset, offset + lmeta.num_rows
-        spec, rrefs = [], []
-        for k, (rref, _) in enumerate(rpairs):
-            s, e = max(lo, rstarts[k]), min(hi, rstarts[k + 1])
+    starts = np.cumsum([0] + [m.num_rows for _, m in sliced])
+    for ref, meta in whole:
+        lo, hi = offset, offset + meta.num_rows
+        spec, srefs = [], []
+        for k, (sref, _) in enumerate(sliced):
+            s, e = max(lo, starts[k]), min(hi, starts[k + 1])
             if e > s:
-                spec.append((int(s - rstarts[k]), int(e - rstarts[k])))
-                rrefs.append(rref)
-        refs.append(_zip_task.remote(spec, 1, lref, *rrefs))
+                spec.append((int(s - starts[k]), int(e - starts[k])))
+                srefs.append(sref)
+        refs.append(_zip_task.remote(spec, 1, inverted, ref, *srefs))
         offset = hi
     stats.tasks_submitted += len(refs)
     yield from collect(refs, stats)

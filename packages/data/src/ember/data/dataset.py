@@ -228,9 +228,26 @@ class Dataset:
     def with_column(self, column_name: str, expr: Any, **ray_remote_args: Any) -> Dataset:
         """Add (or replace) `column_name` computed from an expression:
         `ds.with_column("z", col("x") * 2 + lit(1))` (ember.data.expressions)."""
-        pexpr = parse_expression(expr)
-        return self.add_column(column_name, _ExprColumn(pexpr), batch_format="pyarrow",
-                               **ray_remote_args)
+        from ember.data.expressions import (
+            Expr,
+            _MonotonicallyIncreasingId,
+            _MonotonicIdColumn,
+            _UDFColumn,
+        )
+
+        if isinstance(expr, _MonotonicallyIncreasingId):
+            udf: Any = _MonotonicIdColumn()
+        elif isinstance(expr, Expr) and expr._udfs:
+            udf = _UDFColumn(expr)
+        else:
+            udf = _ExprColumn(parse_expression(expr))
+        # An expression (with callable-class UDFs, say) may run on an actor pool too.
+        compute = ray_remote_args.pop("compute", None)
+        concurrency = ray_remote_args.pop("concurrency", None)
+        name = f"AddColumn({column_name})"
+        stage = AddColumnStage(name, column_name, UDF(udf), "pyarrow")
+        return self._map(name, [stage], compute=compute, concurrency=concurrency,
+                         row_preserving=True, remote_args=ray_remote_args)
 
     def drop_columns(self, cols: list[str] | str, **kwargs: Any) -> Dataset:
         cols = [cols] if isinstance(cols, str) else list(cols)
@@ -263,8 +280,10 @@ class Dataset:
     # -- all-to-all transforms -------------------------------------------------------
     def repartition(self, num_blocks: int | None = None, *,
                     target_num_rows_per_block: int | None = None, shuffle: bool = False,
-                    **kwargs: Any) -> Dataset:
-        """Exactly num_blocks blocks (rows kept in order unless shuffle=True)."""
+                    strict: bool = False, **kwargs: Any) -> Dataset:
+        """Exactly num_blocks blocks (rows kept in order unless shuffle=True), or blocks
+        of `target_num_rows_per_block` rows: with `strict`, all but the last exactly
+        that many; without, each input block is cut on its own."""
         from ember.data._shuffle import repartition
 
         if num_blocks is None and target_num_rows_per_block is None:
@@ -275,7 +294,7 @@ class Dataset:
         if target_num_rows_per_block is not None and shuffle:
             raise ValueError("`shuffle` must be False when `target_num_rows_per_block` is set.")
         return self._then(AllToAll("Repartition", self._plan, repartition,
-                                   num_blocks=num_blocks, shuffle=shuffle,
+                                   num_blocks=num_blocks, shuffle=shuffle, strict=strict,
                                    target_num_rows_per_block=target_num_rows_per_block))
 
     def random_shuffle(self, *, seed: int | None = None, num_blocks: int | None = None,

@@ -3,17 +3,22 @@
 
 An `Expr` wraps a pyarrow compute expression, evaluated inside the blocks (and pushed
 into Parquet reads by `filter`). Ray's operators and predicate methods build new
-expressions; `to_pyarrow()` gives the pyarrow expression.
+expressions; `to_pyarrow()` gives the pyarrow expression. A function decorated with
+`udf(return_dtype)` called on expressions is an expression too (for `with_column`): its
+result enters the pyarrow expression as a column computed first.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow.compute as pc
 
-__all__ = ["Expr", "col", "lit"]
+__all__ = ["Expr", "col", "lit", "monotonically_increasing_id", "udf"]
 
 
 def _raw(value: Any) -> Any:
@@ -25,14 +30,29 @@ def _binary(fn: Callable[[Any, Any], Any], reverse: bool = False) -> Callable:
         a, b = (_raw(other), self._expr) if reverse else (self._expr, _raw(other))
         if not isinstance(a, pc.Expression):
             a = pc.scalar(a)
-        return Expr(fn(a, b))
+        udfs = self._udfs + (other._udfs if isinstance(other, Expr) else ())
+        return Expr(fn(a, b), udfs=udfs)
+
+    return method
+
+
+def _add(reverse: bool = False) -> Callable:
+    """`+`; with a Python string on the other side it concatenates, as in Ray."""
+    plain = _binary(lambda a, b: pc.add(a, b), reverse)
+
+    def method(self: Expr, other: Any) -> Expr:
+        if isinstance(other, str):
+            a, b = (pc.scalar(other), self._expr) if reverse else (self._expr,
+                                                                    pc.scalar(other))
+            return self._then(pc.binary_join_element_wise(a, b, ""))
+        return plain(self, other)
 
     return method
 
 
 def _unary(kernel: str) -> Callable[[Expr], Expr]:
     def method(self: Expr) -> Expr:
-        return Expr(getattr(pc, kernel)(self._expr))
+        return self._then(getattr(pc, kernel)(self._expr))
 
     method.__doc__ = f"pyarrow's `{kernel}` of this expression."
     return method
@@ -41,15 +61,20 @@ def _unary(kernel: str) -> Callable[[Expr], Expr]:
 class Expr:
     """A column expression (Ray Data's `Expr`)."""
 
-    __slots__ = ("_expr", "_name")
+    __slots__ = ("_expr", "_name", "_udfs")
 
-    def __init__(self, expr: pc.Expression, name: str | None = None) -> None:
+    def __init__(self, expr: pc.Expression, name: str | None = None,
+                 udfs: tuple[_UDFCall, ...] = ()) -> None:
         self._expr = expr
         self._name = name
+        self._udfs = udfs  # the UDF calls whose result columns the expression reads
+
+    def _then(self, expr: pc.Expression, name: str | None = None) -> Expr:
+        return Expr(expr, name, self._udfs)
 
     # Arithmetic, comparison and boolean operators build new expressions.
-    __add__ = _binary(lambda a, b: pc.add(a, b))
-    __radd__ = _binary(lambda a, b: pc.add(a, b), reverse=True)
+    __add__ = _add()
+    __radd__ = _add(reverse=True)
     __sub__ = _binary(lambda a, b: pc.subtract(a, b))
     __rsub__ = _binary(lambda a, b: pc.subtract(a, b), reverse=True)
     __mul__ = _binary(lambda a, b: pc.multiply(a, b))
@@ -72,10 +97,10 @@ class Expr:
     __xor__ = _binary(lambda a, b: pc.xor(a, b))
 
     def __invert__(self) -> Expr:
-        return Expr(pc.invert(self._expr))
+        return self._then(pc.invert(self._expr))
 
     def __neg__(self) -> Expr:
-        return Expr(pc.negate(self._expr))
+        return self._then(pc.negate(self._expr))
 
     __hash__ = object.__hash__
 
@@ -101,36 +126,37 @@ class Expr:
 
     def is_null(self) -> Expr:
         """True where the value is null."""
-        return Expr(self._expr.is_null())
+        return self._then(self._expr.is_null())
 
     def is_not_null(self) -> Expr:
         """True where the value is not null."""
-        return Expr(self._expr.is_valid())
+        return self._then(self._expr.is_valid())
 
     def is_in(self, values: list | Expr) -> Expr:
         """True where the value is one of `values`."""
-        return Expr(self._expr.isin(_values(values)))
+        return self._then(self._expr.isin(_values(values)))
 
     def not_in(self, values: list | Expr) -> Expr:
         """True where the value is none of `values`."""
-        return Expr(pc.invert(self._expr.isin(_values(values))))
+        return self._then(pc.invert(self._expr.isin(_values(values))))
 
     def cast(self, target: Any) -> Expr:
         """The value converted to `target` (a pyarrow type)."""
-        return Expr(pc.cast(self._expr, getattr(target, "to_arrow_dtype", lambda: target)()))
+        return self._then(pc.cast(self._expr,
+                                  getattr(target, "to_arrow_dtype", lambda: target)()))
 
     def round(self, ndigits: int = 0) -> Expr:
-        return Expr(pc.round(self._expr, ndigits))
+        return self._then(pc.round(self._expr, ndigits))
 
     def log(self, base: float | None = None) -> Expr:
-        return Expr(pc.ln(self._expr) if base is None else pc.logb(self._expr, base))
+        return self._then(pc.ln(self._expr) if base is None else pc.logb(self._expr, base))
 
     def power(self, exponent: Any) -> Expr:
         return self ** exponent
 
     def alias(self, name: str) -> Expr:
         """The same expression, output under `name`."""
-        return Expr(self._expr, name)
+        return self._then(self._expr, name)
 
     @property
     def name(self) -> str | None:
@@ -167,3 +193,165 @@ def col(name: str) -> Expr:
 def lit(value: Any) -> Expr:
     """A constant."""
     return Expr(pc.scalar(value))
+
+
+class _MonotonicallyIncreasingId(Expr):
+    """`monotonically_increasing_id()`: computed by the task, not by pyarrow."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def structurally_equals(self, other: Any) -> bool:
+        return False  # never equal, not even to itself: its values depend on the run
+
+    def to_pyarrow(self) -> pc.Expression:
+        raise TypeError("monotonically_increasing_id() is computed by each task; it has "
+                        "no pyarrow expression.")
+
+    def __repr__(self) -> str:
+        return "monotonically_increasing_id()"
+
+
+def monotonically_increasing_id() -> Expr:
+    """Unique int64 ids that increase within each block (Ray's and Spark's): the task's
+    index in the upper 31 bits, the row's number within the task in the lower 33. Not
+    consecutive, and they depend on how the dataset is split into tasks."""
+    return _MonotonicallyIncreasingId()
+
+
+class _MonotonicIdColumn:
+    """Evaluates `monotonically_increasing_id()` over the batches of one task (each
+    expression counts its own rows)."""
+
+    def __init__(self) -> None:
+        self._run = -1
+        self._count = 0
+
+    def __call__(self, table: Any) -> Any:
+        import pyarrow as pa
+
+        from ember.data._task_context import current_task_index, current_task_run
+
+        run = current_task_run()
+        if run != self._run:
+            self._run, self._count = run, 0
+        start = (current_task_index() << 33) + self._count
+        self._count += table.num_rows
+        return pa.array(range(start, start + table.num_rows), pa.int64())
+
+
+_udf_ids = itertools.count()
+
+
+class _UDFCall:
+    """One call of a `udf` function on expressions: computed into a column of its own
+    (`column`) before the expressions that use it."""
+
+    __slots__ = ("args", "column", "dtype", "fn", "kwargs")
+
+    def __init__(self, fn: Callable, args: list[Expr], kwargs: dict[str, Expr],
+                 dtype: Any) -> None:
+        self.fn, self.args, self.kwargs, self.dtype = fn, args, kwargs, dtype
+        self.column = f"__ember_udf_{next(_udf_ids)}"
+
+
+def _as_expr(value: Any) -> Expr:
+    return value if isinstance(value, Expr) else lit(value)
+
+
+def udf(return_dtype: Any) -> Callable[[Callable], Callable[..., Expr]]:
+    """Make `fn` (pyarrow arrays in, an array of `return_dtype` out) callable on
+    expressions: `@udf(DataType.int64()) def add_one(x): return pc.add(x, 1)`, then
+    `ds.with_column("y", add_one(col("x")) * 2)`."""
+
+    def wrap(fn: Callable) -> Callable[..., Any]:
+        if inspect.isclass(fn):  # a callable class: its instances are the UDFs
+            cls = fn
+
+            def construct(*cargs: Any, **ckwargs: Any) -> Callable[..., Expr]:
+                return _caller(_LazyInstance(cls, cargs, ckwargs), return_dtype)
+
+            return construct
+        return functools.wraps(fn)(_caller(fn, return_dtype))
+
+    return wrap
+
+
+def _caller(fn: Callable, return_dtype: Any) -> Callable[..., Expr]:
+    def call(*args: Any, **kwargs: Any) -> Expr:
+        node = _UDFCall(fn, [_as_expr(a) for a in args],
+                        {k: _as_expr(v) for k, v in kwargs.items()}, return_dtype)
+        deps = tuple(u for a in (*node.args, *node.kwargs.values()) for u in a._udfs)
+        return Expr(pc.field(node.column), udfs=(*deps, node))
+
+    return call
+
+
+class _LazyInstance:
+    """A callable class UDF with its constructor arguments: built once where it runs
+    (on first use in a task or pool actor), then keeps its state across batches."""
+
+    def __init__(self, cls: type, args: tuple, kwargs: dict) -> None:
+        self.cls, self.args, self.kwargs = cls, args, kwargs
+        self.__name__ = cls.__name__
+        self._instance: Any = None
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_instance": None}
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._instance is None:
+            self._instance = self.cls(*self.args, **self.kwargs)
+        return self._instance(*args, **kwargs)
+
+
+def _evaluate(expr: Expr, table: Any) -> Any:
+    """The expression's values over `table` (a pyarrow Table), UDF calls included."""
+    import pyarrow.dataset as pads
+
+    table = _with_udf_columns(table, expr._udfs)
+    return pads.dataset(table).to_table(columns={"__value": expr._expr}).column("__value")
+
+
+def _with_udf_columns(table: Any, calls: tuple[_UDFCall, ...]) -> Any:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    for node in calls:  # in dependency order: a call's arguments' calls come first
+        if node.column in table.column_names:
+            continue
+        args = [_evaluate(a, table) for a in node.args]
+        kwargs = {k: _evaluate(v, table) for k, v in node.kwargs.items()}
+        out = node.fn(*args, **kwargs)
+        if inspect.iscoroutine(out) or inspect.isasyncgen(out):
+            from ember.data._transforms import _drain_async
+
+            for value in _drain_async(out):  # an async generator gives its last value
+                result = value
+            out = result
+        if not isinstance(out, pd.Series | np.ndarray | pa.Array | pa.ChunkedArray):
+            raise TypeError(
+                f"UDF '{getattr(node.fn, '__name__', node.fn)}' returned invalid type "
+                f"{type(out).__name__}. Expected type (pandas.Series, numpy.ndarray, "
+                "pyarrow.Array, pyarrow.ChunkedArray)")
+        if not isinstance(out, pa.Array | pa.ChunkedArray):
+            out = pa.array(out)
+        target = node.dtype.to_arrow_dtype() if hasattr(node.dtype, "to_arrow_dtype") \
+            else node.dtype
+        if target is not None and out.type != target:
+            out = out.cast(target)
+        table = table.append_column(node.column, out)
+    return table
+
+
+class _UDFColumn:
+    """Evaluates an expression with UDF calls over a batch (an Arrow table)."""
+
+    def __init__(self, expr: Expr) -> None:
+        self.expr = expr
+
+    def __call__(self, table: Any) -> Any:
+        return _evaluate(self.expr, table)

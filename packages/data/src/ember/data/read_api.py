@@ -66,9 +66,13 @@ def _from_blocks(blocks: list[pa.Table], name: str) -> MaterializedDataset:
 def read_datasource(datasource: Datasource, *, parallelism: int = -1,
                     override_num_blocks: int | None = None, concurrency: int | None = None,
                     ray_remote_args: dict | None = None, **kwargs: Any) -> Dataset:
-    """A lazy dataset read through `datasource`."""
+    """A lazy dataset read through `datasource` (`kwargs` go to a source's older
+    `prepare_read(parallelism, **kwargs)` when it implements only that)."""
+    from ember.data.datasource.base import legacy_read
+
     n = override_num_blocks or (parallelism if parallelism and parallelism > 0 else 0)
-    return Dataset(Read(datasource, n, dict(ray_remote_args or {}), concurrency))
+    return Dataset(Read(legacy_read(datasource, kwargs), n, dict(ray_remote_args or {}),
+                        concurrency))
 
 
 def range(n: int, *, parallelism: int = -1, override_num_blocks: int | None = None,

@@ -24,6 +24,7 @@ from ember.serve._constants import (
     ROUTING_ACK_TIMEOUT_S,
     SERVE_NAMESPACE,
 )
+from ember.serve._ranks import compact, lowest_free, place_on_node
 from ember.serve._router import ReplicaInfo
 from ember.serve.config import AutoscalingConfig
 
@@ -57,6 +58,17 @@ class ReplicaState:
         self.model_ids: frozenset[str] = frozenset()
         self.pending_checked = False
         self.channel: ChannelAddress | None = None
+        self.actor_id = ""
+        # Its rank (Ray's ReplicaRank) and what the replica was last told (with the
+        # world size), see _ranks.py.
+        self.rank = -1
+        self.node_id = ""
+        self.node_rank = -1
+        self.local_rank = -1
+        self.sent_rank: tuple | None = None
+
+    def rank_fields(self) -> dict:
+        return {"rank": self.rank, "node_rank": self.node_rank, "local_rank": self.local_rank}
 
 
 class DeploymentState:
@@ -134,6 +146,7 @@ class DeploymentState:
         self._health_checks(now)
         self._collect_metrics(now)
         self._update_status()
+        self._sync_ranks()
         self.publish_if_changed()
 
     def _autoscale(self, now: float) -> None:
@@ -203,6 +216,7 @@ class DeploymentState:
     def _start(self) -> None:
         r = ReplicaState(self.version)
         r.config_version = self.config_version
+        r.rank = lowest_free(x.rank for x in self.replicas)
         self.replicas.append(r)
         self.controller.spawn(self._run_start(r))
 
@@ -218,7 +232,11 @@ class DeploymentState:
                 name=self.actor_name(r),
                 namespace=SERVE_NAMESPACE, lifetime="detached", max_concurrency=biggest,
                 **options).remote(self.app_name, self.name, r.replica_id, spec["serialized"])
-            info = await r.actor.initialize.remote(self.replica_config())
+            r.node_id = await r.actor.node_id.remote()
+            place_on_node(r, self.replicas)
+            r.sent_rank = (*r.rank_fields().values(), self.target)
+            info = await r.actor.initialize.remote({
+                **self.replica_config(), "rank": r.rank_fields(), "world_size": self.target})
         except Exception as e:  # noqa: BLE001 - the constructor failed
             if r.state == STOPPING:
                 return
@@ -233,6 +251,7 @@ class DeploymentState:
         if r.state == STOPPING:
             return
         r.pid = info.get("pid", 0)
+        r.actor_id = info.get("actor_id", "")
         if info.get("channel"):
             r.channel = ChannelAddress(*info["channel"])
         r.state = RUNNING
@@ -254,6 +273,25 @@ class DeploymentState:
                                 "unexpectedly; starting a new one.")
                 self._remove(r, kill=True)
                 self.controller.wake()
+
+    def _sync_ranks(self) -> None:
+        """Keep ranks contiguous once the deployment is healthy (after a downscale) and
+        tell running replicas of a changed rank or world size."""
+        if self.status == "HEALTHY" and not self.deleting:
+            compact(self.replicas)
+        for r in self.replicas:
+            if r.state != RUNNING:
+                continue
+            want = (*r.rank_fields().values(), self.target)
+            if r.sent_rank != want:
+                r.sent_rank = want
+                self.controller.spawn(self._send_rank(r))
+
+    async def _send_rank(self, r: ReplicaState) -> None:
+        try:
+            await r.actor.update_rank.remote(r.rank_fields(), self.target)
+        except Exception:  # noqa: BLE001 - a dead replica is replaced with its rank
+            pass
 
     async def _reconfigure(self, r: ReplicaState) -> None:
         try:
@@ -382,7 +420,7 @@ class DeploymentState:
         if self.gone():
             return {"exists": False}
         reps = [ReplicaInfo(r.replica_id, r.actor, self.config["max_ongoing_requests"],
-                            r.model_ids, r.channel)
+                            r.model_ids, r.channel, r.actor_id)
                 for r in self.replicas if r.state == RUNNING]
         return {"exists": True, "replicas": reps,
                 "max_queued_requests": self.config.get("max_queued_requests", -1),

@@ -60,6 +60,8 @@ class ReplicaActor:
         self._plain_app: Any = None
         self._metrics = ReplicaMetrics(app_name, deployment_name, replica_id)
         self._request_ids = itertools.count()
+        self._rank: dict | None = None  # ReplicaRank's fields, from the controller
+        self._world_size = 0
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -71,8 +73,9 @@ class ReplicaActor:
             max_workers=max(1, config["max_ongoing_requests"]),
             thread_name_prefix="ember-serve-replica")
         self._exit = asyncio.get_running_loop().create_future()
-        context.set_replica_context(context.ReplicaContext(
-            self._app, self._deployment, self._replica_id, None))
+        self._rank = config.get("rank")
+        self._world_size = config.get("world_size", 0)
+        self._set_context(None)
         from ember.serve import multiplex
 
         multiplex.set_model_ids_reporter(self._report_model_ids)
@@ -87,21 +90,20 @@ class ReplicaActor:
         elif inspect.isclass(target):
             self._instance = target(*args, **kwargs)
         if inspect.isclass(target):
-            context.set_replica_context(context.ReplicaContext(
-                self._app, self._deployment, self._replica_id, self._instance))
+            self._set_context(self._instance)
             self._asgi = asgi_app_for(target, self._instance)
         else:
             self._function = functools.partial(target, *args, **kwargs) if (args or kwargs) \
                 else target
-            context.set_replica_context(context.ReplicaContext(
-                self._app, self._deployment, self._replica_id, self._function))
+            self._set_context(self._function)
         if config.get("user_config") is not None:
             await self._reconfigure(config["user_config"])
         if self._asgi is not None:
             self._lifespan = Lifespan(self._asgi)
             await self._lifespan.startup()
         self._ensure_sampler()
-        info = {"pid": os.getpid(), "replica_id": self._replica_id}
+        info = {"pid": os.getpid(), "replica_id": self._replica_id,
+                "actor_id": ember.get_runtime_context().get_actor_id()}
         try:
             self._listener = ChannelListener(lambda: ReplicaChannel(self._channel_request))
             self._listener.start()
@@ -110,6 +112,36 @@ class ReplicaActor:
         except OSError:  # no Unix sockets here: the proxy calls handle_http instead
             self._listener = None
         return info
+
+    def _set_context(self, servable: Any) -> None:
+        from ember.serve.schema import ReplicaRank
+
+        rank = ReplicaRank(**self._rank) if self._rank is not None else None
+        context.set_replica_context(context.ReplicaContext(
+            self._app, self._deployment, self._replica_id, servable, rank,
+            self._world_size))
+
+    async def node_id(self) -> str:
+        """The node this replica runs on (the controller ranks replicas per node)."""
+        return ember.get_runtime_context().get_node_id()
+
+    async def update_rank(self, rank: dict, world_size: int) -> None:
+        """Take a new rank or world size. A changed rank is passed to a
+        `reconfigure(user_config, rank)` that takes it, when there is a user_config."""
+        changed = rank != self._rank
+        self._rank, self._world_size = rank, world_size
+        current = context._replica
+        self._set_context(current.servable_object if current is not None else None)
+        user_config = self._config.get("user_config")
+        if changed and user_config is not None and self._takes_rank():
+            await self._reconfigure(user_config)
+
+    def _takes_rank(self) -> bool:
+        fn = getattr(self._instance, "reconfigure", None)
+        try:
+            return fn is not None and "rank" in inspect.signature(fn).parameters
+        except (TypeError, ValueError):
+            return False
 
     def _ensure_sampler(self) -> None:
         """Sample ongoing requests for the autoscaler (only when it is on)."""
@@ -132,7 +164,12 @@ class ReplicaActor:
         if fn is None:
             raise AttributeError(f"user_config was given but {self._deployment!r} has no "
                                  "reconfigure(self, config) method.")
-        await self._run_user(fn, (user_config,), {})
+        kwargs = {}
+        if self._rank is not None and self._takes_rank():
+            from ember.serve.schema import ReplicaRank
+
+            kwargs["rank"] = ReplicaRank(**self._rank)
+        await self._run_user(fn, (user_config,), kwargs)
 
     async def check_health(self) -> None:
         """Run the user's check_health (an exception marks the replica unhealthy)."""

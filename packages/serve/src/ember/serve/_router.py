@@ -41,6 +41,7 @@ class ReplicaInfo:
     max_ongoing: int
     model_ids: frozenset[str] = field(default_factory=frozenset)
     channel: Any = None  # the replica's ChannelAddress for proxies on its node
+    actor_id: str = ""  # the replica actor's id (hex), to tell its death from others'
 
 
 class PendingRequest:
@@ -49,9 +50,11 @@ class PendingRequest:
     `future` resolves to (replica_id, result, actor): `result` is an ObjectRef (unary
     calls) or an ObjectRefGenerator (streams), `actor` the replica's actor handle. For
     kind "pick" nothing is sent: it resolves to (replica_id, None, ReplicaInfo).
+    `replica` is the chosen replica's ReplicaInfo once sent.
     """
 
-    __slots__ = ("kind", "meta", "args", "kwargs", "future", "model_id", "session_id")
+    __slots__ = ("kind", "meta", "args", "kwargs", "future", "model_id", "session_id",
+                 "replica")
 
     def __init__(self, kind: str, meta: dict, args: tuple, kwargs: dict,
                  model_id: str = "", session_id: str = "") -> None:
@@ -62,6 +65,7 @@ class PendingRequest:
         self.model_id = model_id
         self.session_id = session_id
         self.future: concurrent.futures.Future = concurrent.futures.Future()
+        self.replica: ReplicaInfo | None = None
 
 
 class RequestRouter:
@@ -293,6 +297,7 @@ class Router:
         if not req.future.set_running_or_notify_cancel():
             self.done(info.replica_id)
             return
+        req.replica = info
         if req.kind == "pick":
             req.future.set_result((info.replica_id, None, info))
             return

@@ -13,12 +13,15 @@ __all__ = ["ReplicaContext", "RequestContext", "get_multiplexed_model_id",
 
 @dataclass(frozen=True)
 class ReplicaContext:
-    """The replica running the current code: its app, deployment and id."""
+    """The replica running the current code: its app, deployment and id, its rank in the
+    deployment (a `ReplicaRank`) and the deployment's target number of replicas."""
 
     app_name: str
     deployment: str
     replica_id: str
     servable_object: Any = None
+    rank: Any = None
+    world_size: int = 0
 
     @property
     def replica_tag(self) -> str:

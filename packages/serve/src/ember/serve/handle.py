@@ -24,8 +24,26 @@ __all__ = ["DeploymentHandle", "DeploymentResponse", "DeploymentResponseGenerato
 _UNSET: Any = object()
 
 
-def _died(exc: BaseException) -> bool:
-    return isinstance(exc, ember.exceptions.ActorDiedError | ember.exceptions.ActorUnavailableError)
+def _died(exc: BaseException, actor_id: str) -> bool:
+    """The replica with `actor_id` died (or is unreachable) under the call. A death the
+    replica's code reported (a RayTaskError) or another actor's death (an upstream
+    response passed in as an argument) is not the replica's."""
+    errors = ember.exceptions
+    if isinstance(exc, errors.RayTaskError):
+        return False
+    if isinstance(exc, errors.ActorUnavailableError):
+        return True
+    if not isinstance(exc, errors.ActorDiedError):
+        return False
+    dead = getattr(exc, "actor_id", "")
+    return not dead or not actor_id or dead == actor_id
+
+
+def _upstream_died(exc: BaseException, actor_id: str) -> bool:
+    """Another actor died before finishing a task whose result was an argument."""
+    errors = ember.exceptions
+    return (isinstance(exc, errors.ActorDiedError) and not isinstance(exc, errors.RayTaskError)
+            and not _died(exc, actor_id))
 
 
 def _cancel_ref(ref: Any) -> None:
@@ -59,6 +77,7 @@ class _Call:
         self.model_id = model_id
         self.assigned: concurrent.futures.Future = concurrent.futures.Future()
         self.replica_id: str | None = None
+        self.actor_id = ""  # the replica actor's id once sent
         self.result: Any = None  # ObjectRef or ObjectRefGenerator once assigned
         self.retried = False
         self.cancelled = False
@@ -145,6 +164,8 @@ class _Call:
                 self.assigned.set_exception(exc)
             return
         self.replica_id, self.result, _ = f.result()
+        req = self.request
+        self.actor_id = req.replica.actor_id if req is not None and req.replica else ""
         if self.parent_id:
             context._child_request_assigned(self.parent_id, self.response_id)
         if not self.assigned.done():
@@ -154,13 +175,40 @@ class _Call:
 
     def should_retry(self, exc: BaseException) -> bool:
         """Retry once when the replica died because the controller was stopping it."""
-        if self.cancelled or not _died(exc) or self.replica_id is None:
+        if self.cancelled or not _died(exc, self.actor_id) or self.replica_id is None:
             return False
         if self.retried or not self.router.was_stopped(self.replica_id):
             self.router.mark_dead(self.replica_id)
             return False
         self.retried = True
         return True
+
+
+    def upstream_crash_error(self, exc: BaseException) -> RayServeException:
+        """Ray's error for a call whose argument's replica died before computing it
+        (the replica called stays in rotation: the request fails at once)."""
+        dead = getattr(exc, "actor_id", "")
+        source = self._deployment_of(dead) if dead else None
+        where = f" (a replica of deployment '{source}')" if source else ""
+        err = RayServeException(
+            f"Request to deployment '{self.router.deployment_id[1]}' failed because an "
+            f"upstream actor{where} died before finishing a dependent task. The error "
+            f"was:\n{exc}")
+        err.__cause__ = exc
+        return err
+
+    def _deployment_of(self, actor_id: str) -> str | None:
+        """The deployment whose replica `actor_id` computed one of this call's
+        arguments, however deep in the chain of responses."""
+        for a in (*self.args, *self.kwargs.values()):
+            if isinstance(a, DeploymentResponse):
+                c = a._call
+                if c.actor_id == actor_id:
+                    return c.router.deployment_id[1]
+                found = c._deployment_of(actor_id)
+                if found:
+                    return found
+        return None
 
 
 class DeploymentResponse:
@@ -198,6 +246,8 @@ class DeploymentResponse:
             call.client.schedule(call._submit)
             return
         call.untrack()
+        if exc is not None and _upstream_died(exc, call.actor_id):
+            exc = call.upstream_crash_error(exc)
         try:
             if exc is not None:
                 self._future.set_exception(exc)
@@ -315,6 +365,15 @@ class DeploymentResponseGenerator:
 
     def cancelled(self) -> bool:
         return self._call.cancelled
+
+    async def _to_object_ref_gen(self) -> Any:
+        """The ObjectRefGenerator of the stream (once a replica has taken the request);
+        read it instead of this generator, not both."""
+        return await asyncio.shield(asyncio.wrap_future(self._call.assigned))
+
+    def _to_object_ref_gen_sync(self, _record_telemetry: bool = True,
+                                _allow_running_in_asyncio_loop: bool = False) -> Any:
+        return self._call.assigned.result()
 
     def __del__(self) -> None:
         try:

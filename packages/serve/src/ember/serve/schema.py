@@ -25,7 +25,7 @@ from ember.serve.config import HTTPOptions
 
 __all__ = [
     "ApplicationStatus", "ApplicationStatusOverview", "DeploymentSchema", "DeploymentStatus",
-    "DeploymentStatusOverview", "DeploymentStatusTrigger", "ProxyStatus",
+    "DeploymentStatusOverview", "DeploymentStatusTrigger", "ProxyStatus", "ReplicaRank",
     "ServeApplicationSchema", "ServeDeploySchema", "ServeStatus",
 ]
 
@@ -123,6 +123,17 @@ class ServeStatus:
                 for name, a in self.applications.items()},
             "target_capacity": self.target_capacity,
         }
+
+
+class ReplicaRank(BaseModel):
+    """A replica's place in its deployment (`serve.get_replica_context().rank`): `rank`
+    is 0..N-1 across the deployment, `node_rank` numbers the nodes its replicas run
+    on, `local_rank` the replicas on one node. A replacement for a crashed replica takes
+    its rank; after a downscale the ranks are made contiguous again."""
+
+    rank: int = Field(description="Global rank of the replica in its deployment.")
+    node_rank: int = Field(description="Rank of the replica's node in the deployment.")
+    local_rank: int = Field(description="Rank of the replica among those on its node.")
 
 
 # -- the config file ----------------------------------------------------------------------

@@ -60,10 +60,12 @@ def _take(offer: dict[str, Resources], node: str, bundle: Resources) -> None:
 
 def choose_nodes(bundles: list[Resources], strategy: str, offer: dict[str, Resources],
                  labels: dict[str, dict[str, str]], selectors: list[dict[str, str]],
-                 soft_target: str = "") -> list[str] | None:
+                 soft_target: str = "", local: str = "") -> list[str] | None:
     """The node of each bundle, or None if they cannot all be placed on `offer` (each
-    node's free resources; pass the totals to ask whether they ever could)."""
-    offer = {n: dict(r) for n, r in offer.items()}
+    node's free resources; pass the totals to ask whether they ever could). Between
+    nodes that score the same, `local` (the deciding node) wins, then the order of
+    `offer`."""
+    offer = {n: dict(r) for n, r in sorted(offer.items(), key=lambda item: item[0] != local)}
     sel = selectors or [{} for _ in bundles]
     allowed = [[n for n in offer if _labels.matches(labels.get(n, {}), s)] for s in sel]
     if strategy == "STRICT_PACK":

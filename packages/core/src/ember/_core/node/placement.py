@@ -121,7 +121,8 @@ class PlacementManager:
         labels = {self.node.node_id: self.node.labels}
         labels.update({p.node_id: p.labels for p in self.remote.peers.values()})
         args = (pg.bundles, pg.strategy)
-        kwargs = {"labels": labels, "selectors": pg.selectors, "soft_target": pg.soft_target}
+        kwargs = {"labels": labels, "selectors": pg.selectors, "soft_target": pg.soft_target,
+                  "local": self.node.node_id}
         why = why_never(*args, {n: sched.total(n) for n in names}, labels, pg.selectors)
         if why:
             raise _native.InfeasibleError(why)

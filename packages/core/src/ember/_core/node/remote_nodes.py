@@ -110,7 +110,8 @@ class RemoteNodes:
                     changed = True
                 peer.available = dict(n.available)
                 self._mirror(peer)
-            if changed or self.task_manager.queues or self.placement.pending_pgs:
+            if (changed or self.task_manager.queues or self.placement.pending_pgs
+                    or self.actor_manager.pending_actors):
                 self.node.on_resources_freed()
 
     def _mirror(self, peer: Peer) -> None:

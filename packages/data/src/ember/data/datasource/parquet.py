@@ -150,8 +150,13 @@ class ParquetDatasource(Datasource):
         self.estimate_inmemory_data_size()
         dataset = self._dataset()
         pieces: list[tuple[Any, int, int]] = []  # (fragment, rows, bytes)
-        for frag in dataset.get_fragments(filter=self._filter):
-            groups = frag.split_by_row_group(self._filter) if self._filter is not None \
+        prune = self._filter
+        try:  # a filter that names a missing column fails in the read tasks, as in Ray
+            fragments = list(dataset.get_fragments(filter=prune))
+        except pa.ArrowInvalid:
+            prune, fragments = None, list(dataset.get_fragments())
+        for frag in fragments:
+            groups = frag.split_by_row_group(prune) if prune is not None \
                 else frag.split_by_row_group()
             for g in groups:
                 rows = sum(rg.num_rows for rg in g.row_groups)

@@ -27,17 +27,16 @@ class MCPGatewayDeployment:
         self._prefix = prefix_tools
         self._sep = separator
         self._routes: dict[str, tuple[str, str]] = {}  # exposed tool -> (upstream, tool)
-        self.server = Server(name)
 
-        async def list_tools(_req: Any) -> types.ServerResult:
-            return types.ServerResult(types.ListToolsResult(tools=await self._tools()))
+        async def list_tools(_ctx: Any, _params: Any) -> types.ListToolsResult:
+            return types.ListToolsResult(tools=await self._tools())
 
-        async def call_tool(req: types.CallToolRequest) -> types.ServerResult:
-            result = await self.call_tool(req.params.name, req.params.arguments or {})
-            return types.ServerResult(types.CallToolResult.model_validate(result))
+        async def call_tool(_ctx: Any, params: types.CallToolRequestParams
+                            ) -> types.CallToolResult:
+            result = await self.call_tool(params.name, params.arguments or {})
+            return types.CallToolResult.model_validate(result)
 
-        self.server.request_handlers[types.ListToolsRequest] = list_tools
-        self.server.request_handlers[types.CallToolRequest] = call_tool
+        self.server = Server(name, on_list_tools=list_tools, on_call_tool=call_tool)
         self.asgi_app = streamable_http_app(self.server)
 
     async def _tools(self) -> list[Any]:

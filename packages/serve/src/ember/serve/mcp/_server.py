@@ -1,4 +1,5 @@
-"""Serving an MCP server built with the `mcp` SDK (FastMCP) as a Serve deployment."""
+"""Serving an MCP server built with the `mcp` SDK (MCPServer, the FastMCP-style decorator
+API of mcp 2.x, or a low-level Server) as a Serve deployment."""
 
 from __future__ import annotations
 
@@ -11,29 +12,28 @@ from ember.serve.mcp._session import HeldSession
 
 
 class MCPServerDeployment:
-    """A replica serving one FastMCP server over Streamable HTTP at `<route_prefix>/mcp`.
+    """A replica serving one MCP server over Streamable HTTP at `<route_prefix>/mcp`.
 
-    Each replica builds its own server. Sessions (Mcp-Session-Id) live on the replica
-    that opened them, and the proxy sends their requests there. Other deployments reach
-    the server through a handle: `mcp_request(method, params)`, `list_tools()` and
-    `call_tool(name, arguments)`, which the MCP gateway uses.
+    Each replica builds its own server. Sessions (Mcp-Session-Id, made by clients that
+    use the initialize handshake) live on the replica that opened them, and the proxy
+    sends their requests there; requests of the stateless 2026-07-28 protocol go to any
+    replica. Other deployments reach the server through a handle:
+    `mcp_request(method, params)`, `list_tools()` and `call_tool(name, arguments)`, which
+    the MCP gateway uses.
     """
 
     def __init__(self, server: Any, stateless_http: bool | None = None,
                  json_response: bool | None = None) -> None:
-        srv = _resolve(server)
-        if stateless_http is not None:
-            srv.settings.stateless_http = stateless_http
-        if json_response is not None:
-            srv.settings.json_response = json_response
-        self.server = srv
-        self.asgi_app = srv.streamable_http_app()
+        self.server = _resolve(server)
+        self.asgi_app = self.server.streamable_http_app(
+            streamable_http_path="/mcp", stateless_http=bool(stateless_http),
+            json_response=bool(json_response))
         self._local = HeldSession(self._connect)
 
     def _connect(self) -> Any:
-        from mcp.shared.memory import create_connected_server_and_client_session
+        from mcp import Client
 
-        return create_connected_server_and_client_session(self.server)
+        return Client(self.server)  # in-process, no transport
 
     async def mcp_request(self, method: str, params: dict | None = None) -> dict:
         """Run one MCP request (`tools/list`, `tools/call`, ...) on this replica's server."""
@@ -49,20 +49,27 @@ class MCPServerDeployment:
 setattr(MCPServerDeployment, ASGI_ATTR, InstanceApp("asgi_app"))
 
 
+def _is_server(obj: Any) -> bool:
+    from mcp.server.lowlevel import Server
+    from mcp.server.mcpserver import MCPServer
+
+    return isinstance(obj, MCPServer | Server)
+
+
 def _resolve(server: Any) -> Any:
     if isinstance(server, GlobalRef):
-        return server.resolve()
-    if hasattr(server, "streamable_http_app"):
-        return server
-    if callable(server):
-        return server()
-    raise TypeError(f"Expected a FastMCP server or a function that builds one, got "
-                    f"{type(server).__name__}.")
+        server = server.resolve()
+    elif not _is_server(server) and callable(server):
+        server = server()
+    if not _is_server(server):
+        raise TypeError(f"Expected an mcp MCPServer (or low-level Server), or a function that "
+                        f"builds one, got {type(server).__name__}.")
+    return server
 
 
 def _shippable(server: Any, depth: int = 2) -> Any:
     """A module-level server instance travels by name (servers do not pickle)."""
-    if not hasattr(server, "streamable_http_app"):
+    if not _is_server(server):
         return server  # a factory: pickled like any function
     frame = sys._getframe(depth)
     module = frame.f_globals.get("__name__")
@@ -75,9 +82,11 @@ def _shippable(server: Any, depth: int = 2) -> Any:
 
 def build_mcp_app(server: Any, *, name: str = "MCPServer", stateless_http: bool | None = None,
                   json_response: bool | None = None, **deployment_options: Any) -> Application:
-    """An Application serving a FastMCP server over Streamable HTTP.
+    """An Application serving an MCP server over Streamable HTTP.
 
-    `server` is a FastMCP instance defined at module level, or a function returning one.
+    `server` is an `mcp.server.mcpserver.MCPServer` (mcp 2's FastMCP: tools, resources
+    and prompts declared with its decorators) or a low-level `mcp.server.lowlevel.Server`,
+    defined at module level, or a function returning one.
     `deployment_options` are those of `@serve.deployment` (num_replicas,
     autoscaling_config, ray_actor_options, ...). Run it with
     `serve.run(app, route_prefix="/weather")`; clients connect to `/weather/mcp`.

@@ -1,6 +1,6 @@
-"""A long-lived MCP ClientSession held by a replica, and generic JSON-RPC passthrough.
+"""A long-lived `mcp.Client` held by a replica, and generic JSON-RPC passthrough.
 
-MCP sessions are async context managers that must be entered and left in one task, so
+MCP clients are async context managers that must be entered and left in one task, so
 a background task holds each one open for the replica's lifetime.
 """
 
@@ -8,38 +8,55 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 from mcp import types
 
-# JSON-RPC method -> (request type, result type) for what Serve forwards.
-METHODS: dict[str, tuple[type, type]] = {
-    "tools/list": (types.ListToolsRequest, types.ListToolsResult),
-    "tools/call": (types.CallToolRequest, types.CallToolResult),
-    "resources/list": (types.ListResourcesRequest, types.ListResourcesResult),
-    "resources/templates/list": (types.ListResourceTemplatesRequest,
-                                 types.ListResourceTemplatesResult),
-    "resources/read": (types.ReadResourceRequest, types.ReadResourceResult),
-    "prompts/list": (types.ListPromptsRequest, types.ListPromptsResult),
-    "prompts/get": (types.GetPromptRequest, types.GetPromptResult),
-    "completion/complete": (types.CompleteRequest, types.CompleteResult),
+
+@dataclass(frozen=True)
+class Method:
+    """What Serve forwards for one JSON-RPC method: its request, params and result types."""
+
+    request: type
+    params: type
+    result: type
+
+
+METHODS: dict[str, Method] = {
+    "tools/list": Method(types.ListToolsRequest, types.PaginatedRequestParams,
+                         types.ListToolsResult),
+    "tools/call": Method(types.CallToolRequest, types.CallToolRequestParams,
+                         types.CallToolResult),
+    "resources/list": Method(types.ListResourcesRequest, types.PaginatedRequestParams,
+                             types.ListResourcesResult),
+    "resources/templates/list": Method(types.ListResourceTemplatesRequest,
+                                       types.PaginatedRequestParams,
+                                       types.ListResourceTemplatesResult),
+    "resources/read": Method(types.ReadResourceRequest, types.ReadResourceRequestParams,
+                             types.ReadResourceResult),
+    "prompts/list": Method(types.ListPromptsRequest, types.PaginatedRequestParams,
+                           types.ListPromptsResult),
+    "prompts/get": Method(types.GetPromptRequest, types.GetPromptRequestParams,
+                          types.GetPromptResult),
+    "completion/complete": Method(types.CompleteRequest, types.CompleteRequestParams,
+                                  types.CompleteResult),
 }
 
 
 class HeldSession:
-    """Opens a ClientSession on first use and keeps it open until `close()`."""
+    """Opens an `mcp.Client` on first use and keeps it open until `close()`."""
 
-    def __init__(self, open_session: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
-        self._open = open_session
-        self._session: Any = None
+    def __init__(self, open_client: Callable[[], Any]) -> None:
+        self._open = open_client
+        self._client: Any = None
         self._error: BaseException | None = None
         self._ready: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
-        self.server_info: Any = None
 
     async def get(self) -> Any:
+        """The connected `mcp.Client` (connecting on first use)."""
         if self._ready is None:
             self._ready = asyncio.Event()
             self._stop = asyncio.Event()
@@ -47,13 +64,16 @@ class HeldSession:
         await self._ready.wait()
         if self._error is not None:
             raise RuntimeError(f"Could not open the MCP session: {self._error!r}") from self._error
-        return self._session
+        return self._client
+
+    async def capabilities(self) -> types.ServerCapabilities:
+        """What the connected server offers."""
+        return (await self.get()).server_capabilities
 
     async def _hold(self) -> None:
         try:
-            async with self._open() as opened:
-                session, self.server_info = opened if isinstance(opened, tuple) else (opened, None)
-                self._session = session
+            async with self._open() as client:
+                self._client = client
                 self._ready.set()
                 await self._stop.wait()
         except BaseException as e:  # noqa: BLE001 - reported to every caller of get()
@@ -63,21 +83,20 @@ class HeldSession:
 
     async def request(self, method: str, params: dict | None) -> dict:
         """Send one JSON-RPC request; returns the result as plain JSON data."""
-        if method not in METHODS:
-            raise ValueError(f"Unsupported MCP method {method!r}; supported: {sorted(METHODS)}.")
-        req_type, result_type = METHODS[method]
-        req = req_type.model_validate({"method": method, "params": params or None}
-                                      if params else {"method": method})
-        result = await self.forward(req, result_type)
+        result = await self.forward(method, params)
         return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
-    async def forward(self, request: Any, result_type: type) -> Any:
-        session = await self.get()
-        # A request parsed by a server keeps the JSON-RPC envelope (jsonrpc, id) as extra
-        # fields; send only what the request itself is.
-        clean = type(request).model_validate(request.model_dump(
-            by_alias=True, mode="json", exclude_none=True, include={"method", "params"}))
-        return await session.send_request(types.ClientRequest(clean), result_type)
+    async def forward(self, method: str, params: dict | None) -> Any:
+        """Send one request and return its typed result."""
+        if method not in METHODS:
+            raise ValueError(f"Unsupported MCP method {method!r}; supported: {sorted(METHODS)}.")
+        spec = METHODS[method]
+        # `_meta` belongs to the hop it came on (its protocol version, progress token).
+        body = {k: v for k, v in (params or {}).items() if k != "_meta"}
+        req = spec.request.model_validate({"method": method, "params": body} if body
+                                          else {"method": method})
+        client = await self.get()
+        return await client.session.send_request(req, spec.result)
 
     async def close(self) -> None:
         if self._stop is not None:
@@ -89,7 +108,8 @@ class HeldSession:
                 self._task.cancel()
 
 
-def forward_handlers(server: Any, held: HeldSession, capabilities: Any) -> None:
+def forward_handlers(server: Any, held: HeldSession,
+                     capabilities: types.ServerCapabilities | None) -> None:
     """Register passthrough handlers on a low-level mcp Server for what `capabilities`
     (the upstream's) offers, so the server advertises exactly those features."""
     wanted = []
@@ -99,15 +119,15 @@ def forward_handlers(server: Any, held: HeldSession, capabilities: Any) -> None:
         wanted += ["resources/list", "resources/templates/list", "resources/read"]
     if capabilities is not None and capabilities.prompts is not None:
         wanted += ["prompts/list", "prompts/get"]
-    if capabilities is not None and getattr(capabilities, "completions", None) is not None:
+    if capabilities is not None and capabilities.completions is not None:
         wanted += ["completion/complete"]
     for method in wanted:
-        req_type, result_type = METHODS[method]
-        server.request_handlers[req_type] = _passthrough(held, result_type)
+        server.add_request_handler(method, METHODS[method].params, _passthrough(held, method))
 
 
-def _passthrough(held: HeldSession, result_type: type) -> Callable:
-    async def handler(req: Any) -> types.ServerResult:
-        return types.ServerResult(await held.forward(req, result_type))
+def _passthrough(held: HeldSession, method: str) -> Callable:
+    async def handler(_ctx: Any, params: Any) -> Any:
+        data = params.model_dump(mode="json", by_alias=True, exclude_none=True) if params else {}
+        return await held.forward(method, data)
 
     return handler

@@ -8,8 +8,6 @@ the ones the HTTP endpoint advertises.
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from ember.serve._ingress import ASGI_ATTR, InstanceApp
@@ -24,7 +22,7 @@ class StdioMCPDeployment:
     def __init__(self, command: str, args: list[str], env: dict[str, str] | None = None,
                  cwd: str | None = None, name: str = "stdio-bridge",
                  stateless_http: bool = False) -> None:
-        from mcp.client.stdio import StdioServerParameters
+        from mcp import StdioServerParameters
         from mcp.server.lowlevel import Server
 
         self._params = StdioServerParameters(command=command, args=list(args), env=env,
@@ -35,22 +33,17 @@ class StdioMCPDeployment:
                                             on_startup=self._start,
                                             on_shutdown=self._held.close)
 
-    @asynccontextmanager
-    async def _connect(self) -> AsyncIterator[tuple[Any, Any]]:
-        from mcp import ClientSession
-        from mcp.client.stdio import stdio_client
+    def _connect(self) -> Any:
+        from mcp import Client, stdio_client
 
         # errlog: stdio_client's default is the sys.stderr of import time, which in a
-        # worker may be a stream inherited from the driver and closed since.
-        async with stdio_client(self._params, errlog=sys.stderr) as (read, write), \
-                ClientSession(read, write) as session:
-            init = await session.initialize()
-            yield session, init
+        # worker may be a stream inherited from the driver and closed since. The client
+        # asks the command for the 2026-07-28 protocol and falls back to the initialize
+        # handshake for older servers.
+        return Client(stdio_client(self._params, errlog=sys.stderr))
 
     async def _start(self) -> None:
-        await self._held.get()
-        info = self._held.server_info
-        forward_handlers(self.server, self._held, info.capabilities if info else None)
+        forward_handlers(self.server, self._held, await self._held.capabilities())
 
     async def mcp_request(self, method: str, params: dict | None = None) -> dict:
         """Forward one MCP request to the command's server."""
