@@ -524,7 +524,7 @@ class PlacementManager:
         """GPU ids for work asking for `amount` GPUs: from its bundle's ids when it runs in
         a placement group (index -1: any bundle's), else from the node's."""
         p = self.pgs.get(pg[0]) if pg is not None else None
-        if p is not None and p.gpu_pools:
+        if pg is not None and p is not None and p.gpu_pools:
             for i in ([pg[1]] if pg[1] >= 0 else sorted(p.gpu_pools)):
                 pool = p.gpu_pools.get(i)
                 ids = pool.allocate(amount) if pool is not None else []
