@@ -157,3 +157,21 @@ def test_a_default_actor_needs_a_free_cpu_to_be_placed_but_holds_none(shutdown_a
     assert ready == []  # no node has a CPU to place it on: it stays pending, as in Ray
     explicit = Default.options(num_cpus=0).remote()  # asked for no CPU: placed anywhere
     assert ember.get(explicit.ping.remote()) == "pong"
+
+
+def test_tasks_waiting_on_a_default_actor_lend_it_the_cpu_it_needs(shutdown_after):
+    ember.init(num_cpus=2)
+
+    @ember.remote
+    class Shared:
+        def ping(self):
+            return "ok"
+
+    @ember.remote
+    def getter():
+        a = Shared.options(name="shared", namespace="n", get_if_exists=True).remote()
+        return ember.get(a.ping.remote())
+
+    # Every CPU is taken by a getter: the actor is placed on the CPU a blocked getter
+    # lends, before the queued getters take it (as in Ray).
+    assert ember.get([getter.remote() for _ in range(4)], timeout=60) == ["ok"] * 4

@@ -680,7 +680,7 @@ class NodeManager:
         if w.blocked == 1 and w.holds_resources and w.task is not None:
             self.task_manager.release_task_resources(w.task)
             w.holds_resources = False
-            self.task_manager.dispatch()
+            self.on_resources_freed()  # pending actors first: one may be what it waits for
 
     def unblock(self, caller: int) -> None:
         w = self.workers.get(caller)
