@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -183,3 +184,39 @@ def test_a_result_lost_with_its_node_is_rebuilt_or_reported(retries):
             assert time.time() - start < 30
     finally:
         cluster.shutdown()
+
+
+def test_a_driver_outlives_the_cluster_it_attached_to(tmp_path):
+    script = textwrap.dedent(f"""
+        import os, threading, time
+        import ember
+        from ember.cluster_utils import Cluster
+
+        cluster = Cluster(initialize_head=True, head_node_args={{"num_cpus": 1}})
+        cluster.connect()
+        started = {str(tmp_path / "started")!r}
+
+        @ember.remote
+        def waits(path):
+            open(path, "w").close()
+            time.sleep(120)
+
+        def kill_the_node():
+            while not os.path.exists(started):
+                time.sleep(0.01)
+            cluster.head_node.proc.kill()  # the node dies while the driver waits on it
+
+        threading.Thread(target=kill_the_node).start()
+        try:
+            ember.get(waits.remote(started), timeout=60)
+        except Exception as e:  # noqa: BLE001
+            print("raised", type(e).__name__)
+        ember.shutdown()
+        cluster.shutdown()
+        print("still running")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "raised RaySystemError" in out.stdout, (out.stdout, out.stderr)
+    assert out.stdout.strip().endswith("still running"), (out.stdout, out.stderr)

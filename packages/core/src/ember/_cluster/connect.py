@@ -55,6 +55,20 @@ class ConnectedDriver(WorkerClient):
 
     is_driver = True
 
+    def _connection_lost(self) -> None:
+        """The node went away (the cluster was stopped): unlike a worker, the driver's
+        process goes on; every call waiting on the node, and every later one, raises."""
+        from ember.exceptions import RaySystemError
+
+        self.lost = RaySystemError(
+            "The ember node this driver was attached to has gone away (the cluster was "
+            "stopped or its node died). Call ember.shutdown(), then ember.init() again.")
+        callbacks, self.callbacks = self.callbacks, {}
+        self.cond.notify_all()
+        for cb in callbacks.values():
+            cb(False, self.lost)
+        raise self.lost
+
     def close(self) -> None:
         try:
             self.send(None)

@@ -35,6 +35,7 @@ class WorkerClient(BaseClient):
         self._region: Any = None
         self.cond = threading.Condition()
         self.leading = False
+        self.lost: BaseException | None = None  # why the node's connection ended (drivers)
         self.replies: dict[int, tuple[bool, Any]] = {}
         self.callbacks: dict[int, Callable[[bool, Any], None]] = {}
         self.rids = itertools.count(1)
@@ -176,6 +177,8 @@ class WorkerClient(BaseClient):
     def _pump(self, until: Callable[[], bool]) -> None:
         with self.cond:
             while not until():
+                if self.lost is not None:
+                    raise self.lost
                 if self.cancel_pending:
                     self._interrupt_if_cancelled()
                 if self.leading:
@@ -183,18 +186,26 @@ class WorkerClient(BaseClient):
                     continue
                 self.leading = True
                 self.cond.release()
+                msgs: list[Any] | None = None
                 try:
                     msgs = self._recv()
                 except (framing.ConnectionClosed, OSError):
-                    os._exit(0)
+                    pass
                 finally:
                     self.cond.acquire()
                     self.leading = False
+                if msgs is None:
+                    self._connection_lost()
+                    continue
                 for m in msgs:
                     self._dispatch(m)
                 self.cond.notify_all()
                 if self.cancel_pending:
                     self._interrupt_if_cancelled()
+
+    def _connection_lost(self) -> None:
+        """The node closed this process's connection: a worker ends with its node."""
+        os._exit(0)
 
     def _recv(self) -> list[Any]:
         """The next messages from the node. Ref and unpin events queued meanwhile go out
