@@ -13,6 +13,7 @@ import time
 
 import pytest
 from conftest import is_running
+from waiting import wait_until
 
 import ember
 from ember.cluster_utils import Cluster
@@ -70,14 +71,6 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def _wait_until(cond, what: str, timeout: float) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout} s")
-
 
 def _pids(path: str) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
@@ -114,10 +107,10 @@ def test_sigkilled_driver_work_ends_on_every_node_but_detached_actors_stay(clust
          pids_file], stdin=subprocess.DEVNULL)
     try:
         # Four tasks run, two on each node (one of them nested), holding every CPU.
-        _wait_until(lambda: len(_pids(pids_file).get("task", [])) == 4,
+        wait_until(lambda: len(_pids(pids_file).get("task", [])) == 4,
                     "the driver's four tasks started", timeout=60)
         assert ember.cluster_resources()["CPU"] == 4
-        _wait_until(lambda: ember.available_resources().get("CPU", 0) == 0,
+        wait_until(lambda: ember.available_resources().get("CPU", 0) == 0,
                     "the tasks hold every CPU", timeout=30)
         pids = _pids(pids_file)
         assert all(is_running(p) for p in pids["task"] + pids["doomed"])
@@ -125,13 +118,13 @@ def test_sigkilled_driver_work_ends_on_every_node_but_detached_actors_stay(clust
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait(timeout=30)
         start = time.time()
-        _wait_until(lambda: not any(is_running(p) for p in pids["task"]),
+        wait_until(lambda: not any(is_running(p) for p in pids["task"]),
                     "every task process of the dead driver was killed", timeout=10)
-        _wait_until(lambda: ember.available_resources().get("CPU", 0) == 4,
+        wait_until(lambda: ember.available_resources().get("CPU", 0) == 4,
                     "every CPU is free again", timeout=10)
-        _wait_until(lambda: not is_running(pids["doomed"][0]),
+        wait_until(lambda: not is_running(pids["doomed"][0]),
                     "its non-detached actor is gone", timeout=10)
-        _wait_until(lambda: _group_states() == ["REMOVED"], "its placement group is removed",
+        wait_until(lambda: _group_states() == ["REMOVED"], "its placement group is removed",
                     timeout=10)
         assert time.time() - start < 10
         keeper = ember.get_actor("keeper", namespace="driver-death")

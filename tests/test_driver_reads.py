@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 
 import pytest
+from waiting import wait_until
 
 import ember
 from ember._core.node.node_manager import NodeManager
@@ -107,9 +108,7 @@ def test_a_cancel_from_another_thread_ends_the_wait(tmp_path):
     ref = wait_forever.remote(str(started))
 
     def cancel_when_running():
-        ember.wait([ref], timeout=0)
-        while not started.exists():
-            threading.Event().wait(0.01)
+        wait_until(started.exists, "the task started")
         ember.cancel(ref)
 
     t = threading.Thread(target=cancel_when_running)

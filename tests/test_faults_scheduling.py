@@ -7,6 +7,7 @@ import os
 import time
 
 import pytest
+from waiting import wait_until
 
 import ember
 from ember.cluster_utils import Cluster
@@ -55,7 +56,7 @@ def test_tasks_queued_in_a_removed_placement_group_fail(shutdown_after, tmp_path
     marker = tmp_path / "go"
     holder = hold_until.options(scheduling_strategy=in_group).remote(str(marker))
     queued = [square.options(scheduling_strategy=in_group).remote(i) for i in range(3)]
-    _wait_until(lambda: any(t["name"].endswith("hold_until") and t["state"] == "RUNNING"
+    wait_until(lambda: any(t["name"].endswith("hold_until") and t["state"] == "RUNNING"
                             for t in state.list_tasks()), "the holder runs in the bundle")
     remove_placement_group(pg)  # the others wait behind it for the bundle's only CPU
     for ref in queued:
@@ -94,14 +95,6 @@ class Where:
         return ember.get_runtime_context().get_node_id()
 
 
-def _wait_until(cond, what: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout} s")
-
 
 def _alive(node_id: str) -> bool:
     return any(n["NodeID"] == node_id and n["Alive"] for n in ember.nodes())
@@ -109,12 +102,12 @@ def _alive(node_id: str) -> bool:
 
 def _kill(cluster: Cluster, node) -> None:
     cluster.remove_node(node, allow_graceful=False)
-    _wait_until(lambda: not _alive(node.node_id), "the head saw the node die")
+    wait_until(lambda: not _alive(node.node_id), "the head saw the node die")
 
 
 def test_tasks_that_lose_the_only_node_with_their_resource_wait_for_a_new_one(cluster):
     special = cluster.add_node(num_cpus=1, resources={"special": 1})
-    _wait_until(lambda: _alive(special.node_id), "the head saw the new node")
+    wait_until(lambda: _alive(special.node_id), "the head saw the new node")
     task = slow_square.options(resources={"special": 1})
     refs = [task.remote(i) for i in range(6)]
     assert ember.get(refs[0], timeout=60) == 0  # they run there, one at a time
@@ -132,7 +125,7 @@ def test_tasks_that_lose_the_only_node_with_their_resource_wait_for_a_new_one(cl
 
 def test_work_submitted_after_the_only_node_with_a_resource_died_waits(cluster, capfd):
     special = cluster.add_node(num_cpus=1, resources={"later": 1})
-    _wait_until(lambda: _alive(special.node_id), "the head saw the new node")
+    wait_until(lambda: _alive(special.node_id), "the head saw the new node")
     _kill(cluster, special)
     ref = square.options(resources={"later": 1}).remote(7)  # no error at the call site
     warning = capfd.readouterr().err  # the head warns this (attached) driver
@@ -151,7 +144,7 @@ def test_work_submitted_after_the_only_node_with_a_resource_died_waits(cluster, 
 
 def test_hard_affinity_to_a_dead_node_fails_with_unschedulable_errors(cluster):
     target = cluster.add_node(num_cpus=1)
-    _wait_until(lambda: _alive(target.node_id), "the head saw the new node")
+    wait_until(lambda: _alive(target.node_id), "the head saw the new node")
     hard = NodeAffinitySchedulingStrategy(target.node_id, soft=False)
     soft = NodeAffinitySchedulingStrategy(target.node_id, soft=True)
     placed = Where.options(scheduling_strategy=hard, max_restarts=1).remote()

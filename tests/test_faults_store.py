@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from waiting import wait_until
 
 import ember
 from ember.exceptions import ObjectStoreFullError
@@ -20,14 +21,6 @@ MB = 1024 * 1024
 def _store_stats() -> dict:
     return state._rows("store", None, 1)[0]
 
-
-def _wait_until(cond, what: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 def _idle_and_whole() -> bool:
@@ -54,7 +47,7 @@ def test_eight_tasks_with_spilled_50mb_arguments_all_complete(shutdown_after):
     outs = ember.get([checksum.remote(r) for r in refs], timeout=120)
     assert outs == [(i + 1, i + 1, int(v[:: 4096].sum())) for i, v in enumerate(values)]
     assert _store_stats()["restored_total"] >= 4
-    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+    wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
 
 
 def test_a_task_waits_for_room_without_holding_its_cpu(shutdown_after):
@@ -64,11 +57,11 @@ def test_a_task_waits_for_room_without_holding_its_cpu(shutdown_after):
     waiting = checksum.remote(refs[0])  # its argument cannot come back while they are held
     assert ember.wait([waiting], timeout=0.5)[0] == []
     # It waits queued: no worker is stuck RUNNING and its CPU is free for other work.
-    _wait_until(_idle_and_whole, "the waiting task holds no CPU")
+    wait_until(_idle_and_whole, "the waiting task holds no CPU")
     assert ember.get(ember.remote(lambda: 41 + 1).remote(), timeout=60) == 42
     del held  # the driver lets go: the argument can be restored
     assert ember.get(waiting, timeout=60) == (1, 1, 1920)
-    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+    wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
 
 
 def test_a_get_inside_a_task_waits_for_room_and_lends_its_cpu(shutdown_after):
@@ -82,11 +75,11 @@ def test_a_get_inside_a_task_waits_for_room_and_lends_its_cpu(shutdown_after):
 
     waiting = fetch.remote([refs[0]])
     assert ember.wait([waiting], timeout=0.5)[0] == []
-    _wait_until(lambda: ember.available_resources().get("CPU") == 2.0,
+    wait_until(lambda: ember.available_resources().get("CPU") == 2.0,
                 "the task lends its CPU while its get waits for room")
     del held
     assert ember.get(waiting, timeout=60) == 1
-    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+    wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
 
 
 def test_arguments_that_can_never_fit_together_fail_with_object_store_full(shutdown_after):
@@ -112,7 +105,7 @@ def test_arguments_that_can_never_fit_together_fail_with_object_store_full(shutd
     assert ember.get(both.remote(a, ember.put(np.ones(4)))) == 2  # one at a time fits
     assert ember.get(holder.both.remote(b, ember.put(np.ones(4)))) == 3
     ember.kill(holder)
-    _wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
+    wait_until(_idle_and_whole, "no task RUNNING and both CPUs free again")
 
 
 def test_a_small_spilled_argument_for_another_node_follows_once_there_is_room():
@@ -167,5 +160,5 @@ def test_a_worker_killed_while_writing_its_result_leaves_no_half_object(shutdown
     out = ember.get(ref, timeout=60)  # the retry writes the same result object again
     assert os.path.exists(marker) and int(out[0]) == 3 and len(out) == MB
     del out, ref
-    _wait_until(lambda: _store_stats()["used_bytes"] == 0,
+    wait_until(lambda: _store_stats()["used_bytes"] == 0,
                 "the dead attempt's unsealed object was dropped from the store")

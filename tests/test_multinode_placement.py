@@ -4,9 +4,8 @@ when a node holding some of their bundles dies."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from waiting import wait_until
 
 import ember
 from ember.cluster_utils import Cluster
@@ -41,15 +40,6 @@ class Member:
 def in_bundle(pg, index):
     return PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=index)
 
-
-def wait_until(predicate, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 def test_strict_spread_reserves_a_bundle_on_each_node(cluster):

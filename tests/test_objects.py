@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from waiting import wait_until
 
 import ember
 from ember.util import state
@@ -17,14 +18,6 @@ pytestmark = pytest.mark.usefixtures("cluster")
 def _object_ids() -> set[str]:
     return {o["object_id"] for o in state.list_objects()}
 
-
-def _wait_until(cond, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_put_get_roundtrip_of_python_values():
@@ -100,7 +93,7 @@ def test_object_is_freed_when_last_ref_is_dropped():
     assert oid in _object_ids()
     del ref
     gc.collect()
-    assert _wait_until(lambda: oid not in _object_ids())
+    assert wait_until(lambda: oid not in _object_ids())
 
 
 def test_borrowed_ref_keeps_object_alive_in_an_actor():
@@ -123,7 +116,7 @@ def test_borrowed_ref_keeps_object_alive_in_an_actor():
     assert oid in _object_ids()
     assert ember.get(k.read.remote()) == 100_000.0
     del k
-    assert _wait_until(lambda: oid not in _object_ids())
+    assert wait_until(lambda: oid not in _object_ids())
 
 
 def test_refs_inside_a_put_value_stay_alive_with_it():
@@ -145,7 +138,7 @@ def test_task_results_freed_after_get_and_drop():
     oid = ref.hex()
     del ref
     gc.collect()
-    assert _wait_until(lambda: oid not in _object_ids())
+    assert wait_until(lambda: oid not in _object_ids())
 
 
 def test_await_and_future():

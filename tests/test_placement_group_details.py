@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from waiting import wait_until
 
 import ember
 from ember.exceptions import OwnerDiedError, WorkerCrashedError
@@ -30,15 +31,6 @@ def cpus_and_gpus(shutdown_after):
 def in_bundle(pg, index=-1):
     return PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=index)
 
-
-def wait_until(predicate, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
 
 
 @ember.remote(num_cpus=1)
