@@ -49,6 +49,69 @@ OUT_OF_SCOPE: dict[str, str] = {
         "StreamingExecutor)",
 }
 
+# Tests, by file and function name (every parametrization), that exercise only Ray's
+# internals: they are listed with the reason and deselected, not run. A test that checks
+# public behaviour and merely reads one internal on the way stays in scope (and fails).
+_GCS_RESTART = "restarts Ray's GCS server (GCS fault-tolerance fixtures)"
+_DEFER_SIGINT = "Ray's internal ray._private.utils.DeferSigint signal helper"
+_GLOBAL_STATE = "reads GCS tables through ray._private.test_utils.make_global_state_accessor"
+_PLUGIN = "Ray's runtime-env plugin mechanism (RAY_RUNTIME_ENV_PLUGINS classes)"
+OUT_OF_SCOPE_TESTS: dict[str, dict[str, str]] = {
+    "python/ray/tests/test_basic.py": {
+        "test_worker_thread_count": "counts Ray's own gRPC and core-worker threads per worker",
+        "test_options": "walks Ray's internal option tables (ray._common.ray_option_utils)",
+        "test_function_descriptor": "ray._raylet.PythonFunctionDescriptor",
+        "test_failed_task": "reads pushed errors through the GCS pubsub fixture error_pubsub",
+    },
+    "python/ray/tests/test_basic_2.py": {
+        "test_skip_plasma": "checks plasma placement through core_worker.object_exists",
+        "test_actor_large_objects": "checks plasma placement through core_worker.object_exists",
+    },
+    "python/ray/tests/test_basic_5.py": {
+        "test_internal_kv": "ray.experimental.internal_kv (the GCS key-value store)",
+        "test_worker_kv_calls": "counts a worker's GCS internal-KV calls",
+    },
+    "python/ray/tests/test_actor.py": {
+        "test_actor_method_metadata_cache": "clears ray.actor._ActorClassMethodMetadata._cache",
+        "test_actor_class_name": "reads actor classes from the GCS internal KV",
+        "test_get_local_actor_state": "ActorHandle._get_local_state (core-worker state)",
+    },
+    "python/ray/tests/test_actor_advanced.py": {
+        "test_actor_resource_demand": _GLOBAL_STATE,
+        "test_kill_pending_actor_with_no_restart_true": _GLOBAL_STATE,
+        "test_kill_pending_actor_with_no_restart_false": _GLOBAL_STATE,
+        "test_actor_timestamps": "ray._private.state.actors (GCS actor table rows)",
+    },
+    "python/ray/tests/test_queue.py": {
+        "test_pull_from_streaming_batch_queue":
+            "tests ray._private.test_utils.BatchQueue, a Ray-internal test helper",
+    },
+    "python/ray/tests/test_cancel.py": {
+        "test_defer_sigint": _DEFER_SIGINT,
+        "test_defer_sigint_monkey_patch_handler_called_when_exit": _DEFER_SIGINT,
+        "test_defer_sigint_monkey_patch_only_last_handler_called": _DEFER_SIGINT,
+        "test_defer_sigint_noop_in_non_main_thread": _DEFER_SIGINT,
+    },
+    "python/ray/tests/test_placement_group_2.py": {
+        "test_create_placement_group_after_gcs_server_restart": _GCS_RESTART,
+        "test_create_actor_with_placement_group_after_gcs_server_restart": _GCS_RESTART,
+        "test_bundle_recreated_when_raylet_fo_after_gcs_server_restart": _GCS_RESTART,
+    },
+    "python/ray/tests/test_placement_group_3.py": {
+        "test_create_placement_group_during_gcs_server_restart": _GCS_RESTART,
+        "test_placement_group_wait_api": _GCS_RESTART,
+        "test_placement_group_status_no_bundle_demand":
+            "the autoscaler's internal state through ray._raylet.GcsClient",
+        "test_placement_group_status": "the autoscaler's internal state through ray._raylet.GcsClient",
+    },
+    "python/ray/tests/test_placement_group_4.py": {
+        "test_remove_placement_group_worker_startup_slowly": _PLUGIN,
+    },
+    "python/ray/tests/test_placement_group_5.py": {
+        "test_placement_group_leaks": _PLUGIN,
+    },
+}
+
 # Words in a Data test file's text that mark it as needing a cloud, a GPU or a framework
 # this project does not ship; such files are out of scope.
 DATA_EXCLUDE_WORDS = ("s3://", "gcs://", "gs://", "abfss://", "tensorflow", "bigquery",

@@ -28,10 +28,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from areas import AREAS, DATA_EXCLUDE_WORDS, DOCS_EXCLUDE_WORDS, OUT_OF_SCOPE  # noqa: E402
+from areas import (  # noqa: E402
+    AREAS,
+    DATA_EXCLUDE_WORDS,
+    DOCS_EXCLUDE_WORDS,
+    OUT_OF_SCOPE,
+    OUT_OF_SCOPE_TESTS,
+)
 
 HERE = Path(__file__).resolve().parent
 SHIM = HERE / "shim"
+# Deselects the tests of a file that exercise only Ray's internals (areas.py).
+_DESELECT = """
+_OUT_OF_SCOPE = {names!r}
+
+
+def pytest_collection_modifyitems(config, items):
+    gone = [i for i in items if getattr(i, "originalname", i.name) in _OUT_OF_SCOPE]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = [i for i in items if i not in gone]
+"""
 _SIBLING = re.compile(r"^\s*(?:from|import)\s+(ray\.(?:\w+\.)*tests)\.(\w+)", re.M)
 
 
@@ -43,6 +60,7 @@ class FileResult:
     failed: int = 0
     errors: int = 0
     skipped: int = 0
+    out_of_scope: int = 0
     seconds: float = 0.0
     note: str = ""
     failures: list[str] = field(default_factory=list)
@@ -134,8 +152,10 @@ def run_tests(src: Source, area: str, name: str, timeout: float,
         fixtures = ["_ray_compat.fixtures"] + (
             ["_ray_compat.serve_fixtures"] if area == "serve" else []) + (
             ["_ray_compat.data_fixtures"] if area == "data" else [])
+        internal = OUT_OF_SCOPE_TESTS.get(name, {})
         (workdir / "conftest.py").write_text(
-            "".join(f"from {m} import *  # noqa\n" for m in fixtures))
+            "".join(f"from {m} import *  # noqa\n" for m in fixtures)
+            + (_DESELECT.format(names=sorted(internal)) if internal else ""))
         report = workdir / "report.xml"
         start = time.monotonic()
         try:
@@ -152,6 +172,8 @@ def run_tests(src: Source, area: str, name: str, timeout: float,
         res.seconds = time.monotonic() - start
         if report.exists():
             _read_junit(report, res)
+            res.out_of_scope = int(m.group(1)) if (
+                m := re.search(r"(\d+) deselected", tail)) else 0
         elif not res.note:
             res.note = "no report: " + tail.strip().splitlines()[-1] if tail.strip() else "crashed"
     finally:
@@ -213,8 +235,8 @@ def run_example(src: Source, area: str, name: str, timeout: float) -> FileResult
 
 
 def summarize(results: list[FileResult], skipped: list[tuple[str, str, str]]) -> str:
-    lines = ["| area | files run | tests run | passed | failed+errors | pass rate |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| area | files run | tests run | passed | failed+errors | pass rate "
+             "| tests out of scope |", "|---|---:|---:|---:|---:|---:|---:|"]
     total = FileResult("", "all")
     for area in AREAS:
         rs = [r for r in results if r.area == area]
@@ -225,15 +247,24 @@ def summarize(results: list[FileResult], skipped: list[tuple[str, str, str]]) ->
         total.passed += p
         total.failed += f
         rate = f"{100 * p / (p + f):.0f} %" if p + f else "-"
-        lines.append(f"| {area} | {len(rs)} | {p + f} | {p} | {f} | {rate} |")
+        o = sum(r.out_of_scope for r in rs)
+        total.out_of_scope += o
+        lines.append(f"| {area} | {len(rs)} | {p + f} | {p} | {f} | {rate} | {o} |")
     p, f = total.passed, total.failed
     if p + f:
         lines.append(f"| **all** | {len(results)} | {p + f} | {p} | {f} | "
-                     f"{100 * p / (p + f):.0f} % |")
+                     f"{100 * p / (p + f):.0f} % | {total.out_of_scope} |")
     if skipped:
         lines.append("")
         lines.append("Out of scope (not run):")
         lines += [f"- `{name}` ({area}): {why}" for area, name, why in skipped]
+    names = {r.path for r in results}
+    internal = [(path, test, why) for path, tests in OUT_OF_SCOPE_TESTS.items()
+                if path in names for test, why in tests.items()]
+    if internal:
+        lines.append("")
+        lines.append("Tests out of scope (Ray internals; deselected):")
+        lines += [f"- `{Path(path).name}::{test}`: {why}" for path, test, why in internal]
     return "\n".join(lines)
 
 
@@ -264,7 +295,8 @@ def main() -> int:
         else:
             r = run_tests(src, area, name, a.timeout, a.test_timeout)
         print(f"{r.passed:4d} passed {r.failed + r.errors:4d} failed {r.skipped:3d} skipped "
-              f"{r.seconds:6.1f}s  {name} {r.note}", flush=True)
+              f"{r.out_of_scope:3d} out of scope {r.seconds:6.1f}s  {name} {r.note}",
+              flush=True)
         return r
 
     with ThreadPoolExecutor(max(1, a.jobs)) as pool:

@@ -24,6 +24,7 @@ from _ray_compat.internal import Stub as _Stub
 OVERRIDES = {
     "ray._common.test_utils": "_ray_compat.test_utils",
     "ray._private.test_utils": "_ray_compat.test_utils",
+    "ray._private.state_api_test_utils": "_ray_compat.state_api_test_utils",
     "ray.tests.conftest": "_ray_compat.fixtures",
     "ray.serve.tests.conftest": "_ray_compat.serve_fixtures",
     "ray.data.tests.conftest": "_ray_compat.data_fixtures",
