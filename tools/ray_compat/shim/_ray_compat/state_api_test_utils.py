@@ -3,7 +3,8 @@ state API: call a `list_*` function and check its result with a callback."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from _ray_compat.test_utils import wait_for_condition
 
