@@ -50,6 +50,9 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [i for i in items if i not in gone]
 """
 _SIBLING = re.compile(r"^\s*(?:from|import)\s+(ray\.(?:\w+\.)*tests)\.(\w+)", re.M)
+# Modules of an example's own directory that it imports or names by import path
+# ("module:attr"), as Ray's documentation tests find them beside the example.
+_EXAMPLE_SIBLING = re.compile(r"^\s*(?:from|import)\s+(\w+)|[\"'](\w+):\w+[\"']", re.M)
 
 
 @dataclass
@@ -214,7 +217,13 @@ def run_example(src: Source, area: str, name: str, timeout: float) -> FileResult
     workdir = Path(tempfile.mkdtemp(prefix="ray-compat-"))
     try:
         script = workdir / Path(name).name
-        script.write_bytes(src.read(name))
+        text = src.read(name)
+        script.write_bytes(text)
+        for found in _EXAMPLE_SIBLING.findall(text.decode(errors="replace")):
+            mod = found[0] or found[1]
+            sibling = str(Path(name).parent / f"{mod}.py")
+            if sibling != name and src.exists(sibling):
+                (workdir / f"{mod}.py").write_bytes(src.read(sibling))
         start = time.monotonic()
         try:
             proc = subprocess.run([sys.executable, script.name], cwd=workdir,
