@@ -11,7 +11,7 @@ from typing import Any
 
 from ember import _options
 from ember._core.caller import context, values
-from ember._core.common import refs
+from ember._core.common import ids, refs
 from ember._core.common.ids import handle_id
 from ember._object_ref import ObjectRef, ObjectRefGenerator
 from ember._remote_function import RemoteFunction
@@ -86,6 +86,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             raise ValueError(f"object_store_memory must be at least 1 MiB, got {store_bytes}.")
         session_dir = procutil.new_session_dir()
         job_id = os.urandom(4)
+        ids.set_job(job_id)
         refs.current = refs.LocalRefs()
         from ember import _labels
 
@@ -180,6 +181,7 @@ def _connect(address: str, namespace: str | None, runtime_env: dict | None,
         runtime_env = json.loads(os.environ["EMBER_JOB_RUNTIME_ENV"]) or None
     refs.current = refs.LocalRefs()
     client = connect(address, namespace)
+    ids.set_job(client.info["job_id"])
     client.refs = refs.current
     client.job_runtime_env = renv.validate(runtime_env)
     client.job_env_key = renv.env_key(client.job_runtime_env)
@@ -386,7 +388,7 @@ def kill(actor: ActorHandle, *, no_restart: bool = True) -> None:
     """Kill an actor's process now; with no_restart=False it may be restarted."""
     if not isinstance(actor, ActorHandle):
         raise ValueError(f"ember.kill() only supports actors; got {type(actor).__name__}.")
-    _client().call("kill", actor._actor_id, bool(no_restart))
+    _client().call("kill", actor._ember_actor_id, bool(no_restart))
 
 
 def cancel(object_ref: ObjectRef | ObjectRefGenerator, *, force: bool = False,
@@ -394,8 +396,6 @@ def cancel(object_ref: ObjectRef | ObjectRefGenerator, *, force: bool = False,
     """Cancel the task that makes `object_ref` (or a streaming generator's task); its get()
     raises TaskCancelledError."""
     if isinstance(object_ref, ObjectRefGenerator):
-        from ember._core.common import ids
-
         oid = ids.return_id(object_ref.task_id(), 0)
     elif isinstance(object_ref, ObjectRef):
         oid = object_ref.binary()

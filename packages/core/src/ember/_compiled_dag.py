@@ -172,8 +172,8 @@ class CompiledDAG:
         outputs = list(root._bound_args[0]) if self._returns_list else [root]
         order = _topological(outputs)
         index = {id(n): i for i, n in enumerate(order)}
-        actor_of = [n._target._actor_id for n in order]
-        handles = {n._target._actor_id: n._target for n in order}
+        actor_of = [n._target._ember_actor_id for n in order]
+        handles = {n._target._ember_actor_id: n._target for n in order}
         keys = list(handles)
         outs: list[list[ChannelSpec]] = [[] for _ in order]
         upstream: dict[bytes, dict[int, ChannelSpec]] = {k: {} for k in keys}
@@ -382,8 +382,8 @@ class CompiledDAG:
         self.teardown()
         name = handle._meta["class_name"].rsplit(".", 1)[-1]
         raise ex.ActorDiedError(
-            f"The actor {name} ({handle._actor_id.hex()}, pid {pid}) of this compiled graph "
-            "died; the compiled graph was torn down.", handle._actor_id.hex())
+            f"The actor {name} ({handle._ember_actor_id.hex()}, pid {pid}) of this compiled graph "
+            "died; the compiled graph was torn down.", handle._ember_actor_id.hex())
 
     def teardown(self, kill_actors: bool = False) -> None:
         """Stop the actors' loops and free the channels (idempotent); with

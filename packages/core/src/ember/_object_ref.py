@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember._core.caller import context, values
 from ember._core.common import ids, refs, serialization
+from ember.ids import JobID, TaskID
 
 if TYPE_CHECKING:
     import concurrent.futures
@@ -41,8 +42,13 @@ class ObjectRef:
     def hex(self) -> str:
         return self._id.hex()
 
-    def task_id(self) -> bytes:
-        return ids.task_of(self._id)
+    def task_id(self) -> TaskID:
+        """The id of the task that made the object (a put's pseudo task for `put`)."""
+        return TaskID(ids.task_of(self._id))
+
+    def job_id(self) -> JobID:
+        """The id of the job that made the object."""
+        return JobID(ids.job_of(ids.task_of(self._id)))
 
     def __hash__(self) -> int:
         return hash(self._id)

@@ -16,6 +16,7 @@ from ember._core.common.ids import handle_id
 from ember._core.common.specs import ActorSpec, TaskSpec
 from ember._object_ref import ObjectRef
 from ember._remote_function import put_serialized_ref, submit_refs
+from ember.ids import ActorID
 
 __all__ = ["ActorClass", "ActorClassInheritanceException", "ActorHandle", "ActorMethod",
            "exit_actor", "method"]
@@ -208,7 +209,7 @@ class ActorHandle:
     _is_weak = False
 
     def __init__(self, actor_id: bytes, meta: dict, _announce: bool = True) -> None:
-        self._actor_id = actor_id
+        self._ember_actor_id = actor_id
         self._meta = meta
         self._templates: dict[str, TaskSpec] = {}  # per method; no ActorMethod cycle back to us
         refs.current.add(handle_id(actor_id), _announce)
@@ -218,7 +219,7 @@ class ActorHandle:
         """A handle that does not keep the actor alive, as Ray's handles from `get_actor`
         and `current_actor`; it stays weak when passed to other tasks and actors."""
         h = cls.__new__(cls)
-        h._actor_id = actor_id
+        h._ember_actor_id = actor_id
         h._meta = meta
         h._templates = {}
         h._is_weak = True
@@ -228,7 +229,7 @@ class ActorHandle:
         if self._is_weak:
             return
         try:
-            refs.current.remove(handle_id(self._actor_id))
+            refs.current.remove(handle_id(self._ember_actor_id))
         except Exception:  # noqa: BLE001
             pass
 
@@ -252,24 +253,25 @@ class ActorHandle:
 
     def __reduce__(self) -> Any:
         if self._is_weak:
-            return (ActorHandle._weak, (self._actor_id, self._meta))
+            return (ActorHandle._weak, (self._ember_actor_id, self._meta))
         c = serialization.contained_collector()
         if c is not None:
-            c.append(handle_id(self._actor_id))
-        return (ActorHandle, (self._actor_id, self._meta))
+            c.append(handle_id(self._ember_actor_id))
+        return (ActorHandle, (self._ember_actor_id, self._meta))
 
     def __repr__(self) -> str:
-        return f"Actor({self._meta['class_name']}, {self._actor_id.hex()})"
+        return f"Actor({self._meta['class_name']}, {self._ember_actor_id.hex()})"
 
     def __hash__(self) -> int:
-        return hash(self._actor_id)
+        return hash(self._ember_actor_id)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
+        return isinstance(other, ActorHandle) and other._ember_actor_id == self._ember_actor_id
 
     @property
-    def _ember_actor_id(self) -> bytes:
-        return self._actor_id
+    def _actor_id(self) -> ActorID:
+        """The actor's id as Ray's handles have it (`.hex()`, `.job_id`)."""
+        return ActorID(self._ember_actor_id)
 
 
 class ActorMethod:
@@ -286,7 +288,7 @@ class ActorMethod:
         n = STREAMING if n in ("streaming", STREAMING) else _options.num_returns(
             {"num_returns": n})
         return TaskSpec(
-            actor_id=handle._actor_id, method=name,
+            actor_id=handle._ember_actor_id, method=name,
             name=(_options.text(options, "name")
                   or f"{handle._meta['class_name'].rsplit('.', 1)[-1]}.{name}"),
             num_returns=n,

@@ -116,12 +116,22 @@ class JobID(BaseID):
 
 
 class ActorID(BaseID):
-    """An actor's id (16 bytes)."""
+    """An actor's id (16 bytes, as Ray's: 12 unique, then its job's id)."""
 
     SIZE = 16
 
+    @property
+    def job_id(self) -> JobID:
+        """The job that created the actor."""
+        return JobID(self[-JobID.SIZE:])
+
 
 class TaskID(BaseID):
-    """A task's id (24 bytes)."""
+    """A task's id (20 bytes: 16 unique, then its job's id; Ray's has 24, with the
+    job's id last as well). `ObjectRef.task_id()` is one."""
 
-    SIZE = 24
+    SIZE = 20
+
+    def job_id(self) -> JobID:
+        """The job that submitted the task."""
+        return JobID(self[-JobID.SIZE:])

@@ -6,6 +6,7 @@ import warnings
 from typing import Any
 
 from ember._core.caller import context
+from ember._core.common import ids
 
 __all__ = ["RuntimeContext", "get_runtime_context"]
 
@@ -52,7 +53,11 @@ class RuntimeContext:
         return self._client.task_context()
 
     def get_job_id(self) -> str:
-        return self._info()["job_id"].hex()
+        """The hex id of the job this driver, task or actor belongs to (a task's is its
+        submitter's, on whichever node it runs)."""
+        if self._client.is_driver:
+            return self._info()["job_id"].hex()
+        return ids.current_job().hex()
 
     def get_node_id(self) -> str:
         return self._info()["node_id"]

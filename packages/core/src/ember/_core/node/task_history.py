@@ -1,9 +1,9 @@
 """Finished tasks, kept compactly for the state API, the dashboard and the timeline.
 
 A million finished tasks must fit in a node manager cheaply, so rows are not dicts:
-each task takes 16 bytes of id, three float64 times, a pid and the index of its
+each task takes 20 bytes of id, three float64 times, a pid and the index of its
 "shape" (name, state, type, actor, resources), of which a cluster has few distinct ones.
-That is about 50 bytes a task. When full, the oldest rows are overwritten (a ring).
+That is about 55 bytes a task. When full, the oldest rows are overwritten (a ring).
 Filtering and counting run over the columns with numpy; only a page becomes dicts.
 """
 
@@ -14,7 +14,7 @@ from array import array
 from typing import Any
 
 DEFAULT_CAPACITY = 1_000_000
-_ID_BYTES = 16
+_ID_BYTES = 20  # a task id (ids.TASK_ID_SIZE)
 # Columns a filter can use without building rows, and where the value is found.
 _SHAPE_KEYS = ("name", "state", "type", "actor_id", "node_id")
 

@@ -238,6 +238,8 @@ class Runner:
             "restarted": actor.get("restarted", False),
         }
         context.task_ctx.set(ctx)
+        if not self.actor_id:  # the ids this task makes carry its job (an actor's: its own)
+            ids.set_job(ids.job_of(spec.task_id))
         return ctx
 
     def _cancelled_before_start(self, spec: TaskSpec | ActorSpec) -> bool:
@@ -329,6 +331,7 @@ class Runner:
     def _init_actor(self, spec: ActorSpec) -> None:
         c = self.client
         self.actor_id = spec.actor_id
+        ids.set_job(ids.job_of(spec.actor_id))
         self.actor_name = spec.class_name
         self.registered_name = spec.name or ""
         self.client.actor_meta = spec.meta  # for get_runtime_context().current_actor

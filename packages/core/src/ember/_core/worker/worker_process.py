@@ -238,6 +238,7 @@ class WorkerClient(BaseClient):
                 self.work.append((kind, spec))
         elif t is messages.Hello:
             self.info = m.info
+            ids.set_job(m.info["job_id"])
         elif t is messages.Cancel:
             self.cancel(m.task_id)
         elif t is messages.Collect:  # the store is filling up: free values held by cycles
