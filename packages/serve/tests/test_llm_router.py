@@ -87,9 +87,11 @@ def test_request_router_config_is_checked():
     opts = Echo.options(request_router_config={
         "request_router_class": "ember.serve.llm.request_router.PrefixCacheAffinityRouter",
         "request_router_kwargs": {"imbalanced_threshold": 3}})
-    assert opts._config()["request_router_config"] == {
-        "request_router_class": "ember.serve.llm.request_router:PrefixCacheAffinityRouter",
-        "request_router_kwargs": {"imbalanced_threshold": 3}}
+    cfg = opts._config()["request_router_config"]
+    assert cfg["request_router_class"] == (
+        "ember.serve.llm.request_router:PrefixCacheAffinityRouter")
+    assert cfg["request_router_kwargs"] == {"imbalanced_threshold": 3}
+    assert cfg["request_routing_stats_period_s"] == 10.0
 
 
 def test_llm_exports_are_sorted_and_import_stays_light():

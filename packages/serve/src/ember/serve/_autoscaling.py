@@ -2,6 +2,7 @@
 
 desired = ceil(current * (1 + (ongoing / (target * current) - 1) * factor)), clamped to
 [min_replicas, max_replicas]; a decision must hold for the up/downscale delay first.
+A custom policy's answer gets the same factors, bounds and delays (`scaled`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ def desired_replicas(cfg: AutoscalingConfig, total_ongoing: float, current: int)
     return max(cfg.min_replicas, min(cfg.max_replicas, desired))
 
 
+def scaled(cfg: AutoscalingConfig, desired: float, current: int) -> int:
+    """A custom policy's replica count with the config's factors and bounds (Ray's)."""
+    if current == 0:
+        out = math.ceil(desired)
+    else:
+        delta = desired - current
+        factor = cfg.get_upscaling_factor() if delta > 0 else cfg.get_downscaling_factor()
+        out = math.ceil(current + factor * delta - 1e-9)
+        if math.ceil(desired) < current and out == current:
+            out -= 1
+    return max(cfg.min_replicas, min(cfg.max_replicas, out))
+
+
 class AutoscalingState:
     """Applies the up/downscale delays to a stream of decisions."""
 
@@ -34,8 +48,11 @@ class AutoscalingState:
 
     def decide(self, total_ongoing: float, current: int, now: float) -> int:
         """The new target (or `current` while a decision waits out its delay)."""
+        return self.delayed(desired_replicas(self.cfg, total_ongoing, current), current, now)
+
+    def delayed(self, desired: int, current: int, now: float) -> int:
+        """`desired` once it has held for its delay, else `current`."""
         cfg = self.cfg
-        desired = desired_replicas(cfg, total_ongoing, current)
         if desired > current:
             self._down_since = None
             if current == 0:

@@ -24,6 +24,8 @@ from ember.serve._constants import (
     ROUTING_ACK_TIMEOUT_S,
     SERVE_NAMESPACE,
 )
+from ember.serve._ids import DeploymentID
+from ember.serve._policy_runner import PolicyRunner
 from ember.serve._ranks import compact, lowest_free, place_on_node
 from ember.serve._router import ReplicaInfo
 from ember.serve.config import AutoscalingConfig
@@ -66,6 +68,7 @@ class ReplicaState:
         self.node_rank = -1
         self.local_rank = -1
         self.sent_rank: tuple | None = None
+        self.routing_stats: dict | None = None  # record_routing_stats(), for routers
 
     def rank_fields(self) -> dict:
         return {"rank": self.rank, "node_rank": self.node_rank, "local_rank": self.local_rank}
@@ -94,10 +97,13 @@ class DeploymentState:
         self.deleting = False
         self.scaling: str | None = None
         self.autoscaler: AutoscalingState | None = None
+        self.policy: PolicyRunner | None = None  # a custom autoscaling policy
         self.handle_queued: dict[str, tuple[int, float]] = {}
         self.next_metrics = 0.0
         self.metrics_task: asyncio.Task | None = None
         self._routing_sig: Any = None
+        self.next_routing_stats = 0.0
+        self.routing_stats_task: asyncio.Task | None = None
 
     # -- declared state ---------------------------------------------------------------
 
@@ -120,20 +126,22 @@ class DeploymentState:
             cfg = AutoscalingConfig(**auto)
             if self.autoscaler is None or self.autoscaler.cfg != cfg:
                 self.autoscaler = AutoscalingState(cfg)
+                self.policy = None if cfg.policy.is_default_policy_function() else \
+                    PolicyRunner(self.autoscaler, DeploymentID(self.name, self.app_name))
             if first:
                 self.target = cfg.initial_replicas if cfg.initial_replicas is not None \
                     else cfg.min_replicas
             else:
                 self.target = max(cfg.min_replicas, min(cfg.max_replicas, self.target))
         else:
-            self.autoscaler = None
+            self.autoscaler = self.policy = None
             self.target = config["num_replicas"]
         self.status, self.trigger, self.message = "UPDATING", "CONFIG_UPDATE_STARTED", ""
 
     def delete(self) -> None:
         self.deleting = True
         self.target = 0
-        self.autoscaler = None
+        self.autoscaler = self.policy = None
 
     def gone(self) -> bool:
         return self.deleting and not self.replicas
@@ -145,6 +153,7 @@ class DeploymentState:
         self._reconcile()
         self._health_checks(now)
         self._collect_metrics(now)
+        self._collect_routing_stats(now)
         self._update_status()
         self._sync_ranks()
         self.publish_if_changed()
@@ -154,8 +163,13 @@ class DeploymentState:
             return
         total = sum(r.metric or 0.0 for r in self.replicas if r.state == RUNNING)
         fresh = now - 2.0
-        total += sum(n for n, t in self.handle_queued.values() if t >= fresh)
-        new = self.autoscaler.decide(total, self.target, now)
+        queued = sum(n for n, t in self.handle_queued.values() if t >= fresh)
+        total += queued
+        if self.policy is not None:
+            running = [r.replica_id for r in self.replicas if r.state == RUNNING]
+            new = self.policy.decide(total, queued, running, self.target, now)
+        else:
+            new = self.autoscaler.decide(total, self.target, now)
         if new != self.target:
             self.scaling = "UPSCALING" if new > self.target else "DOWNSCALING"
             self.target = new
@@ -380,8 +394,40 @@ class DeploymentState:
             for r, m in zip(running, results, strict=True):
                 if isinstance(m, dict):
                     r.metric = m[key]
+            if self.policy is not None:  # custom metrics for a custom policy
+                stats = await asyncio.gather(*[
+                    r.actor.call_user_hook.remote("record_autoscaling_stats")
+                    for r in running], return_exceptions=True)
+                for r, st in zip(running, stats, strict=True):
+                    if self.policy is not None:
+                        self.policy.record_stats(r.replica_id, st)
         finally:
             self.metrics_task = None
+
+    def _collect_routing_stats(self, now: float) -> None:
+        """Every `request_routing_stats_period_s`, ask the replicas of a deployment with a
+        custom request router for their `record_routing_stats()`."""
+        rrc = self.config.get("request_router_config")
+        if not rrc or now < self.next_routing_stats or self.routing_stats_task is not None:
+            return
+        self.next_routing_stats = now + rrc.get("request_routing_stats_period_s", 10.0)
+        running = [r for r in self.replicas if r.state == RUNNING]
+        if running:
+            timeout = rrc.get("request_routing_stats_timeout_s", 30.0)
+            self.routing_stats_task = self.controller.spawn(
+                self._gather_routing_stats(running, timeout))
+
+    async def _gather_routing_stats(self, running: list[ReplicaState], timeout: float) -> None:
+        try:
+            results = await asyncio.gather(*[asyncio.wait_for(
+                r.actor.call_user_hook.remote("record_routing_stats"), timeout)
+                for r in running], return_exceptions=True)
+            for r, st in zip(running, results, strict=True):
+                if isinstance(st, dict):
+                    r.routing_stats = st
+            self.publish_if_changed()
+        finally:
+            self.routing_stats_task = None
 
     def record_handle_queued(self, handle_id: str, n: int) -> None:
         self.handle_queued[handle_id] = (n, time.monotonic())
@@ -420,7 +466,7 @@ class DeploymentState:
         if self.gone():
             return {"exists": False}
         reps = [ReplicaInfo(r.replica_id, r.actor, self.config["max_ongoing_requests"],
-                            r.model_ids, r.channel, r.actor_id)
+                            r.model_ids, r.channel, r.actor_id, r.node_id, r.routing_stats)
                 for r in self.replicas if r.state == RUNNING]
         return {"exists": True, "replicas": reps,
                 "max_queued_requests": self.config.get("max_queued_requests", -1),
@@ -430,8 +476,8 @@ class DeploymentState:
         if self.gone():
             sig: Any = "gone"
         else:
-            sig = (tuple((r.replica_id, r.model_ids) for r in self.replicas
-                         if r.state == RUNNING),
+            sig = (tuple((r.replica_id, r.model_ids, repr(r.routing_stats))
+                         for r in self.replicas if r.state == RUNNING),
                    self.config.get("max_ongoing_requests"), self.config.get("max_queued_requests"),
                    repr(self.config.get("request_router_config")))
         if sig != self._routing_sig:

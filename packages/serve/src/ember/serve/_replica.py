@@ -188,6 +188,12 @@ class ReplicaActor:
         return {"ongoing": self._ongoing, "avg": sum(values) / len(values),
                 "max": max(values), "min": min(values)}
 
+    async def call_user_hook(self, name: str) -> Any:
+        """The answer of the user's `name()` (e.g. `record_autoscaling_stats`), None
+        when the deployment has no such method."""
+        fn = getattr(self._instance, name, None)
+        return None if fn is None else await self._run_user(fn, (), {})
+
     async def watch_for_exit(self) -> str:
         """Pending until the replica stops: the controller learns of a crash at once."""
         return await asyncio.shield(self._exit)

@@ -42,6 +42,8 @@ class ReplicaInfo:
     model_ids: frozenset[str] = field(default_factory=frozenset)
     channel: Any = None  # the replica's ChannelAddress for proxies on its node
     actor_id: str = ""  # the replica actor's id (hex), to tell its death from others'
+    node_id: str = ""
+    routing_stats: dict | None = None  # the replica's record_routing_stats() answer
 
 
 class PendingRequest:
@@ -84,18 +86,30 @@ class RequestRouter:
     def on_replicas_changed(self, replica_ids: set[str]) -> None:
         """The deployment's running replicas are now `replica_ids`."""
 
+    def set_replicas(self, infos: list[ReplicaInfo]) -> None:
+        """The deployment's running replicas are now `infos`."""
 
-def _load_request_router(spec: dict | None) -> RequestRouter | None:
+    def on_routed(self, request: PendingRequest, info: ReplicaInfo, result: Any) -> None:
+        """`request` was sent to `info` (its ObjectRef or generator is `result`)."""
+
+
+def _load_request_router(spec: dict | None,
+                         deployment_id: tuple[str, str] = ("", "")) -> RequestRouter | None:
     if not spec:
         return None
-    import importlib
+    from ember.serve.autoscaling_policy import import_attr, unpickle
 
-    module, _, name = spec["request_router_class"].partition(":")
     try:
-        obj: Any = importlib.import_module(module)
-        for part in name.split("."):
-            obj = getattr(obj, part)
-        return obj(**spec.get("request_router_kwargs") or {})
+        blob = spec.get("serialized_class")
+        obj: Any = unpickle(blob) if blob else import_attr(spec["request_router_class"])
+        kwargs = spec.get("request_router_kwargs") or {}
+        from ember.serve.request_router import RequestRouter as RayStyle
+
+        if isinstance(obj, type) and issubclass(obj, RayStyle):
+            from ember.serve._router_adapter import RayStyleRouter
+
+            return RayStyleRouter(obj, kwargs, deployment_id)
+        return obj(**kwargs)
     except Exception:  # noqa: BLE001 - route by power of two rather than not at all
         import traceback
 
@@ -146,9 +160,10 @@ class Router:
                 spec = value.get("request_router")
                 if spec != self._policy_spec:
                     self._policy_spec = spec
-                    self._policy = _load_request_router(spec)
+                    self._policy = _load_request_router(spec, self.deployment_id)
                 if self._policy is not None:
                     self._policy.on_replicas_changed(set(new))
+                    self._policy.set_replicas(list(new.values()))
             for rid in list(self._inflight):
                 if rid not in self._replicas and self._inflight[rid] <= 0:
                     del self._inflight[rid]
@@ -299,6 +314,8 @@ class Router:
             return
         req.replica = info
         if req.kind == "pick":
+            if self._policy is not None:
+                self._policy.on_routed(req, info, None)
             req.future.set_result((info.replica_id, None, info))
             return
         try:
@@ -308,6 +325,8 @@ class Router:
             self.done(info.replica_id)
             req.future.set_exception(e)
             return
+        if self._policy is not None:
+            self._policy.on_routed(req, info, result)
         req.future.set_result((info.replica_id, result, info.actor))
 
 

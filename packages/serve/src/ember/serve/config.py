@@ -16,8 +16,9 @@ from ember.serve._constants import (
     DEFAULT_HTTP_PORT,
     DEFAULT_MAX_REQUEST_BODY_BYTES,
 )
+from ember.serve.autoscaling_policy import AutoscalingContext, AutoscalingPolicy
 
-__all__ = ["AutoscalingConfig", "DeploymentMode", "HTTPOptions", "ProxyLocation",
+__all__ = ["AutoscalingConfig", "AutoscalingContext", "AutoscalingPolicy", "DeploymentMode", "HTTPOptions", "ProxyLocation",
            "RequestRouterConfig", "gRPCOptions"]
 
 
@@ -27,6 +28,8 @@ class AutoscalingConfig(BaseModel):
     Serve keeps about `target_ongoing_requests` requests on each replica, between
     `min_replicas` and `max_replicas`. A decision to scale up (down) must hold for
     `upscale_delay_s` (`downscale_delay_s`) before it is applied, which smooths bursts.
+    `policy` replaces that rule with a custom one (see `AutoscalingPolicy`); the
+    factors, bounds and delays still apply to what it asks for.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -46,6 +49,7 @@ class AutoscalingConfig(BaseModel):
     downscale_to_zero_delay_s: float | None = Field(default=None, ge=0)
     upscale_delay_s: float = Field(default=30.0, ge=0)
     aggregation_function: str = "mean"
+    policy: AutoscalingPolicy = Field(default_factory=AutoscalingPolicy)
 
     @model_validator(mode="after")
     def _check_bounds(self) -> AutoscalingConfig:
@@ -58,6 +62,9 @@ class AutoscalingConfig(BaseModel):
         if self.aggregation_function not in ("mean", "max", "min"):
             raise ValueError("aggregation_function must be 'mean', 'max' or 'min'.")
         return self
+
+    def get_target_ongoing_requests(self) -> float:
+        return self.target_ongoing_requests
 
     def get_upscaling_factor(self) -> float:
         return self.upscaling_factor or self.upscale_smoothing_factor or self.smoothing_factor
@@ -146,24 +153,40 @@ class gRPCOptions(BaseModel):
 class RequestRouterConfig(BaseModel):
     """Which policy routes a deployment's requests (Ray's custom request router option).
 
-    `request_router_class` is a subclass of `ember.serve._router.RequestRouter` or its
-    import path ("package.module:Class"); it is built with `request_router_kwargs` in
-    every process that routes to the deployment. Unset, requests go by power of two
-    choices.
+    `request_router_class` is a subclass of `ember.serve.request_router.RequestRouter`
+    (Ray's API: `async choose_replicas`) or of `ember.serve._router.RequestRouter`, or
+    its import path ("package.module:Class"); it is built with `request_router_kwargs`
+    in every process that routes to the deployment. Unset, requests go by power of two
+    choices. Every `request_routing_stats_period_s` Serve calls each replica's
+    `record_routing_stats()` (if the deployment has one) and hands the answer to routers
+    as `RunningReplica.routing_stats`. The backoff fields are accepted for Ray's sake:
+    a request no replica has room for waits in the handle's queue until one frees up.
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    request_router_class: Any
+    request_router_class: Any = None
     request_router_kwargs: dict[str, Any] = Field(default_factory=dict)
+    request_routing_stats_period_s: float = Field(default=10.0, gt=0)
+    request_routing_stats_timeout_s: float = Field(default=30.0, gt=0)
+    initial_backoff_s: float = Field(default=0.025, gt=0)
+    backoff_multiplier: float = Field(default=2.0, gt=0)
+    max_backoff_s: float = Field(default=0.5, gt=0)
 
-    def normalized(self) -> dict[str, Any]:
-        """The config as plain data: the class by its import path."""
+    def normalized(self) -> dict[str, Any] | None:
+        """The config as plain data: the class by its import path (None: the default)."""
         cls = self.request_router_class
+        if cls is None:
+            return None
+        from ember.serve.autoscaling_policy import import_attr, pickle_by_value
+
+        obj = import_attr(cls) if isinstance(cls, str) else cls
         if not isinstance(cls, str):
             cls = f"{cls.__module__}:{cls.__qualname__}"
         elif ":" not in cls:
             module, _, name = cls.rpartition(".")
             cls = f"{module}:{name}"
-        return {"request_router_class": cls,
-                "request_router_kwargs": dict(self.request_router_kwargs)}
+        return {"request_router_class": cls, "serialized_class": pickle_by_value(obj),
+                "request_router_kwargs": dict(self.request_router_kwargs),
+                "request_routing_stats_period_s": self.request_routing_stats_period_s,
+                "request_routing_stats_timeout_s": self.request_routing_stats_timeout_s}

@@ -60,6 +60,20 @@ def get_replica_context() -> ReplicaContext:
     return _replica
 
 
+def _get_internal_replica_context() -> ReplicaContext | None:
+    """The replica's context with `replica_id` as a `ReplicaID` (Ray's documentation
+    examples use this accessor); None outside a replica."""
+    if _replica is None:
+        return None
+    from dataclasses import replace
+
+    from ember.serve._ids import DeploymentID, ReplicaID
+
+    ctx = _replica
+    return replace(ctx, replica_id=ReplicaID(ctx.replica_id,
+                                             DeploymentID(ctx.deployment, ctx.app_name)))
+
+
 def set_replica_context(ctx: ReplicaContext | None) -> None:
     global _replica
     _replica = ctx
