@@ -14,6 +14,7 @@ from ember._core.caller import context, values
 from ember._core.common import ids, refs
 from ember._core.common.ids import handle_id
 from ember._object_ref import ObjectRef, ObjectRefGenerator
+from ember._ray_context import RayContext
 from ember._remote_function import RemoteFunction
 from ember.actor import ActorClass, ActorHandle
 
@@ -46,11 +47,12 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
          object_store_memory: int | None = None, namespace: str | None = None,
          runtime_env: dict | None = None, ignore_reinit_error: bool = False,
          include_dashboard: bool | None = None, log_to_driver: bool = True,
-         labels: dict[str, str] | None = None, **kwargs: Any) -> dict:
+         labels: dict[str, str] | None = None, **kwargs: Any) -> RayContext:
     """Start an embedded one-node cluster for this driver (or join one: later releases).
 
-    Returns information about the cluster. Calling it twice raises unless
-    ignore_reinit_error=True.
+    Returns the session's RayContext (as Ray's: `address_info`, `dashboard_url`, a
+    mapping over `address_info`, a context manager that shuts down on exit). Calling it
+    twice raises unless ignore_reinit_error=True.
     """
     with _init_lock:
         if context.session is not None:
@@ -103,12 +105,27 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                   session_dir=session_dir)
         context.session = session
         session.dashboard = _start_dashboard(include_dashboard, manager, session_dir, kwargs)
-        session.info = {
-            "address": "127.0.0.1", "node_id": manager.node_id, "session_dir": session_dir,
-            "dashboard_url": session.dashboard.url if session.dashboard is not None else None,
-            "object_store_memory": store_bytes, "resources": dict(manager.total_resources)}
+        session.info = RayContext(_address_info(
+            address="127.0.0.1", node_id=manager.node_id, node_ip=manager.node_ip,
+            session_dir=session_dir,
+            dashboard_url=session.dashboard.url if session.dashboard is not None else None,
+            object_store_memory=store_bytes, resources=dict(manager.total_resources)))
         _session_started()
         return session.info
+
+
+def _address_info(*, address: str, node_id: str, node_ip: str, session_dir: str,
+                  dashboard_url: str | None, resources: dict,
+                  **more: Any) -> dict[str, Any]:
+    """init()'s address_info: ember's keys and Ray's (the dashboard's host:port is
+    `webui_url`; its port serves the node's Prometheus `/metrics`, Ray's
+    `metrics_export_port`)."""
+    web = dashboard_url.split("://", 1)[-1] if dashboard_url else None
+    port = int(web.rsplit(":", 1)[1]) if web and ":" in web else None
+    return {"address": address, "gcs_address": address, "node_id": node_id,
+            "node_ip_address": node_ip, "raylet_ip_address": node_ip,
+            "session_dir": session_dir, "dashboard_url": dashboard_url, "webui_url": web,
+            "metrics_export_port": port, "resources": resources, **more}
 
 
 def _from_job_config(job_config: Any, namespace: str | None,
@@ -166,7 +183,7 @@ def _preload_modules(system_config: dict | None) -> list[str] | None:
 
 
 def _connect(address: str, namespace: str | None, runtime_env: dict | None,
-             local_only: tuple) -> dict:
+             local_only: tuple) -> RayContext:
     """Attach this driver to the running cluster's node on this machine."""
     if any(v is not None for v in local_only):
         raise ValueError("num_cpus, num_gpus, resources and object_store_memory describe a "
@@ -185,10 +202,11 @@ def _connect(address: str, namespace: str | None, runtime_env: dict | None,
     client.refs = refs.current
     client.job_runtime_env = renv.validate(runtime_env)
     client.job_env_key = renv.env_key(client.job_runtime_env)
-    info = {"address": client.info["gcs_address"], "node_id": client.info["node_id"],
-            "session_dir": client.info["session_dir"],
-            "dashboard_url": client.info.get("dashboard_url"),
-            "resources": client.info["totals"]}
+    info = RayContext(_address_info(
+        address=client.info["gcs_address"], node_id=client.info["node_id"],
+        node_ip=client.info.get("node_ip") or "127.0.0.1",
+        session_dir=client.info["session_dir"],
+        dashboard_url=client.info.get("dashboard_url"), resources=client.info["totals"]))
     context.session = context.Session(client=client, refs=refs.current, info=info,
                                       connected=client)
     _session_started()
