@@ -17,6 +17,7 @@ gateways); `ember.serve.llm` is reserved for LLM serving.
 from typing import Any
 
 from ember.serve._ingress import ingress
+from ember.serve._deployment_actors import get_deployment_actor
 from ember.serve.api import (
     delete,
     get_app_handle,
@@ -46,6 +47,7 @@ __all__ = [
     "delete",
     "deployment",
     "get_app_handle",
+    "get_deployment_actor",
     "get_deployment_handle",
     "get_multiplexed_model_id",
     "get_replica_context",

@@ -25,6 +25,7 @@ from ember.serve._constants import (
     SERVE_NAMESPACE,
 )
 from ember.serve._ids import DeploymentID
+from ember.serve._deployment_actors import DeploymentActors
 from ember.serve._policy_runner import PolicyRunner
 from ember.serve._ranks import compact, lowest_free, place_on_node
 from ember.serve._router import ReplicaInfo
@@ -102,6 +103,7 @@ class DeploymentState:
         self.next_metrics = 0.0
         self.metrics_task: asyncio.Task | None = None
         self._routing_sig: Any = None
+        self.actors = DeploymentActors(app_name, name)  # deployment-scoped actors
         self.next_routing_stats = 0.0
         self.routing_stats_task: asyncio.Task | None = None
 
@@ -121,6 +123,7 @@ class DeploymentState:
         self.scaling = None
         self.start_failures = 0
         self.next_start = 0.0
+        self.actors.ensure(config.get("deployment_actors") or [], self.controller.spawn)
         auto = config.get("autoscaling_config")
         if auto:
             cfg = AutoscalingConfig(**auto)
@@ -144,7 +147,10 @@ class DeploymentState:
         self.autoscaler = self.policy = None
 
     def gone(self) -> bool:
-        return self.deleting and not self.replicas
+        if self.deleting and not self.replicas:
+            self.actors.stop()
+            return True
+        return False
 
     # -- the reconcile step -----------------------------------------------------------
 
@@ -242,6 +248,7 @@ class DeploymentState:
         options = {"num_cpus": 1, **(spec.get("ray_actor_options") or {})}
         biggest = max(1000, self.config["max_ongoing_requests"] * 4 + 100)
         try:
+            await self.actors.wait_ready()
             r.actor = _replica_actor_class().options(
                 name=self.actor_name(r),
                 namespace=SERVE_NAMESPACE, lifetime="detached", max_concurrency=biggest,
@@ -353,6 +360,7 @@ class DeploymentState:
         """serve.shutdown(): no draining."""
         for r in list(self.replicas):
             self._remove(r, kill=True)
+        self.actors.stop()
 
     # -- health and metrics -----------------------------------------------------------
 

@@ -18,7 +18,8 @@ from ember.serve._constants import (
 )
 from ember.serve.autoscaling_policy import AutoscalingContext, AutoscalingPolicy
 
-__all__ = ["AutoscalingConfig", "AutoscalingContext", "AutoscalingPolicy", "DeploymentMode", "HTTPOptions", "ProxyLocation",
+__all__ = ["AutoscalingConfig", "AutoscalingContext", "AutoscalingPolicy",
+           "DeploymentActorConfig", "DeploymentMode", "HTTPOptions", "ProxyLocation",
            "RequestRouterConfig", "gRPCOptions"]
 
 
@@ -148,6 +149,22 @@ class gRPCOptions(BaseModel):
         if isinstance(value, dict):
             return cls(**value)
         raise TypeError(f"grpc_options must be a dict or gRPCOptions, got {type(value).__name__}.")
+
+
+class DeploymentActorConfig(BaseModel):
+    """A deployment-scoped actor: started by the controller before the deployment's
+    replicas, shared by all of them (`serve.get_deployment_actor(name)`), stopped when
+    the deployment is deleted or Serve shuts down. `actor_class` is an `@ember.remote`
+    class, a plain class or its import path; `actor_options` are actor options
+    (`num_cpus`, ...)."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    name: str
+    actor_class: Any
+    init_args: tuple = ()
+    init_kwargs: dict[str, Any] = Field(default_factory=dict)
+    actor_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class RequestRouterConfig(BaseModel):

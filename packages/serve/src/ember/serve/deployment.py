@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "placement_group_strategy": None,
     "max_replicas_per_node": None,
     "request_router_config": None,
+    "deployment_actors": None,
 }
 _ACTOR_OPTION_KEYS = {"num_cpus", "num_gpus", "resources", "memory", "accelerator_type",
                       "runtime_env", "object_store_memory", "scheduling_strategy"}
@@ -75,6 +76,11 @@ def _validate(options: dict[str, Any]) -> dict[str, Any]:
         v = out.get(key, _UNSET)
         if v is not _UNSET and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0):
             raise ValueError(f"{key} must be a number >= 0, got {v!r}.")
+    actors = out.get("deployment_actors", _UNSET)
+    if actors not in (_UNSET, None):
+        from ember.serve._deployment_actors import normalize
+
+        out["deployment_actors"] = normalize(actors)
     rrc = out.get("request_router_config", _UNSET)
     if rrc not in (_UNSET, None):
         if isinstance(rrc, dict):
@@ -221,7 +227,7 @@ def deployment(_func_or_class: Callable | type | None = None, name: str | None =
                graceful_shutdown_timeout_s: float = _UNSET,
                health_check_period_s: float = _UNSET, health_check_timeout_s: float = _UNSET,
                logging_config: Any = _UNSET, request_router_config: Any = _UNSET,
-               **unsupported: Any) -> Any:
+               deployment_actors: Any = _UNSET, **unsupported: Any) -> Any:
     """Turn a class or function into a Deployment: `@serve.deployment` or with options.
 
     A class gets one instance per replica; its `__call__` answers HTTP requests and
@@ -242,6 +248,7 @@ def deployment(_func_or_class: Callable | type | None = None, name: str | None =
         "health_check_period_s": health_check_period_s,
         "health_check_timeout_s": health_check_timeout_s, "logging_config": logging_config,
         "request_router_config": request_router_config,
+        "deployment_actors": deployment_actors,
     }.items() if v is not _UNSET}
     options = _validate(given)
     if options.get("autoscaling_config"):
