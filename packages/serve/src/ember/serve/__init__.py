@@ -16,8 +16,8 @@ gateways); `ember.serve.llm` is reserved for LLM serving.
 
 from typing import Any
 
-from ember.serve._ingress import ingress
 from ember.serve._deployment_actors import get_deployment_actor
+from ember.serve._ingress import ingress
 from ember.serve.api import (
     delete,
     get_app_handle,

@@ -24,8 +24,8 @@ from ember.serve._constants import (
     ROUTING_ACK_TIMEOUT_S,
     SERVE_NAMESPACE,
 )
-from ember.serve._ids import DeploymentID
 from ember.serve._deployment_actors import DeploymentActors
+from ember.serve._ids import DeploymentID
 from ember.serve._policy_runner import PolicyRunner
 from ember.serve._ranks import compact, lowest_free, place_on_node
 from ember.serve._router import ReplicaInfo
