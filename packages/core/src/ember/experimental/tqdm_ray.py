@@ -8,18 +8,17 @@
             ...
 
 In the driver a bar is an ordinary tqdm bar. In a task or actor, whose output reaches
-the driver line by line (prefixed with the worker's pid), each refresh is written as a
-whole line at most every `flush_interval_s` seconds, and the final state when the bar
-closes.
+the driver line by line (prefixed with the worker's pid), the bar's state is written as
+a whole line at most every `flush_interval_s` seconds, and the final state when the bar
+closes; workers need no tqdm package (as in Ray, where they only report state).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
-
-import tqdm as _tqdm
+from typing import Any
 
 import ember
 
@@ -33,26 +32,71 @@ def _in_worker() -> bool:
     return bool(ctx.get_task_id() or ctx.get_actor_id())
 
 
-class _Lines:
-    """A stream that ends each tqdm refresh with a newline (a worker's output is
-    forwarded by line, and a carriage return would glue refreshes together)."""
+def _real_tqdm() -> Any:
+    """tqdm's bars, unless tqdm is missing or a module named tqdm.py shadows it (which
+    must not be imported: it is likely the running script)."""
+    import importlib.util
 
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
+    try:
+        spec = importlib.util.find_spec("tqdm")
+        if spec is None or spec.submodule_search_locations is None:
+            return None
+        import tqdm.std
 
-    def write(self, s: str) -> int:
-        text = "\n".join(part for part in s.replace("\r", "\n").split("\n") if part.strip())
-        if text:
-            self.out.write(text + "\n")
-        return len(s)
+        return tqdm.std
+    except ImportError:
+        return None
 
-    def flush(self) -> None:
-        self.out.flush()
+
+class _LineBar:
+    """A bar written as one line per refresh (a worker's output reaches the driver by
+    line; a carriage return would glue refreshes together)."""
+
+    def __init__(self, desc: str | None, total: int | None, unit: str,
+                 flush_interval_s: float) -> None:
+        self.desc, self.total, self.unit = desc or "", total, unit
+        self.n = 0
+        self.interval = flush_interval_s
+        self.last = 0.0
+        self.shown = -1  # the count last written
+        self.closed = False
+
+    def _line(self) -> str:
+        head = f"{self.desc}: " if self.desc else ""
+        if self.total:
+            frac = min(1.0, self.n / self.total)
+            bar = "#" * int(frac * 30)
+            return f"{head}{frac * 100:3.0f}%|{bar:<30}| {self.n}/{self.total}"
+        return f"{head}{self.n}{self.unit}"
+
+    def refresh(self) -> None:
+        self.last = time.monotonic()
+        self.shown = self.n
+        sys.stderr.write(self._line() + "\n")
+        sys.stderr.flush()
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if time.monotonic() - self.last >= self.interval:
+            self.refresh()
+
+    def set_description(self, desc: str) -> None:
+        self.desc = desc
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.shown != self.n:
+                self.refresh()
 
 
 def safe_print(*args: Any, **kwargs: Any) -> None:
     """print() without tearing the bars on the screen."""
-    _tqdm.tqdm.write(" ".join(str(a) for a in args), file=kwargs.get("file"))
+    real = _real_tqdm()
+    if real is None:
+        print(*args, **kwargs)
+    else:
+        real.tqdm.write(" ".join(str(a) for a in args), file=kwargs.get("file"))
 
 
 class tqdm:  # noqa: N801 - Ray's (and tqdm's) name
@@ -67,12 +111,12 @@ class tqdm:  # noqa: N801 - Ray's (and tqdm's) name
             except (TypeError, AttributeError):
                 total = None
         self._iterable = iterable
-        worker = _in_worker()
-        self._bar = _tqdm.tqdm(
-            desc=desc, total=total, unit=unit or "it", position=position,
-            file=_Lines(sys.stderr) if worker else sys.stderr,
-            mininterval=flush_interval_s, ascii=worker, dynamic_ncols=not worker,
-            ncols=None if not worker else 80, leave=True)
+        real = None if _in_worker() else _real_tqdm()
+        if real is None:
+            self._bar: Any = _LineBar(desc, total, unit or "it", flush_interval_s)
+        else:
+            self._bar = real.tqdm(desc=desc, total=total, unit=unit or "it",
+                                  position=position, file=sys.stderr, dynamic_ncols=True)
 
     def set_description(self, desc: str) -> None:
         self._bar.set_description(desc)
