@@ -361,7 +361,15 @@ class Runner:
             try:
                 self.methods.clear()
                 self.names.clear()
-                self.instance = cls(*a, **k)
+                if is_async and inspect.iscoroutinefunction(getattr(cls, "__init__", None)):
+                    # `async def __init__` runs on the actor's default loop, as in Ray.
+                    import asyncio
+
+                    self.instance = cls.__new__(cls)
+                    asyncio.run_coroutine_threadsafe(self.instance.__init__(*a, **k),
+                                                     executor.loop).result()
+                else:
+                    self.instance = cls(*a, **k)
             finally:
                 c.in_user_code = False
         except BaseException as e:  # noqa: BLE001
