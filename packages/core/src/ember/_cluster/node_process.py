@@ -29,6 +29,14 @@ class NodeAgent:
                                         is_head=is_head)
         self._stop = threading.Event()
         self._sync = threading.Lock()
+        # Placement group rows the control store has not stored yet (the latest per
+        # group). A thread of their own sends them, so that a burst of groups (each row
+        # is a committed write there) never holds up the heartbeats: a node that missed
+        # them for `dead_after` would be declared dead while it runs.
+        self._rows: dict[str, Any] = {}
+        self._rows_lock = threading.Lock()
+        self._rows_ready = threading.Event()
+        threading.Thread(target=self._send_rows, daemon=True, name="ember-agent-pgs").start()
         self.sync()
         # Membership changes arrive at once by pubsub; the loop also refreshes resources.
         self._unsubscribe = gcs.subscribe_in_background(["NODE"], lambda _m: self.sync())
@@ -50,14 +58,17 @@ class NodeAgent:
                 available = m.scheduler.available(m.node_id)
                 pending = float(sum(len(q) for q in m.task_manager.queues.values()))
                 placement = m.placement
-                groups = [placement.pgs[i] for i in placement.pgs_changed if i in placement.pgs]
+                rows = [_group_row(placement.pgs[i]) for i in placement.pgs_changed
+                        if i in placement.pgs]
                 placement.pgs_changed.clear()
+            if rows:
+                with self._rows_lock:
+                    self._rows.update((r.pg_id, r) for r in rows)
+                self._rows_ready.set()
             try:
                 if not self.gcs.heartbeat(m.node_id, available, pending, node_stats(m)):
                     self.gcs.register_node(m.node_id, self.address, dict(m.total_resources),
                                            self.labels)
-                for pg in groups:
-                    self.gcs.put_placement_group(_group_row(pg))
                 self.sync()
                 failures = 0
             except Exception:  # noqa: BLE001 - the control store may be restarting
@@ -67,6 +78,24 @@ class NodeAgent:
                     return
 
     on_lost: Any = None
+
+    def _send_rows(self) -> None:
+        """Store changed placement group rows in the control store, newest per group."""
+        while not self._stop.is_set():
+            self._rows_ready.wait(self.period)
+            self._rows_ready.clear()
+            with self._rows_lock:
+                rows, self._rows = self._rows, {}
+            items = list(rows.items())
+            for n, (_pg_id, row) in enumerate(items):
+                try:
+                    self.gcs.put_placement_group(row)
+                except Exception:  # noqa: BLE001 - the control store may be restarting
+                    with self._rows_lock:
+                        for pg_id, r in items[n:]:
+                            self._rows.setdefault(pg_id, r)  # a newer row wins
+                    self._stop.wait(self.period)
+                    break
 
     def stop(self, reason: str) -> None:
         self._stop.set()
