@@ -250,7 +250,10 @@ def _auto_init() -> Any:
                 raise RaySystemError("ember has not been started yet (automatic "
                                      "connection is turned off). You can start it with "
                                      "'ember.init()'.")
-            init()
+            # As Ray's: join the cluster this process started with cluster_utils, if any.
+            cluster_utils = sys.modules.get("ember.cluster_utils")
+            if cluster_utils is None or not cluster_utils._auto_connect():
+                init()
         assert context.session is not None
         return context.session.client
 

@@ -24,6 +24,18 @@ __all__ = ["Cluster", "NodeHandle", "cluster_not_supported"]
 
 # Ray sets this on platforms where its Cluster cannot run (Windows); it runs everywhere here.
 cluster_not_supported = False
+# The cluster this process started last (while it has a head): Ray's auto-init, the
+# first remote call before any init(), connects to it (see `_auto_connect`).
+_latest: Cluster | None = None
+
+
+def _auto_connect() -> bool:
+    """Connect this driver to the cluster it started, if one runs (for auto-init)."""
+    cluster = _latest
+    if cluster is None or cluster.head_node is None:
+        return False
+    cluster.connect()
+    return True
 
 
 class NodeHandle:
@@ -54,6 +66,7 @@ class Cluster:
         self.worker_nodes: list[NodeHandle] = []
         self._removed: set[str] = set()
         self._info: dict = {}
+        self._preload: list[str] | None = None  # the head's preload_python_modules
         self.connected = False
         if shutdown_at_exit:
             import atexit
@@ -82,10 +95,16 @@ class Cluster:
                  object_store_memory: int | None = None, wait: bool = True,
                  host: str = "127.0.0.1", heartbeat_period_s: float = 0.2,
                  dead_after_s: float = 2.0, netns: str | None = None,
-                 labels: dict[str, str] | None = None, **_: Any) -> NodeHandle:
+                 labels: dict[str, str] | None = None,
+                 _system_config: dict | None = None, **_: Any) -> NodeHandle:
         """Start a node; the first one is the head. `labels` are the node's labels for
-        label_selector scheduling."""
-        from ember import _labels
+        label_selector scheduling. The head's `_system_config` holds for every node, as
+        in Ray; of its keys, ember's nodes read `preload_python_modules` (modules every
+        worker has imported before it runs anything)."""
+        from ember import _api, _labels
+
+        if self.head_node is None:
+            self._preload = _api._preload_modules(_system_config)
 
         res = {"CPU": float(num_cpus), **{k: float(v) for k, v in (resources or {}).items()}}
         if num_gpus:
@@ -107,7 +126,10 @@ class Cluster:
         if object_store_memory:
             cmd += ["--object-store-memory", str(int(object_store_memory))]
         known = {n.node_id for n in self._nodes()} if self.head_node is not None else set()
-        proc = subprocess.Popen(cmd, env=self._env(), stdout=log, stderr=log,
+        env = self._env()
+        if self._preload is not None:
+            env["EMBER_PRELOAD_PYTHON_MODULES"] = ",".join(self._preload)
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log,
                                 stdin=subprocess.DEVNULL)
         log.close()
         try:
@@ -118,7 +140,9 @@ class Cluster:
             raise
         handle = NodeHandle(proc, node_id, is_head=self.head_node is None)
         if self.head_node is None:
+            global _latest
             self.head_node = handle
+            _latest = self
         else:
             self.worker_nodes.append(handle)
         if wait:
@@ -207,6 +231,9 @@ class Cluster:
         if self.head_node is not None:
             self.remove_node(self.head_node)
             self.head_node = None
+        global _latest
+        if _latest is self:
+            _latest = None
         if self._prev_tmp is None:
             os.environ.pop("EMBER_TMPDIR", None)
         else:
