@@ -53,6 +53,7 @@ OVERRIDES = {
     "ray.dag.class_node": "ember.dag",
     "ray.dag.dag_node": "ember.dag",
     "ray._private.ray_constants": "_ray_compat.constants",
+    "ray._private.worker": "_ray_compat.private_worker",
 }
 
 
@@ -113,9 +114,20 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         _tolerate_private_names(module)
 
 
+class _PackageStub(_Stub):
+    """A stub package whose overridden submodules (`ray._private.worker`) are found as
+    attributes too, as a real package's are once imported."""
+
+    def __getattr__(self, attr: str):
+        full = f"{self.__name__}.{attr}"
+        if full in OVERRIDES:
+            return importlib.import_module(full)
+        return super().__getattr__(attr)
+
+
 class _StubLoader(importlib.abc.Loader):
     def create_module(self, spec):
-        return _Stub(spec.name)
+        return _PackageStub(spec.name)
 
     def exec_module(self, module):
         pass
