@@ -32,6 +32,24 @@ _SESSION = tuple(h.encode() for h in SESSION_HEADERS)
 # Bodies above this travel to the replica as an object in the store (see _http).
 LARGE_BODY_BYTES = 1 << 20
 _MODEL_HEADER = MULTIPLEXED_MODEL_ID_HEADER.encode()
+# A request's id: taken from the request's header when it has one, as Ray does, and
+# always sent back in the response's.
+_REQUEST_ID_HEADER = b"x-request-id"
+
+
+def _with_request_id(send: Any, request_id: str) -> Any:
+    """`send` that adds the `x-request-id` header to the response (unless the app set
+    its own)."""
+    header = (_REQUEST_ID_HEADER, request_id.encode("latin-1"))
+
+    async def send_with_id(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers") or ())
+            if not any(k.lower() == _REQUEST_ID_HEADER for k, _ in headers):
+                message = {**message, "headers": [*headers, header]}
+        await send(message)
+
+    return send_with_id
 # A request still running after this long gets a task that watches for the client leaving
 # (most requests finish sooner and never pay for one).
 WATCH_DISCONNECT_AFTER_S = 0.002
@@ -169,14 +187,18 @@ class ProxyActor:
         inner["root_path"] = root + (prefix.rstrip("/") if prefix != "/" else "")
         if not inner.get("raw_path"):
             inner["raw_path"] = path.encode()
-        model_id = session = ""
+        model_id = session = request_id = ""
         for name, value in scope.get("headers", ()):
             if name == _MODEL_HEADER:
                 model_id = value.decode("latin-1")
             elif name in _SESSION:
                 session = value.decode("latin-1")
-        meta = {"method": "__call__", "model_id": model_id, "request_id": self._request_id(),
-                "route": prefix}
+            elif name == _REQUEST_ID_HEADER:
+                request_id = value.decode("latin-1")
+        meta = {"method": "__call__", "model_id": model_id,
+                "request_id": request_id or self._request_id(), "route": prefix}
+        if kind == "http":
+            send = _with_request_id(send, meta["request_id"])
         router = self._client.router(entry["app"], entry["deployment"])
         if kind == "websocket":
             await self._websocket(router, meta, inner, receive, send, model_id, session)
