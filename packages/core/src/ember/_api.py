@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from ember import _options
 from ember._core.caller import context, values
@@ -57,7 +57,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     with _init_lock:
         if context.session is not None:
             if ignore_reinit_error:
-                return context.session.info
+                return cast(RayContext, context.session.info)  # what init() made it
             raise RuntimeError("Maybe you called ember.init twice by accident? This error "
                                "can be suppressed with ember.init(ignore_reinit_error=True).")
         unknown = set(kwargs) - {"local_mode", "logging_level", "logging_format",
