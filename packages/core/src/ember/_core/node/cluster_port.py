@@ -82,6 +82,22 @@ class ControlStore(Protocol):
         """A named actor's row, or None."""
         ...
 
+    def kv_put(self, key: bytes, value: bytes, overwrite: bool = True, ns: str = "") -> bool:
+        """Store a key's value; whether the key was added (it did not exist)."""
+        ...
+
+    def kv_get(self, key: bytes, ns: str = "") -> bytes | None:
+        """A key's value, or None."""
+        ...
+
+    def kv_del(self, key: bytes, by_prefix: bool = False, ns: str = "") -> int:
+        """Delete a key (or every key with that prefix); how many were deleted."""
+        ...
+
+    def kv_keys(self, prefix: bytes = b"", ns: str = "") -> list[bytes]:
+        """The keys with this prefix."""
+        ...
+
 
 class ClusterPort(Protocol):
     """The cluster transport of one node. Every method may be called under the node's

@@ -29,6 +29,7 @@ from ember._core.node.driver_reads import DriverReads, ring
 from ember._core.node.gpus import GpuIds
 from ember._core.node.introspection import Introspection
 from ember._core.node.jobs import JobTracker
+from ember._core.node.kv import KeyValue
 from ember._core.node.objects import READY, ObjectTable
 from ember._core.node.placement import PlacementManager
 from ember._core.node.pool import ACTOR, BUSY, DEAD, IDLE, IdleWorkers, Template, WorkerHandle
@@ -157,6 +158,7 @@ class NodeManager:
             "get": self.op_get,
             "get_actor": self.actor_manager.op_get_actor,
             "kill": self.actor_manager.op_kill,
+            "kv": KeyValue(self).op_kv,
             "metrics": self.introspection.op_metrics,
             "metrics_report": self.introspection.op_metrics_report,
             "pg_create": self.placement.op_pg_create,
