@@ -241,11 +241,14 @@ class ActorManager:
         actor.gpu_ids = self.placement.allocate_gpus(actor.pg, gpus) if gpus else []
         self.task_manager.send_task(w, "actor_init", actor.spec, deps, actor.gpu_ids, payloads)
         actor.state = ALIVE
+        actor.constructed = False
         self.directory.actor_moved(actor)
         self.pump_actor(actor)
 
     def on_actor_ready(self, w: Any, actor_id: bytes, info: dict) -> None:
-        pass
+        actor = self.actors.get(actor_id)
+        if actor is not None and actor.worker is w:
+            actor.constructed = True
 
     def on_actor_failed(self, w: Any, actor_id: bytes, err: bytes) -> None:
         actor = self.actors.get(actor_id)
@@ -417,18 +420,25 @@ class ActorManager:
         actor.num_restarts += 1
         actor.spec.num_restarts = actor.num_restarts  # the new instance can tell
         actor.state = RESTARTING
+        # Calls sent while the constructor ran never started (as in Ray, they wait for a
+        # constructor that returns): they go back to the queue whatever max_task_retries.
         self.requeue_inflight(actor, f"The actor died (pid={w.pid}) while running this call; "
                                "it is restarting, but max_task_retries does not allow "
-                               "retrying the call.")
+                               "retrying the call.", never_started=not actor.constructed)
         self.schedule_actor(actor)
 
-    def requeue_inflight(self, actor: Actor, failure: str) -> None:
+    def requeue_inflight(self, actor: Actor, failure: str, never_started: bool = False
+                         ) -> None:
         """Put the actor's calls in flight back at the head of its queue, in their order,
-        where max_task_retries allows; the others fail with `failure`."""
+        where max_task_retries allows (all of them if they `never_started`); the others
+        fail with `failure`."""
         retry = []
         for task in list(actor.inflight.values()):
             self.remote.forwarded.pop(task.task_id, None)
-            if task.retries_left != 0:
+            if never_started:
+                task.state = QUEUED
+                retry.append(task)
+            elif task.retries_left != 0:
                 if task.retries_left > 0:
                     task.retries_left -= 1
                 task.state = QUEUED

@@ -84,7 +84,7 @@ class Actor:
                  "name", "namespace", "detached", "resources", "env_key", "class_name",
                  "out_of_scope", "pid", "missing", "node_id", "pg", "gpu_ids",
                  "remote_node", "owner", "proxy", "owner_node", "unschedulable",
-                 "placement_resources")
+                 "placement_resources", "constructed")
 
     def __init__(self, spec: ActorSpec, caller: int) -> None:
         self.actor_id: bytes = spec.actor_id
@@ -119,6 +119,7 @@ class Actor:
         self.proxy = False  # only stands for an actor another node owns, to call it
         self.owner_node = ""  # a proxy's actor's owner
         self.unschedulable = False  # died because no node may ever host it
+        self.constructed = False  # this instance's constructor has returned
 
 
 class PlacementGroup:
