@@ -59,6 +59,27 @@ def test_methods_several_arguments_and_errors():
     assert all(isinstance(e, TypeError) for e in bad)
 
 
+def test_a_batch_may_return_any_sized_sequence():
+    import numpy as np
+
+    @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.5)
+    async def double(xs: list[int]):
+        return np.array(xs) * 2  # Ray's batching guide returns an ndarray
+
+    @serve.batch(max_batch_size=2, batch_wait_timeout_s=0.5)
+    async def text(xs: list[int]):
+        return "ab"  # a string is one result, not one per call
+
+    async def main() -> tuple:
+        ok = await asyncio.gather(*[double(i) for i in range(4)])
+        bad = await asyncio.gather(text(1), text(2), return_exceptions=True)
+        return ok, bad
+
+    ok, bad = asyncio.run(main())
+    assert [int(v) for v in ok] == [0, 2, 4, 6]
+    assert all(isinstance(e, TypeError) for e in bad)
+
+
 def test_streaming_batches():
     @serve.batch(max_batch_size=2, batch_wait_timeout_s=0.5)
     async def tokens(prompts: list[str]):

@@ -88,8 +88,11 @@ class _BatchQueue:
                 await self._run_gen(batch, args, kwargs)
                 return
             results = await self.fn(*args, **kwargs)
-            if not isinstance(results, list | tuple) or len(results) != len(batch):
-                got = len(results) if isinstance(results, list | tuple) else type(results).__name__
+            # Any sized sequence (a list, a tuple, a numpy array...), one result per call.
+            sized = hasattr(results, "__len__") and hasattr(results, "__iter__") and \
+                not isinstance(results, str | bytes | dict)
+            if not sized or len(results) != len(batch):
+                got = len(results) if sized else type(results).__name__
                 raise TypeError(f"Batched function {self.fn.__name__!r} must return a list "
                                 f"of {len(batch)} results (one per call), got {got}.")
             for item, result in zip(batch, results, strict=True):
