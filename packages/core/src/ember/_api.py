@@ -97,7 +97,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                               namespace=namespace or f"anon-{os.urandom(4).hex()}",
                               log_to_driver=log_to_driver,
                               labels=_labels.validate_node_labels(labels),
-                              preload_modules=_preload_modules(kwargs.get("_system_config")))
+                              preload_modules=_preload_modules(kwargs.get("_system_config")),
+                              object_spilling=_object_spilling(kwargs.get("_system_config")))
         client = DriverClient(manager)
         client.job_runtime_env = renv.validate(runtime_env)
         client.job_env_key = renv.env_key(client.job_runtime_env)
@@ -180,6 +181,13 @@ def _preload_modules(system_config: dict | None) -> list[str] | None:
         raise TypeError("preload_python_modules must be a list of module names, got "
                         f"{modules!r}.")
     return list(modules)
+
+
+def _object_spilling(system_config: dict | None) -> bool | None:
+    """Ray's `_system_config={"automatic_object_spilling_enabled": False}`: a store that
+    never spills to disk (None: the default, spilling on)."""
+    value = (system_config or {}).get("automatic_object_spilling_enabled")
+    return None if value is None else bool(value)
 
 
 def _connect(address: str, namespace: str | None, runtime_env: dict | None,

@@ -67,6 +67,7 @@ class Cluster:
         self._removed: set[str] = set()
         self._info: dict = {}
         self._preload: list[str] | None = None  # the head's preload_python_modules
+        self._spilling: bool | None = None  # its automatic_object_spilling_enabled
         self.connected = False
         if shutdown_at_exit:
             import atexit
@@ -100,11 +101,13 @@ class Cluster:
         """Start a node; the first one is the head. `labels` are the node's labels for
         label_selector scheduling. The head's `_system_config` holds for every node, as
         in Ray; of its keys, ember's nodes read `preload_python_modules` (modules every
-        worker has imported before it runs anything)."""
+        worker has imported before it runs anything) and
+        `automatic_object_spilling_enabled`."""
         from ember import _api, _labels
 
         if self.head_node is None:
             self._preload = _api._preload_modules(_system_config)
+            self._spilling = _api._object_spilling(_system_config)
 
         res = {"CPU": float(num_cpus), **{k: float(v) for k, v in (resources or {}).items()}}
         if num_gpus:
@@ -129,6 +132,8 @@ class Cluster:
         env = self._env()
         if self._preload is not None:
             env["EMBER_PRELOAD_PYTHON_MODULES"] = ",".join(self._preload)
+        if self._spilling is not None:
+            env["EMBER_OBJECT_SPILLING"] = "1" if self._spilling else "0"
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log,
                                 stdin=subprocess.DEVNULL)
         log.close()

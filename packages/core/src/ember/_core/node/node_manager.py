@@ -58,7 +58,8 @@ class NodeManager:
                  session_dir: str, job_id: bytes, namespace: str,
                  log_to_driver: bool = True, node_ip: str = "127.0.0.1",
                  is_head: bool = True, labels: dict[str, str] | None = None,
-                 preload_modules: list[str] | None = None) -> None:
+                 preload_modules: list[str] | None = None,
+                 object_spilling: bool | None = None) -> None:
         from ember import _native
         from ember._core.common import procutil
 
@@ -82,6 +83,10 @@ class NodeManager:
         self.start_time = time.time()
         spill_dir = os.path.join(session_dir, "spill")
         os.makedirs(spill_dir, exist_ok=True)
+        if object_spilling is None:  # Ray's automatic_object_spilling_enabled
+            object_spilling = os.environ.get("EMBER_OBJECT_SPILLING", "1") != "0"
+        if not object_spilling:
+            spill_dir = ""  # the store never spills: a full store refuses new values
         self.log_dir = os.path.join(session_dir, "logs")  # worker-<pid>.out of each worker
         os.makedirs(self.log_dir, mode=0o700, exist_ok=True)
         self.store = _native.ObjectStore(object_store_memory, spill_dir)
