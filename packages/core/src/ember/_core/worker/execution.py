@@ -403,13 +403,13 @@ class ThreadExecutor:
     """Runs actor calls on a pool per concurrency group (max_concurrency for the default)."""
 
     def __init__(self, runner: Runner, max_conc: int, groups: dict[str, int]) -> None:
-        from concurrent.futures import ThreadPoolExecutor
+        from ember._core.worker.call_pool import CallPool
 
         self.runner = runner
-        self.pools = {"": ThreadPoolExecutor(max_conc, thread_name_prefix="ember-actor"),
-                      SYSTEM_GROUP: ThreadPoolExecutor(1, thread_name_prefix="ember-system")}
+        self.pools = {"": CallPool(max_conc, "ember-actor"),
+                      SYSTEM_GROUP: CallPool(1, "ember-system")}
         for name, n in groups.items():
-            self.pools[name] = ThreadPoolExecutor(n, thread_name_prefix=f"ember-{name}")
+            self.pools[name] = CallPool(n, f"ember-{name}")
 
     def submit(self, spec: TaskSpec) -> None:
         pool = self.pools.get(spec.concurrency_group or "", self.pools[""])
