@@ -31,6 +31,7 @@ class _AppState:
         self.message = ""
         self.generation = 0
         self.docs_path: str | None = None
+        self.policy: Any = None  # an application-level autoscaling policy (_app_policy)
 
 
 class ServeController:
@@ -86,6 +87,10 @@ class ServeController:
 
     def _tick(self) -> None:
         now = time.monotonic()
+        for app in self._apps.values():
+            if app.policy is not None and not app.deleting:
+                app.policy.tick([ds for d in app.deployments
+                                 if (ds := self._deployments.get((app.name, d)))], now)
         for key, ds in list(self._deployments.items()):
             ds.tick(now)
             if ds.gone():
@@ -102,8 +107,11 @@ class ServeController:
     # -- applications -------------------------------------------------------------------
 
     async def deploy_application(self, name: str, route_prefix: str | None,
-                                 specs: list[dict], ingress: str) -> int:
-        """Declare (or redeclare) an application; returns its deploy generation."""
+                                 specs: list[dict], ingress: str,
+                                 autoscaling_policy: dict | None = None) -> int:
+        """Declare (or redeclare) an application; returns its deploy generation.
+        `autoscaling_policy` (an AutoscalingPolicy as data) scales its deployments
+        together."""
         await self.start()
         if route_prefix is not None:
             for other in self._apps.values():
@@ -132,6 +140,13 @@ class ServeController:
                 ds = self._deployments[(name, spec["name"])] = DeploymentState(
                     self, name, spec["name"])
             ds.deploy(spec)
+            ds.app_driven = False
+        from ember.serve._app_policy import AppPolicyRunner
+
+        if autoscaling_policy is None:
+            app.policy = None
+        elif app.policy is None or app.policy.config.model_dump() != autoscaling_policy:
+            app.policy = AppPolicyRunner(autoscaling_policy)
         self.wake()
         return app.generation
 

@@ -117,6 +117,16 @@ def with_overrides(app: Application, overrides: dict[str, dict]) -> Application:
     return copy(app)
 
 
+def _app_policy(schema: ServeApplicationSchema) -> dict | None:
+    """The application's autoscaling policy as data, pickled by value here (where its
+    module is importable)."""
+    if not schema.autoscaling_policy:
+        return None
+    from ember.serve.autoscaling_policy import AutoscalingPolicy
+
+    return AutoscalingPolicy(**schema.autoscaling_policy).model_dump()
+
+
 def deploy_config(config: ServeDeploySchema | dict, app_dir: str | None = None,
                   declarative: bool = True) -> None:
     """Deploy every application of `config` and wait until they run.
@@ -138,7 +148,8 @@ def deploy_config(config: ServeDeploySchema | dict, app_dir: str | None = None,
         if name not in wanted:
             api.delete(name)
     generations = [(a.name, ember.get(controller.deploy_application.remote(
-        a.name, a.route_prefix, specs, ingress))) for a, specs, ingress in built]
+        a.name, a.route_prefix, specs, ingress, _app_policy(a))))
+        for a, specs, ingress in built]
     failures = []
     for name, gen in generations:
         result = ember.get(controller.wait_for_application.remote(name, gen, None))

@@ -99,6 +99,7 @@ class DeploymentState:
         self.scaling: str | None = None
         self.autoscaler: AutoscalingState | None = None
         self.policy: PolicyRunner | None = None  # a custom autoscaling policy
+        self.app_driven = False  # an application-level policy sets the target
         self.handle_queued: dict[str, tuple[int, float]] = {}
         self.next_metrics = 0.0
         self.metrics_task: asyncio.Task | None = None
@@ -164,15 +165,31 @@ class DeploymentState:
         self._sync_ranks()
         self.publish_if_changed()
 
-    def _autoscale(self, now: float) -> None:
-        if self.autoscaler is None or self.deleting:
-            return
+    def load(self, now: float) -> tuple[float, float, list[str]]:
+        """Ongoing requests (replicas plus handle queues), queued ones, running ids."""
         total = sum(r.metric or 0.0 for r in self.replicas if r.state == RUNNING)
         fresh = now - 2.0
         queued = sum(n for n, t in self.handle_queued.values() if t >= fresh)
-        total += queued
+        running = [r.replica_id for r in self.replicas if r.state == RUNNING]
+        return total + queued, queued, running
+
+    def policy_runner(self) -> PolicyRunner | None:
+        """The runner that keeps this deployment's policy state and custom metrics
+        (made on demand for an application-level policy)."""
+        if self.policy is None and self.autoscaler is not None:
+            self.policy = PolicyRunner(self.autoscaler, DeploymentID(self.name, self.app_name))
+        return self.policy
+
+    def set_target(self, new: int) -> None:
+        if new != self.target:
+            self.scaling = "UPSCALING" if new > self.target else "DOWNSCALING"
+            self.target = new
+
+    def _autoscale(self, now: float) -> None:
+        if self.autoscaler is None or self.deleting or self.app_driven:
+            return
+        total, queued, running = self.load(now)
         if self.policy is not None:
-            running = [r.replica_id for r in self.replicas if r.state == RUNNING]
             new = self.policy.decide(total, queued, running, self.target, now)
         else:
             new = self.autoscaler.decide(total, self.target, now)

@@ -66,17 +66,14 @@ class PolicyRunner:
                 aggregated.setdefault(name, {})[key] = agg([s.value for s in q])
         return aggregated, raw
 
-    def decide(self, total: float, queued: float, running: list[str], target: int,
-               now: float) -> int:
-        """The deployment's new target replica count."""
+    def context(self, total: float, queued: float, running: list[str],
+                target: int) -> AutoscalingContext:
+        """What the policy sees of this deployment now."""
         cfg = self.autoscaler.cfg
-        current = len(running)
-        if current == 0 and total > 0:  # a cold start does not wait for the policy
-            return max(math.ceil(cfg.get_upscaling_factor()), target, cfg.min_replicas)
         aggregated, raw = self._metrics(running)
-        ctx = AutoscalingContext(
+        return AutoscalingContext(
             deployment_id=self.deployment_id, deployment_name=self.deployment_id.name,
-            app_name=self.deployment_id.app_name, current_num_replicas=current,
+            app_name=self.deployment_id.app_name, current_num_replicas=len(running),
             target_num_replicas=target, running_replicas=[self.replica_id(r) for r in running],
             total_num_requests=total, total_queued_requests=queued,
             aggregated_metrics=aggregated, raw_metrics=raw,
@@ -84,18 +81,39 @@ class PolicyRunner:
             capacity_adjusted_max_replicas=cfg.max_replicas,
             policy_state=dict(self.policy_state), last_scale_up_time=self.last_scale_up,
             last_scale_down_time=self.last_scale_down, current_time=time.time(), config=cfg)
-        try:
-            if self.policy is None:
-                self.policy = cfg.policy.get_policy()
-            desired, state = self.policy(ctx)
-        except Exception:  # noqa: BLE001 - a failing policy keeps the current target
-            traceback.print_exc()
-            return target
+
+    def cold_start(self, total: float, running: list[str], target: int) -> int | None:
+        """The target when no replica runs and requests wait (no policy call then)."""
+        cfg = self.autoscaler.cfg
+        if not running and total > 0:
+            return max(math.ceil(cfg.get_upscaling_factor()), target, cfg.min_replicas)
+        return None
+
+    def apply(self, desired: float, state: Any, current: int, target: int,
+              now: float) -> int:
+        """The policy's answer with the config's factors, bounds and delays applied."""
         if isinstance(state, dict):
             self.policy_state = state
-        new = self.autoscaler.delayed(scaled(cfg, desired, current), target, now)
+        new = self.autoscaler.delayed(scaled(self.autoscaler.cfg, desired, current),
+                                      target, now)
         if new > target:
             self.last_scale_up = time.time()
         elif new < target:
             self.last_scale_down = time.time()
         return new
+
+    def decide(self, total: float, queued: float, running: list[str], target: int,
+               now: float) -> int:
+        """The deployment's new target replica count (a deployment-level policy)."""
+        cold = self.cold_start(total, running, target)
+        if cold is not None:
+            return cold
+        ctx = self.context(total, queued, running, target)
+        try:
+            if self.policy is None:
+                self.policy = self.autoscaler.cfg.policy.get_policy()
+            desired, state = self.policy(ctx)
+        except Exception:  # noqa: BLE001 - a failing policy keeps the current target
+            traceback.print_exc()
+            return target
+        return self.apply(desired, state, len(running), target, now)

@@ -179,6 +179,8 @@ class ServeApplicationSchema(BaseModel):
     deployments: list[DeploymentSchema] = Field(default_factory=list)
     logging_config: dict | None = None
     external_scaler_enabled: bool = False
+    # An application-level autoscaling policy (`AutoscalingPolicy` fields).
+    autoscaling_policy: dict | None = None
 
     @field_validator("route_prefix")
     @classmethod
