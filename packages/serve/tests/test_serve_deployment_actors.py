@@ -61,3 +61,37 @@ def test_config_is_checked():
         Shared.options(deployment_actors=[
             DeploymentActorConfig(name="a", actor_class=Counter),
             DeploymentActorConfig(name="a", actor_class=Counter)])
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0}, deployment_actors=[
+    DeploymentActorConfig(name="counter", actor_class=Counter,
+                          actor_options={"num_cpus": 0})])
+class Refreshing:
+    """Ray's documented pattern: a cached handle, fetched again when its actor died."""
+
+    def __init__(self) -> None:
+        self.counter = serve.get_deployment_actor("counter")
+
+    async def __call__(self) -> int:
+        try:
+            return await self.counter.increment.remote()
+        except ember.exceptions.RayActorError:
+            self.counter = serve.get_deployment_actor("counter")
+            raise
+
+
+def test_a_dead_scoped_actor_is_started_again(serve_url, cleanup_apps, wait):
+    h = serve.run(Refreshing.bind(), name="refresh", route_prefix=None)
+    assert [h.remote().result(timeout_s=30) for _ in range(3)] == [1, 2, 3]
+    old = ember.get_actor("SERVE_DEPLOYMENT_ACTOR::refresh#Refreshing#counter",
+                          namespace="serve")
+    ember.kill(old)
+
+    def fresh_count() -> int | None:
+        try:
+            return h.remote().result(timeout_s=30)
+        except Exception:  # noqa: BLE001 - the old actor's death, then a refresh
+            return None
+
+    # The controller starts a new counter (from 0 again) under the same name.
+    assert wait(fresh_count, timeout=30, what="a call on the new scoped actor") == 1

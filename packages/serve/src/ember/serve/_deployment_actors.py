@@ -1,6 +1,9 @@
 """Deployment-scoped actors (Ray's `DeploymentActorConfig`): actors the controller starts
 for a deployment before its replicas, shared by them all (`serve.get_deployment_actor`),
-and stops when the deployment is deleted or Serve shuts down."""
+and stops when the deployment is deleted or Serve shuts down. The controller checks each
+every `HEALTH_PERIOD_S` (its `__ray_ready__`); one whose process died, or that failed
+`MAX_FAILED_CHECKS` checks in a row, is stopped and started anew under the same name
+(handles to the old one raise RayActorError: get the actor again)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ from ember.serve.autoscaling_policy import import_attr, pickle_by_value, unpickl
 __all__ = ["DeploymentActors", "actor_name", "normalize"]
 
 PREFIX = "SERVE_DEPLOYMENT_ACTOR"
+HEALTH_PERIOD_S = 1.0
+HEALTH_TIMEOUT_S = 10.0
+MAX_FAILED_CHECKS = 3
 
 
 def actor_name(app_name: str, deployment: str, name: str) -> str:
@@ -51,6 +57,9 @@ class DeploymentActors:
         self.handles: dict[str, Any] = {}
         self.specs: list[dict] = []
         self.ready: asyncio.Task | None = None
+        self.checking: asyncio.Task | None = None
+        self.next_check = 0.0
+        self.failed: dict[str, int] = {}
 
     def ensure(self, specs: list[dict], spawn: Any) -> None:
         """Start the actors `specs` declares (stopping ones it no longer does)."""
@@ -79,6 +88,37 @@ class DeploymentActors:
             waits.append(handle.__ray_ready__.remote())
         if waits:
             await asyncio.gather(*waits, return_exceptions=True)
+
+    def check(self, now: float, spawn: Any) -> None:
+        """Start a round of health checks when one is due."""
+        if not self.handles or now < self.next_check or self.checking is not None:
+            return
+        if self.ready is not None and not self.ready.done():
+            return
+        self.next_check = now + HEALTH_PERIOD_S
+        self.checking = spawn(self._check_all())
+
+    async def _check_all(self) -> None:
+        try:
+            names = list(self.handles)
+            results = await asyncio.gather(*[asyncio.wait_for(
+                self.handles[n].__ray_ready__.remote(), HEALTH_TIMEOUT_S) for n in names],
+                return_exceptions=True)
+            restart = False
+            for name, result in zip(names, results, strict=True):
+                if not isinstance(result, BaseException):
+                    self.failed.pop(name, None)
+                    continue
+                died = isinstance(result, ember.exceptions.RayActorError)
+                self.failed[name] = self.failed.get(name, 0) + 1
+                if died or self.failed[name] >= MAX_FAILED_CHECKS:
+                    self.failed.pop(name, None)
+                    self._kill(name)
+                    restart = True
+            if restart:
+                await self._start_missing()
+        finally:
+            self.checking = None
 
     async def wait_ready(self) -> None:
         if self.ready is not None:

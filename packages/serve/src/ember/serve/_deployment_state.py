@@ -161,6 +161,8 @@ class DeploymentState:
         self._health_checks(now)
         self._collect_metrics(now)
         self._collect_routing_stats(now)
+        if not self.deleting:
+            self.actors.check(now, self.controller.spawn)
         self._update_status()
         self._sync_ranks()
         self.publish_if_changed()
