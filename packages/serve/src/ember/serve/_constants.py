@@ -8,6 +8,10 @@ CONTROLLER_NAME = "SERVE_CONTROLLER_ACTOR"
 PROXY_NAME = "SERVE_PROXY_ACTOR"
 REPLICA_NAME_PREFIX = "SERVE_REPLICA"
 
+#: The logger Serve's components log on: Ray's documented name, so that logging set up
+#: for a Ray Serve application (handlers, levels) applies unchanged.
+SERVE_LOGGER_NAME = "ray.serve"
+
 DEFAULT_APP_NAME = "default"
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 8000

@@ -16,6 +16,7 @@ import contextvars
 import functools
 import inspect
 import itertools
+import logging
 import os
 import pickle
 import time
@@ -29,9 +30,11 @@ from ember.serve._asgi import AsgiHost, Lifespan, plain_response, request_asgi
 from ember.serve._build import DeploymentTarget
 from ember.serve._channel import ChannelListener
 from ember.serve._channel_replica import ChannelExchange, ReplicaChannel, run_exchange
-from ember.serve._constants import METRICS_SAMPLE_PERIOD_S
+from ember.serve._constants import METRICS_SAMPLE_PERIOD_S, SERVE_LOGGER_NAME
 from ember.serve._ingress import asgi_app_for
 from ember.serve._metrics import ReplicaMetrics
+
+_log = logging.getLogger(SERVE_LOGGER_NAME)
 
 
 class ReplicaActor:
@@ -313,6 +316,9 @@ class ReplicaActor:
                         raise TypeError(_RETURNED_GENERATOR.format(meta["method"]))
                     failed = False
                     return result
+        except Exception:
+            _log.exception("Request failed.")  # as Ray's replica; the caller gets it too
+            raise
         finally:
             self._ongoing -= 1
             self._metrics.record(meta.get("route", ""), started, failed)
@@ -344,6 +350,9 @@ class ReplicaActor:
                             "`handle.options(stream=True)` but it did not return a "
                             "generator.")
                     failed = False
+        except Exception:
+            _log.exception("Request failed.")
+            raise
         finally:
             self._ongoing -= 1
             self._metrics.record(meta.get("route", ""), started, failed)
@@ -384,9 +393,7 @@ class ReplicaActor:
             release()
             failed = True
             if isinstance(e, Exception):
-                import traceback
-
-                traceback.print_exc()
+                _log.exception("Request failed.")
                 return ("done", plain_response(500, b"Internal Server Error"))
             raise
         finally:
