@@ -7,6 +7,7 @@ import pytest
 
 import ember
 from ember.cluster_utils import Cluster
+from ember.exceptions import RaySystemError
 from ember.experimental import internal_kv as kv
 
 
@@ -44,6 +45,11 @@ def _exercise() -> None:
     assert kv._internal_kv_del("count", namespace="other") == 1
     with pytest.raises(TypeError, match="key must be str or bytes"):
         kv._internal_kv_get(3)  # type: ignore[arg-type]
+    for call in (lambda: kv._internal_kv_put("@namespace_x", "v"),
+                 lambda: kv._internal_kv_get("@namespace_", namespace="n"),
+                 lambda: kv._internal_kv_list(b"@namespace_abc")):
+        with pytest.raises(RaySystemError, match="can't start with @namespace_"):
+            call()
 
 
 def test_internal_kv_on_an_embedded_cluster(shutdown_after):

@@ -2,6 +2,7 @@
 and many programs use for small cluster-wide state: on an embedded cluster it lives in the
 node manager; in a cluster, in the control store that every node shares. Keys and values
 are bytes (a str is UTF-8 encoded); each namespace ("" by default) has its own keys.
+Keys may not start with `@namespace_` (RaySystemError, as in Ray).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ __all__ = [
     "_internal_kv_list",
     "_internal_kv_put",
 ]
+
+
+_RESERVED = b"@namespace_"
 
 
 def _bytes(value: str | bytes, what: str) -> bytes:
@@ -34,8 +38,12 @@ def _ns(namespace: str | bytes | None) -> str:
 
 def _call(action: str, namespace: str | bytes | None, key: str | bytes,
           value: bytes | None = None, flag: bool = False) -> object:
-    return context.require_client().call("kv", action, _ns(namespace), _bytes(key, "key"),
-                                         value, flag)
+    raw = _bytes(key, "key")
+    if raw.startswith(_RESERVED):  # as Ray's store: the prefix of its namespaced keys
+        from ember.exceptions import RaySystemError
+
+        raise RaySystemError(f"Key can't start with {_RESERVED.decode()}")
+    return context.require_client().call("kv", action, _ns(namespace), raw, value, flag)
 
 
 def _internal_kv_initialized() -> bool:
