@@ -81,7 +81,8 @@ class Template:
             self.pid = template.fork_from(fds, *fds, store_size)
         else:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ember._core.worker.template", *map(str, fds), str(store_size)],
+                [sys.executable, *_site_flags(), "-m", "ember._core.worker.template",
+                 *map(str, fds), str(store_size)],
                 pass_fds=fds, close_fds=True)
             self.pid = self.proc.pid
         ctl_b.close()
@@ -146,6 +147,11 @@ def _wait_pid(pid: int, timeout: float) -> None:
 
 # Modules that start threads or hold device state a fork must not copy.
 _FORK_UNSAFE = ("torch", "tensorflow", "jax", "grpc", "cupy")
+
+
+def _site_flags() -> list[str]:
+    """The driver's -S / -s, which its workers keep (as in Ray)."""
+    return ["-S"] * bool(sys.flags.no_site) + ["-s"] * bool(sys.flags.no_user_site)
 
 
 def _safe_to_fork() -> bool:
