@@ -3,7 +3,7 @@ whole non-head node are SIGKILLed at random, and the node is added back.
 
 At the end every result is either correct or one of the documented errors, and nothing
 leaks: resources all free again, no objects left in the stores, no processes left.
-EMBER_CHAOS_SECONDS sets how long the chaos lasts (default 30, to keep the suite short); the counts of a run are
+EMBER_CHAOS_SECONDS sets how long the chaos lasts (default 15, to keep the suite short); the counts of a run are
 printed and recorded in docs/reliability.md.
 """
 
@@ -23,7 +23,7 @@ import ember
 from ember import exceptions
 from ember.cluster_utils import Cluster
 
-CHAOS_SECONDS = float(os.environ.get("EMBER_CHAOS_SECONDS", "30"))
+CHAOS_SECONDS = float(os.environ.get("EMBER_CHAOS_SECONDS", "15"))
 BLOB = 10 * 1024 * 1024
 # What the documentation promises may come back instead of a result under these faults.
 DOCUMENTED = (exceptions.WorkerCrashedError, exceptions.RayActorError,
