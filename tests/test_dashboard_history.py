@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ember._core.common.ids import TASK_ID_SIZE
 from ember._core.node.task_history import TaskHistory
 
 RES = {"CPU": 1.0}
@@ -9,7 +10,7 @@ RES = {"CPU": 1.0}
 
 def _fill(h: TaskHistory, n: int) -> None:
     for i in range(n):
-        h.add(i.to_bytes(16, "big"), "even" if i % 2 == 0 else "odd",
+        h.add(i.to_bytes(TASK_ID_SIZE, "big"), "even" if i % 2 == 0 else "odd",
               "FINISHED" if i % 5 else "FAILED", "NORMAL_TASK", None, RES,
               float(i), i + 0.25, i + 0.5, 1000 + i % 3)
 
@@ -33,9 +34,9 @@ def test_filters_count_every_match_and_page_in_order():
     assert [r["creation_time_ms"] // 1000 for r in rows] == expected[2:5]
     assert h.page([("pid", "=", "1001")], 0, 100)[0] == len([i for i in range(40)
                                                              if i % 3 == 1])
-    tid = (7).to_bytes(16, "big").hex()
+    tid = (7).to_bytes(TASK_ID_SIZE, "big").hex()
     assert [r["task_id"] for r in h.page([("task_id", "=", tid)], 0, 5)[1]] == [tid]
-    zero = bytes(16).hex()  # trailing NUL bytes are part of the id
+    zero = bytes(TASK_ID_SIZE).hex()  # trailing NUL bytes are part of the id
     assert h.page([("task_id", "=", zero)], 0, 5)[0] == 1
     assert h.page([("node_id", "=", "other")], 0, 5)[0] == 0
     assert h.page([("required_resources", "=", str(RES))], 0, 1)[0] == 40  # slow path
