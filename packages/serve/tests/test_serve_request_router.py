@@ -121,3 +121,21 @@ def test_replica_id_is_typed(serve_url, cleanup_apps):
     h = serve.run(WhoAmI.options(num_replicas=1).bind(), name="typed", route_prefix=None)
     assert len(h.remote().result(timeout_s=30)) == 8
     assert _get_internal_replica_context() is None  # not inside a replica
+
+
+class SleepyRouter(RequestRouter):
+    """Awaits something that suspends: routing falls back to power of two choices."""
+
+    async def choose_replicas(self, candidate_replicas, pending_request=None):
+        import asyncio
+
+        await asyncio.sleep(0.001)
+        return [candidate_replicas[:1]]
+
+
+def test_a_router_that_suspends_still_serves(serve_url, cleanup_apps):
+    app = WhoAmI.options(num_replicas=2, request_router_config=RequestRouterConfig(
+        request_router_class=SleepyRouter))
+    h = serve.run(app.bind(), name="sleepy", route_prefix=None)
+    served = [h.remote().result(timeout_s=30) for _ in range(6)]
+    assert all(len(s) == 8 for s in served)

@@ -4,6 +4,7 @@ Router's synchronous `choose` hook."""
 from __future__ import annotations
 
 import traceback
+import warnings
 from typing import Any
 
 from ember.serve._ids import DeploymentID, ReplicaID
@@ -41,6 +42,7 @@ class RayStyleRouter(_Hook):
         self.user = user
         self._wrappers: dict[str, RunningReplica] = {}
         self._pending: dict[int, PendingRequest] = {}
+        self._warned = False
 
     def _wrap(self, info: ReplicaInfo) -> RunningReplica:
         w = self._wrappers.get(info.replica_id)
@@ -77,6 +79,12 @@ class RayStyleRouter(_Hook):
             return None
         else:
             coro.close()  # it waited on something: power of two decides this one
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"{type(self.user).__name__}.choose_replicas awaited something "
+                              "that suspends; its requests go by power of two choices "
+                              "(see ember.serve.request_router).", RuntimeWarning,
+                              stacklevel=2)
             return None
         by_id = {c.replica_id: c for c in candidates}
         for rank in ranks or []:
