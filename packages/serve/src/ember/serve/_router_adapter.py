@@ -74,18 +74,30 @@ class RayStyleRouter(_Hook):
             coro.send(None)
         except StopIteration as done:
             ranks = done.value
+        except RuntimeError as e:
+            if "event loop" not in str(e):
+                traceback.print_exc()
+            else:  # awaited asyncio off a loop: it would have suspended
+                self._warn_suspends()
+            return None
         except Exception:  # noqa: BLE001 - a failing router: power of two instead
             traceback.print_exc()
             return None
         else:
             coro.close()  # it waited on something: power of two decides this one
-            if not self._warned:
-                self._warned = True
-                warnings.warn(f"{type(self.user).__name__}.choose_replicas awaited something "
-                              "that suspends; its requests go by power of two choices "
-                              "(see ember.serve.request_router).", RuntimeWarning,
-                              stacklevel=2)
+            self._warn_suspends()
             return None
+        return self._pick(ranks, candidates, inflight, request, pending)
+
+    def _warn_suspends(self) -> None:
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"{type(self.user).__name__}.choose_replicas awaited something "
+                          "that suspends; its requests go by power of two choices "
+                          "(see ember.serve.request_router).", RuntimeWarning, stacklevel=3)
+
+    def _pick(self, ranks: Any, candidates: list[ReplicaInfo], inflight: dict[str, int],
+              request: _Pending, pending: PendingRequest) -> ReplicaInfo | None:
         by_id = {c.replica_id: c for c in candidates}
         for rank in ranks or []:
             room = [by_id[r._info.replica_id] for r in rank if r._info.replica_id in by_id
