@@ -66,21 +66,34 @@ OUT_OF_SCOPE_TESTS: dict[str, dict[str, str]] = {
     "python/ray/tests/test_basic_2.py": {
         "test_skip_plasma": "checks plasma placement through core_worker.object_exists",
         "test_actor_large_objects": "checks plasma placement through core_worker.object_exists",
+        "test_get_correct_node_ip": "patches ray._private.worker._global_node",
+        "test_use_dynamic_function_and_class":
+            "reads Ray's function table in the GCS through global_worker",
     },
     "python/ray/tests/test_basic_5.py": {
-        "test_internal_kv": "ray.experimental.internal_kv (the GCS key-value store)",
         "test_worker_kv_calls": "counts a worker's GCS internal-KV calls",
+        "test_site_flag_inherited": "patches ray._private.services._no_site (ember's workers "
+                                    "keep -S/-s: tests/test_worker_site_flags.py)",
     },
     "python/ray/tests/test_actor.py": {
         "test_actor_method_metadata_cache": "clears ray.actor._ActorClassMethodMetadata._cache",
         "test_actor_class_name": "reads actor classes from the GCS internal KV",
         "test_get_local_actor_state": "ActorHandle._get_local_state (core-worker state)",
+        "test_actor_parent_task_correct": "core_worker.get_pending_children_task_ids",
+        "test_parent_task_correct_concurrent_async_actor":
+            "core_worker.get_pending_children_task_ids",
     },
     "python/ray/tests/test_actor_advanced.py": {
         "test_actor_resource_demand": _GLOBAL_STATE,
         "test_kill_pending_actor_with_no_restart_true": _GLOBAL_STATE,
         "test_kill_pending_actor_with_no_restart_false": _GLOBAL_STATE,
         "test_actor_timestamps": "ray._private.state.actors (GCS actor table rows)",
+        "test_exception_raised_when_actor_node_dies":
+            "reads global_worker.node.unique_id inside the actor",
+        "test_pickled_handle_consistency": "uses ray._private.worker inside a task",
+    },
+    "python/ray/tests/test_wait.py": {
+        "test_wait_always_fetch_local": "ray._raylet.RAY_NODE_ID_KEY and ray._private.state",
     },
     "python/ray/tests/test_queue.py": {
         "test_pull_from_streaming_batch_queue":
@@ -109,6 +122,9 @@ OUT_OF_SCOPE_TESTS: dict[str, dict[str, str]] = {
     },
     "python/ray/tests/test_placement_group_5.py": {
         "test_placement_group_leaks": _PLUGIN,
+        "test_remove_placement_group_with_pending_worker_lease_waiting_for_pg_resource":
+            "Ray's scheduler metric ray_scheduler_tasks{State=\"Dispatched\"} and "
+            "ray._common build_address",
     },
 }
 
