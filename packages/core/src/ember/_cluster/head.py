@@ -83,7 +83,8 @@ class Head:
             except Exception:  # noqa: BLE001
                 pass
 
-        threading.Thread(target=record, daemon=True).start()
+        # In order: a driver that leaves at once must not be ended before it is added.
+        self.manager.cluster.run_ordered(record)
 
     def stop(self) -> None:
         if self.dashboard is not None:

@@ -82,6 +82,11 @@ class ControlStore(Protocol):
         """A named actor's row, or None."""
         ...
 
+    def jobs(self) -> list[Any]:
+        """Every driver's job the control store has recorded (read by attribute:
+        job_id, status, start_time, end_time, driver_pid)."""
+        ...
+
     def kv_put(self, key: bytes, value: bytes, overwrite: bool = True, ns: str = "") -> bool:
         """Store a key's value; whether the key was added (it did not exist)."""
         ...

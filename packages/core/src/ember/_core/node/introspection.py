@@ -22,6 +22,14 @@ _FILTER_OPS = ("=", "!=")
 _MAX_METRIC_SOURCES = 4096
 
 
+def _job_row(job: Any) -> dict:
+    """A driver's job as the control store records it, as a state-API row."""
+    return {"job_id": job.job_id, "status": job.status,
+            "start_time": int(job.start_time * 1000),
+            "end_time": int(job.end_time * 1000) if job.end_time else None,
+            "driver_pid": job.driver_pid, "is_dead": job.status != "RUNNING"}
+
+
 def _matches(row: dict, filters: list[tuple[str, str, Any]]) -> bool:
     for key, op, value in filters:
         if (str(row.get(key)) == str(value)) != (op == "="):
@@ -81,7 +89,8 @@ class Introspection:
                      "is_alive": True, "worker_type": "WORKER"} for w in self.node.workers.values()]
         if kind == "jobs":
             return [{"job_id": self.node.job_id.hex(), "status": "RUNNING",
-                     "start_time": int(self.node.start_time * 1000), "driver_pid": os.getpid()}]
+                     "start_time": int(self.node.start_time * 1000), "end_time": None,
+                     "driver_pid": os.getpid(), "is_dead": False}]
         if kind == "store":
             return [self.node.store.stats()]
         raise ValueError(f"Unknown state kind {kind!r}.")
@@ -97,11 +106,34 @@ class Introspection:
                 raise ValueError(f"Unsupported filter operator {op!r}; use '=' or '!='.")
         if kind == "tasks":
             return self._task_page(filters, offset, limit)
+        if kind == "jobs" and self.node.gcs is not None:
+            return self._cluster_jobs_page(reply, filters, offset, limit)
         source = self.op_state(caller, reply, kind)
         if filters:
             source = [r for r in source if _matches(r, filters)]
         total = len(source)
         return {"total": total, "rows": list(source[offset:offset + limit])}
+
+    def _cluster_jobs_page(self, reply: Any, filters: list[tuple[str, str, Any]],
+                           offset: int, limit: int) -> Any:
+        """In a cluster: every driver the control store has recorded, running or ended
+        (read off the IO loop: a control-store call blocks)."""
+        from ember._core.node.requests import DEFERRED
+
+        store = self.node.control_store
+
+        def remote() -> None:
+            try:
+                rows = [_job_row(j) for j in store.jobs()]
+            except Exception as e:  # noqa: BLE001 - the caller's error
+                reply(False, e)
+                return
+            if filters:
+                rows = [r for r in rows if _matches(r, filters)]
+            reply(True, {"total": len(rows), "rows": rows[offset:offset + limit]})
+
+        self.node.cluster.run(remote)
+        return DEFERRED
 
     def _task_page(self, filters: list[tuple[str, str, Any]], offset: int,
                    limit: int) -> dict:
