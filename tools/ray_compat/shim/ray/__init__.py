@@ -54,6 +54,7 @@ OVERRIDES = {
     "ray.dag.dag_node": "ember.dag",
     "ray._private.ray_constants": "_ray_compat.constants",
     "ray._private.worker": "_ray_compat.private_worker",
+    "ray._private.state": "_ray_compat.private_state",
 }
 
 
