@@ -515,6 +515,8 @@ class NodeManager:
         if prev == BUSY and w.task is not None:
             self.task_manager.on_task_worker_died(w)
         elif prev == ACTOR and w.actor is not None:
+            if not w.actor.spec.job:  # a detached actor's groups go with its process
+                self.placement.creator_gone(w.wid)
             self.actor_manager.on_actor_worker_died(w.actor, w)
         self.on_resources_freed()
 

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 from ember._core.common import messages
 from ember._core.node.records import PlacementGroup
 from ember._core.node.requests import DEFERRED
-from ember.exceptions import InfeasibleResourceError, OwnerDiedError, TaskPlacementGroupRemoved
+from ember.exceptions import (
+    InfeasibleResourceError,
+    OwnerDiedError,
+    RaySystemError,
+    TaskPlacementGroupRemoved,
+)
 
 if TYPE_CHECKING:
     from ember._core.node.actor_manager import ActorManager
@@ -56,7 +61,8 @@ class PlacementManager:
                              f"{', '.join(STRATEGIES)}.")
         if name and any(p.name == name and p.state != "REMOVED" and not p.held_for
                         for p in self.pgs.values()):
-            raise ValueError(f"A placement group named {name!r} already exists.")
+            raise RaySystemError(f"Failed to create placement group: a placement group "
+                                 f"named {name!r} already exists.")  # Ray's error type
         pg = PlacementGroup(pg_id, bundles, strategy, name, lifetime)
         pg.soft_target = soft_target
         pg.selectors = [dict(s) for s in selectors or []] if any(selectors or []) else []
@@ -401,6 +407,15 @@ class PlacementManager:
         for cb in waiters:
             cb()
         self.node.on_resources_freed()
+
+    def creator_gone(self, caller: int) -> None:
+        """The process of a detached actor ended (it died, was killed or restarts): the
+        groups it created go, unless detached, as in Ray (a group lives as long as its
+        creator's job, and a detached actor's work belongs to no job)."""
+        for pg in list(self.pgs.values()):
+            if (pg.creator == caller and not pg.held_for and pg.lifetime != "detached"
+                    and pg.state != "REMOVED"):
+                self.op_pg_remove(caller, None, pg.pg_id)
 
     def op_pg_table(self, caller: int, reply: Any, pg_id: str | None) -> Any:
         if pg_id is not None:
