@@ -40,14 +40,48 @@ HERE = Path(__file__).resolve().parent
 SHIM = HERE / "shim"
 # Deselects the tests of a file that exercise only Ray's internals (areas.py).
 _DESELECT = """
+import inspect as _inspect
+
+import pytest as _pytest
+
 _OUT_OF_SCOPE = {names!r}
+_AFTER_SHUTDOWN = set()
+
+
+def _ends_shut_down(item):
+    # A test whose own fixture or code ends with ray.shutdown() (a deselected one must
+    # still leave the session shut down, or the test after it finds the one before it).
+    if any(f == "shutdown_only" or (f.startswith("ray_start") and "shared" not in f)
+           for f in item.fixturenames):
+        return True
+    try:
+        return "ray.shutdown()" in _inspect.getsource(item.function)
+    except (OSError, TypeError):
+        return False
 
 
 def pytest_collection_modifyitems(config, items):
     gone = [i for i in items if getattr(i, "originalname", i.name) in _OUT_OF_SCOPE]
-    if gone:
-        config.hook.pytest_deselected(items=gone)
-        items[:] = [i for i in items if i not in gone]
+    if not gone:
+        return
+    shut = False
+    for i in items:
+        if i in gone:
+            shut = shut or _ends_shut_down(i)
+        elif shut:
+            _AFTER_SHUTDOWN.add(i.nodeid)
+            shut = False
+    config.hook.pytest_deselected(items=gone)
+    items[:] = [i for i in items if i not in gone]
+
+
+@_pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.nodeid in _AFTER_SHUTDOWN:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
 """
 _SIBLING = re.compile(r"^\s*(?:from|import)\s+(ray\.(?:\w+\.)*tests)\.(\w+)", re.M)
 # Modules of an example's own directory that it imports or names by import path
