@@ -26,8 +26,9 @@ EXCEPTIONS = {
     ("ember._core.caller.context", "ember._api"),
     # Workers build ObjectRefs (returned refs, generators) like any caller.
     ("ember._core.worker.execution", "ember._object_ref"),
-    # The node starts its worker template (forked from its own process when safe).
-    ("ember._core.node.pool", "ember._core.worker.template"),
+    # The node starts its worker templates (the main one forked from its own process when
+    # safe).
+    ("ember._core.node.templates", "ember._core.worker.template"),
     # A driver that attaches to a running node speaks the worker's socket protocol.
     ("ember._cluster.connect", "ember._core.worker.worker_process"),
 }

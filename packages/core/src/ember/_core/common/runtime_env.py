@@ -2,8 +2,8 @@
 
 Supported: env_vars, working_dir and py_modules (local directories, .zip files or module
 objects, copied into the session so later edits do not leak into running jobs), excludes,
-pip and uv (packages installed once into a cached directory per requirement set and put
-first on sys.path), config. conda and containers are refused with a clear error.
+pip and uv (one cached virtual environment per requirement set, whose workers run on its
+own interpreter: see pip_env), config. conda and containers are refused with a clear error.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from ember._core.common import pip_env
 from ember.exceptions import RuntimeEnvSetupError
 
 SUPPORTED = {"env_vars", "working_dir", "py_modules", "excludes", "pip", "uv", "config"}
@@ -72,15 +71,19 @@ def validate(runtime_env: dict | None) -> dict | None:
 
 
 def _requirements(spec: Any, key: str) -> list[str]:
+    """The install arguments: options first (from the dict form or a requirements file's
+    option lines), then the requirements."""
+    opts: list[str] = []
     if isinstance(spec, dict):
+        opts = pip_env.install_args(spec, key)
         spec = spec.get("packages", [])
     if isinstance(spec, str):
         if os.path.exists(spec):
             with open(spec) as f:
-                return [ln.strip() for ln in f if ln.strip() and not ln.startswith("#")]
-        return [spec]
+                return opts + pip_env.requirement_lines(f.readlines())
+        return opts + [spec]
     if isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
-        return list(spec)
+        return opts + list(spec)
     raise TypeError(f"runtime_env[{key!r}] must be a list of requirements, a requirements "
                     "file path or a dict with 'packages'.")
 
@@ -113,7 +116,8 @@ class EnvCache:
         if key not in self.specs:
             self.specs[key] = env or {}
             if not any(k in (env or {}) for k in ("working_dir", "py_modules", "pip", "uv")):
-                self.setups[key] = {"env_vars": (env or {}).get("env_vars") or {}}
+                self.setups[key] = {"env_vars": (env or {}).get("env_vars") or {},
+                                    "runtime_env": env}
         return key
 
     def ready(self, key: str, on_ready: Callable[[], None] | None) -> bool:
@@ -154,7 +158,9 @@ class EnvCache:
 
 def _build(env: dict, dest: str) -> dict:
     os.makedirs(dest, exist_ok=True)
-    setup: dict[str, Any] = {"env_vars": env.get("env_vars") or {}, "sys_path": []}
+    # The env itself goes along so that tasks and actors the worker starts inherit it.
+    setup: dict[str, Any] = {"env_vars": env.get("env_vars") or {}, "sys_path": [],
+                             "runtime_env": env}
     excludes = env.get("excludes") or []
     wd = env.get("working_dir")
     if wd:
@@ -172,9 +178,10 @@ def _build(env: dict, dest: str) -> dict:
         else:
             shutil.copy2(mod, target)
         setup["sys_path"].append(target)
-    for tool in ("uv", "pip"):
-        if env.get(tool):
-            setup["sys_path"].insert(0, _install(env[tool], tool))
+    args = [*(env.get("uv") or []), *(env.get("pip") or [])]
+    if args:  # workers of this environment start from its venv's interpreter
+        setup["python"] = pip_env.prepare(args, "uv" if env.get("uv") else "pip",
+                                          cache_root())
     return setup
 
 
@@ -188,31 +195,3 @@ def _copy(src: str, dst: str, excludes: list[str]) -> None:
         return {n for n in names for pat in excludes if fnmatch.fnmatch(n, pat.strip("/"))}
 
     shutil.copytree(src, dst, ignore=ignore, dirs_exist_ok=True)
-
-
-def _install(reqs: list[str], tool: str) -> str:
-    key = hashlib.sha1(json.dumps(sorted(reqs)).encode()).hexdigest()[:16]
-    target = os.path.join(cache_root(), f"{tool}-{key}")
-    marker = os.path.join(target, ".ember-complete")
-    if os.path.exists(marker):
-        return target
-    tmp = target + f".tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    uv = shutil.which("uv")
-    if uv:
-        cmd = [uv, "pip", "install", "--quiet", "--python", sys.executable, "--target", tmp]
-    else:
-        cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--target", tmp]
-    proc = subprocess.run(cmd + list(reqs), capture_output=True, text=True)
-    if proc.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise RuntimeEnvSetupError(
-            f"Installing {reqs} with {tool} failed (exit {proc.returncode}):\n"
-            f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
-    open(os.path.join(tmp, ".ember-complete"), "w").close()
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    try:
-        os.rename(tmp, target)
-    except OSError:  # another process won the race; use its copy
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target

@@ -1,16 +1,15 @@
-"""The worker pool: the template process, worker handles, idle workers per environment."""
+"""The worker pool: the template processes, worker handles, idle workers per environment."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import subprocess
-import sys
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
-from ember._core.common import framing, messages
+from ember._core.common import framing
+from ember._core.node.templates import TemplateProcess
 
 if TYPE_CHECKING:
     from ember._core.node.records import Actor, Task
@@ -66,39 +65,36 @@ class WorkerHandle:
 
 
 class Template:
-    """Starts the template process and asks it for workers; fds of new workers come back
-    over a datagram socket (SCM_RIGHTS) and are read by the node manager's IO loop."""
+    """The node's worker templates: the main one (the driver's interpreter) and, started
+    on first use, one per pip/uv environment (its venv's interpreter, `setup["python"]`).
+    New workers' fds come back over one datagram socket (SCM_RIGHTS), read by the node
+    manager's IO loop; `conn` is the main template's control connection."""
 
     def __init__(self, store_fd: int, store_size: int) -> None:
-        ctl_a, ctl_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fd_a, fd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        fds = (ctl_b.fileno(), fd_b.fileno(), store_fd)
-        self.proc: subprocess.Popen | None = None
-        self.pid = 0
-        if _safe_to_fork():
-            from ember._core.worker import template
-
-            self.pid = template.fork_from(fds, *fds, store_size)
-        else:
-            self.proc = subprocess.Popen(
-                [sys.executable, *_site_flags(), "-m", "ember._core.worker.template",
-                 *map(str, fds), str(store_size)],
-                pass_fds=fds, close_fds=True)
-            self.pid = self.proc.pid
-        ctl_b.close()
-        fd_b.close()
-        self.conn = framing.Connection(ctl_a)
+        self._store = (store_fd, store_size)
+        fd_a, self._fd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.main = TemplateProcess(self._fd_b, store_fd, store_size)
+        self.pid = self.main.pid
+        self.conn = self.main.conn
         self.fd_sock = fd_a
+        self.by_python: dict[str, TemplateProcess] = {}
         # env_key -> forks asked for queued tasks, not yet connected (actor forks are not
-        # counted: they are spoken for).
+        # counted: they are spoken for). Summed over all templates.
         self.pending: Counter[str] = Counter()
         self.env_of: dict[int, tuple[str, bool]] = {}
 
     def fork(self, wid: int, env_key: str, setup: dict, for_task: bool) -> None:
+        python = setup.get("python")
+        t = self.main
+        if python:
+            t = self.by_python.get(python)
+            if t is None or (t.proc is not None and t.proc.poll() is not None):
+                t = self.by_python[python] = TemplateProcess(self._fd_b, *self._store,
+                                                             python=python)
         if for_task:
             self.pending[env_key] += 1
         self.env_of[wid] = (env_key, for_task)
-        self.conn.send(messages.Fork(wid, setup))
+        t.fork(wid, setup)
 
     def receive_worker(self) -> tuple[int, int, socket.socket, str]:
         msg, fds, _flags, _addr = socket.recv_fds(self.fd_sock, 16, 1)
@@ -110,59 +106,10 @@ class Template:
         return wid, pid, socket.socket(fileno=fds[0]), env_key
 
     def stop(self) -> None:
-        try:
-            self.conn.send(messages.Exit())
-        except OSError:
-            pass
-        self.conn.close()
+        for t in [self.main, *self.by_python.values()]:
+            t.stop()
         self.fd_sock.close()
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            return
-        _wait_pid(self.pid, timeout=2)
-
-
-def _wait_pid(pid: int, timeout: float) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if done:
-            return
-        time.sleep(0.005)
-    os.kill(pid, signal.SIGKILL)
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
-
-
-# Modules that start threads or hold device state a fork must not copy.
-_FORK_UNSAFE = ("torch", "tensorflow", "jax", "grpc", "cupy")
-
-
-def _site_flags() -> list[str]:
-    """The driver's -S / -s, which its workers keep (as in Ray)."""
-    return ["-S"] * bool(sys.flags.no_site) + ["-s"] * bool(sys.flags.no_user_site)
-
-
-def _safe_to_fork() -> bool:
-    """Fork the template from this process when nothing makes a fork risky."""
-    import threading
-
-    if os.environ.get("EMBER_TEMPLATE_SPAWN"):
-        return False
-    if threading.active_count() != 1:
-        return False
-    return not any(m in sys.modules for m in _FORK_UNSAFE)
+        self._fd_b.close()
 
 
 class IdleWorkers:

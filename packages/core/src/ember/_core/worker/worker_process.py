@@ -371,6 +371,11 @@ def main(sock: socket.socket, wid: int, store_fd: int, store_size: int, setup: d
         sys.stderr = _LineWriter(devnull, "", log_fd)
     _apply_setup(setup)
     client = WorkerClient(sock, wid, store_fd, store_size)
+    if setup.get("runtime_env"):  # what it starts inherits its environment, as in Ray
+        from ember._core.common.runtime_env import env_key
+
+        client.job_runtime_env = setup["runtime_env"]
+        client.job_env_key = env_key(setup["runtime_env"])
     context.session = context.Session(client=client, refs=refs.current,
                                       info=client.node_info())
 

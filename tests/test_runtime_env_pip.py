@@ -1,0 +1,147 @@
+"""runtime_env pip/uv: each requirement set runs in its own cached venv, on its own
+interpreter, so a pinned version of a module the base workers already imported
+(cloudpickle here, which ember itself imports) is the one user code sees.
+
+Nothing is downloaded: the pinned "cloudpickle" is a wheel built here from the installed
+cloudpickle's source with another version number, installed with --no-index."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sys
+import threading
+import zipfile
+
+import cloudpickle
+import pytest
+
+import ember
+from ember._core.common import pip_env
+from ember.exceptions import RuntimeEnvSetupError
+
+PINNED = "3.0.0"
+BASE = cloudpickle.__version__
+
+
+def _wheel(dest: str, version: str) -> None:
+    """A wheel of the installed cloudpickle's modules, claiming `version`."""
+    src = os.path.dirname(cloudpickle.__file__)
+    files = {}
+    for name in sorted(os.listdir(src)):
+        if name.endswith(".py"):
+            with open(os.path.join(src, name), "rb") as f:
+                data = f.read()
+            if name == "__init__.py":
+                data = data.replace(f'__version__ = "{BASE}"'.encode(),
+                                    f'__version__ = "{version}"'.encode())
+            files[f"cloudpickle/{name}"] = data
+    info = f"cloudpickle-{version}.dist-info"
+    files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: cloudpickle\n"
+                                 f"Version: {version}\n").encode()
+    files[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                              b"Tag: py3-none-any\n")
+
+    def record(name: str, data: bytes) -> str:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+        return f"{name},sha256={digest.decode()},{len(data)}"
+
+    lines = [record(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]
+    with zipfile.ZipFile(os.path.join(dest, f"cloudpickle-{version}-py3-none-any.whl"),
+                         "w") as z:
+        for n, d in files.items():
+            z.writestr(n, d)
+        z.writestr(f"{info}/RECORD", "\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def pinned_env(tmp_path, monkeypatch, shutdown_after):
+    """A runtime_env pinning cloudpickle==3.0.0 from a local wheel; a fresh cache."""
+    assert BASE != PINNED
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _wheel(str(wheels), PINNED)
+    return {"pip": {"packages": [f"cloudpickle=={PINNED}"],
+                    "pip_install_options": ["--no-index", "--find-links", str(wheels)]}}
+
+
+def _venvs(tmp_path) -> list[str]:
+    root = tmp_path / "cache" / "ember" / "runtime_env"
+    return sorted(n for n in os.listdir(root) if not n.endswith(".lock"))
+
+
+@ember.remote
+def version():
+    import sys
+
+    import cloudpickle
+
+    return cloudpickle.__version__, sys.executable
+
+
+@ember.remote
+def nested_version():
+    return ember.get(version.remote())
+
+
+@ember.remote
+class Versions:
+    def version(self):
+        import cloudpickle
+
+        return cloudpickle.__version__
+
+
+def test_pinned_version_runs_in_its_own_interpreter(pinned_env, tmp_path):
+    ember.init(num_cpus=2)
+    assert "cloudpickle" in sys.modules  # the base workers have it imported too
+    pinned, python = ember.get(version.options(runtime_env=pinned_env).remote())
+    assert pinned == PINNED
+    (venv,) = _venvs(tmp_path)
+    assert python.startswith(str(tmp_path / "cache" / "ember" / "runtime_env" / venv))
+    # The same session, no runtime_env: the base version on the base interpreter.
+    assert ember.get(version.remote()) == (BASE, sys.executable)
+    # A task started from the environment inherits it (as in Ray).
+    assert ember.get(nested_version.options(runtime_env=pinned_env).remote())[0] == PINNED
+    actor = Versions.options(runtime_env=pinned_env).remote()
+    assert ember.get(actor.version.remote()) == PINNED
+    assert ember.get(Versions.remote().version.remote()) == BASE
+
+
+def test_venv_is_reused_by_a_later_session(pinned_env, tmp_path):
+    ember.init(num_cpus=1)
+    assert ember.get(version.options(runtime_env=pinned_env).remote())[0] == PINNED
+    ember.shutdown()
+    (venv,) = _venvs(tmp_path)
+    sentinel = tmp_path / "cache" / "ember" / "runtime_env" / venv / "sentinel"
+    sentinel.write_text("kept")  # a rebuild would remove it
+    ember.init(num_cpus=1)
+    assert ember.get(version.options(runtime_env=pinned_env).remote())[0] == PINNED
+    assert _venvs(tmp_path) == [venv] and sentinel.exists()
+
+
+def test_failed_install_is_a_runtime_env_setup_error(pinned_env):
+    ember.init(num_cpus=1)
+    env = {"pip": dict(pinned_env["pip"], packages=["cloudpickle==9.9.9"])}
+    with pytest.raises(RuntimeEnvSetupError, match=r"cloudpickle==9\.9\.9"):
+        ember.get(version.options(runtime_env=env).remote())
+    # The session goes on; the base environment is untouched.
+    assert ember.get(version.remote())[0] == BASE
+
+
+def test_concurrent_builds_share_one_complete_venv(pinned_env, tmp_path):
+    args = pinned_env["pip"]["pip_install_options"] + [f"cloudpickle=={PINNED}"]
+    root = str(tmp_path / "cache" / "ember" / "runtime_env")
+    out: list[str] = []
+    threads = [threading.Thread(target=lambda: out.append(pip_env.prepare(args, "pip", root)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(out) == 3 and len(set(out)) == 1
+    assert _venvs(tmp_path) == [os.path.basename(os.path.dirname(os.path.dirname(out[0])))]
+    assert os.path.exists(os.path.join(os.path.dirname(os.path.dirname(out[0])),
+                                       pip_env.MARKER))
