@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ember._core.common import ids, serialization
 from ember._core.common.constants import STREAMING
 from ember._core.common.specs import ActorSpec, TaskSpec, copy_task
+from ember._core.node.actor_choice import holds_nothing, random_node_with_room
 from ember._core.node.cluster_port import Dep, Forwarded
 from ember._core.node.records import QUEUED, RUNNING, GenState, Task
 from ember._core.node.remote_values import REMOTE_OWNER
@@ -281,32 +282,12 @@ class RemoteNodes:
             return ""
         if actor.pg is not None:
             return ""
-        if local_fits and self._holds_nothing(actor):
-            return self._random_node_with_room(actor.placement_resources)
+        if local_fits and holds_nothing(actor):  # as Ray: a random node with room
+            here = self.node.node_id
+            node = random_node_with_room(self.node.scheduler, (here, *self.peers),
+                                         actor.placement_resources)
+            return "" if node == here else node
         return self._picked_peer(actor.spec, actor.placement_resources, local_fits)
-
-    @staticmethod
-    def _holds_nothing(actor: Any) -> bool:
-        """A default-scheduled actor that holds no resources for its life (Ray's default
-        actor: 1 CPU free to place it, none held)."""
-        spec = actor.spec
-        return ((spec.strategy or "DEFAULT") == "DEFAULT" and not spec.affinity
-                and spec.labels is None and not any(v > 0 for v in actor.resources.values()))
-
-    def _random_node_with_room(self, request: dict[str, float]) -> str:
-        """A peer picked at random, this node included ("" when this node is picked),
-        among those with `request` free now. As Ray's control store sends an actor that
-        holds no resources to a random node rather than to its owner's, such actors
-        spread over the cluster instead of piling up where they were created."""
-        import random
-
-        sched = self.node.scheduler
-        nodes = [n for n in (self.node.node_id, *self.peers)
-                 if self._fits(sched.available(n), request)]
-        if not nodes:
-            return ""
-        node = random.choice(nodes)
-        return "" if node == self.node.node_id else node
 
     def forward_actor(self, actor: Any, node_id: str, reserved: bool = False) -> None:
         from ember._core.node.records import ALIVE
