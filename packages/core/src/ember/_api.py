@@ -76,6 +76,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                  "(set them with `ember start`).")
             return _connect(address, namespace, runtime_env,
                             (num_cpus, num_gpus, resources, object_store_memory))
+        from ember._cluster import embedded
         from ember._core.caller.client import DriverClient
         from ember._core.common import procutil
         from ember._core.common import runtime_env as renv
@@ -105,7 +106,11 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         session = context.Session(client=client, refs=refs.current, info={}, manager=manager,
                                   session_dir=session_dir)
         context.session = session
-        session.dashboard = _start_dashboard(include_dashboard, manager, session_dir, kwargs)
+        token = embedded.session_token(session_dir)
+        session.dashboard = _start_dashboard(include_dashboard, manager, session_dir, token,
+                                             kwargs)
+        embedded.publish(manager, session_dir, token,
+                         session.dashboard.url if session.dashboard is not None else None)
         session.info = RayContext(_address_info(
             address="127.0.0.1", node_id=manager.node_id, node_ip=manager.node_ip,
             session_dir=session_dir,
@@ -153,7 +158,7 @@ def _report_early_metrics() -> None:
         metrics.start_reporting()
 
 
-def _start_dashboard(include: bool | None, manager: Any, session_dir: str,
+def _start_dashboard(include: bool | None, manager: Any, session_dir: str, token: str,
                      kwargs: dict) -> Any:
     """The embedded cluster's dashboard (None if not wanted or not installed): it binds
     now and loads its web stack only when first used, so init stays fast."""
@@ -166,7 +171,7 @@ def _start_dashboard(include: bool | None, manager: Any, session_dir: str,
             raise ValueError("include_dashboard=True needs the dashboard's dependencies: "
                              "pip install 'ember[default]'")
         return None
-    return dashboard.start_for_session(manager, session_dir,
+    return dashboard.start_for_session(manager, session_dir, token,
                                        kwargs.get("dashboard_host") or "127.0.0.1",
                                        kwargs.get("dashboard_port"))
 
@@ -291,6 +296,10 @@ def shutdown() -> None:
         session_dir = session.session_dir
         if session_dir:
             import shutil
+
+            from ember._cluster import embedded
+
+            embedded.withdraw(session_dir)
 
             shutil.rmtree(session_dir, ignore_errors=True)
 

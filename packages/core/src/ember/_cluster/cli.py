@@ -158,11 +158,14 @@ def _start_worker_node(a: dict) -> int:
     return 0
 
 
-def _running() -> dict | None:
+def _running(include_embedded: bool = False) -> dict | None:
+    """The running cluster's record; an embedded cluster's (someone's `ember.init()`
+    program) only with `include_embedded`: `start` replaces it, `stop` leaves it."""
     try:
-        return read_cluster("auto")
+        info = read_cluster("auto")
     except ConnectionError:
         return None
+    return info if include_embedded or not info.get("embedded") else None
 
 
 def _stop_worker_nodes() -> int:
@@ -190,10 +193,11 @@ def stop(args: object) -> int:
         print(f"Stopped {workers} worker node(s).")
     info = _running()
     if info is None:
-        try:
-            os.remove(cluster_file())
-        except OSError:
-            pass
+        if _running(include_embedded=True) is None:  # a stale record
+            try:
+                os.remove(cluster_file())
+            except OSError:
+                pass
         print("No cluster is running on this machine.")
         return 0
     pid = int(info["head_pid"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -14,49 +13,21 @@ if TYPE_CHECKING:
     from ember._core.node.node_manager import NodeManager
 
 
-def _session_token(session_dir: str) -> str:
-    """The embedded cluster's token: EMBER_CLUSTER_TOKEN if set, else a fresh one, written
-    owner-only to <session_dir>/token (where JobSubmissionClient finds it)."""
-    import secrets
-
-    token = os.environ.get("EMBER_CLUSTER_TOKEN") or secrets.token_urlsafe(32)
-    fd = os.open(os.path.join(session_dir, "token"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token)
-    return token
-
-
-def start_for_session(manager: NodeManager, session_dir: str, host: str = "127.0.0.1",
-                      port: int | None = None) -> DashboardServer:
+def start_for_session(manager: NodeManager, session_dir: str, token: str,
+                      host: str = "127.0.0.1", port: int | None = None) -> DashboardServer:
     """The dashboard of an embedded cluster, with the Jobs API: a job's driver attaches
-    to this driver's node, which starts accepting drivers at the first job."""
+    to this driver's node through the session's record (`ember._cluster.embedded`)."""
+    from ember._cluster.embedded import record_path
     from ember.dashboard.backend import Backend
     from ember.dashboard.job_manager import JobManager, MemoryJobStore
 
-    token = _session_token(session_dir)
-    record = os.path.join(session_dir, "cluster.json")
-    server: DashboardServer | None = None
-
-    def accept_drivers() -> None:
-        sock_path = os.path.join(session_dir, "node.sock")
-        manager.listen(sock_path, token)
-        info = {"gcs_address": None, "address": None, "node_socket": sock_path,
-                "token_file": os.path.join(session_dir, "token"), "head_pid": os.getpid(),
-                "session_dir": session_dir, "node_id": manager.node_id,
-                "dashboard_url": server.url if server is not None else None}
-        fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(info, f)
-
     jobs = JobManager(MemoryJobStore(), os.path.join(session_dir, "jobs"),
-                      {"EMBER_ADDRESS": "auto", "EMBER_CLUSTER_RECORD": record},
-                      manager.node_id, prepare=accept_drivers)
+                      {"EMBER_ADDRESS": "auto", "EMBER_CLUSTER_RECORD": record_path(session_dir)},
+                      manager.node_id)
     backend = Backend(manager, session_dir, jobs=jobs,
                       log_dirs=[jobs.logs_dir, manager.log_dir],
                       attach=lambda: None)  # this process is the cluster's driver
-    server = DashboardServer(backend, token, host, port)
-    return server
+    return DashboardServer(backend, token, host, port)
 
 
 def start_for_node(manager: NodeManager, session_dir: str, token: str, host: str = "127.0.0.1",
