@@ -38,6 +38,14 @@ def test_import_is_cheap_and_works_in_the_workspace():
     assert out == ["False"]
 
 
+def test_starlette_requests_is_loaded_for_programs_that_import_starlette():
+    code = ("import starlette, ember.serve; "
+            "print(starlette.requests.Request.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["Request"]
+
+
 def test_status_without_a_cluster_starts_nothing():
     import ember
 

@@ -14,6 +14,7 @@ Subpackages: `ember.serve.mcp` (MCP servers over Streamable HTTP, stdio bridges 
 gateways); `ember.serve.llm` is reserved for LLM serving.
 """
 
+import sys
 from typing import Any
 
 from ember.serve._deployment_actors import get_deployment_actor
@@ -60,6 +61,12 @@ __all__ = [
 ]
 
 _LAZY = {"mcp", "llm"}
+
+if "starlette" in sys.modules:
+    # Ray's Serve loads starlette.requests, and its examples annotate with
+    # `starlette.requests.Request` after a bare `import starlette`. Loaded only when the
+    # program has imported starlette already, so `import ember.serve` stays light.
+    import starlette.requests  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
