@@ -110,7 +110,7 @@ def _create(dest: str) -> None:
     if uv:
         cmd = [uv, "venv", "--quiet", "--python", sys.executable, dest]
     else:
-        cmd = [sys.executable, "-m", "venv", "--without-pip", dest]
+        cmd = [sys.executable, "-m", "venv", dest]  # with pip (ensurepip) to install
     _run(cmd, f"Creating a virtual environment at {dest}")
 
 
