@@ -16,6 +16,7 @@ import zipfile
 
 import cloudpickle
 import pytest
+from conftest import is_running
 
 import ember
 from ember._core.common import pip_env
@@ -145,3 +146,35 @@ def test_concurrent_builds_share_one_complete_venv(pinned_env, tmp_path):
     assert _venvs(tmp_path) == [os.path.basename(os.path.dirname(os.path.dirname(out[0])))]
     assert os.path.exists(os.path.join(os.path.dirname(os.path.dirname(out[0])),
                                        pip_env.MARKER))
+
+
+def _env_templates(python_prefix: str) -> list[int]:
+    """Pids of this process's template children running an environment's python."""
+    out = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except OSError:
+            continue
+        if (int(fields[1]) == os.getpid() and b"ember._core.worker.template" in cmd
+                and cmd[0].decode().startswith(python_prefix)):
+            out.append(int(pid))
+    return out
+
+
+def test_a_dead_environment_template_is_started_again(pinned_env, tmp_path):
+    import signal
+    import time
+
+    ember.init(num_cpus=1)
+    _, python = ember.get(version.options(runtime_env=pinned_env).remote())
+    prefix = os.path.dirname(os.path.dirname(python))
+    (template,) = _env_templates(prefix)
+    os.kill(template, signal.SIGKILL)
+    while is_running(template):  # its workers go with it (parent-death signal)
+        time.sleep(0.01)
+    assert ember.get(version.options(runtime_env=pinned_env).remote())[0] == PINNED
+    assert len(_env_templates(prefix)) == 1

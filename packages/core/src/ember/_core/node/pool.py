@@ -89,6 +89,8 @@ class Template:
         if python:
             t = self.by_python.get(python)
             if t is None or (t.proc is not None and t.proc.poll() is not None):
+                if t is not None:  # it died (its workers with it): start another
+                    t.conn.close()
                 t = self.by_python[python] = TemplateProcess(self._fd_b, *self._store,
                                                              python=python)
         if for_task:
