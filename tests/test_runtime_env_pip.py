@@ -26,7 +26,29 @@ PINNED = "3.0.0"
 BASE = cloudpickle.__version__
 
 
-def _wheel(dest: str, version: str) -> None:
+def _write_wheel(dest: str, name: str, version: str, files: dict[str, bytes],
+                 requires: tuple[str, ...] = ()) -> None:
+    """A pure-Python wheel of `files` (path in the wheel -> contents)."""
+    info = f"{name}-{version}.dist-info"
+    files = dict(files)
+    files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                                 + "".join(f"Requires-Dist: {r}\n" for r in requires)
+                                 ).encode()
+    files[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                              b"Tag: py3-none-any\n")
+
+    def record(path: str, data: bytes) -> str:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+        return f"{path},sha256={digest.decode()},{len(data)}"
+
+    lines = [record(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]
+    with zipfile.ZipFile(os.path.join(dest, f"{name}-{version}-py3-none-any.whl"), "w") as z:
+        for n, d in files.items():
+            z.writestr(n, d)
+        z.writestr(f"{info}/RECORD", "\n".join(lines) + "\n")
+
+
+def _cloudpickle_wheel(dest: str, version: str) -> None:
     """A wheel of the installed cloudpickle's modules, claiming `version`."""
     src = os.path.dirname(cloudpickle.__file__)
     files = {}
@@ -38,22 +60,7 @@ def _wheel(dest: str, version: str) -> None:
                 data = data.replace(f'__version__ = "{BASE}"'.encode(),
                                     f'__version__ = "{version}"'.encode())
             files[f"cloudpickle/{name}"] = data
-    info = f"cloudpickle-{version}.dist-info"
-    files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: cloudpickle\n"
-                                 f"Version: {version}\n").encode()
-    files[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                              b"Tag: py3-none-any\n")
-
-    def record(name: str, data: bytes) -> str:
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-        return f"{name},sha256={digest.decode()},{len(data)}"
-
-    lines = [record(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]
-    with zipfile.ZipFile(os.path.join(dest, f"cloudpickle-{version}-py3-none-any.whl"),
-                         "w") as z:
-        for n, d in files.items():
-            z.writestr(n, d)
-        z.writestr(f"{info}/RECORD", "\n".join(lines) + "\n")
+    _write_wheel(dest, "cloudpickle", version, files)
 
 
 @pytest.fixture
@@ -63,7 +70,7 @@ def pinned_env(tmp_path, monkeypatch, shutdown_after):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    _wheel(str(wheels), PINNED)
+    _cloudpickle_wheel(str(wheels), PINNED)
     return {"pip": {"packages": [f"cloudpickle=={PINNED}"],
                     "pip_install_options": ["--no-index", "--find-links", str(wheels)]}}
 
@@ -123,6 +130,28 @@ def test_venv_is_reused_by_a_later_session(pinned_env, tmp_path):
     assert _venvs(tmp_path) == [venv] and sentinel.exists()
 
 
+def test_dependencies_the_base_has_are_not_installed_again(pinned_env, tmp_path):
+    """As pip in a venv on top of the base: a dependency the base satisfies (numpy here,
+    offline) is used from the base, only the missing package goes into the venv."""
+    import numpy
+
+    wheels = pinned_env["pip"]["pip_install_options"][-1]
+    _write_wheel(wheels, "ember_np_user", "0.1",
+                 {"ember_np_user/__init__.py": b"import numpy\nFILE = numpy.__file__\n"},
+                 requires=("numpy",))
+    env = {"pip": dict(pinned_env["pip"], packages=["ember_np_user", f"cloudpickle=={PINNED}"])}
+
+    @ember.remote
+    def where():
+        import cloudpickle
+        import ember_np_user
+
+        return ember_np_user.FILE, cloudpickle.__version__
+
+    ember.init(num_cpus=1)
+    assert ember.get(where.options(runtime_env=env).remote()) == (numpy.__file__, PINNED)
+
+
 def test_failed_install_is_a_runtime_env_setup_error(pinned_env):
     ember.init(num_cpus=1)
     env = {"pip": dict(pinned_env["pip"], packages=["cloudpickle==9.9.9"])}
@@ -133,11 +162,14 @@ def test_failed_install_is_a_runtime_env_setup_error(pinned_env):
 
 
 def test_concurrent_builds_share_one_complete_venv(pinned_env, tmp_path):
-    args = pinned_env["pip"]["pip_install_options"] + [f"cloudpickle=={PINNED}"]
+    opts = pinned_env["pip"]["pip_install_options"]
     root = str(tmp_path / "cache" / "ember" / "runtime_env")
     out: list[str] = []
-    threads = [threading.Thread(target=lambda: out.append(pip_env.prepare(args, "pip", root)))
-               for _ in range(3)]
+
+    def build() -> None:
+        out.append(pip_env.prepare([f"cloudpickle=={PINNED}"], opts, "pip", root))
+
+    threads = [threading.Thread(target=build) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:

@@ -19,40 +19,70 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import site
 import subprocess
 import sys
 import sysconfig
+from typing import Any
 
 from ember.exceptions import RuntimeEnvSetupError
 
-__all__ = ["base_site_dirs", "install_args", "prepare", "venv_key"]
+__all__ = ["base_site_dirs", "normalize", "options_key", "prepare", "venv_key"]
 
 MARKER = ".ember-complete"
 # pip options that uv does not take; harmless to drop (Ray passes them by default).
 _PIP_ONLY = {"--disable-pip-version-check", "--no-cache-dir"}
 
 
-def install_args(spec: dict, key: str) -> list[str]:
-    """The install arguments of the dict form: `<key>_install_options` (Ray's
-    `pip_install_options` / `uv_pip_install_options`) followed by `packages`."""
-    opts = spec.get(f"{key}_install_options") or spec.get(f"{key}_pip_install_options") or []
-    if not isinstance(opts, (list, tuple)) or not all(isinstance(o, str) for o in opts):
-        raise TypeError(f"runtime_env[{key!r}] install options must be a list of str.")
-    return list(opts)
+def options_key(key: str) -> str:
+    """The dict form's install-options field: Ray's `pip_install_options` /
+    `uv_pip_install_options`."""
+    return "pip_install_options" if key == "pip" else "uv_pip_install_options"
 
 
-def requirement_lines(lines: list[str]) -> list[str]:
-    """Arguments of a requirements file: option lines (`--find-links DIR`) are split."""
-    out: list[str] = []
+def normalize(spec: Any, key: str) -> dict:
+    """`{"packages": [...]}` (and the install options, if any) from the list, the
+    requirements file or the dict form."""
+    opts: list[str] = []
+    if isinstance(spec, dict):
+        opts = spec.get(options_key(key)) or []
+        if not isinstance(opts, (list, tuple)) or not all(isinstance(o, str) for o in opts):
+            raise TypeError(f"runtime_env[{key!r}][{options_key(key)!r}] must be a list "
+                            "of str.")
+        opts = list(opts)
+        spec = spec.get("packages", [])
+    if isinstance(spec, str) and os.path.exists(spec):
+        with open(spec) as f:
+            more, spec = _requirement_lines(f.readlines())
+        opts += more
+    elif isinstance(spec, str):
+        spec = [spec]
+    if not isinstance(spec, (list, tuple)) or not all(isinstance(s, str) for s in spec):
+        raise TypeError(f"runtime_env[{key!r}] must be a list of requirements, a "
+                        "requirements file path or a dict with 'packages'.")
+    out: dict = {"packages": list(spec)}
+    if opts:
+        out[options_key(key)] = opts
+    return out
+
+
+def _requirement_lines(lines: list[str]) -> tuple[list[str], list[str]]:
+    """(options, requirements) of a requirements file; option lines
+    (`--find-links DIR`) are split into arguments."""
+    opts: list[str] = []
+    reqs: list[str] = []
     for ln in lines:
         ln = ln.strip()
         if not ln or ln.startswith("#"):
             continue
-        out.extend(shlex.split(ln) if ln.startswith("-") else [ln])
-    return out
+        if ln.startswith("-"):
+            opts.extend(shlex.split(ln))
+        else:
+            reqs.append(ln)
+    return opts, reqs
 
 
 def base_site_dirs() -> list[str]:
@@ -63,16 +93,16 @@ def base_site_dirs() -> list[str]:
     return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
 
 
-def venv_key(args: list[str], tool: str) -> str:
-    """The cache key: the install arguments, the tool and the base interpreter."""
-    data = json.dumps({"args": args, "tool": tool, "python": sys.executable,
+def venv_key(reqs: list[str], opts: list[str], tool: str) -> str:
+    """The cache key: the requirements and options, the tool and the base interpreter."""
+    data = json.dumps({"reqs": reqs, "opts": opts, "tool": tool, "python": sys.executable,
                        "version": sys.version, "sites": base_site_dirs()})
     return hashlib.sha1(data.encode()).hexdigest()[:16]
 
 
-def prepare(args: list[str], tool: str, root: str) -> str:
-    """The python of the venv for these install arguments, built on first use."""
-    dest = os.path.join(root, f"{tool}-venv-{venv_key(args, tool)}")
+def prepare(reqs: list[str], opts: list[str], tool: str, root: str) -> str:
+    """The python of the venv for these requirements, built on first use."""
+    dest = os.path.join(root, f"{tool}-venv-{venv_key(reqs, opts, tool)}")
     python = os.path.join(dest, "bin", "python")
     marker = os.path.join(dest, MARKER)
     if os.path.exists(marker):
@@ -86,8 +116,8 @@ def prepare(args: list[str], tool: str, root: str) -> str:
         try:
             _create(dest)
             _link_base(dest)
-            _install(python, args, tool)
-            _check(python, args)
+            _install(python, reqs, opts, tool)
+            _check(python, reqs)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
@@ -123,15 +153,46 @@ def _link_base(dest: str) -> None:
         f.write(f"import site; list(map(site.addsitedir, {base_site_dirs()!r}))\n")
 
 
-def _install(python: str, args: list[str], tool: str) -> None:
+def _install(python: str, reqs: list[str], opts: list[str], tool: str) -> None:
+    """Install into the venv what installing `reqs` into the driver's environment would
+    add or change (as pip in a venv on top of the base would): the base's packages that
+    satisfy a requirement are used, not installed again. Without uv, the venv's pip sees
+    the base packages itself."""
+    what = f"Installing {reqs} with {tool}"
     uv = shutil.which("uv")
-    if uv:
-        cmd = [uv, "pip", "install", "--quiet", "--python", python,
-               *(a for a in args if a not in _PIP_ONLY)]
-    else:
-        cmd = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               *args]
-    _run(cmd, f"Installing {args} with {tool}")
+    if not uv:
+        _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+              *opts, *reqs], what)
+        return
+    opts = [o for o in opts if o not in _PIP_ONLY]
+    cmd = [uv, "pip", "install", "--quiet", "--python", python, *opts]
+    pins = _changes(uv, reqs, opts)
+    if pins == []:
+        return  # the base environment satisfies every requirement
+    if pins is not None:
+        try:
+            _run([*cmd, "--no-deps", *pins], what)
+            return
+        except RuntimeEnvSetupError:
+            pass  # a pin its source could not give: resolve the whole set in the venv
+    _run([*cmd, *reqs], what)
+
+
+def _changes(uv: str, reqs: list[str], opts: list[str]) -> list[str] | None:
+    """The packages (`name==version` or `name @ url`) that installing `reqs` into the
+    driver's environment would add or change, by uv's dry run; None if it cannot tell."""
+    try:
+        proc = subprocess.run([uv, "pip", "install", "--dry-run", "--python", sys.executable,
+                               *opts, *reqs], capture_output=True, text=True)
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    out = proc.stderr + proc.stdout
+    pins = re.findall(r"^ \+ (\S+ @ \S+|\S+==\S+)", out, re.M)
+    if not pins and "Would install" in out:
+        return None
+    return pins
 
 
 def _check(python: str, args: list[str]) -> None:

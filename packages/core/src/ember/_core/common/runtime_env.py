@@ -66,26 +66,8 @@ def validate(runtime_env: dict | None) -> dict | None:
         env["py_modules"] = paths
     for key in ("pip", "uv"):
         if key in env:
-            env[key] = _requirements(env[key], key)
+            env[key] = pip_env.normalize(env[key], key)
     return env or None
-
-
-def _requirements(spec: Any, key: str) -> list[str]:
-    """The install arguments: options first (from the dict form or a requirements file's
-    option lines), then the requirements."""
-    opts: list[str] = []
-    if isinstance(spec, dict):
-        opts = pip_env.install_args(spec, key)
-        spec = spec.get("packages", [])
-    if isinstance(spec, str):
-        if os.path.exists(spec):
-            with open(spec) as f:
-                return opts + pip_env.requirement_lines(f.readlines())
-        return opts + [spec]
-    if isinstance(spec, (list, tuple)) and all(isinstance(s, str) for s in spec):
-        return opts + list(spec)
-    raise TypeError(f"runtime_env[{key!r}] must be a list of requirements, a requirements "
-                    "file path or a dict with 'packages'.")
 
 
 def env_key(env: dict | None) -> str:
@@ -178,9 +160,11 @@ def _build(env: dict, dest: str) -> dict:
         else:
             shutil.copy2(mod, target)
         setup["sys_path"].append(target)
-    args = [*(env.get("uv") or []), *(env.get("pip") or [])]
-    if args:  # workers of this environment start from its venv's interpreter
-        setup["python"] = pip_env.prepare(args, "uv" if env.get("uv") else "pip",
+    specs = {k: env[k] for k in ("uv", "pip") if env.get(k)}
+    reqs = [r for s in specs.values() for r in s["packages"]]
+    if reqs:  # workers of this environment start from its venv's interpreter
+        opts = [o for k, s in specs.items() for o in s.get(pip_env.options_key(k), [])]
+        setup["python"] = pip_env.prepare(reqs, opts, "uv" if "uv" in specs else "pip",
                                           cache_root())
     return setup
 
