@@ -8,6 +8,7 @@ pool (max_concurrency) or on an event loop (async actors).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,16 @@ if TYPE_CHECKING:
 HANDLE_SUFFIX = ids.HANDLE_SUFFIX
 _log = logging.getLogger("ember")
 handle_id = ids.handle_id
+# Dead actors the state API lists, newest kept (Ray's variable; its default).
+_DEAD_LISTED_ENV = "RAY_maximum_gcs_destroyed_actor_cached_count"
+_DEAD_LISTED_DEFAULT = 100_000
+
+
+def _dead_listed_cap() -> int:
+    try:
+        return max(0, int(os.environ.get(_DEAD_LISTED_ENV, _DEAD_LISTED_DEFAULT)))
+    except ValueError:
+        return _DEAD_LISTED_DEFAULT
 
 
 class ActorManager:
@@ -56,6 +67,10 @@ class ActorManager:
         self.actors: dict[bytes, Actor] = {}
         self.named: dict[tuple[str, str], bytes] = {}
         self.pending_actors: list[Actor] = []
+        # The dead actors list_actors shows, oldest first: at most `dead_listed_cap`, as
+        # Ray's actor table keeps the newest destroyed actors only.
+        self.dead_listed: dict[bytes, None] = {}
+        self.dead_listed_cap = _dead_listed_cap()
 
     def connect(
         self,
@@ -472,6 +487,10 @@ class ActorManager:
             return
         actor.state = DEAD
         actor.death_cause = cause
+        if not actor.proxy:
+            self.dead_listed[actor.actor_id] = None
+            while len(self.dead_listed) > self.dead_listed_cap:
+                del self.dead_listed[next(iter(self.dead_listed))]
         if actor in self.pending_actors:
             self.pending_actors.remove(actor)
         # As in Ray, an actor that died by itself keeps its name while handles to it
@@ -561,6 +580,12 @@ class ActorManager:
     def _actor_info(self, caller: int, actor: Actor) -> dict:
         self.node.hold(caller, handle_id(actor.actor_id))
         return {"actor_id": actor.actor_id, "meta": actor.spec.meta}
+
+    def listed_actors(self) -> list[Actor]:
+        """The actors the state API shows: every live one this node holds, and the newest
+        dead ones up to the cap."""
+        return [a for a in self.actors.values() if not a.proxy and
+                (a.state != DEAD or a.actor_id in self.dead_listed)]
 
     def actor_summary(self, actor: Actor) -> dict:
         return {

@@ -74,7 +74,7 @@ class Introspection:
             live = [self.task_manager.task_summary(t) for t in self.task_manager.tasks.values()]
             return self.task_manager.history.rows() + live
         if kind == "actors":
-            return [self.actor_manager.actor_summary(a) for a in self.actor_manager.actors.values() if not a.proxy]
+            return [self.actor_manager.actor_summary(a) for a in self.actor_manager.listed_actors()]
         if kind == "objects":
             return [{"object_id": oid.hex(), "object_size": e.size,
                      "reference_count": e.refs, "state": "READY" if e.state else "PENDING",
@@ -157,10 +157,9 @@ class Introspection:
                 label = "func_or_class_name"
             else:
                 pairs = {}
-                for a in self.actor_manager.actors.values():
-                    if not a.proxy:
-                        key = (a.class_name, a.state)
-                        pairs[key] = pairs.get(key, 0) + 1
+                for a in self.actor_manager.listed_actors():
+                    key = (a.class_name, a.state)
+                    pairs[key] = pairs.get(key, 0) + 1
                 label = "class_name"
             summary: dict[str, dict] = {}
             for (name, state), n in pairs.items():
