@@ -210,3 +210,20 @@ def test_a_dead_environment_template_is_started_again(pinned_env, tmp_path):
         time.sleep(0.01)
     assert ember.get(version.options(runtime_env=pinned_env).remote())[0] == PINNED
     assert len(_env_templates(prefix)) == 1
+
+
+def test_environment_on_another_node(pinned_env, shutdown_after):
+    """Work placed on a second node prepares the environment there (tasks and actors)."""
+    from ember.cluster_utils import Cluster
+
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "labels": {"n": "a"}})
+    try:
+        c.add_node(num_cpus=1, labels={"n": "b"})
+        c.connect()
+        there = {"runtime_env": pinned_env, "label_selector": {"n": "b"}}
+        assert ember.get(version.options(**there).remote())[0] == PINNED
+        assert ember.get(Versions.options(**there).remote().version.remote()) == PINNED
+        assert ember.get(version.options(label_selector={"n": "b"}).remote())[0] == BASE
+    finally:
+        ember.shutdown()
+        c.shutdown()

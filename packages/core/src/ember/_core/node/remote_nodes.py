@@ -423,6 +423,7 @@ class RemoteNodes:
                 self._accept_actor_call(spec, owner, arrived)
                 return
             else:
+                spec.env_key = self.node.envs.register(spec.runtime_env)  # prepared here
                 task = Task(spec, REMOTE_OWNER)
                 task.owner = owner
                 if spec.num_returns == STREAMING:
@@ -440,6 +441,7 @@ class RemoteNodes:
 
         spec.name = None  # names live with the owner
         spec.lifetime = None
+        spec.env_key = self.node.envs.register(spec.runtime_env)  # prepared here
         actor = Actor(spec, REMOTE_OWNER)
         actor.owner = owner
         self.actor_manager.actors[actor.actor_id] = actor
