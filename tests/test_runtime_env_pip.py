@@ -12,6 +12,7 @@ import hashlib
 import os
 import sys
 import threading
+import time
 import zipfile
 
 import cloudpickle
@@ -161,6 +162,28 @@ def test_failed_install_is_a_runtime_env_setup_error(pinned_env):
     assert ember.get(version.remote())[0] == BASE
 
 
+def test_setup_timeout_stops_a_slow_install(pinned_env, tmp_path):
+    """`config.setup_timeout_seconds` bounds the install; the installer's processes go."""
+    src = tmp_path / "slowpkg"
+    src.mkdir()
+    pidfile = tmp_path / "backend.pid"
+    (src / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "slowpkg"\nversion = "0.1"\n')
+    (src / "backend.py").write_text(
+        f"import os, time\nopen({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(120)\n")
+    env = {"pip": [str(src)], "config": {"setup_timeout_seconds": 2}}
+    ember.init(num_cpus=1)
+    with pytest.raises(RuntimeEnvSetupError, match="setup_timeout_seconds"):
+        ember.get(version.options(runtime_env=env).remote(), timeout=60)
+    pid = int(pidfile.read_text())  # the build had started: it goes with the installer
+    deadline = time.monotonic() + 10
+    while is_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not is_running(pid)
+
+
 def test_concurrent_builds_share_one_complete_venv(pinned_env, tmp_path):
     opts = pinned_env["pip"]["pip_install_options"]
     root = str(tmp_path / "cache" / "ember" / "runtime_env")
@@ -199,7 +222,6 @@ def _env_templates(python_prefix: str) -> list[int]:
 
 def test_a_dead_environment_template_is_started_again(pinned_env, tmp_path):
     import signal
-    import time
 
     ember.init(num_cpus=1)
     _, python = ember.get(version.options(runtime_env=pinned_env).remote())

@@ -22,10 +22,12 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import site
 import subprocess
 import sys
 import sysconfig
+import time
 from typing import Any
 
 from ember.exceptions import RuntimeEnvSetupError
@@ -100,8 +102,10 @@ def venv_key(reqs: list[str], opts: list[str], tool: str) -> str:
     return hashlib.sha1(data.encode()).hexdigest()[:16]
 
 
-def prepare(reqs: list[str], opts: list[str], tool: str, root: str) -> str:
-    """The python of the venv for these requirements, built on first use."""
+def prepare(reqs: list[str], opts: list[str], tool: str, root: str,
+            timeout: float | None = None) -> str:
+    """The python of the venv for these requirements, built on first use within
+    `timeout` seconds (None: no limit)."""
     dest = os.path.join(root, f"{tool}-venv-{venv_key(reqs, opts, tool)}")
     python = os.path.join(dest, "bin", "python")
     marker = os.path.join(dest, MARKER)
@@ -113,11 +117,12 @@ def prepare(reqs: list[str], opts: list[str], tool: str, root: str) -> str:
         if os.path.exists(marker):
             return python
         shutil.rmtree(dest, ignore_errors=True)
+        steps = _Steps(None if timeout is None else time.monotonic() + timeout, timeout)
         try:
-            _create(dest)
+            steps.create(dest)
             _link_base(dest)
-            _install(python, reqs, opts, tool)
-            _check(python, reqs)
+            steps.install(python, reqs, opts, tool)
+            steps.check(python, reqs)
         except BaseException:
             shutil.rmtree(dest, ignore_errors=True)
             raise
@@ -125,23 +130,93 @@ def prepare(reqs: list[str], opts: list[str], tool: str, root: str) -> str:
     return python
 
 
-def _run(cmd: list[str], what: str) -> None:
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-    except OSError as e:
-        raise RuntimeEnvSetupError(f"{what} failed: {e}") from None
-    if proc.returncode != 0:
-        raise RuntimeEnvSetupError(f"{what} failed (exit {proc.returncode}):\n"
-                                   f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
+class _TimedOut(RuntimeEnvSetupError):
+    pass
 
 
-def _create(dest: str) -> None:
-    uv = shutil.which("uv")
-    if uv:
-        cmd = [uv, "venv", "--quiet", "--python", sys.executable, dest]
-    else:
-        cmd = [sys.executable, "-m", "venv", dest]  # with pip (ensurepip) to install
-    _run(cmd, f"Creating a virtual environment at {dest}")
+class _Steps:
+    """The commands of one build, all within one deadline."""
+
+    def __init__(self, deadline: float | None, timeout: float | None) -> None:
+        self.deadline = deadline
+        self.timeout = timeout
+
+    def exec(self, cmd: list[str], what: str) -> subprocess.CompletedProcess:
+        left = None if self.deadline is None else max(self.deadline - time.monotonic(), 0.01)
+        try:
+            # A session of its own, so a timeout takes the installer's children too.
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, start_new_session=True)
+        except OSError as e:
+            raise RuntimeEnvSetupError(f"{what} failed: {e}") from None
+        try:
+            out, err = proc.communicate(timeout=left)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise _TimedOut(f"{what} timed out: the runtime_env's setup_timeout_seconds "
+                            f"({self.timeout:g}) passed.") from None
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    def run(self, cmd: list[str], what: str) -> None:
+        proc = self.exec(cmd, what)
+        if proc.returncode != 0:
+            raise RuntimeEnvSetupError(f"{what} failed (exit {proc.returncode}):\n"
+                                       f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
+
+    def create(self, dest: str) -> None:
+        uv = shutil.which("uv")
+        if uv:
+            cmd = [uv, "venv", "--quiet", "--python", sys.executable, dest]
+        else:
+            cmd = [sys.executable, "-m", "venv", dest]  # with pip (ensurepip) to install
+        self.run(cmd, f"Creating a virtual environment at {dest}")
+
+    def install(self, python: str, reqs: list[str], opts: list[str], tool: str) -> None:
+        """Install into the venv what installing `reqs` into the driver's environment
+        would add or change (as pip in a venv on top of the base would): the base's
+        packages that satisfy a requirement are used, not installed again. Without uv,
+        the venv's pip sees the base packages itself."""
+        what = f"Installing {reqs} with {tool}"
+        uv = shutil.which("uv")
+        if not uv:
+            self.run([python, "-m", "pip", "install", "--quiet",
+                      "--disable-pip-version-check", *opts, *reqs], what)
+            return
+        opts = [o for o in opts if o not in _PIP_ONLY]
+        cmd = [uv, "pip", "install", "--quiet", "--python", python, *opts]
+        pins = self.changes(uv, reqs, opts, what)
+        if pins == []:
+            return  # the base environment satisfies every requirement
+        if pins is not None:
+            try:
+                self.run([*cmd, "--no-deps", *pins], what)
+                return
+            except _TimedOut:
+                raise
+            except RuntimeEnvSetupError:
+                pass  # a pin its source could not give: resolve the whole set in the venv
+        self.run([*cmd, *reqs], what)
+
+    def changes(self, uv: str, reqs: list[str], opts: list[str],
+                what: str) -> list[str] | None:
+        """The packages (`name==version` or `name @ url`) that installing `reqs` into
+        the driver's environment would add or change, by uv's dry run; None if it
+        cannot tell."""
+        proc = self.exec([uv, "pip", "install", "--dry-run", "--python", sys.executable,
+                          *opts, *reqs], what)
+        if proc.returncode != 0:
+            return None
+        out = proc.stderr + proc.stdout
+        pins = re.findall(r"^ \+ (\S+ @ \S+|\S+==\S+)", out, re.M)
+        if not pins and "Would install" in out:
+            return None
+        return pins
+
+    def check(self, python: str, reqs: list[str]) -> None:
+        """Fail at setup, not in a worker, if the packages break ember's own imports."""
+        self.run([python, "-c", "import ember._core.worker.template"],
+                 f"Starting ember workers in the environment of {reqs}")
 
 
 def _link_base(dest: str) -> None:
@@ -151,51 +226,3 @@ def _link_base(dest: str) -> None:
     os.makedirs(purelib, exist_ok=True)
     with open(os.path.join(purelib, "_ember_base_site.pth"), "w") as f:
         f.write(f"import site; list(map(site.addsitedir, {base_site_dirs()!r}))\n")
-
-
-def _install(python: str, reqs: list[str], opts: list[str], tool: str) -> None:
-    """Install into the venv what installing `reqs` into the driver's environment would
-    add or change (as pip in a venv on top of the base would): the base's packages that
-    satisfy a requirement are used, not installed again. Without uv, the venv's pip sees
-    the base packages itself."""
-    what = f"Installing {reqs} with {tool}"
-    uv = shutil.which("uv")
-    if not uv:
-        _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              *opts, *reqs], what)
-        return
-    opts = [o for o in opts if o not in _PIP_ONLY]
-    cmd = [uv, "pip", "install", "--quiet", "--python", python, *opts]
-    pins = _changes(uv, reqs, opts)
-    if pins == []:
-        return  # the base environment satisfies every requirement
-    if pins is not None:
-        try:
-            _run([*cmd, "--no-deps", *pins], what)
-            return
-        except RuntimeEnvSetupError:
-            pass  # a pin its source could not give: resolve the whole set in the venv
-    _run([*cmd, *reqs], what)
-
-
-def _changes(uv: str, reqs: list[str], opts: list[str]) -> list[str] | None:
-    """The packages (`name==version` or `name @ url`) that installing `reqs` into the
-    driver's environment would add or change, by uv's dry run; None if it cannot tell."""
-    try:
-        proc = subprocess.run([uv, "pip", "install", "--dry-run", "--python", sys.executable,
-                               *opts, *reqs], capture_output=True, text=True)
-    except OSError:
-        return None
-    if proc.returncode != 0:
-        return None
-    out = proc.stderr + proc.stdout
-    pins = re.findall(r"^ \+ (\S+ @ \S+|\S+==\S+)", out, re.M)
-    if not pins and "Would install" in out:
-        return None
-    return pins
-
-
-def _check(python: str, args: list[str]) -> None:
-    """Fail at setup, not in a worker, if the packages break ember's own imports."""
-    _run([python, "-c", "import ember._core.worker.template"],
-         f"Starting ember workers in the environment of {args}")

@@ -164,8 +164,9 @@ def _build(env: dict, dest: str) -> dict:
     reqs = [r for s in specs.values() for r in s["packages"]]
     if reqs:  # workers of this environment start from its venv's interpreter
         opts = [o for k, s in specs.items() for o in s.get(pip_env.options_key(k), [])]
+        limit = (env.get("config") or {}).get("setup_timeout_seconds", 600)
         setup["python"] = pip_env.prepare(reqs, opts, "uv" if "uv" in specs else "pip",
-                                          cache_root())
+                                          cache_root(), None if limit == -1 else limit)
     return setup
 
 
