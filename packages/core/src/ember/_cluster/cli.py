@@ -230,7 +230,8 @@ def status(args: object) -> int:
     if info is None:
         print("No cluster is running on this machine (start one with `ember start --head`).")
         return 1
-    from ember._cluster.gcs_client import GcsClient
+    from ember._cluster.gcs_client import GcsClient, demands_of
+    from ember._core.node.demands import merge_demands
 
     client = GcsClient(info["gcs_address"], load_token(info))
     nodes = client.nodes()
@@ -262,4 +263,24 @@ def status(args: object) -> int:
         shape = ", ".join(str(dict(b.resources)) for b in g.bundles)
         print(f"  placement group {g.name or g.pg_id} ({g.strategy}, {g.state}): {shape}")
     client.close()
+    _print_demands(merge_demands([demands_of(n) for n in alive]), waiting)
     return 0
+
+
+def _print_demands(demands: list, waiting_groups: list) -> None:
+    """Ray's "Demands:" section: per resource shape, the tasks and actors waiting for it,
+    then the placement groups waiting to be placed."""
+    from ember._core.node.demands import format_demands
+
+    lines = format_demands(demands)
+    groups: dict[str, int] = {}
+    for g in waiting_groups:
+        shapes: dict[str, int] = {}
+        for b in g.bundles:
+            key = str({k: float(v) for k, v in sorted(b.resources.items())})
+            shapes[key] = shapes.get(key, 0) + 1
+        pg = ", ".join(f"{k} * {n}" for k, n in shapes.items()) + f" ({g.strategy})"
+        groups[pg] = groups.get(pg, 0) + 1
+    lines += [f" {pg}: {n}+ pending placement groups" for pg, n in groups.items()]
+    print("Demands:")
+    print("\n".join(lines) if lines else " (no resource demands)")

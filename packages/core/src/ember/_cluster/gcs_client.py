@@ -12,6 +12,7 @@ from ember._cluster import auth
 from ember._cluster.protos import gcs_pb2 as pb
 from ember._cluster.protos import gcs_pb2_grpc as pb_grpc
 from ember._core.node.cluster_port import ActorRow
+from ember._core.node.demands import Demand
 
 
 def _actor_to_pb(a: ActorRow) -> Any:
@@ -19,6 +20,12 @@ def _actor_to_pb(a: ActorRow) -> Any:
                     class_name=a.class_name, state=a.state, node_id=a.node_id,
                     detached=a.detached, data=a.data, num_restarts=a.num_restarts,
                     death_cause=a.death_cause, owner_node=a.owner_node)
+
+
+def demands_of(node: Any) -> list[Demand]:
+    """A node record's (or heartbeat's) pending demand as typed entries."""
+    return [Demand(tuple(sorted(d.shape.items())), d.count, d.in_placement_groups)
+            for d in node.demands]
 
 
 class MessageStream(Protocol):
@@ -52,9 +59,13 @@ class GcsClient:
         return self.call("RegisterNode", pb.RegisterNodeRequest(node=node)).heartbeat_period_s
 
     def heartbeat(self, node_id: str, available: dict[str, float], pending: float = 0,
-                  stats: dict[str, float] | None = None) -> bool:
+                  stats: dict[str, float] | None = None,
+                  demands: list[Demand] | None = None) -> bool:
         req = pb.HeartbeatRequest(node_id=node_id, available=available, pending_demand=pending,
-                                  stats=stats or {})
+                                  stats=stats or {}, demands=[
+                                      pb.Demand(shape=dict(d.shape), count=d.count,
+                                                in_placement_groups=d.in_placement_groups)
+                                      for d in demands or []])
         return self.call("Heartbeat", req).known
 
     def unregister_node(self, node_id: str, reason: str = "") -> None:

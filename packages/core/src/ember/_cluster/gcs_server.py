@@ -124,6 +124,8 @@ class ControlStore(pb_grpc.ControlStoreServicer):
             node.pending_demand = request.pending_demand
             node.stats.clear()
             node.stats.update(request.stats)
+            del node.demands[:]
+            node.demands.extend(request.demands)
             # Heartbeats are not persisted one by one: only membership changes are.
         return pb.HeartbeatReply(known=True)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ember._cluster.gcs_client import GcsClient
 from ember._cluster.link import ClusterLink
+from ember._core.node.demands import pending_demands
 
 if TYPE_CHECKING:
     from ember._core.node.node_manager import NodeManager
@@ -57,6 +58,7 @@ class NodeAgent:
             with m.lock:
                 available = m.scheduler.available(m.node_id)
                 pending = float(sum(len(q) for q in m.task_manager.queues.values()))
+                demands = pending_demands(m)
                 placement = m.placement
                 rows = [_group_row(placement.pgs[i]) for i in placement.pgs_changed
                         if i in placement.pgs]
@@ -66,7 +68,8 @@ class NodeAgent:
                     self._rows.update((r.pg_id, r) for r in rows)
                 self._rows_ready.set()
             try:
-                if not self.gcs.heartbeat(m.node_id, available, pending, node_stats(m)):
+                if not self.gcs.heartbeat(m.node_id, available, pending, node_stats(m),
+                                         demands):
                     self.gcs.register_node(m.node_id, self.address, dict(m.total_resources),
                                            self.labels)
                 self.sync()

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Node(_message.Message):
-    __slots__ = ("node_id", "address", "resources", "available", "labels", "state", "start_time", "last_heartbeat", "death_reason", "is_head", "pending_demand", "stats")
+    __slots__ = ("node_id", "address", "resources", "available", "labels", "state", "start_time", "last_heartbeat", "death_reason", "is_head", "pending_demand", "stats", "demands")
     class ResourcesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class Node(_message.Message):
     IS_HEAD_FIELD_NUMBER: _ClassVar[int]
     PENDING_DEMAND_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    DEMANDS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     address: str
     resources: _containers.ScalarMap[str, float]
@@ -60,7 +61,25 @@ class Node(_message.Message):
     is_head: bool
     pending_demand: float
     stats: _containers.ScalarMap[str, float]
-    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., resources: _Optional[_Mapping[str, float]] = ..., available: _Optional[_Mapping[str, float]] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[str] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., death_reason: _Optional[str] = ..., is_head: _Optional[bool] = ..., pending_demand: _Optional[float] = ..., stats: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    demands: _containers.RepeatedCompositeFieldContainer[Demand]
+    def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., resources: _Optional[_Mapping[str, float]] = ..., available: _Optional[_Mapping[str, float]] = ..., labels: _Optional[_Mapping[str, str]] = ..., state: _Optional[str] = ..., start_time: _Optional[float] = ..., last_heartbeat: _Optional[float] = ..., death_reason: _Optional[str] = ..., is_head: _Optional[bool] = ..., pending_demand: _Optional[float] = ..., stats: _Optional[_Mapping[str, float]] = ..., demands: _Optional[_Iterable[_Union[Demand, _Mapping]]] = ...) -> None: ...
+
+class Demand(_message.Message):
+    __slots__ = ("shape", "count", "in_placement_groups")
+    class ShapeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SHAPE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    IN_PLACEMENT_GROUPS_FIELD_NUMBER: _ClassVar[int]
+    shape: _containers.ScalarMap[str, float]
+    count: int
+    in_placement_groups: int
+    def __init__(self, shape: _Optional[_Mapping[str, float]] = ..., count: _Optional[int] = ..., in_placement_groups: _Optional[int] = ...) -> None: ...
 
 class RegisterNodeRequest(_message.Message):
     __slots__ = ("node",)
@@ -75,7 +94,7 @@ class RegisterNodeReply(_message.Message):
     def __init__(self, heartbeat_period_s: _Optional[float] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("node_id", "available", "pending_demand", "stats")
+    __slots__ = ("node_id", "available", "pending_demand", "stats", "demands")
     class AvailableEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -94,11 +113,13 @@ class HeartbeatRequest(_message.Message):
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     PENDING_DEMAND_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    DEMANDS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     available: _containers.ScalarMap[str, float]
     pending_demand: float
     stats: _containers.ScalarMap[str, float]
-    def __init__(self, node_id: _Optional[str] = ..., available: _Optional[_Mapping[str, float]] = ..., pending_demand: _Optional[float] = ..., stats: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    demands: _containers.RepeatedCompositeFieldContainer[Demand]
+    def __init__(self, node_id: _Optional[str] = ..., available: _Optional[_Mapping[str, float]] = ..., pending_demand: _Optional[float] = ..., stats: _Optional[_Mapping[str, float]] = ..., demands: _Optional[_Iterable[_Union[Demand, _Mapping]]] = ...) -> None: ...
 
 class HeartbeatReply(_message.Message):
     __slots__ = ("known",)
