@@ -55,6 +55,7 @@ OVERRIDES = {
     "ray._private.ray_constants": "_ray_compat.constants",
     "ray._private.worker": "_ray_compat.private_worker",
     "ray._private.state": "_ray_compat.private_state",
+    "ray.scripts.scripts": "_ray_compat.scripts",
 }
 
 
