@@ -104,7 +104,7 @@ class Versions:
 
 
 def test_pinned_version_runs_in_its_own_interpreter(pinned_env, tmp_path):
-    ember.init(num_cpus=2)
+    ember.init(num_cpus=2, _system_config={"preload_python_modules": ["colorsys"]})
     assert "cloudpickle" in sys.modules  # the base workers have it imported too
     pinned, python = ember.get(version.options(runtime_env=pinned_env).remote())
     assert pinned == PINNED
@@ -117,6 +117,15 @@ def test_pinned_version_runs_in_its_own_interpreter(pinned_env, tmp_path):
     actor = Versions.options(runtime_env=pinned_env).remote()
     assert ember.get(actor.version.remote()) == PINNED
     assert ember.get(Versions.remote().version.remote()) == BASE
+    # The environment's template imported the modules to preload, as the main one does.
+    assert ember.get(preloaded.options(runtime_env=pinned_env).remote("colorsys"))
+
+
+@ember.remote
+def preloaded(name):
+    import sys
+
+    return name in sys.modules
 
 
 def test_venv_is_reused_by_a_later_session(pinned_env, tmp_path):

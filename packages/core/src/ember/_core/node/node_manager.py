@@ -149,7 +149,7 @@ class NodeManager:
         preload = preload_modules if preload_modules is not None else [
             m for m in os.environ.get("EMBER_PRELOAD_PYTHON_MODULES", "").split(",") if m]
         if preload:
-            self.template.conn.send(messages.Preload([str(m) for m in preload]))
+            self.template.preload([str(m) for m in preload])
         self._sel.register(self.template.fd_sock, selectors.EVENT_READ, "fds")
         self._sel.register(self.template.conn.sock, selectors.EVENT_READ, "template")
         # Requests by name, from drivers and workers (see handle).

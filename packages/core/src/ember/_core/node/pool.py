@@ -8,7 +8,7 @@ import socket
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Any
 
-from ember._core.common import framing
+from ember._core.common import framing, messages
 from ember._core.node.templates import TemplateProcess
 
 if TYPE_CHECKING:
@@ -82,6 +82,13 @@ class Template:
         # counted: they are spoken for). Summed over all templates.
         self.pending: Counter[str] = Counter()
         self.env_of: dict[int, tuple[str, bool]] = {}
+        self._preload: list[str] = []
+
+    def preload(self, modules: list[str]) -> None:
+        """Have every template, the ones started later too, import these modules."""
+        self._preload = list(modules)
+        for t in [self.main, *self.by_python.values()]:
+            t.conn.send(messages.Preload(self._preload))
 
     def fork(self, wid: int, env_key: str, setup: dict, for_task: bool) -> None:
         python = setup.get("python")
@@ -93,6 +100,8 @@ class Template:
                     t.conn.close()
                 t = self.by_python[python] = TemplateProcess(self._fd_b, *self._store,
                                                              python=python)
+                if self._preload:
+                    t.conn.send(messages.Preload(self._preload))
         if for_task:
             self.pending[env_key] += 1
         self.env_of[wid] = (env_key, for_task)
