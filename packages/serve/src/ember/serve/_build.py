@@ -79,7 +79,7 @@ def _spec(d: Deployment, name: str, args: tuple, kwargs: dict) -> dict:
         h = hashlib.sha256(serialized)
         h.update(repr(sorted(actor_options.items())).encode())
         version = h.hexdigest()[:16]
-    for key in ("logging_config", "placement_group_bundles", "placement_group_strategy",
+    for key in ("placement_group_bundles", "placement_group_strategy",
                 "max_replicas_per_node"):
         config.pop(key, None)
     return {"name": name, "serialized": serialized, "version": version, "config": config,

@@ -142,7 +142,11 @@ def deploy_config(config: ServeDeploySchema | dict, app_dir: str | None = None,
     if config.proxy_location == "Disabled":
         http["location"] = "Disabled"
     controller = api._controller_or_none() or api._start(http, None)
+    from ember.serve._logging import with_app_default
+
     built = [(a, *build_specs(build_app(a), a.name)) for a in config.applications]
+    for a, specs, _ in built:
+        with_app_default(specs, a.logging_config)
     wanted = {a.name for a in config.applications}
     for name in list(api.status().applications) if declarative else []:
         if name not in wanted:

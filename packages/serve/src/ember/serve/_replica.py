@@ -32,6 +32,7 @@ from ember.serve._channel import ChannelListener
 from ember.serve._channel_replica import ChannelExchange, ReplicaChannel, run_exchange
 from ember.serve._constants import METRICS_SAMPLE_PERIOD_S, SERVE_LOGGER_NAME
 from ember.serve._ingress import asgi_app_for
+from ember.serve._logging import configure_replica_logging
 from ember.serve._metrics import ReplicaMetrics
 
 _log = logging.getLogger(SERVE_LOGGER_NAME)
@@ -71,6 +72,8 @@ class ReplicaActor:
     async def initialize(self, config: dict) -> dict:
         """Build the user's object, apply user_config, start the ASGI app's lifespan."""
         self._config = config
+        configure_replica_logging(config.get("logging_config"), self._app, self._deployment,
+                                  self._replica_id)
         self._sem = asyncio.Semaphore(config["max_ongoing_requests"])
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=max(1, config["max_ongoing_requests"]),
@@ -155,6 +158,9 @@ class ReplicaActor:
         """Apply a lightweight config change (user_config, max_ongoing_requests, ...)."""
         old = self._config
         self._config = config
+        if config.get("logging_config") != old.get("logging_config"):
+            configure_replica_logging(config.get("logging_config"), self._app,
+                                      self._deployment, self._replica_id)
         self._ensure_sampler()
         if config["max_ongoing_requests"] != old.get("max_ongoing_requests"):
             self._sem = asyncio.Semaphore(config["max_ongoing_requests"])

@@ -69,6 +69,10 @@ def run(target: Application, blocking: bool = False, name: str = DEFAULT_APP_NAM
     if route_prefix is not None and len(route_prefix) > 1 and route_prefix.endswith("/"):
         raise ValueError(f"route_prefix may not end with '/', got {route_prefix!r}.")
     specs, ingress = build_specs(target, name)
+    if logging_config is not None:
+        from ember.serve._logging import with_app_default
+
+        with_app_default(specs, logging_config)
     controller = _controller_or_none() or _start(None, None)
     return _deploy(controller, name, route_prefix, specs, ingress, blocking, timeout_s)
 

@@ -76,6 +76,11 @@ def _validate(options: dict[str, Any]) -> dict[str, Any]:
         v = out.get(key, _UNSET)
         if v is not _UNSET and (isinstance(v, bool) or not isinstance(v, int | float) or v < 0):
             raise ValueError(f"{key} must be a number >= 0, got {v!r}.")
+    logging_config = out.get("logging_config", _UNSET)
+    if logging_config is not _UNSET:
+        from ember.serve._logging import normalize
+
+        out["logging_config"] = normalize(logging_config)
     actors = out.get("deployment_actors", _UNSET)
     if actors not in (_UNSET, None):
         from ember.serve._deployment_actors import normalize

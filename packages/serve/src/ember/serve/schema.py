@@ -139,6 +139,39 @@ class ReplicaRank(BaseModel):
 # -- the config file ----------------------------------------------------------------------
 
 
+class LoggingConfig(BaseModel):
+    """How a deployment's replicas log on the "ray.serve" logger (Ray's LoggingConfig):
+    `encoding` TEXT or JSON, `log_level`, `logs_dir` (a file per replica there as well as
+    stderr), `additional_log_standard_attrs` (LogRecord attributes added to JSON lines).
+    `enable_access_log` is accepted for Ray's sake: ember's replicas write no per-request
+    access lines to turn off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    encoding: str = "TEXT"
+    log_level: int | str = "INFO"
+    logs_dir: str | None = None
+    enable_access_log: bool = True
+    additional_log_standard_attrs: list[str] = Field(default_factory=list)
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str) -> str:
+        if str(v).upper() not in ("TEXT", "JSON"):
+            raise ValueError(f"Got '{v}' for encoding. Encoding must be one of TEXT, JSON.")
+        return str(v).upper()
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: int | str) -> int | str:
+        import logging
+
+        if isinstance(v, str) and v.upper() not in logging.getLevelNamesMapping():
+            raise ValueError(f'Got "{v}" for log_level. log_level must be one of '
+                             f"{list(logging.getLevelNamesMapping())}.")
+        return v.upper() if isinstance(v, str) else v
+
+
 class DeploymentSchema(BaseModel):
     """Overrides for one deployment of an application, by name."""
 
