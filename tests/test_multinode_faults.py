@@ -159,6 +159,29 @@ def test_actor_restarts_on_another_node_when_its_node_dies():
         cluster.shutdown()
 
 
+def test_a_call_its_dead_node_refused_waits_for_the_restart():
+    """A call sent after the actor's node died, before the death is known, is not failed:
+    with max_task_retries it runs on the restarted actor."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        worker = cluster.add_node(num_cpus=1)
+        cluster.connect()
+
+        @ember.remote(max_restarts=-1, max_task_retries=-1)
+        class Where:
+            def node(self):
+                return ember.get_runtime_context().get_node_id()
+
+        strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
+        a = Where.options(scheduling_strategy=strategy).remote()
+        assert ember.get(a.node.remote()) == worker.node_id
+        cluster.remove_node(worker, allow_graceful=False)
+        refs = [a.node.remote() for _ in range(3)]  # the node is not known dead yet
+        assert ember.get(refs, timeout=60) == [cluster.head_node.node_id] * 3
+    finally:
+        cluster.shutdown()
+
+
 @pytest.mark.parametrize("retries", [1, 0])
 def test_a_result_lost_with_its_node_is_rebuilt_or_reported(retries):
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})

@@ -44,6 +44,9 @@ _PIPELINE = 16
 _PULL_TRIES = 30
 # How long calls may wait for an actor that its owner is still sending to this node.
 _EARLY_CALL_WAIT = 10.0
+# How long a call its actor's node did not answer waits for that node to be declared dead
+# (the control store's default is 10 s) before it fails as any unsent call does.
+_UNREACHABLE_GRACE_S = 30.0
 
 
 class Peer:
@@ -335,6 +338,22 @@ class RemoteNodes:
         if task.actor is not None and task.actor.proxy:
             self.directory.proxy_call_failed(task, why)
             return
+        node_id = task.remote_node
+        if task.actor is not None and "UNAVAILABLE" in why and node_id in self.peers:
+            # The actor's node does not answer: most likely it died and its death is not
+            # known here yet. The call stays in flight, so the node's death requeues it
+            # with the actor's restart (as max_task_retries allows); should the node turn
+            # out alive, the call fails after the grace period as any unsent call does.
+            def give_up() -> None:
+                if task.remote_node == node_id and node_id in self.peers and \
+                        task.task_id in self.forwarded:
+                    self._fail_remote_call(task, why)
+
+            self.node.add_timer(_UNREACHABLE_GRACE_S, give_up)
+            return
+        self._fail_remote_call(task, why)
+
+    def _fail_remote_call(self, task: Any, why: str) -> None:
         self.forwarded.pop(task.task_id, None)
         if task.actor is not None:
             task.actor.inflight.pop(task.task_id, None)
