@@ -60,3 +60,25 @@ def test_status_lists_pending_demand_per_shape(cluster):
     remove_placement_group(pg)  # its actors go with it, and the CPU is free again
     assert ember.get([waiting, half], timeout=60) == [1, 1]
     wait_until(lambda: "Demands:\n (no resource demands)" in _status(), "no demand left")
+
+
+def test_status_of_an_embedded_cluster_lists_its_demand(monkeypatch, tmp_path, shutdown_after):
+    monkeypatch.setenv("EMBER_TMPDIR", str(tmp_path))  # its record, found by `ember status`
+    ember.init(num_cpus=1)
+
+    @ember.remote(num_cpus=1)
+    class Holder:
+        def ready(self) -> bool:
+            return True
+
+    holder = Holder.remote()
+    assert ember.get(holder.ready.remote(), timeout=60)
+    _queued = [Holder.remote() for _ in range(2)]  # no CPU left for them
+    seen: list[str] = []
+
+    def demand_shown() -> bool:
+        seen.append(_status())
+        return "{'CPU': 1.0}: 2+ pending tasks/actors\n" in seen[-1]
+
+    wait_until(demand_shown, "the demand line")
+    assert "Embedded cluster of process" in seen[-1] and "CPU: 1 / 1" in seen[-1]

@@ -226,7 +226,9 @@ def _alive(pid: int) -> bool:
 
 
 def status(args: object) -> int:
-    info = _running()
+    info = _running(include_embedded=True)
+    if info is not None and info.get("embedded"):
+        return _embedded_status(info)
     if info is None:
         print("No cluster is running on this machine (start one with `ember start --head`).")
         return 1
@@ -263,23 +265,52 @@ def status(args: object) -> int:
         shape = ", ".join(str(dict(b.resources)) for b in g.bundles)
         print(f"  placement group {g.name or g.pg_id} ({g.strategy}, {g.state}): {shape}")
     client.close()
-    _print_demands(merge_demands([demands_of(n) for n in alive]), waiting)
+    _print_demands(merge_demands([demands_of(n) for n in alive]),
+                   [(g.strategy, [dict(b.resources) for b in g.bundles]) for g in waiting])
     return 0
 
 
-def _print_demands(demands: list, waiting_groups: list) -> None:
+def _embedded_status(info: dict) -> int:
+    """`ember status` of a program's embedded cluster (`ember.init()`): asked of its
+    node, which the session's token lets this process attach to."""
+    from ember._cluster.connect import connect
+
+    client = connect("auto", None)
+    try:
+        total = client.call("cluster_info", "resources")
+        available = client.call("cluster_info", "available")
+        demands = client.call("cluster_info", "demands")
+        groups = client.call("state_page", "placement_groups", [], 0, 1 << 30)["rows"]
+    finally:
+        client.close()
+    print(f"Embedded cluster of process {info['head_pid']} (ember.init()): 1 node(s) alive")
+    if info.get("dashboard_url"):
+        print(f"Dashboard: {info['dashboard_url']}")
+    print("Resources (used / total):")
+    for k in sorted(total):
+        scale = 1 / 2**30 if k == "memory" else 1
+        unit = " GiB" if k == "memory" else ""
+        used = total[k] - available.get(k, 0.0)
+        print(f"  {k}: {used * scale:g}{unit} / {total[k] * scale:g}{unit}")
+    waiting = [(g["strategy"], list(g["bundles"].values())) for g in groups
+               if g["state"] in ("PENDING", "RESCHEDULING")]
+    _print_demands(demands, waiting)
+    return 0
+
+
+def _print_demands(demands: list, waiting_groups: list[tuple[str, list[dict]]]) -> None:
     """Ray's "Demands:" section: per resource shape, the tasks and actors waiting for it,
     then the placement groups waiting to be placed."""
     from ember._core.node.demands import format_demands
 
     lines = format_demands(demands)
     groups: dict[str, int] = {}
-    for g in waiting_groups:
+    for strategy, bundles in waiting_groups:
         shapes: dict[str, int] = {}
-        for b in g.bundles:
-            key = str({k: float(v) for k, v in sorted(b.resources.items())})
+        for b in bundles:
+            key = str({k: float(v) for k, v in sorted(b.items())})
             shapes[key] = shapes.get(key, 0) + 1
-        pg = ", ".join(f"{k} * {n}" for k, n in shapes.items()) + f" ({g.strategy})"
+        pg = ", ".join(f"{k} * {n}" for k, n in shapes.items()) + f" ({strategy})"
         groups[pg] = groups.get(pg, 0) + 1
     lines += [f" {pg}: {n}+ pending placement groups" for pg, n in groups.items()]
     print("Demands:")

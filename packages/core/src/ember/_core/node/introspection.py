@@ -66,6 +66,10 @@ class Introspection:
                  "Resources": dict(p.totals),
                  "Labels": {k: v for k, v in p.labels.items() if k != "transfer"}}
                 for p in self.node.remote.peers.values()]
+        if what == "demands":  # what waits for resources here, per shape (ember status)
+            from ember._core.node.demands import pending_demands
+
+            return pending_demands(self.node)
         raise ValueError(f"unknown cluster info {what!r}")
 
     def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
