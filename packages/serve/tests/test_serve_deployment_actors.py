@@ -95,3 +95,23 @@ def test_a_dead_scoped_actor_is_started_again(serve_url, cleanup_apps, wait):
 
     # The controller starts a new counter (from 0 again) under the same name.
     assert wait(fresh_count, timeout=30, what="a call on the new scoped actor") == 1
+
+
+@ember.remote(runtime_env={"env_vars": {"SCOPED_FLAG": "on"}})
+class EnvReader:
+    def get(self) -> str | None:
+        import os
+
+        return os.environ.get("SCOPED_FLAG")
+
+
+@serve.deployment(ray_actor_options={"num_cpus": 0}, deployment_actors=[
+    DeploymentActorConfig(name="env", actor_class=EnvReader, actor_options={"num_cpus": 0})])
+class AsksEnv:
+    async def __call__(self) -> str | None:
+        return await serve.get_deployment_actor("env").get.remote()
+
+
+def test_the_remote_decorators_options_are_kept(serve_url, cleanup_apps):
+    h = serve.run(AsksEnv.bind(), name="envs", route_prefix=None)
+    assert h.remote().result(timeout_s=60) == "on"

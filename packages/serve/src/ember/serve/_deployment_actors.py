@@ -43,7 +43,7 @@ def normalize(configs: Any) -> list[dict]:
         cls = import_attr(c.actor_class) if isinstance(c.actor_class, str) else c.actor_class
         inner = getattr(cls, "_cls", cls)  # an @ember.remote class: its user class
         out.append({"name": c.name, "actor_options": dict(c.actor_options),
-                    "serialized": pickle_by_value(inner),
+                    "serialized": pickle_by_value(cls, module_of=inner),
                     "args": pickle_by_value((tuple(c.init_args), dict(c.init_kwargs)))})
     return out
 
@@ -79,8 +79,10 @@ class DeploymentActors:
             if s["name"] in self.handles:
                 continue
             cls = unpickle(s["serialized"])
+            if not hasattr(cls, "options"):  # a plain class (an @ember.remote one keeps
+                cls = ember.remote(cls)      # its decorator's options)
             args, kwargs = unpickle(s["args"])
-            handle = ember.remote(cls).options(
+            handle = cls.options(
                 name=actor_name(self.app_name, self.deployment, s["name"]),
                 namespace=SERVE_NAMESPACE, lifetime="detached", max_restarts=0,
                 **s["actor_options"]).remote(*args, **kwargs)

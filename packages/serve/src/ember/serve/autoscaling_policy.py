@@ -40,10 +40,11 @@ def import_attr(path: str) -> Any:
     return obj
 
 
-def pickle_by_value(obj: Any) -> str:
-    """`obj` cloudpickled with its module by value (base64), so that another process
-    needs no access to that module; ember's own objects go by reference."""
-    name = getattr(obj, "__module__", "") or ""
+def pickle_by_value(obj: Any, module_of: Any = None) -> str:
+    """`obj` cloudpickled with its module (or `module_of`'s) by value (base64), so that
+    another process needs no access to that module; ember's own objects go by
+    reference."""
+    name = getattr(module_of if module_of is not None else obj, "__module__", "") or ""
     by_value = name not in ("", "__main__") and not name.startswith("ember.")
     module = importlib.import_module(name) if by_value else None
     if module is not None:
