@@ -134,8 +134,8 @@ class TaskManager:
             self.enqueue(task)
             return
         task.state = QUEUED
-        self.enqueue(task)
-        self.dispatch()
+        if self.enqueue(task):
+            self.dispatch()
 
     def env_prepared(self, env_key: str) -> None:
         with self.node.lock:
@@ -149,7 +149,12 @@ class TaskManager:
                 self.actor_manager.fail_actors_for_env(env_key, err)
             self.node.on_resources_freed()
 
-    def enqueue(self, task: Task, front: bool = False) -> None:
+    def enqueue(self, task: Task, front: bool = False) -> bool:
+        """Queue a task; False if it queued behind a head that waits, else True.
+
+        After every dispatch each queue left waits at its head, so a task queued behind
+        others changes nothing dispatch could act on: its caller may skip dispatch.
+        """
         pg = task.spec.pg
         labels = task.spec.labels  # work that waits for a labelled node waits apart
         # One queue per scheduling class (function and resource shape), as in Ray, so that
@@ -162,8 +167,10 @@ class TaskManager:
             q = self.queues[key] = deque()
         if front:
             q.appendleft(task)
-        else:
-            q.append(task)
+            return True
+        q.append(task)
+        head = q[0]
+        return head is task or head.cancelled or head.state != QUEUED
 
     # -- dispatch ---------------------------------------------------------------------
 
