@@ -8,6 +8,8 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 import ember
 
 
@@ -102,3 +104,20 @@ def test_system_group_is_never_blocked(cluster):
     assert ember.get(p.ping.remote(), timeout=30) == "pong"
     assert time.monotonic() - start < 2.5
     assert ember.get(blocked) == "blocked"
+
+
+def test_a_group_of_zero_threads_fails_the_actor_not_the_caller(cluster, caplog):
+    """As in Ray: creating the actor does not raise; the error is shown, and the actor
+    never starts (its calls raise ActorDiedError saying why)."""
+
+    @ember.remote(concurrency_groups={"io": 0, "compute": 1})
+    class Empty:
+        def ping(self):
+            return "pong"
+
+    with caplog.at_level("ERROR", logger="ember"):
+        actor = Empty.remote()
+    assert "max_concurrency must be greater than 0" in caplog.text
+    with pytest.raises(ember.exceptions.ActorDiedError,
+                       match="max_concurrency must be greater than 0"):
+        ember.get(actor.ping.remote(), timeout=60)

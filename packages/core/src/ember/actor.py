@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import os
 from typing import Any
 
@@ -17,6 +18,8 @@ from ember._core.common.specs import ActorSpec, TaskSpec
 from ember._object_ref import ObjectRef
 from ember._remote_function import put_serialized_ref, submit_refs
 from ember.ids import ActorID
+
+_log = logging.getLogger("ember")
 
 __all__ = ["ActorClass", "ActorClassInheritanceException", "ActorHandle", "ActorMethod",
            "exit_actor", "method"]
@@ -145,8 +148,12 @@ class ActorClass:
             raise ValueError(f"max_concurrency must be an int >= 1, got {max_conc!r}.")
         groups = options.get("concurrency_groups") or {}
         if not isinstance(groups, dict) or not all(
-                isinstance(v, int) and v >= 1 for v in groups.values()):
+                isinstance(v, int) and not isinstance(v, bool) for v in groups.values()):
             raise ValueError("concurrency_groups must map group names to ints >= 1.")
+        empty = sorted(g for g, v in groups.items() if v < 1)
+        if empty:  # as in Ray: the call goes on, the actor never starts, the error is shown
+            _log.error("Actor %s cannot start: concurrency group(s) %s: max_concurrency "
+                       "must be greater than 0.", self._cls.__qualname__, ", ".join(empty))
         name = _options.text(options, "name")
         if name is not None and not name:
             raise ValueError("Actor name cannot be an empty string.")

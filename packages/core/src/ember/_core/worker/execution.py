@@ -348,6 +348,10 @@ class Runner:
             cls = self._function(spec)
             is_async = _has_async_methods(cls)
             groups = spec.concurrency_groups or {}
+            empty = sorted(g for g, n in groups.items() if n < 1)
+            if empty:
+                raise ValueError(f"Concurrency group(s) {', '.join(empty)}: "
+                                 "max_concurrency must be greater than 0.")
             max_conc = spec.max_concurrency or (1000 if is_async else 1)
             # Made before the instance (its constructor sees the default group's loop),
             # used only once it exists.
