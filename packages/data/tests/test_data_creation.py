@@ -70,7 +70,8 @@ def test_from_arrow_and_refs():
 
 def test_repr_shows_rows_and_schema_without_executing():
     assert repr(rd.range(5)) == "Dataset(num_rows=5, schema={id: int64})"
-    assert "MaterializedDataset(num_rows=2" in repr(rd.from_items([{"a": 1}, {"a": 2}]))
+    assert repr(rd.from_items([{"a": 1}, {"a": 2}], override_num_blocks=1)) == \
+        "MaterializedDataset(num_blocks=1, num_rows=2, schema={a: int64})"
 
 
 def test_from_blocks_keeps_each_block():

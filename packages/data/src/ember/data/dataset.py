@@ -205,7 +205,7 @@ class Dataset:
         args = _remote_args(num_cpus, num_gpus, memory, ray_remote_args)
         if expr is not None:
             pexpr = parse_expression(expr)
-            name = f"Filter({expr if isinstance(expr, str) else 'expr'})"
+            name = f"Filter({_expr_text(expr)})"
             return self._map(name, [FilterStage(name, expr=pexpr)], compute=compute,
                              concurrency=concurrency, filter_expr=pexpr, remote_args=args)
         udf = UDF(fn, fn_args, fn_kwargs, fn_constructor_args, fn_constructor_kwargs)
@@ -625,14 +625,10 @@ class Dataset:
         return builtins.sum(b.size_bytes() for b in self._bundles())
 
     def __repr__(self) -> str:
-        schema = _known_schema(self._plan)
-        rows = _known_rows(self._plan)
-        if schema is not None:
-            fields = ", ".join(f"{n}: {t}" for n, t in zip(Schema(schema).names,
-                                                           Schema(schema).types, strict=True))
-            return f"{type(self).__name__}(num_rows={rows if rows is not None else '?'}, " \
-                   f"schema={{{fields}}})"
-        return f"{type(self).__name__}(plan={self._plan!r})"
+        """Ray's text: the operators still to run over the data they start from."""
+        from ember.data._dataset_repr import dataset_repr
+
+        return dataset_repr(self, _known_rows, _known_schema)
 
     def __iter__(self) -> Any:
         raise TypeError("`Dataset` objects aren't iterable. To iterate records, call "
@@ -680,6 +676,14 @@ def _walk(op: LogicalOperator) -> list[LogicalOperator]:
     from ember.data._logical import walk
 
     return walk(op)
+
+
+def _expr_text(expr: Any) -> str:
+    """A filter expression as Ray names its operator: inline, cut at 60 characters."""
+    from ember.data.expressions import Expr
+
+    text = expr if isinstance(expr, str) else expr._text if isinstance(expr, Expr) else "expr"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _known_rows(op: LogicalOperator) -> int | None:

@@ -25,26 +25,50 @@ def _raw(value: Any) -> Any:
     return value._expr if isinstance(value, Expr) else value
 
 
-def _binary(fn: Callable[[Any, Any], Any], reverse: bool = False) -> Callable:
+_MAX_LITERAL_TEXT = 20  # Ray's inline display cuts longer literals
+
+
+def _literal_text(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _MAX_LITERAL_TEXT else text[:_MAX_LITERAL_TEXT - 3] + "..."
+
+
+def _operand_text(value: Any) -> str:
+    """How an operand shows inside a binary expression (Ray's inline display): a binary
+    expression in parentheses, a plain value as its repr."""
+    if not isinstance(value, Expr):
+        return _literal_text(value)
+    return f"({value._text})" if value._binary else value._text
+
+
+def _binary_text(left: Any, symbol: str, right: Any) -> str:
+    return f"{_operand_text(left)} {symbol} {_operand_text(right)}"
+
+
+def _binary(fn: Callable[[Any, Any], Any], symbol: str, reverse: bool = False) -> Callable:
     def method(self: Expr, other: Any) -> Expr:
         a, b = (_raw(other), self._expr) if reverse else (self._expr, _raw(other))
         if not isinstance(a, pc.Expression):
             a = pc.scalar(a)
         udfs = self._udfs + (other._udfs if isinstance(other, Expr) else ())
-        return Expr(fn(a, b), udfs=udfs)
+        text = _binary_text(other, symbol, self) if reverse else \
+            _binary_text(self, symbol, other)
+        return Expr(fn(a, b), udfs=udfs, text=text, binary=True)
 
     return method
 
 
 def _add(reverse: bool = False) -> Callable:
     """`+`; with a Python string on the other side it concatenates, as in Ray."""
-    plain = _binary(lambda a, b: pc.add(a, b), reverse)
+    plain = _binary(lambda a, b: pc.add(a, b), "+", reverse)
 
     def method(self: Expr, other: Any) -> Expr:
         if isinstance(other, str):
             a, b = (pc.scalar(other), self._expr) if reverse else (self._expr,
                                                                     pc.scalar(other))
-            return self._then(pc.binary_join_element_wise(a, b, ""))
+            text = _binary_text(other, "+", self) if reverse else \
+                _binary_text(self, "+", other)
+            return self._then(pc.binary_join_element_wise(a, b, ""), text=text, binary=True)
         return plain(self, other)
 
     return method
@@ -52,7 +76,7 @@ def _add(reverse: bool = False) -> Callable:
 
 def _unary(kernel: str) -> Callable[[Expr], Expr]:
     def method(self: Expr) -> Expr:
-        return self._then(getattr(pc, kernel)(self._expr))
+        return self._then(getattr(pc, kernel)(self._expr), text=self._call_text(kernel))
 
     method.__doc__ = f"pyarrow's `{kernel}` of this expression."
     return method
@@ -61,46 +85,60 @@ def _unary(kernel: str) -> Callable[[Expr], Expr]:
 class Expr:
     """A column expression (Ray Data's `Expr`)."""
 
-    __slots__ = ("_expr", "_name", "_udfs")
+    __slots__ = ("_binary", "_expr", "_name", "_text", "_udfs")
 
     def __init__(self, expr: pc.Expression, name: str | None = None,
-                 udfs: tuple[_UDFCall, ...] = ()) -> None:
+                 udfs: tuple[_UDFCall, ...] = (), text: str | None = None,
+                 binary: bool = False) -> None:
         self._expr = expr
         self._name = name
         self._udfs = udfs  # the UDF calls whose result columns the expression reads
+        # Ray's one-line display (`(col('a') > 1) & (col('b') == 'x')`), shown in plans.
+        self._text = text if text is not None else str(expr)
+        self._binary = binary
 
-    def _then(self, expr: pc.Expression, name: str | None = None) -> Expr:
-        return Expr(expr, name, self._udfs)
+    def _then(self, expr: pc.Expression, name: str | None = None, *, text: str,
+              binary: bool = False) -> Expr:
+        return Expr(expr, name, self._udfs, text, binary)
+
+    def _call_text(self, fn: str, *args: Any) -> str:
+        inner = ", ".join([self._text, *(_literal_text(a) for a in args)])
+        return f"{fn}({inner})"
+
+    def _suffix_text(self, suffix: str) -> str:
+        own = f"({self._text})" if self._binary else self._text
+        return f"{own}{suffix}"
 
     # Arithmetic, comparison and boolean operators build new expressions.
     __add__ = _add()
     __radd__ = _add(reverse=True)
-    __sub__ = _binary(lambda a, b: pc.subtract(a, b))
-    __rsub__ = _binary(lambda a, b: pc.subtract(a, b), reverse=True)
-    __mul__ = _binary(lambda a, b: pc.multiply(a, b))
-    __rmul__ = _binary(lambda a, b: pc.multiply(a, b), reverse=True)
-    __truediv__ = _binary(lambda a, b: pc.divide(a, b))
-    __rtruediv__ = _binary(lambda a, b: pc.divide(a, b), reverse=True)
-    __floordiv__ = _binary(lambda a, b: pc.floor(pc.divide(a, b)))
-    __mod__ = _binary(lambda a, b: pc.subtract(a, pc.multiply(pc.floor(pc.divide(a, b)), b)))
-    __pow__ = _binary(lambda a, b: pc.power(a, b))
-    __eq__ = _binary(lambda a, b: pc.equal(a, b))  # type: ignore[assignment]
-    __ne__ = _binary(lambda a, b: pc.not_equal(a, b))  # type: ignore[assignment]
-    __lt__ = _binary(lambda a, b: pc.less(a, b))
-    __le__ = _binary(lambda a, b: pc.less_equal(a, b))
-    __gt__ = _binary(lambda a, b: pc.greater(a, b))
-    __ge__ = _binary(lambda a, b: pc.greater_equal(a, b))
-    __and__ = _binary(lambda a, b: pc.and_kleene(a, b))
-    __rand__ = _binary(lambda a, b: pc.and_kleene(a, b), reverse=True)
-    __or__ = _binary(lambda a, b: pc.or_kleene(a, b))
-    __ror__ = _binary(lambda a, b: pc.or_kleene(a, b), reverse=True)
-    __xor__ = _binary(lambda a, b: pc.xor(a, b))
+    __sub__ = _binary(lambda a, b: pc.subtract(a, b), "-")
+    __rsub__ = _binary(lambda a, b: pc.subtract(a, b), "-", reverse=True)
+    __mul__ = _binary(lambda a, b: pc.multiply(a, b), "*")
+    __rmul__ = _binary(lambda a, b: pc.multiply(a, b), "*", reverse=True)
+    __truediv__ = _binary(lambda a, b: pc.divide(a, b), "/")
+    __rtruediv__ = _binary(lambda a, b: pc.divide(a, b), "/", reverse=True)
+    __floordiv__ = _binary(lambda a, b: pc.floor(pc.divide(a, b)), "//")
+    __mod__ = _binary(lambda a, b: pc.subtract(a, pc.multiply(pc.floor(pc.divide(a, b)), b)),
+                      "%")
+    __pow__ = _binary(lambda a, b: pc.power(a, b), "pow")
+    __eq__ = _binary(lambda a, b: pc.equal(a, b), "==")  # type: ignore[assignment]
+    __ne__ = _binary(lambda a, b: pc.not_equal(a, b), "!=")  # type: ignore[assignment]
+    __lt__ = _binary(lambda a, b: pc.less(a, b), "<")
+    __le__ = _binary(lambda a, b: pc.less_equal(a, b), "<=")
+    __gt__ = _binary(lambda a, b: pc.greater(a, b), ">")
+    __ge__ = _binary(lambda a, b: pc.greater_equal(a, b), ">=")
+    __and__ = _binary(lambda a, b: pc.and_kleene(a, b), "&")
+    __rand__ = _binary(lambda a, b: pc.and_kleene(a, b), "&", reverse=True)
+    __or__ = _binary(lambda a, b: pc.or_kleene(a, b), "|")
+    __ror__ = _binary(lambda a, b: pc.or_kleene(a, b), "|", reverse=True)
+    __xor__ = _binary(lambda a, b: pc.xor(a, b), "xor")
 
     def __invert__(self) -> Expr:
-        return self._then(pc.invert(self._expr))
+        return self._then(pc.invert(self._expr), text="~" + self._suffix_text(""))
 
     def __neg__(self) -> Expr:
-        return self._then(pc.negate(self._expr))
+        return self._then(pc.negate(self._expr), text=self._call_text("neg"))
 
     __hash__ = object.__hash__
 
@@ -126,37 +164,41 @@ class Expr:
 
     def is_null(self) -> Expr:
         """True where the value is null."""
-        return self._then(self._expr.is_null())
+        return self._then(self._expr.is_null(), text=self._suffix_text(".is_null()"))
 
     def is_not_null(self) -> Expr:
         """True where the value is not null."""
-        return self._then(self._expr.is_valid())
+        return self._then(self._expr.is_valid(), text=self._suffix_text(".is_not_null()"))
 
     def is_in(self, values: list | Expr) -> Expr:
         """True where the value is one of `values`."""
-        return self._then(self._expr.isin(_values(values)))
+        return self._then(self._expr.isin(_values(values)),
+                          text=_binary_text(self, "in", values), binary=True)
 
     def not_in(self, values: list | Expr) -> Expr:
         """True where the value is none of `values`."""
-        return self._then(pc.invert(self._expr.isin(_values(values))))
+        return self._then(pc.invert(self._expr.isin(_values(values))),
+                          text=_binary_text(self, "not in", values), binary=True)
 
     def cast(self, target: Any) -> Expr:
         """The value converted to `target` (a pyarrow type)."""
         return self._then(pc.cast(self._expr,
-                                  getattr(target, "to_arrow_dtype", lambda: target)()))
+                                  getattr(target, "to_arrow_dtype", lambda: target)()),
+                          text=self._call_text("cast", target))
 
     def round(self, ndigits: int = 0) -> Expr:
-        return self._then(pc.round(self._expr, ndigits))
+        return self._then(pc.round(self._expr, ndigits), text=self._call_text("round", ndigits))
 
     def log(self, base: float | None = None) -> Expr:
-        return self._then(pc.ln(self._expr) if base is None else pc.logb(self._expr, base))
+        return self._then(pc.ln(self._expr) if base is None else pc.logb(self._expr, base),
+                          text=self._call_text("log", *(() if base is None else (base,))))
 
     def power(self, exponent: Any) -> Expr:
         return self ** exponent
 
     def alias(self, name: str) -> Expr:
         """The same expression, output under `name`."""
-        return self._then(self._expr, name)
+        return self._then(self._expr, name, text=self._suffix_text(f".alias({name!r})"))
 
     @property
     def name(self) -> str | None:
@@ -187,12 +229,12 @@ def col(name: str) -> Expr:
     """The column `name`."""
     if not isinstance(name, str) or not name:
         raise TypeError(f"col() takes a column name, got {name!r}.")
-    return Expr(pc.field(name), name)
+    return Expr(pc.field(name), name, text=f"col({name!r})")
 
 
 def lit(value: Any) -> Expr:
     """A constant."""
-    return Expr(pc.scalar(value))
+    return Expr(pc.scalar(value), text=_literal_text(value))
 
 
 class _MonotonicallyIncreasingId(Expr):
@@ -201,7 +243,7 @@ class _MonotonicallyIncreasingId(Expr):
     __slots__ = ()
 
     def __init__(self) -> None:
-        super().__init__(None)
+        super().__init__(None, text="monotonically_increasing_id()")
 
     def structurally_equals(self, other: Any) -> bool:
         return False  # never equal, not even to itself: its values depend on the run
@@ -284,7 +326,10 @@ def _caller(fn: Callable, return_dtype: Any) -> Callable[..., Expr]:
         node = _UDFCall(fn, [_as_expr(a) for a in args],
                         {k: _as_expr(v) for k, v in kwargs.items()}, return_dtype)
         deps = tuple(u for a in (*node.args, *node.kwargs.values()) for u in a._udfs)
-        return Expr(pc.field(node.column), udfs=(*deps, node))
+        fn_name = getattr(fn, "__name__", type(fn).__name__)
+        texts = [a._text for a in node.args] + [f"{k}={v._text}" for k, v in node.kwargs.items()]
+        return Expr(pc.field(node.column), udfs=(*deps, node),
+                    text=f"{fn_name}({', '.join(texts)})")
 
     return call
 
