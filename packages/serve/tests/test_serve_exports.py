@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 
 import ember.serve as serve
 import ember.serve.mcp as serve_mcp
@@ -53,3 +54,24 @@ def test_status_without_a_cluster_starts_nothing():
         assert serve.status().applications == {}
         serve.shutdown()
         assert not ember.is_initialized()
+
+
+def test_a_program_that_ends_without_shutdown_leaves_no_pending_task_warning():
+    code = textwrap.dedent("""
+        import ember
+        from ember import serve
+
+        ember.init(num_cpus=1)
+
+        @serve.deployment(ray_actor_options={"num_cpus": 0})
+        def hello():
+            return "hi"
+
+        serve.start(http_options={"port": 0})
+        print(serve.run(hello.bind(), route_prefix=None).remote().result(timeout_s=60))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["hi"]
+    assert "Task was destroyed" not in out.stderr, out.stderr

@@ -9,6 +9,7 @@ requests, and reports queued requests for autoscaling. Nothing here blocks a cal
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 import uuid
 from collections.abc import Callable
@@ -187,6 +188,18 @@ def get_client() -> ServeClient:
             c.close()
         _client = ServeClient(job_id, get_controller())
         return _client
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Cancel the client's tasks before the interpreter goes (a program that ends
+    without serve.shutdown() would otherwise print "Task was destroyed but it is
+    pending")."""
+    c = _client
+    if c is not None and not c.closed:
+        c.close()
+        if c._thread is not threading.current_thread():
+            c._thread.join(timeout=2.0)
 
 
 def reset_client() -> None:
