@@ -3,6 +3,7 @@ persistence across a head restart, and token authentication."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import shutil
@@ -224,3 +225,26 @@ def test_generated_protobuf_modules_are_up_to_date(tmp_path):
     for fresh in (tmp_path / "ember" / "_cluster" / "protos").glob("*_pb2*"):
         assert fresh.read_text() == (committed / fresh.name).read_text(), (
             f"{fresh.name} is stale: run `uv run python -m ember._cluster.protos.generate`")
+
+
+def test_only_the_newest_dead_actor_rows_are_kept(monkeypatch):
+    monkeypatch.setenv("RAY_maximum_gcs_destroyed_actor_cached_count", "2")
+    from ember._core.node.cluster_port import ActorRow
+
+    server = GcsServer(TOKEN).start()
+    client = GcsClient(server.address, TOKEN)
+    try:
+        rows = [ActorRow(actor_id=bytes([i]) * 16, name="", namespace="", class_name="A",
+                         state="ALIVE", owner_node="n1", data=b"") for i in range(4)]
+        for row in rows:
+            client.register_actor(row)
+        for row in rows[:3]:
+            client.update_actor(dataclasses.replace(row, state="DEAD"))
+        kept = {a.actor_id: a.state for a in client.actors()}
+        assert kept == {rows[1].actor_id: "DEAD", rows[2].actor_id: "DEAD",
+                        rows[3].actor_id: "ALIVE"}
+        dropped = client.get_actor(rows[0].actor_id)  # callers still learn it is dead
+        assert dropped is not None and dropped.state == "DEAD"
+    finally:
+        client.close()
+        server.stop()

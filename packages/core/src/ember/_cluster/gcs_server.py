@@ -20,6 +20,7 @@ from ember._cluster import auth
 from ember._cluster.protos import gcs_pb2 as pb
 from ember._cluster.protos import gcs_pb2_grpc as pb_grpc
 from ember._cluster.storage import Storage, open_storage
+from ember._core.common import limits
 
 CHANNELS = ("NODE", "ACTOR", "JOB", "PG", "KV")
 
@@ -54,6 +55,13 @@ class ControlStore(pb_grpc.ControlStoreServicer):
         self.actors = _Table(storage, "actor", pb.Actor)
         self.jobs = _Table(storage, "job", pb.Job)
         self.pgs = _Table(storage, "pg", pb.PlacementGroup)
+        # Dead actors' rows are kept newest first up to a cap, as Ray's GCS keeps them;
+        # an evicted actor's id is remembered so that a lookup still learns it is dead.
+        self.dead_kept = limits.dead_actors_kept()
+        self._dead: dict[bytes, None] = {k: None for k, a in self.actors.rows.items()
+                                         if a.state == "DEAD"}
+        self._evicted: set[bytes] = set()
+        self._evict_dead()
         self.subscribers: list[tuple[set[str], queue.Queue]] = []
         now = time.time()
         for node in self.nodes.rows.values():
@@ -159,8 +167,7 @@ class ControlStore(pb_grpc.ControlStoreServicer):
                     else "DEAD"
             else:
                 continue
-            self.actors.put(actor.actor_id, actor)
-            self.publish("ACTOR", actor.actor_id.hex(), actor)
+            self._put_actor(actor)
 
     def _watch_heartbeats(self) -> None:
         while not self._stop.wait(self.period / 2):
@@ -184,8 +191,7 @@ class ControlStore(pb_grpc.ControlStoreServicer):
                     context.abort(grpc.StatusCode.ALREADY_EXISTS,
                                   f"An actor named {actor.name!r} already exists in "
                                   f"namespace {actor.namespace!r}.")
-            self.actors.put(actor.actor_id, actor)
-            self.publish("ACTOR", actor.actor_id.hex(), actor)
+            self._put_actor(actor)
         return pb.RegisterActorReply(actor=actor, existed=False)
 
     def _named(self, name: str, namespace: str) -> Any:
@@ -196,9 +202,26 @@ class ControlStore(pb_grpc.ControlStoreServicer):
 
     def UpdateActor(self, request: Any, context: Any) -> Any:
         with self.lock:
-            self.actors.put(request.actor.actor_id, request.actor)
-            self.publish("ACTOR", request.actor.actor_id.hex(), request.actor)
+            self._put_actor(request.actor)
         return pb.UpdateActorReply()
+
+    def _put_actor(self, actor: Any) -> None:
+        """Store and publish an actor's row (under the lock), then drop the oldest dead
+        rows past the cap."""
+        self.actors.put(actor.actor_id, actor)
+        self.publish("ACTOR", actor.actor_id.hex(), actor)
+        if actor.state == "DEAD":
+            self._dead[actor.actor_id] = None
+            self._evict_dead()
+        else:
+            self._dead.pop(actor.actor_id, None)
+
+    def _evict_dead(self) -> None:
+        while len(self._dead) > self.dead_kept:
+            oldest = next(iter(self._dead))
+            del self._dead[oldest]
+            self.actors.delete(oldest)
+            self._evicted.add(oldest)
 
     def GetNamedActor(self, request: Any, context: Any) -> Any:
         with self.lock:
@@ -209,6 +232,10 @@ class ControlStore(pb_grpc.ControlStoreServicer):
     def GetActor(self, request: Any, context: Any) -> Any:
         with self.lock:
             a = self.actors.rows.get(request.actor_id)
+            if a is None and request.actor_id in self._evicted:
+                a = pb.Actor(actor_id=request.actor_id, state="DEAD",
+                             death_cause="The actor died (its record was dropped: "
+                                         "RAY_maximum_gcs_destroyed_actor_cached_count).")
         return pb.GetNamedActorReply(actor=a, found=True) if a is not None \
             else pb.GetNamedActorReply(found=False)
 

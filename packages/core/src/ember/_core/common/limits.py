@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
-__all__ = ["grpc_max_message_bytes", "handshake_timeout_s", "max_frame_bytes"]
+__all__ = ["dead_actors_kept", "grpc_max_message_bytes", "handshake_timeout_s",
+           "max_frame_bytes"]
 
 
 def _env_number(name: str, default: float, kind: type = int) -> float:
@@ -46,3 +47,16 @@ def handshake_timeout_s() -> float:
     """Seconds a connecting peer has to complete the token handshake
     (EMBER_HANDSHAKE_TIMEOUT_S, default 5)."""
     return float(_env_number("EMBER_HANDSHAKE_TIMEOUT_S", 5.0, float))
+
+
+def dead_actors_kept() -> int:
+    """How many dead actors the actor records keep, newest first: the state API lists
+    them and the control store holds their rows (Ray's
+    RAY_maximum_gcs_destroyed_actor_cached_count, default 100000). Read when a node or
+    control store starts, so a program may set it before `init()`."""
+    raw = os.environ.get("RAY_maximum_gcs_destroyed_actor_cached_count", "")
+    try:
+        return max(0, int(raw)) if raw else 100_000
+    except ValueError:
+        raise ValueError(f"RAY_maximum_gcs_destroyed_actor_cached_count={raw!r} is not an "
+                         "int; unset it or give a count (default 100000).") from None

@@ -8,11 +8,10 @@ pool (max_concurrency) or on an event loop (async actors).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ember._core.common import ids, messages, serialization
+from ember._core.common import ids, limits, messages, serialization
 from ember._core.common.constants import STREAMING
 from ember._core.common.specs import ActorSpec, TaskSpec
 from ember._core.node.records import (
@@ -49,17 +48,6 @@ if TYPE_CHECKING:
 HANDLE_SUFFIX = ids.HANDLE_SUFFIX
 _log = logging.getLogger("ember")
 handle_id = ids.handle_id
-# Dead actors the state API lists, newest kept (Ray's variable; its default).
-_DEAD_LISTED_ENV = "RAY_maximum_gcs_destroyed_actor_cached_count"
-_DEAD_LISTED_DEFAULT = 100_000
-
-
-def _dead_listed_cap() -> int:
-    try:
-        return max(0, int(os.environ.get(_DEAD_LISTED_ENV, _DEAD_LISTED_DEFAULT)))
-    except ValueError:
-        return _DEAD_LISTED_DEFAULT
-
 
 class ActorManager:
     def __init__(self, node: NodeManager) -> None:
@@ -70,7 +58,7 @@ class ActorManager:
         # The dead actors list_actors shows, oldest first: at most `dead_listed_cap`, as
         # Ray's actor table keeps the newest destroyed actors only.
         self.dead_listed: dict[bytes, None] = {}
-        self.dead_listed_cap = _dead_listed_cap()
+        self.dead_listed_cap = limits.dead_actors_kept()
 
     def connect(
         self,
