@@ -124,7 +124,7 @@ def test_replica_id_is_typed(serve_url, cleanup_apps):
 
 
 class SleepyRouter(RequestRouter):
-    """Awaits something that suspends: routing falls back to power of two choices."""
+    """Awaits before deciding: the request waits for the decision, which then holds."""
 
     async def choose_replicas(self, candidate_replicas, pending_request=None):
         import asyncio
@@ -133,9 +133,27 @@ class SleepyRouter(RequestRouter):
         return [candidate_replicas[:1]]
 
 
-def test_a_router_that_suspends_still_serves(serve_url, cleanup_apps):
+def test_a_router_that_awaits_still_decides(serve_url, cleanup_apps):
     app = WhoAmI.options(num_replicas=2, request_router_config=RequestRouterConfig(
         request_router_class=SleepyRouter))
     h = serve.run(app.bind(), name="sleepy", route_prefix=None)
-    served = [h.remote().result(timeout_s=30) for _ in range(6)]
-    assert all(len(s) == 8 for s in served)
+    served = [h.remote().result(timeout_s=30) for _ in range(8)]
+    assert len(set(served)) == 1  # its choice (the first candidate), not two choices
+    many = [h.remote() for _ in range(8)]  # concurrent: each waits for its decision
+    assert {r.result(timeout_s=30) for r in many} == set(served)
+
+
+@serve.deployment(num_replicas=2, ray_actor_options={"num_cpus": 0})
+class WhoAmIHttp:
+    def __call__(self, request) -> str:
+        return _get_internal_replica_context().replica_id.unique_id
+
+
+def test_an_awaiting_router_decides_http_requests_too(serve_url, cleanup_apps):
+    import httpx
+
+    app = WhoAmIHttp.options(request_router_config=RequestRouterConfig(
+        request_router_class=SleepyRouter))
+    serve.run(app.bind(), name="sleepy_http", route_prefix="/sleepy")
+    served = {httpx.get(f"{serve_url}/sleepy", timeout=30).text for _ in range(8)}
+    assert len(served) == 1

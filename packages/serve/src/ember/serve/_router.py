@@ -22,6 +22,10 @@ from typing import Any
 
 from ember.serve.exceptions import BackPressureError, DeploymentUnavailableError
 
+# What a RequestRouter's `choose` returns while its decision is still being made (the
+# request waits in the queue; the router drains the queue once it has decided).
+WAIT: Any = object()
+
 # Which replica method serves each kind of request.
 METHOD_FOR_KIND = {
     "call": "handle_request",
@@ -93,8 +97,8 @@ class RequestRouter:
         """`request` was sent to `info` (its ObjectRef or generator is `result`)."""
 
 
-def _load_request_router(spec: dict | None,
-                         deployment_id: tuple[str, str] = ("", "")) -> RequestRouter | None:
+def _load_request_router(spec: dict | None, deployment_id: tuple[str, str] = ("", ""),
+                         router: Any = None) -> RequestRouter | None:
     if not spec:
         return None
     from ember.serve.autoscaling_policy import import_attr, unpickle
@@ -108,7 +112,7 @@ def _load_request_router(spec: dict | None,
         if isinstance(obj, type) and issubclass(obj, RayStyle):
             from ember.serve._router_adapter import RayStyleRouter
 
-            return RayStyleRouter(obj, kwargs, deployment_id)
+            return RayStyleRouter(obj, kwargs, deployment_id, router)
         return obj(**kwargs)
     except Exception:  # noqa: BLE001 - route by power of two rather than not at all
         import traceback
@@ -160,7 +164,7 @@ class Router:
                 spec = value.get("request_router")
                 if spec != self._policy_spec:
                     self._policy_spec = spec
-                    self._policy = _load_request_router(spec, self.deployment_id)
+                    self._policy = _load_request_router(spec, self.deployment_id, self)
                 if self._policy is not None:
                     self._policy.on_replicas_changed(set(new))
                     self._policy.set_replicas(list(new.values()))
@@ -302,6 +306,8 @@ class Router:
             free = [r for r in reps.values() if inflight[r.replica_id] < r.max_ongoing]
             if self._policy is not None and free:
                 chosen = self._policy.choose(free, inflight, req)
+                if chosen is WAIT:
+                    return None
             if chosen is None:
                 chosen = _two_choices(free, inflight)
         if chosen is not None:

@@ -1,15 +1,20 @@
 """Runs a router written against Ray's API (`request_router.RequestRouter`) behind the
-Router's synchronous `choose` hook."""
+Router's synchronous `choose` hook.
+
+`choose_replicas` is first driven right away; most routers decide without suspending and
+their answer is used at once. One that awaits (an actor call, a sleep) is run again as a
+task on the client's event loop while the request waits in the Router's queue; once it
+has decided, the Router drains its queue and the decision is used."""
 
 from __future__ import annotations
 
+import asyncio
 import traceback
-import warnings
 from typing import Any
 
 from ember.serve._ids import DeploymentID, ReplicaID
+from ember.serve._router import WAIT, ReplicaInfo
 from ember.serve._router import PendingRequest as _Pending
-from ember.serve._router import ReplicaInfo
 from ember.serve._router import RequestRouter as _Hook
 from ember.serve.request_router import (
     PendingRequest,
@@ -35,14 +40,17 @@ class RayStyleRouter(_Hook):
     """Calls the user's `choose_replicas` for each request and picks from its ranks."""
 
     def __init__(self, cls: type[RequestRouter], kwargs: dict,
-                 deployment_id: tuple[str, str]) -> None:
+                 deployment_id: tuple[str, str], router: Any = None) -> None:
         self.deployment_id = DeploymentID(deployment_id[1], deployment_id[0])
         user = cls(self.deployment_id, _node_id())
         user.initialize_state(**kwargs)
         self.user = user
         self._wrappers: dict[str, RunningReplica] = {}
         self._pending: dict[int, PendingRequest] = {}
-        self._warned = False
+        self._router = router  # the Router to drain once an awaited decision is made
+        # id(request) -> (request, ranks or None) once decided, or (request, WAIT) while
+        # the decision runs on the loop.
+        self._decisions: dict[int, tuple[_Pending, Any]] = {}
 
     def _wrap(self, info: ReplicaInfo) -> RunningReplica:
         w = self._wrappers.get(info.replica_id)
@@ -69,32 +77,56 @@ class RayStyleRouter(_Hook):
             multiplexed_model_id=request.model_id, call_method=str(meta.get("method", "__call__")),
             is_streaming=request.kind == "stream", is_http_request=request.kind == "http",
             session_id=request.session_id))
+        key = id(request)
+        known = self._decisions.get(key)
+        if known is not None and known[0] is request:
+            if known[1] is WAIT:
+                return WAIT
+            del self._decisions[key]
+            return self._pick(known[1], candidates, inflight, request, pending)
         coro = self.user.choose_replicas(wrapped, pending)
         try:
             coro.send(None)
         except StopIteration as done:
-            ranks = done.value
+            return self._pick(done.value, candidates, inflight, request, pending)
         except RuntimeError as e:
             if "event loop" not in str(e):
                 traceback.print_exc()
-            else:  # awaited asyncio off a loop: it would have suspended
-                self._warn_suspends()
-            return None
+                return None
         except Exception:  # noqa: BLE001 - a failing router: power of two instead
             traceback.print_exc()
             return None
         else:
-            coro.close()  # it waited on something: power of two decides this one
-            self._warn_suspends()
+            coro.close()
+        # It awaits something: decide on the client's loop while the request waits.
+        if self._router is None:
             return None
-        return self._pick(ranks, candidates, inflight, request, pending)
+        self._decisions[key] = (request, WAIT)
+        self._router._schedule(lambda: self._decide(key, request, wrapped, pending))
+        return WAIT
 
-    def _warn_suspends(self) -> None:
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"{type(self.user).__name__}.choose_replicas awaited something "
-                          "that suspends; its requests go by power of two choices "
-                          "(see ember.serve.request_router).", RuntimeWarning, stacklevel=3)
+    def _decide(self, key: int, request: _Pending, wrapped: list[RunningReplica],
+                pending: PendingRequest) -> None:
+        """On the client's loop: run choose_replicas to its end, then drain."""
+        task = asyncio.get_running_loop().create_task(
+            self.user.choose_replicas(wrapped, pending))
+
+        def done(t: asyncio.Task) -> None:
+            ranks = None
+            if t.cancelled():
+                pass
+            elif t.exception() is not None:
+                traceback.print_exception(t.exception())
+            else:
+                ranks = t.result()
+            for k, (req, _) in list(self._decisions.items()):
+                if req.future.done():  # cancelled while its decision was made
+                    del self._decisions[k]
+            if not request.future.done():
+                self._decisions[key] = (request, ranks)
+            self._router.drain()
+
+        task.add_done_callback(done)
 
     def _pick(self, ranks: Any, candidates: list[ReplicaInfo], inflight: dict[str, int],
               request: _Pending, pending: PendingRequest) -> ReplicaInfo | None:

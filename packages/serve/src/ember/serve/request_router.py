@@ -12,9 +12,9 @@ it is built in every process that routes to the deployment and `initialize_state
 The mixins rank replicas the way Ray's do: `LocalityMixin` puts replicas on this node
 first, `MultiplexMixin` puts replicas holding the request's multiplexed model first,
 then those holding the fewest models; `FIFOMixin` is a marker (requests that wait are
-always served oldest first). A `choose_replicas` that awaits must not wait on I/O: it
-is driven to completion on the routing path, and one that suspends is routed by power
-of two choices instead.
+always served oldest first). A `choose_replicas` that decides without suspending is
+used at once; one that awaits (an actor call, a sleep) runs on the process's Serve event
+loop while its request waits in the handle's queue, and its decision holds.
 """
 
 from __future__ import annotations
