@@ -164,6 +164,11 @@ def _env(workdir: Path, extra: dict[str, str]) -> dict:
     env["RAY_COMPAT_MODULES"] = json.dumps(extra)
     env.pop("RAY_ADDRESS", None)
     env.pop("EMBER_ADDRESS", None)
+    # A session root per file: init("auto") in a test finds that file's cluster, never
+    # another program's on the same machine.
+    root = workdir / "ember-tmp"
+    root.mkdir(mode=0o700, exist_ok=True)
+    env["EMBER_TMPDIR"] = str(root)
     return env
 
 
