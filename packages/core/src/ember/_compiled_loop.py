@@ -103,6 +103,22 @@ def start(instance: Any, plan: ActorPlan) -> int:
     return os.getpid()
 
 
+def _positions(task: TaskPlan) -> tuple[int, ...] | None:
+    """A task's arguments as positions (see `_Loop.simple`), or None if any is a
+    constant, a part of the input or a keyword argument."""
+    if task.kwargs:
+        return None
+    out = []
+    for src in task.args:
+        if src.kind == "input" and src.key is None:
+            out.append(-1)
+        elif src.kind == "task":
+            out.append(src.task)
+        else:
+            return None
+    return tuple(out)
+
+
 def _pidfd(pid: int) -> int | None:
     try:
         return os.pidfd_open(pid)
@@ -129,6 +145,10 @@ class _Loop:
             self.close()
             raise
         self.aloop: Any = None
+        # Per task: its arguments as positions (-1: the whole input; n >= 0: task n's
+        # result) when that is all they are (the common case, read without the general
+        # path), else None.
+        self.simple: list[tuple[int, ...] | None] = [_positions(t) for t in plan.tasks]
 
     def run(self) -> None:
         try:
@@ -158,22 +178,43 @@ class _Loop:
         inp: list[Any] = []
         if self.input is not None:  # also what starts an execution of constant-only calls
             inp.append(pickle.loads(self.input.read()[1]))
-        for task, method, writers in zip(self.plan.tasks, self.methods, self.writers,
-                                         strict=True):
-            try:
-                args, kwargs, failed = self._args(task, results, inp)
-            except (ChannelClosed, PeerDied):
-                raise
-            except Exception as e:  # noqa: BLE001 - e.g. inp[3] with two inputs
-                args, kwargs, failed = [], {}, self._error(task, e)
-            if failed is not None:  # an upstream task raised: pass its error on
-                out = (ERROR, failed)
+        for task, method, writers, simple in zip(self.plan.tasks, self.methods,
+                                                 self.writers, self.simple, strict=True):
+            failed: bytes | None = None
+            kwargs: dict = {}
+            if simple is not None:
+                args = []
+                for src in simple:
+                    if src < 0:
+                        args.append(inp[0])
+                        continue
+                    got = results.get(src)
+                    if got is None:
+                        got = self._upstream(src, results)
+                    if got[0] == ERROR and failed is None:
+                        failed = got[1]
+                    args.append(got[1])
             else:
-                out = self._call(task, method, args, kwargs)
-            payload = out[1] if out[0] == ERROR else dumps(out[1])
-            results[task.index] = out
+                try:
+                    args, kwargs, failed = self._args(task, results, inp)
+                except (ChannelClosed, PeerDied):
+                    raise
+                except Exception as e:  # noqa: BLE001 - e.g. inp[3] with two inputs
+                    args, failed = [], self._error(task, e)
+            if failed is not None:  # an upstream task raised: pass its error on
+                kind, value = ERROR, failed
+            else:
+                kind, value = self._call(task, method, args, kwargs)
+            payload = value if kind == ERROR else dumps(value)
+            results[task.index] = (kind, value)
             for w in writers:
-                w.write(out[0], payload)
+                w.write(kind, payload)
+
+    def _upstream(self, index: int, results: dict) -> tuple[int, Any]:
+        """Read task `index`'s result from its channel (once per execution)."""
+        kind, payload = self.readers[index].read()
+        got = results[index] = (kind, payload if kind == ERROR else pickle.loads(payload))
+        return got
 
     def _args(self, task: TaskPlan, results: dict, inp: list
               ) -> tuple[list, dict, bytes | None]:
@@ -200,15 +241,13 @@ class _Loop:
             return VALUE, select_input(inp[0], src.key, src.how)
         got = results.get(src.task)
         if got is None:
-            kind, payload = self.readers[src.task].read()
-            got = results[src.task] = (kind, payload if kind == ERROR else
-                                       pickle.loads(payload))
+            got = self._upstream(src.task, results)
         return got
 
     def _call(self, task: TaskPlan, method: Any, args: list, kwargs: dict
               ) -> tuple[int, Any]:
         try:
-            value = method(*args, **kwargs)
+            value = method(*args, **kwargs) if kwargs else method(*args)
             if hasattr(value, "__await__"):
                 import asyncio
 
