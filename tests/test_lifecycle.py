@@ -167,7 +167,7 @@ def test_spawned_template_when_fork_is_unsafe(tmp_path):
             return os.getppid()
 
         manager = ember._core.caller.context.session.manager
-        assert manager.template.proc is not None, "expected a spawned template"
+        assert manager.template.main.proc is not None, "expected a spawned template"
         assert ember.get(ppid.remote()) == manager.template.pid
         ember.shutdown()
         print("ok")
