@@ -185,10 +185,36 @@ OUT_OF_SCOPE_TESTS: dict[str, dict[str, str]] = {
     },
 }
 
-OUT_OF_SCOPE_TESTS["python/ray/data/tests/test_union.py"] = {
-    "test_union_with_filter":
-        "Ray Data's LogicalOptimizer and _plan._logical_plan.dag.dag_str",
-}
+_PLANNER = "Ray Data's physical planner (ray.data._internal.planner.create_planner)"
+_METRICS = "Ray Data conftest's core execution-metrics snapshots"
+OUT_OF_SCOPE_TESTS.update({
+    "python/ray/data/tests/test_union.py": {
+        "test_union_with_filter":
+            "Ray Data's LogicalOptimizer and _plan._logical_plan.dag.dag_str",
+    },
+    "python/ray/data/tests/test_splitblocks.py": {
+        "test_splitrange": "ray.data._internal...map_operator._splitrange",
+        "test_split_blocks": "ray.data._internal...map_operator._split_blocks",
+        "test_small_file_split": _METRICS,
+    },
+    "python/ray/data/tests/test_randomize_block_order.py": {
+        "test_randomize_blocks_operator": _PLANNER,
+    },
+    "python/ray/data/tests/test_repartition_e2e.py": {
+        "test_streaming_repartition_write_with_operator_fusion": _PLANNER,
+        "test_streaming_repartition_fusion_output_shape": _PLANNER,
+        "test_streaming_repartition_fusion_non_strict": _PLANNER,
+    },
+    "python/ray/data/tests/test_dataset_limits.py": {"test_limit_execution": _METRICS},
+    "python/ray/data/tests/test_zip.py": {
+        "test_zip_does_not_free_shared_materialized_blocks":
+            "Ray Data's InputData operator (execute)",
+    },
+    "python/ray/data/tests/test_random_e2e.py": {
+        "test_random_shuffle_with_custom_resource":
+            "reads Ray's bundled example data (example://parquet_images_mini)",
+    },
+})
 
 # Words in a Data test file's text that mark it as needing a cloud, a GPU or a framework
 # this project does not ship; such files are out of scope.
