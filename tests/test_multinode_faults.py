@@ -131,19 +131,24 @@ def test_nodes_in_separate_network_namespaces(veth_namespace):
         cluster.shutdown()
 
 
+@ember.remote
+class Where:
+    def node(self):
+        return ember.get_runtime_context().get_node_id()
+
+
+def _where_on(node, **options):
+    """A `Where` actor placed on `node` (soft: it may restart elsewhere)."""
+    strategy = NodeAffinitySchedulingStrategy(node.node_id, soft=True)
+    return Where.options(scheduling_strategy=strategy, **options).remote()
+
+
 def test_actor_restarts_on_another_node_when_its_node_dies():
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
         worker = cluster.add_node(num_cpus=1)
         cluster.connect()
-
-        @ember.remote(max_restarts=1)
-        class Where:
-            def node(self):
-                return ember.get_runtime_context().get_node_id()
-
-        strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
-        a = Where.options(scheduling_strategy=strategy).remote()
+        a = _where_on(worker, max_restarts=1)
         assert ember.get(a.node.remote()) == worker.node_id
         cluster.remove_node(worker, allow_graceful=False)
         deadline = time.time() + 30
@@ -166,14 +171,7 @@ def test_a_call_its_dead_node_refused_waits_for_the_restart():
     try:
         worker = cluster.add_node(num_cpus=1)
         cluster.connect()
-
-        @ember.remote(max_restarts=-1, max_task_retries=-1)
-        class Where:
-            def node(self):
-                return ember.get_runtime_context().get_node_id()
-
-        strategy = NodeAffinitySchedulingStrategy(worker.node_id, soft=True)
-        a = Where.options(scheduling_strategy=strategy).remote()
+        a = _where_on(worker, max_restarts=-1, max_task_retries=-1)
         assert ember.get(a.node.remote()) == worker.node_id
         cluster.remove_node(worker, allow_graceful=False)
         refs = [a.node.remote() for _ in range(3)]  # the node is not known dead yet
