@@ -10,6 +10,7 @@ import textwrap
 import time
 
 import pytest
+
 from conftest import is_running
 
 
@@ -49,6 +50,7 @@ def _descendants(pid: int) -> list[int]:
 def head(tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))
     env.pop("EMBER_ADDRESS", None)
+    env.pop("EMBER_TMPDIR", None)  # the session root is TMPDIR's, as for a user
     out = _ember(env, "start", "--head", "--num-cpus", "2", "--port", "0",
                  "--resources", '{"accel": 1}')
     assert "Started the head node" in out.stdout
@@ -159,6 +161,7 @@ def test_stop_leaves_nothing_behind(head):
 
 def test_init_without_a_cluster_and_worker_nodes_are_clear_errors(tmp_path):
     env = dict(os.environ, TMPDIR=str(tmp_path))
+    env.pop("EMBER_TMPDIR", None)
     out = subprocess.run([sys.executable, "-c", "import ember; ember.init(address='auto')"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "ember start --head" in out.stderr

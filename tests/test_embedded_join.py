@@ -94,3 +94,24 @@ def test_ember_stop_leaves_an_embedded_program_alone(own_root):
         return 1
 
     assert ember.get(one.remote()) == 1
+
+
+def test_a_session_root_deeper_than_a_socket_path_allows(tmp_path, monkeypatch):
+    """The node's socket path passes the kernel's 107 bytes: it is still bound and joined."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setenv("EMBER_TMPDIR", str(deep))
+    try:
+        ember.init(num_cpus=1)
+        with open(cluster_file()) as f:
+            sock = json.load(f)["node_socket"]
+        assert len(os.fsencode(sock)) > 107 and os.path.exists(sock)
+        out = _run("""
+            import ember
+            ember.init("auto")
+            print(ember.get(ember.remote(lambda: 41 + 1).remote()))
+        """)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip() == "42"
+    finally:
+        ember.shutdown()

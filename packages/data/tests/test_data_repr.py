@@ -3,12 +3,23 @@ data they start from, filters by their expression, without running anything."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
+import ember
 import ember.data as rd
 from ember.data.datatype import DataType
 from ember.data.expressions import col, udf
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shut_down_after() -> Iterator[None]:
+    """Reading a schema starts ember on its own (as in Ray); it ends with this file."""
+    yield
+    ember.shutdown()
 
 
 def test_operators_print_as_a_tree_over_their_source():

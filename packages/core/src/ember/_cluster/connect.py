@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from ember._core.common import framing, handshake, limits, messages, procutil
+from ember._core.common.unix_sockets import connect_unix
 from ember._core.worker.worker_process import WorkerClient
 
 
@@ -84,7 +85,7 @@ def connect(address: str, namespace: str | None, token: str | None = None) -> Co
             token = f.read().strip()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(info["node_socket"])
+        connect_unix(sock, info["node_socket"])
     except OSError as e:
         raise ConnectionError(f"Cannot reach the node manager at {info['node_socket']}: {e}") from e
     try:

@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ember._core.common import framing, handshake, limits, messages
+from ember._core.common.unix_sockets import bind_unix
 from ember._core.node.pool import WorkerHandle
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class AttachedDrivers:
     def listen(self, path: str, token: str) -> socket.socket:
         """Bind the owner-only socket at `path`; the node watches the returned socket."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(path)
+        bind_unix(sock, path)
         os.chmod(path, 0o600)
         sock.listen(64)
         sock.setblocking(False)
