@@ -331,8 +331,7 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     timeout = _options.timeout(timeout)
     if not refs_list:
         return []
-    results = _client().get_objects([r.binary() for r in refs_list], timeout)
-    out = [values.raise_if_error(v, e) for v, e in results]
+    out = values.values_or_raise(_client().get_objects([r.binary() for r in refs_list], timeout))
     return out[0] if single else out
 
 

@@ -91,10 +91,12 @@ class ObjectRef:
                     fut.set_exception(result)
                     return
                 value, is_error = result[0]
-                try:
-                    fut.set_result(values.raise_if_error(value, is_error))
-                except BaseException as e:  # noqa: BLE001
-                    fut.set_exception(e)
+                if is_error:  # set, not raised here: no traceback through this frame,
+                    # whose `fut` holds the error (a cycle that would keep the awaiting
+                    # frames and their ObjectRefs until the cyclic collector runs)
+                    fut.set_exception(values.error_to_raise(value))
+                else:
+                    fut.set_result(value)
             except concurrent.futures.InvalidStateError:
                 pass
 

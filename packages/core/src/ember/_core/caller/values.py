@@ -20,14 +20,36 @@ def decode(payload: tuple, region: Any, release: Callable[[], None] | None) -> t
     return serialization.deserialize(view)
 
 
-def raise_if_error(value: Any, is_error: bool) -> Any:
-    if not is_error:
-        return value
+def error_to_raise(error: BaseException) -> BaseException:
+    """What the caller sees for a stored error: a task's error as an instance of its cause."""
     from ember.exceptions import RayTaskError
 
-    if isinstance(value, RayTaskError):
-        raise value.as_instanceof_cause()
-    raise value
+    return error.as_instanceof_cause() if isinstance(error, RayTaskError) else error
+
+
+def raise_if_error(value: Any, is_error: bool) -> Any:
+    """`value`, or raise it when it is an error (a task's, as an instance of its cause)."""
+    if not is_error:
+        return value
+    try:
+        raise error_to_raise(value)
+    finally:
+        # This frame is in the error's traceback: holding the error here would make a
+        # cycle that keeps every frame of the traceback, and the ObjectRefs in their
+        # locals, alive until the cyclic collector happens to run.
+        value = None
+
+
+def values_or_raise(results: list[tuple[Any, bool]]) -> list[Any]:
+    """The values of (value, is_error) pairs, or raise the first error (see
+    raise_if_error); the pairs are dropped first, so no frame of the traceback holds it."""
+    out = []
+    try:
+        for pair in results:
+            out.append(raise_if_error(*pair))
+    finally:
+        results = pair = None  # type: ignore[assignment]
+    return out
 
 
 def is_small(ser: serialization.Serialized) -> bool:
