@@ -15,9 +15,22 @@ _PR_SET_PDEATHSIG = 1
 
 
 @cache
+def _libc() -> Any:
+    """libc; loading it costs far more than a call, so once per process."""
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _prctl() -> Any:
-    """libc's prctl; loading libc costs far more than the call, so once per process."""
-    return ctypes.CDLL(None, use_errno=True).prctl
+    return _libc().prctl
+
+
+def return_free_heap() -> None:
+    """Give the heap's free pages back to the system (glibc's malloc_trim), so that
+    processes forked from this one do not carry them; a no-op where libc lacks it."""
+    try:
+        _libc().malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def set_parent_death_signal(sig: int = signal.SIGKILL) -> None:

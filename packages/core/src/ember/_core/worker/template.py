@@ -8,6 +8,7 @@ its socket closes, which is also what happens when the driver is SIGKILLed.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import selectors
@@ -16,7 +17,11 @@ import socket
 import sys
 
 from ember._core.common import framing, messages
-from ember._core.common.procutil import set_parent_death_signal, set_process_name
+from ember._core.common.procutil import (
+    return_free_heap,
+    set_parent_death_signal,
+    set_process_name,
+)
 from ember._core.worker import inherited, worker_process
 
 
@@ -70,6 +75,7 @@ def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int) -> None:
     conn = framing.Connection(ctl)
     sel = selectors.DefaultSelector()
     sel.register(ctl, selectors.EVENT_READ)
+    return_free_heap()  # the first forks come at once: leave them no free pages
     preloaded = False
     while True:
         events = sel.select(timeout=0.5 if preloaded else 0.05)
@@ -149,13 +155,19 @@ def _import_all(modules: list[str]) -> None:
 
 
 def _preload() -> None:
-    """Import heavy common modules while idle so later forks get them for free."""
+    """Import heavy common modules while idle so later forks get them for free; then
+    leave the heap compact for the forks: garbage collected, the survivors frozen (the
+    collector of a fork never writes to, and so never copies, their pages), free pages
+    returned to the system."""
     for name in ("numpy",):
         try:
             __import__(name)
         except ImportError:
             pass
     pickle.dumps(None)
+    gc.collect()
+    gc.freeze()
+    return_free_heap()
 
 
 if __name__ == "__main__":
