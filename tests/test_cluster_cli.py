@@ -10,8 +10,7 @@ import textwrap
 import time
 
 import pytest
-
-from conftest import is_running
+from procs import is_running
 
 
 def _ember(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -12,10 +12,10 @@ import textwrap
 import time
 
 import pytest
+from procs import is_running
 from waiting import wait_until
 
 import ember
-from conftest import is_running
 from ember.cluster_utils import Cluster
 
 # Launches long-running tasks on both nodes (one submits a nested task), a detached actor

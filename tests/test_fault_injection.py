@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from procs import ember_processes
 
 import ember
-from conftest import ember_processes
 from ember import exceptions
 from ember.cluster_utils import Cluster
 

@@ -13,8 +13,8 @@ import textwrap
 import time
 
 import pytest
+from procs import is_running
 
-from conftest import is_running
 from ember.job_submission import JobStatus, JobSubmissionClient
 
 SCRIPT = """

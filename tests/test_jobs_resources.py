@@ -8,9 +8,9 @@ import textwrap
 import time
 
 import pytest
+from procs import is_running
 
 import ember
-from conftest import is_running
 from ember.job_submission import JobStatus, JobSubmissionClient
 from ember.util import state
 

@@ -10,9 +10,9 @@ import textwrap
 import time
 
 import pytest
+from procs import ember_processes, is_running
 
 import ember
-from conftest import ember_processes, is_running
 
 
 def _dev_shm() -> set[str]:

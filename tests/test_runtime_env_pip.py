@@ -17,9 +17,9 @@ import zipfile
 
 import cloudpickle
 import pytest
+from procs import is_running
 
 import ember
-from conftest import is_running
 from ember._core.common import pip_env
 from ember.exceptions import RuntimeEnvSetupError
 

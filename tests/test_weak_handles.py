@@ -8,9 +8,9 @@ import os
 import time
 
 import pytest
+from procs import is_running
 
 import ember
-from conftest import is_running
 
 
 @pytest.fixture(autouse=True)

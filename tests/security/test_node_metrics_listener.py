@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from procs import is_running
 
-from conftest import is_running
 from security.attacks import (
     REAL_DRIVER,
     Head,
