@@ -99,7 +99,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                               log_to_driver=log_to_driver,
                               labels=_labels.validate_node_labels(labels),
                               preload_modules=_preload_modules(kwargs.get("_system_config")),
-                              object_spilling=_object_spilling(kwargs.get("_system_config")))
+                              object_spilling=_object_spilling(kwargs.get("_system_config")),
+                              numpy_when_imported=True)
         client = DriverClient(manager)
         client.job_runtime_env = renv.validate(runtime_env)
         client.job_env_key = renv.env_key(client.job_runtime_env)

@@ -59,7 +59,8 @@ class NodeManager:
                  log_to_driver: bool = True, node_ip: str = "127.0.0.1",
                  is_head: bool = True, labels: dict[str, str] | None = None,
                  preload_modules: list[str] | None = None,
-                 object_spilling: bool | None = None) -> None:
+                 object_spilling: bool | None = None,
+                 numpy_when_imported: bool = False) -> None:
         from ember import _native
         from ember._core.common import procutil
 
@@ -145,7 +146,12 @@ class NodeManager:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        self.template = Template(self.store.fd, self.store.capacity)
+        # numpy_when_imported: a driver's embedded node gives its workers numpy only once
+        # the driver has imported it (an idle cluster then holds no numpy), instead of
+        # every template importing it once idle.
+        self._numpy_watch = numpy_when_imported and "numpy" not in sys.modules
+        self.template = Template(self.store.fd, self.store.capacity,
+                                 idle_imports=() if numpy_when_imported else None)
         preload = preload_modules if preload_modules is not None else [
             m for m in os.environ.get("EMBER_PRELOAD_PYTHON_MODULES", "").split(",") if m]
         if preload:
@@ -464,6 +470,9 @@ class NodeManager:
         wid = next(self.wids)
         if actor is not None:
             self.reserved[wid] = actor
+        if self._numpy_watch and "numpy" in sys.modules:  # the driver uses numpy now
+            self._numpy_watch = False
+            self.template.preload([*self.template.preloaded, "numpy"])
         self.template.fork(wid, env_key, setup, for_task=actor is None)
 
     def _on_worker_forked(self, wid: int, pid: int, sock: Any, env_key: str) -> None:

@@ -70,10 +70,12 @@ class Template:
     New workers' fds come back over one datagram socket (SCM_RIGHTS), read by the node
     manager's IO loop; `conn` is the main template's control connection."""
 
-    def __init__(self, store_fd: int, store_size: int) -> None:
+    def __init__(self, store_fd: int, store_size: int,
+                 idle_imports: tuple[str, ...] | None = None) -> None:
         self._store = (store_fd, store_size)
         fd_a, self._fd_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.main = TemplateProcess(self._fd_b, store_fd, store_size)
+        self.main = TemplateProcess(self._fd_b, store_fd, store_size,
+                                    idle_imports=idle_imports)
         self.pid = self.main.pid
         self.conn = self.main.conn
         self.fd_sock = fd_a
@@ -83,6 +85,11 @@ class Template:
         self.pending: Counter[str] = Counter()
         self.env_of: dict[int, tuple[str, bool]] = {}
         self._preload: list[str] = []
+
+    @property
+    def preloaded(self) -> list[str]:
+        """The modules every template was asked to import (preload)."""
+        return list(self._preload)
 
     def preload(self, modules: list[str]) -> None:
         """Have every template, the ones started later too, import these modules."""

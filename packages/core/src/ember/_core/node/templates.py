@@ -27,7 +27,8 @@ class TemplateProcess:
     """One template process and the control connection to it."""
 
     def __init__(self, fd_out: socket.socket, store_fd: int, store_size: int,
-                 python: str | None = None) -> None:
+                 python: str | None = None, idle_imports: tuple[str, ...] | None = None
+                 ) -> None:
         ctl_a, ctl_b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = (ctl_b.fileno(), fd_out.fileno(), store_fd)
         self.proc: subprocess.Popen | None = None
@@ -35,7 +36,9 @@ class TemplateProcess:
         if python is None and _safe_to_fork():
             from ember._core.worker import template
 
-            self.pid = template.fork_from(fds, *fds, store_size)
+            self.pid = template.fork_from(
+                fds, *fds, store_size,
+                template.IDLE_IMPORTS if idle_imports is None else idle_imports)
         else:
             # A venv's interpreter needs site on (its packages come from site-packages).
             flags = _site_flags() if python is None else ["-s"] * bool(

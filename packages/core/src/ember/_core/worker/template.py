@@ -61,11 +61,17 @@ def _reap() -> None:
             return
 
 
+# What a template imports once it is idle, so that later forks get it for free.
+IDLE_IMPORTS = ("numpy",)
+
+
 def main() -> None:
-    serve(*(int(x) for x in sys.argv[1:5]))
+    ctl_fd, fd_fd, store_fd, store_size = (int(x) for x in sys.argv[1:5])
+    serve(ctl_fd, fd_fd, store_fd, store_size)
 
 
-def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int) -> None:
+def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int,
+          idle_imports: tuple[str, ...] = IDLE_IMPORTS) -> None:
     """The template's loop: fork a worker per request until the manager goes away."""
     os.setpgid(0, 0)
     set_process_name("ember-template")
@@ -83,7 +89,7 @@ def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int) -> None:
             _reap()
             if not preloaded:
                 preloaded = True
-                _preload()
+                _preload(idle_imports)
             continue
         try:
             msgs = conn.recv_available()
@@ -105,7 +111,7 @@ def serve(ctl_fd: int, fd_fd: int, store_fd: int, store_size: int) -> None:
 
 
 def fork_from(keep: tuple[int, ...], ctl_fd: int, fd_fd: int, store_fd: int,
-              store_size: int) -> int:
+              store_size: int, idle_imports: tuple[str, ...] = IDLE_IMPORTS) -> int:
     """Become the template by forking the calling (single-threaded) process.
 
     Saves an interpreter start and every import: the child already has ember loaded.
@@ -137,7 +143,7 @@ def fork_from(keep: tuple[int, ...], ctl_fd: int, fd_fd: int, store_fd: int,
                 except OSError:
                     pass
         inherited.disarm(parked)
-        serve(ctl_fd, fd_fd, store_fd, store_size)
+        serve(ctl_fd, fd_fd, store_fd, store_size, idle_imports)
     finally:
         os._exit(0)
 
@@ -154,12 +160,12 @@ def _import_all(modules: list[str]) -> None:
                   file=sys.stderr, flush=True)
 
 
-def _preload() -> None:
+def _preload(modules: tuple[str, ...]) -> None:
     """Import heavy common modules while idle so later forks get them for free; then
     leave the heap compact for the forks: garbage collected, the survivors frozen (the
     collector of a fork never writes to, and so never copies, their pages), free pages
     returned to the system."""
-    for name in ("numpy",):
+    for name in modules:
         try:
             __import__(name)
         except ImportError:
