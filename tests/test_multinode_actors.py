@@ -4,6 +4,8 @@ any node, and a caller's retried calls follow the actor when its node dies."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import ember
@@ -108,3 +110,45 @@ def test_actor_names_are_unique_across_the_cluster(cluster):
             break
         time.sleep(0.1)
     assert out == ["from-caller"]
+
+
+@ember.remote
+class Pid:
+    def pid(self):
+        import os
+
+        return os.getpid()
+
+
+@ember.remote(num_cpus=0, resources={"caller": 1})
+def make_actor_elsewhere(name):
+    """An actor owned by the "caller" node (made by a task there), not by the driver's."""
+    a = Pid.options(name=name, lifetime="detached", num_cpus=0).remote()
+    return ember.get(a.pid.remote())
+
+
+def test_list_actors_shows_the_actors_of_every_owner(cluster):
+    pid = ember.get(make_actor_elsewhere.remote("made-elsewhere"))
+    rows = state.list_actors(filters=[("name", "=", "made-elsewhere")])
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert row["state"] == "ALIVE" and row["class_name"] == "Pid"
+    assert row["is_detached"] is True and row["node_id"]
+    # The owner knows the pid when the actor runs on its own node (0 when it runs on a
+    # third node: docs/compatibility.md).
+    assert row["pid"] in (pid, 0)
+    mine = Pid.options(name="made-here").remote()
+    ember.get(mine.pid.remote())
+    names = {r["name"] for r in state.list_actors()}
+    assert {"made-elsewhere", "made-here"} <= names
+    # A handle got by name can kill it, though this node never knew the actor: its owner
+    # does it, and the list shows it dead.
+    ember.kill(ember.get_actor("made-elsewhere"))
+    ember.kill(mine)
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        rows = state.list_actors(filters=[("name", "=", "made-elsewhere")])
+        if rows and rows[0]["state"] == "DEAD":
+            break
+        time.sleep(0.05)
+    assert rows and rows[0]["state"] == "DEAD", rows

@@ -46,7 +46,8 @@ class ActorDirectory:
             return
         node = actor.remote_node or (actor.node_id if actor.state == ALIVE else "")
         data = pickle.dumps({"meta": actor.spec.meta, "owner": self.node.node_id,
-                             "max_task_retries": actor.spec.max_task_retries or 0},
+                             "max_task_retries": actor.spec.max_task_retries or 0,
+                             "pid": actor.pid, "resources": dict(actor.resources)},
                             protocol=5)
         row = ActorRow(actor_id=actor.actor_id, name=actor.name or "",
                        namespace=actor.namespace, class_name=actor.class_name,

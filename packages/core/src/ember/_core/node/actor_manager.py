@@ -264,6 +264,31 @@ class ActorManager:
 
     # -- method calls -----------------------------------------------------------------
 
+    def _kill_elsewhere(self, reply: Any, actor_id: bytes, no_restart: bool) -> Any:
+        """Kill an actor this node has never heard of (a handle from get_actor, say): its
+        owner, found in the control store (off the IO loop: the call blocks), decides."""
+        from ember._core.node.requests import DEFERRED
+
+        store = self.node.control_store
+
+        def remote() -> None:
+            try:
+                row = store.get_actor(actor_id)
+            except Exception as e:  # noqa: BLE001 - the caller's error
+                with self.node.lock:
+                    reply(False, e)
+                return
+            with self.node.lock:
+                if row is None or not row.owner_node:
+                    reply(False, ValueError(f"No actor with id {actor_id.hex()}."))
+                    return
+                if row.state != DEAD:
+                    self.remote.send_kill(row.owner_node, actor_id, no_restart)
+                reply(True, None)
+
+        self.node.cluster.run(remote)
+        return DEFERRED
+
     def op_submit_actor_task(self, caller: int, reply: Any, spec: TaskSpec) -> None:
         actor_id = spec.actor_id or b""
         actor = self.actors.get(actor_id)
@@ -501,8 +526,10 @@ class ActorManager:
             self.remote.kill_remote_actor(actor, True)
         self.directory.actor_moved(actor)
 
-    def op_kill(self, caller: int, reply: Any, actor_id: bytes, no_restart: bool) -> None:
+    def op_kill(self, caller: int, reply: Any, actor_id: bytes, no_restart: bool) -> Any:
         actor = self.actors.get(actor_id)
+        if actor is None and self.node.gcs is not None and reply is not None:
+            return self._kill_elsewhere(reply, actor_id, no_restart)
         if actor is None:
             raise ValueError(f"No actor with id {actor_id.hex()}.")
         if no_restart:

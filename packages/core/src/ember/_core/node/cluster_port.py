@@ -82,6 +82,10 @@ class ControlStore(Protocol):
         """A named actor's row, or None."""
         ...
 
+    def actors(self) -> list[Any]:
+        """Every actor the store records (rows with ActorRow's fields), any owner's."""
+        ...
+
     def jobs(self) -> list[Any]:
         """Every driver's job the control store has recorded (read by attribute:
         job_id, status, start_time, end_time, driver_pid)."""
