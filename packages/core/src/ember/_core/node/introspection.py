@@ -87,6 +87,22 @@ class Introspection:
             return pending_demands(self.node)
         raise ValueError(f"unknown cluster info {what!r}")
 
+    def op_object_locations(self, caller: int, reply: Any, oids: list[bytes]) -> list[dict]:
+        """Where each object's value is, as Ray's get_object_locations answers: the nodes
+        holding it and its size; no node and no size while it is not made yet."""
+        out = []
+        for oid in oids:
+            e = self.node.objects.entries.get(oid)
+            if e is not None and e.state:  # READY: here (a peer's copy is freed once pulled)
+                out.append({"node_ids": [self.node.node_id], "object_size": e.size,
+                            "did_spill": False})
+            elif e is not None and e.remote is not None:
+                out.append({"node_ids": [e.remote.node_id], "object_size": e.remote.size,
+                            "did_spill": False})
+            else:
+                out.append({"node_ids": [], "object_size": None, "did_spill": False})
+        return out
+
     def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
         """Rows for the state API (ember.util.state, `ember list`)."""
         if kind == "tasks":

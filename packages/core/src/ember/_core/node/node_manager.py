@@ -182,6 +182,7 @@ class NodeManager:
             "seal_object": self.op_seal_object,
             "state": self.introspection.op_state,
             "state_page": self.introspection.op_state_page,
+            "object_locations": self.introspection.op_object_locations,
             "state_summary": self.introspection.op_state_summary,
             "submit_actor_task": self.actor_manager.op_submit_actor_task,
             "submit_task": self.task_manager.op_submit_task,
