@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ember._core.node.records import DEAD
@@ -153,50 +154,45 @@ class Introspection:
 
     def _cluster_jobs_page(self, reply: Any, filters: list[tuple[str, str, Any]],
                            offset: int, limit: int) -> Any:
-        """In a cluster: every driver the control store has recorded, running or ended
-        (read off the IO loop: a control-store call blocks)."""
-        from ember._core.node.requests import DEFERRED
-
+        """In a cluster: every driver the control store has recorded, running or ended."""
         store = self.node.control_store
-
-        def remote() -> None:
-            try:
-                rows = [_job_row(j) for j in store.jobs()]
-            except Exception as e:  # noqa: BLE001 - the caller's error
-                reply(False, e)
-                return
-            if filters:
-                rows = [r for r in rows if _matches(r, filters)]
-            reply(True, {"total": len(rows), "rows": rows[offset:offset + limit]})
-
-        self.node.cluster.run(remote)
-        return DEFERRED
+        return self._store_page(reply, store.jobs, lambda jobs: [_job_row(j) for j in jobs],
+                                filters, offset, limit)
 
     def _cluster_actors_page(self, caller: int, reply: Any,
                              filters: list[tuple[str, str, Any]], offset: int,
                              limit: int) -> Any:
         """In a cluster: the actors of every owner, as Ray lists them from its GCS. This
         node's own rows come from its records (fresher); the others from the control
-        store (read off the IO loop: a control-store call blocks)."""
-        from ember._core.node.requests import DEFERRED
+        store."""
+        def rows(stored: list[Any]) -> list[dict]:
+            mine = self.op_state(caller, reply, "actors")
+            known = {r["actor_id"] for r in mine}
+            return mine + [_stored_actor_row(a) for a in stored
+                           if a.actor_id.hex() not in known]
 
-        store = self.node.control_store
+        return self._store_page(reply, self.node.control_store.actors, rows, filters,
+                                offset, limit)
+
+    def _store_page(self, reply: Any, read: Callable[[], list[Any]],
+                    rows: Callable[[list[Any]], list[dict]],
+                    filters: list[tuple[str, str, Any]], offset: int, limit: int) -> Any:
+        """Reply with a page of `rows(read())`: the control store is read off the IO loop
+        (its calls block), the rows are made and the reply sent under the node's lock."""
+        from ember._core.node.requests import DEFERRED
 
         def remote() -> None:
             try:
-                stored = store.actors()
+                stored = read()
             except Exception as e:  # noqa: BLE001 - the caller's error
                 with self.node.lock:
                     reply(False, e)
                 return
             with self.node.lock:
-                rows = self.op_state(caller, reply, "actors")
-                known = {r["actor_id"] for r in rows}
-                rows += [_stored_actor_row(a) for a in stored
-                         if a.actor_id.hex() not in known]
+                found = rows(stored)
                 if filters:
-                    rows = [r for r in rows if _matches(r, filters)]
-                reply(True, {"total": len(rows), "rows": rows[offset:offset + limit]})
+                    found = [r for r in found if _matches(r, filters)]
+                reply(True, {"total": len(found), "rows": found[offset:offset + limit]})
 
         self.node.cluster.run(remote)
         return DEFERRED
