@@ -129,7 +129,14 @@ def make_actor_elsewhere(name):
 
 def test_list_actors_shows_the_actors_of_every_owner(cluster):
     pid = ember.get(make_actor_elsewhere.remote("made-elsewhere"))
-    rows = state.list_actors(filters=[("name", "=", "made-elsewhere")])
+    # The owner publishes its actors' rows to the control store as they change, so the
+    # listing catches up shortly after (Ray's state API is eventually consistent too).
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        rows = state.list_actors(filters=[("name", "=", "made-elsewhere")])
+        if rows and rows[0]["state"] == "ALIVE":
+            break
+        time.sleep(0.05)
     assert len(rows) == 1, rows
     row = rows[0]
     assert row["state"] == "ALIVE" and row["class_name"] == "Pid"

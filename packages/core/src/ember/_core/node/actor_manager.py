@@ -532,6 +532,11 @@ class ActorManager:
             return self._kill_elsewhere(reply, actor_id, no_restart)
         if actor is None:
             raise ValueError(f"No actor with id {actor_id.hex()}.")
+        if actor.owner is not None and reply is not None:
+            # Run here for another node, which owns it: the owner decides (a restart, or
+            # the death it records for everyone), as for an actor this node never knew.
+            self.remote.send_kill(actor.owner[0], actor_id, no_restart)
+            return None
         if no_restart:
             actor.no_restart = True
             actor.death_cause = "The actor was killed by ember.kill()."

@@ -145,7 +145,7 @@ class Introspection:
         if kind == "jobs" and self.node.gcs is not None:
             return self._cluster_jobs_page(reply, filters, offset, limit)
         if kind == "actors" and self.node.gcs is not None:
-            return self._cluster_actors_page(caller, reply, filters, offset, limit)
+            return self._cluster_actors_page(reply, filters, offset, limit)
         source = self.op_state(caller, reply, kind)
         if filters:
             source = [r for r in source if _matches(r, filters)]
@@ -159,17 +159,28 @@ class Introspection:
         return self._store_page(reply, store.jobs, lambda jobs: [_job_row(j) for j in jobs],
                                 filters, offset, limit)
 
-    def _cluster_actors_page(self, caller: int, reply: Any,
-                             filters: list[tuple[str, str, Any]], offset: int,
+    def _cluster_actors_page(self, reply: Any, filters: list[tuple[str, str, Any]], offset: int,
                              limit: int) -> Any:
         """In a cluster: the actors of every owner, as Ray lists them from its GCS. This
         node's own rows come from its records (fresher); the others from the control
         store."""
         def rows(stored: list[Any]) -> list[dict]:
-            mine = self.op_state(caller, reply, "actors")
+            am = self.actor_manager
+            mine = [am.actor_summary(a) for a in am.listed_actors() if a.owner is None]
             known = {r["actor_id"] for r in mine}
-            return mine + [_stored_actor_row(a) for a in stored
-                           if a.actor_id.hex() not in known]
+            # Actors run here for another owner: the owner's row (it has the name), with
+            # the pid only this node knows.
+            hosted = {a.actor_id: a for a in am.listed_actors() if a.owner is not None}
+            out = mine
+            for a in stored:
+                if a.actor_id.hex() in known:
+                    continue
+                row = _stored_actor_row(a)
+                here = hosted.get(a.actor_id)
+                if here is not None and here.pid:
+                    row["pid"] = here.pid
+                out.append(row)
+            return out
 
         return self._store_page(reply, self.node.control_store.actors, rows, filters,
                                 offset, limit)
