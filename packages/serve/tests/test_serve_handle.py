@@ -113,6 +113,41 @@ def test_streaming_responses(serve_url, cleanup_apps):
         list(h.options(stream=True).not_a_generator.remote())
 
 
+def test_a_stream_collected_inside_the_routers_lock_frees_its_slot(serve_url, cleanup_apps):
+    """The cyclic collector may finalize an abandoned stream at any allocation, also while
+    this very thread routes another call (the router's lock held). That must neither
+    deadlock the thread (an ingress replica's event loop once hung so, until its health
+    check failed) nor leak the replica's slot."""
+    import gc
+
+    h = serve.run(Streamer.options(max_ongoing_requests=1).bind(), name="stream1",
+                  route_prefix=None)
+    stream = h.options(stream=True).count.remote(3)
+    assert next(stream) == 0
+    stream.cycle = stream  # only the cyclic collector frees it
+    lock = stream._call.router._lock
+    del stream
+    finished = threading.Event()
+
+    def collect_under_the_lock() -> None:
+        with lock:
+            gc.collect()
+        finished.set()
+
+    threading.Thread(target=collect_under_the_lock, daemon=True).start()
+    assert finished.wait(30), "finalizing a stream under the router's lock deadlocked"
+    # The one slot is free again: a new call is placed and completes.
+    got: list[int] = []
+    done = threading.Event()
+
+    def call() -> None:
+        got.extend(h.options(stream=True).count.remote(2))
+        done.set()
+
+    threading.Thread(target=call, daemon=True).start()
+    assert done.wait(30) and got == [0, 1], "the collected stream kept its replica's slot"
+
+
 def test_user_exception_reaches_the_caller(serve_url, cleanup_apps):
     h = serve.run(Failing.bind(), name="failing", route_prefix=None)
     with pytest.raises(KeyError, match="missing key"):

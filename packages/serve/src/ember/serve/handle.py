@@ -302,6 +302,13 @@ class DeploymentResponse:
         return self._call.assigned.result()
 
 
+def _finish_call(call: _Call) -> None:
+    """A stream ended: forget it under its parent request and free its replica slot."""
+    call.untrack()
+    if call.replica_id is not None:
+        call.router.done(call.replica_id)
+
+
 class DeploymentResponseGenerator:
     """The streamed results of `handle.options(stream=True).remote()`; iterate it
     (`for` or `async for`)."""
@@ -313,9 +320,7 @@ class DeploymentResponseGenerator:
     def _finish(self) -> None:
         if not self._finished:
             self._finished = True
-            self._call.untrack()
-            if self._call.replica_id is not None:
-                self._call.router.done(self._call.replica_id)
+            _finish_call(self._call)
 
     def __iter__(self) -> DeploymentResponseGenerator:
         return self
@@ -376,9 +381,16 @@ class DeploymentResponseGenerator:
         return self._call.assigned.result()
 
     def __del__(self) -> None:
+        # The collector may run this on any thread at any allocation, also inside the
+        # router's or the request tracker's lock (held by this very thread): freeing the
+        # slot takes those locks, so it runs on the client's loop thread instead.
+        if self._finished:
+            return
+        self._finished = True
+        call = self._call
         try:
-            self._finish()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
+            call.client.schedule(lambda: _finish_call(call))
+        except Exception:  # noqa: BLE001 - interpreter shutdown or a closed client
             pass
 
 
