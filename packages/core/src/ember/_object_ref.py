@@ -204,11 +204,10 @@ class ObjectRefGenerator:
     def __del__(self) -> None:
         if self._done:
             return
+        # Queued, not sent: the collector may run this inside the runtime's own locks.
         try:
-            c = context.current_client()
-            if c is not None:
-                c.call_async("gen_drop", (self._task_id, self._next), lambda ok, v: None)
-        except Exception:  # noqa: BLE001
+            refs.current.drop_generator(self._task_id, self._next)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
     def __repr__(self) -> str:

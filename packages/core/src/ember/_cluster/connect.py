@@ -19,7 +19,7 @@ def _flusher(client: WorkerClient) -> None:
     else (its threads run freely; a worker sends them from its own loop)."""
     while True:
         time.sleep(0.1)
-        if client.refs.events or client.unpins:
+        if client.refs.events or client.refs.dropped_generators or client.unpins:
             try:
                 client.send(None)
             except OSError:

@@ -41,6 +41,10 @@ from ember._core.node.task_manager import TaskManager
 from ember.exceptions import GetTimeoutError
 
 
+def _no_reply(ok: bool, value: Any) -> None:
+    """The reply to a one-way request: nothing."""
+
+
 class _Timer:
     __slots__ = ("cb", "cancelled")
 
@@ -339,15 +343,17 @@ class NodeManager:
     # -- requests ---------------------------------------------------------------------
 
     def process_driver_refs(self) -> None:
-        ev = self.driver_refs.events
-        if not ev:
-            return
-        objects = self.objects
-        for is_add, oid in self.driver_refs.drain():
-            if is_add:
-                objects.add_holder(oid, DRIVER)
-            else:
-                objects.remove_holder(oid, DRIVER)
+        driver_refs = self.driver_refs
+        if driver_refs.events:
+            objects = self.objects
+            for is_add, oid in driver_refs.drain():
+                if is_add:
+                    objects.add_holder(oid, DRIVER)
+                else:
+                    objects.remove_holder(oid, DRIVER)
+        if driver_refs.dropped_generators:
+            for dropped in driver_refs.drain_dropped_generators():
+                self.handle(DRIVER, "gen_drop", dropped, _no_reply)
 
     def request(self, op: str, args: tuple) -> Any:
         """Run a request for the driver in its own thread; blocks for deferred replies.

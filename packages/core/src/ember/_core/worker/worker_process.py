@@ -80,6 +80,9 @@ class WorkerClient(BaseClient):
                 batch.append(messages.Unpin(un))
             if self.refs.events:
                 batch.append(messages.RefEvents(self.refs.drain()))
+            if self.refs.dropped_generators:
+                batch.extend(messages.Request(0, "gen_drop", dropped)
+                             for dropped in self.refs.drain_dropped_generators())
             if msg is not None:
                 batch.append(msg)
             if batch:
