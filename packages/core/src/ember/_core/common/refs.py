@@ -9,6 +9,9 @@ borrowed ref is announced before the container that kept it alive can be release
 from __future__ import annotations
 
 from collections import deque
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class LocalRefs:
@@ -41,30 +44,27 @@ class LocalRefs:
         self.dropped_generators.append((task_id, next_index))
 
     def drain_dropped_generators(self) -> list[tuple[bytes, int]]:
-        out = []
-        q = self.dropped_generators
-        while q:
-            try:
-                out.append(q.popleft())
-            except IndexError:
-                break
-        return out
+        return _drain(self.dropped_generators)
 
     def drain(self) -> list[tuple[bool, bytes]]:
         """The queued (is_add, id) events, oldest first; order matters to the manager."""
-        out = []
-        ev = self.events
-        while ev:
-            try:
-                out.append(ev.popleft())
-            except IndexError:
-                break
-        return out
+        return _drain(self.events)
 
     def clear(self) -> None:
         self.counts.clear()
         self.events.clear()
         self.dropped_generators.clear()
+
+
+def _drain(q: deque[T]) -> list[T]:
+    """Take what `q` holds, oldest first (other threads may append meanwhile)."""
+    out = []
+    while q:
+        try:
+            out.append(q.popleft())
+        except IndexError:
+            break
+    return out
 
 
 # The refs of the process the code runs in; the runtime swaps in a fresh one per session.
