@@ -81,6 +81,33 @@ def test_process_titles_name_the_running_task(cluster):
     assert ember.get(f.method.options(name="bar").remote()) == "ray::bar"
 
 
+def test_a_worker_shows_ray_idle_once_it_waits_for_work(cluster):
+    """Between tasks a worker reads ray::IDLE (an actor's worker: ray::<Class>); one given
+    the same function back to back keeps its title meanwhile, which saves system calls."""
+    import time
+
+    import psutil
+
+    @ember.remote
+    def pid():
+        return os.getpid()
+
+    @ember.remote
+    class Holder:
+        def pid(self):
+            return os.getpid()
+
+    def title_becomes(p: int, want: str) -> str:
+        end = time.monotonic() + 10
+        while (got := psutil.Process(p).cmdline()[0]) != want and time.monotonic() < end:
+            time.sleep(0.01)
+        return got
+
+    assert title_becomes(ember.get(pid.remote()), "ray::IDLE") == "ray::IDLE"
+    h = Holder.remote()
+    assert title_becomes(ember.get(h.pid.remote()), "ray::Holder") == "ray::Holder"
+
+
 def test_preload_python_modules(shutdown_after):
     """Ray's `preload_python_modules`: workers start with the modules imported; a module
     that does not exist is skipped, not fatal."""

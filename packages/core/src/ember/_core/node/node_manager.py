@@ -365,12 +365,13 @@ class NodeManager:
         box: list[tuple[bool, Any]] = []
         waiter: list[threading.Event] = []
         bell: list[int] = []  # the doorbell of a thread reading its workers (DriverReads)
+        me = threading.get_ident()
 
         def reply(ok: bool, value: Any) -> None:
             box.append((ok, value))
             if waiter:
                 waiter[0].set()
-            if bell:
+            if bell and threading.get_ident() != me:  # the reader itself sees the box
                 ring(bell[0])
 
         with self.lock:

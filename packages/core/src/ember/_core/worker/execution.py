@@ -220,6 +220,7 @@ class Runner:
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # not for this task
             self.set_gpus = False
         actor = self.client.actor_ctx
+        self.client.idle_title = None
         procutil.set_title(f"ray::{spec.name or 'task'}")  # Ray's process title
         resources = spec.resources or actor.get("resources") or {}
         if not self.omp_fixed:
@@ -322,8 +323,10 @@ class Runner:
         a = k = None
         c.send(messages.TaskDone(spec.task_id, results, retryable, (started, time.time())))
         self.keep.pop(spec.task_id, None)
-        procutil.set_title(f"ray::{self.actor_name.rsplit('.', 1)[-1]}" if self.actor_name
-                           else IDLE_TITLE)
+        # Shown once the worker has waited a moment for more work (WorkerClient._recv):
+        # a worker that runs the same function back to back keeps its title.
+        c.idle_title = (f"ray::{self.actor_name.rsplit('.', 1)[-1]}" if self.actor_name
+                        else IDLE_TITLE)
         _flush_std()
 
     # -- actors -----------------------------------------------------------------------

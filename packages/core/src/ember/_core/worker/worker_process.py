@@ -22,9 +22,13 @@ from typing import Any
 
 from ember._core.caller import context
 from ember._core.caller.client import BaseClient
-from ember._core.common import framing, ids, messages, refs, serialization, specs
+from ember._core.common import framing, ids, messages, procutil, refs, serialization, specs
 from ember._core.common.constants import INLINE_MAX, SYSTEM_GROUP
 from ember._core.common.specs import ActorSpec, TaskSpec
+
+# A worker shows its idle title once no work came for this long after a task: switching
+# titles costs system calls, which a worker given task after task skips.
+IDLE_TITLE_AFTER_S = 0.001
 
 
 class WorkerClient(BaseClient):
@@ -59,6 +63,7 @@ class WorkerClient(BaseClient):
         self.early_cancels: set[bytes] = set()
         self.abandoned: dict[int, tuple[str, tuple]] = {}  # requests left by an interrupt
         self.actor_ctx: dict = {}  # set once this worker hosts an actor
+        self.idle_title: str | None = None  # the title to show once idle (see _recv)
 
     @property
     def region(self) -> Any:
@@ -215,6 +220,13 @@ class WorkerClient(BaseClient):
         first; while other threads run (and may drop refs) they go out every 0.1 s. With
         none, the worker stays a single thread (Ray's fork support needs that)."""
         self.send(None)
+        if self.idle_title is not None:
+            msgs = self.conn.recv_for(IDLE_TITLE_AFTER_S)
+            if msgs:
+                return msgs
+            title, self.idle_title = self.idle_title, None
+            if title is not None:
+                procutil.set_title(title)
         if threading.active_count() == 1:
             return self.conn.recv_blocking()
         return self.conn.recv_for(0.1)
