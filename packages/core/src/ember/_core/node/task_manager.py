@@ -83,6 +83,8 @@ class TaskManager:
         caller_w = self.node.workers.get(caller)
         if caller_w is not None and caller_w.task is not None:
             task.parent = caller_w.task.task_id
+        if self._start_at_once(task):
+            return
         n = spec.num_returns
         if n == STREAMING:
             task.gen = GenState()
@@ -93,6 +95,34 @@ class TaskManager:
         for oid in task.pins:
             self.node.objects.incref(oid)
         self.wait_deps(task, self.task_deps_ready)
+
+    def _start_at_once(self, task: Task) -> bool:
+        """The usual task (no arguments to wait for, no placement constraint, nothing
+        queued, a worker idle) goes to its worker before the bookkeeping that dispatch
+        would do first: the worker starts sooner. False (nothing done) otherwise."""
+        spec = task.spec
+        if (self.queues or task.deps or spec.pg is not None or spec.labels is not None
+                or spec.affinity or spec.strategy != "DEFAULT" or spec.num_returns < 0
+                or spec.env_key not in self.node.envs.setups):
+            return False
+        node = self.node
+        resources = task.resources
+        if resources.get("GPU", 0.0) > 0:
+            return False
+        if not node.scheduler.acquire(node.node_id, resources):
+            return False
+        w = node.idle.pop(task.env_key, False)
+        if w is None:
+            node.scheduler.release(node.node_id, resources)
+            return False
+        task.state = QUEUED
+        self._run_on(task, w)  # no arguments: nothing to bring into the store
+        for i in range(spec.num_returns):
+            node.hold(task.caller, ids.return_id(task.task_id, i))
+        self.tasks[task.task_id] = task
+        for oid in task.pins:
+            node.objects.incref(oid)
+        return True
 
     def check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
         """Refuse at the call site only what can never fit its placement group. A request
