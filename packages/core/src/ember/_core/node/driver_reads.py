@@ -34,14 +34,10 @@ _OUT = select.POLLOUT
 
 
 class _Doorbell:
-    """One non-blocking pipe per driver thread, closed with the thread, and the thread's
-    poll set (the pipe, and the workers it reads while it waits)."""
+    """One non-blocking pipe per driver thread, closed with the thread."""
 
     def __init__(self) -> None:
         self.r, self.w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self.poller = select.poll()
-        self.poller.register(self.r, select.POLLIN)
-        self.polling = False  # a wait of this thread uses the poll set
 
     def drain(self) -> None:
         try:
@@ -108,86 +104,64 @@ class DriverReads:
         want = {ids.task_of(oid) for oid in object_ids}
         bell = _doorbell()
         bell.drain()
-        poller = bell.poller
-        if bell.polling:  # a wait inside a wait (a callback that gets): a set of its own
-            poller = select.poll()
-            poller.register(bell.r, select.POLLIN)
-        outer = not bell.polling
-        bell.polling = True
         mine: dict[int, WorkerHandle] = {}
-        by_fd: dict[int, WorkerHandle] = {}
-        lock = node.lock
-        lock.acquire()  # held except while polling: one acquisition per step
+        poller = select.poll()
+        poller.register(bell.r, select.POLLIN)
         try:
-            bell_slot.append(bell.w)
+            with node.lock:
+                bell_slot.append(bell.w)
             while True:
-                if done() or node.stopped:
-                    return
-                ws = self._sources(want, mine)
-                if not ws:
-                    return
-                for w in ws:
-                    if w.wid not in mine:
-                        fd = self._take(w, poller)
-                        if fd >= 0:
-                            mine[w.wid] = w
-                            by_fd[fd] = w
-                if len(mine) > len(ws):
-                    for fd, w in [(fd, w) for fd, w in by_fd.items() if w not in ws]:
-                        del by_fd[fd]
-                        del mine[w.wid]
-                        self._give_back(w, fd, poller)
-                for fd, w in by_fd.items():
-                    if w.conn.pending:
-                        poller.modify(fd, _IN | _OUT)
-                lock.release()
-                try:
-                    events = poller.poll()
-                finally:
-                    lock.acquire()
-                if node.stopped:
-                    return
-                node.process_driver_refs()
-                for fd, mask in events:
-                    if fd == bell.r:
-                        bell.drain()
-                        continue
-                    w = by_fd.get(fd)
-                    if w is None:
-                        continue
-                    if mask & _OUT:
-                        w.conn.flush()
-                        if not w.conn.pending:
-                            poller.modify(fd, _IN)
-                    if mask & _IN and not self._read(w):
-                        poller.unregister(fd)
-                        del by_fd[fd]
-                        del mine[w.wid]
-                        w.reader = False
+                with node.lock:
+                    if done() or node.stopped:
+                        return
+                    ws = self._sources(want, mine)
+                    if not ws:
+                        return
+                    for w in ws:
+                        if w.wid not in mine:
+                            self._take(w, mine, poller)
+                    for wid in [wid for wid in mine if all(w.wid != wid for w in ws)]:
+                        self._give_back(mine.pop(wid), poller)
+                    for w in mine.values():
+                        poller.modify(w.conn.sock, _IN | (_OUT if w.conn.pending else 0))
+                events = poller.poll()
+                with node.lock:
+                    if node.stopped:
+                        return
+                    node.process_driver_refs()
+                    by_fd = {w.conn.sock.fileno(): w for w in mine.values()}
+                    for fd, mask in events:
+                        if fd == bell.r:
+                            bell.drain()
+                            continue
+                        w = by_fd.get(fd)
+                        if w is None:
+                            continue
+                        if mask & _OUT:
+                            w.conn.flush()
+                        if mask & _IN and not self._read(w):
+                            poller.unregister(fd)
+                            mine.pop(w.wid, None)
         finally:
-            bell_slot.clear()
-            for fd, w in by_fd.items():
-                self._give_back(w, fd, poller)
-            if outer:
-                bell.polling = False
-            lock.release()
+            with node.lock:
+                bell_slot.clear()
+                for w in mine.values():
+                    self._give_back(w, poller)
 
-    def _take(self, w: WorkerHandle, poller: select.poll) -> int:
-        """Take `w`'s socket from the IO loop into `poller`: its fd, or -1 if the loop
-        does not hold it (gone, or another thread reads it)."""
+    def _take(self, w: WorkerHandle, mine: dict[int, WorkerHandle],
+              poller: select.poll) -> None:
         try:
             self.node.selector.unregister(w.conn.sock)
         except (KeyError, ValueError):
-            return -1
+            return
         w.reader = True
-        fd = w.conn.sock.fileno()
-        poller.register(fd, _IN)
-        return fd
+        mine[w.wid] = w
+        poller.register(w.conn.sock, _IN)
 
-    def _give_back(self, w: WorkerHandle, fd: int, poller: select.poll) -> None:
+    def _give_back(self, w: WorkerHandle, poller: select.poll) -> None:
         w.reader = False
         try:
-            poller.unregister(fd)  # by number: a closed socket has none any more
+            poller.unregister(w.conn.sock)
         except (KeyError, ValueError, OSError):
             pass
         if w.state == DEAD or w.conn.closed or self.node.stopped:
