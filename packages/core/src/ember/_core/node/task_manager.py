@@ -512,6 +512,10 @@ class TaskManager:
             task.retries_left -= 1
             task.state = QUEUED
             self.enqueue(task, front=True)
+        elif self.queues:  # the worker's next task goes out before the results are filed
+            self.node.on_resources_freed()
+            self.finish_task(task, results)
+            return
         else:
             self.finish_task(task, results)
         self.node.on_resources_freed()
