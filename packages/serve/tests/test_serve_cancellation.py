@@ -52,7 +52,13 @@ def test_cancelling_a_request_cancels_the_running_requests_it_made(serve_url, cl
 
     @serve.deployment(ray_actor_options=NO_CPU)
     async def inner():
-        await inner_started.send.remote()
+        # The driver may see `inner_started` set, and cancel, before this replica has the
+        # reply of its `send`: a cancel there must count too.
+        try:
+            await inner_started.send.remote()
+        except asyncio.CancelledError:
+            await inner_cancelled.send.remote()
+            return
         await wait_until_cancelled(inner_cancelled)
 
     @serve.deployment(ray_actor_options=NO_CPU)
