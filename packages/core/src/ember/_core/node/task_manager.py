@@ -512,9 +512,12 @@ class TaskManager:
             task.retries_left -= 1
             task.state = QUEUED
             self.enqueue(task, front=True)
-        elif self.queues:  # the worker's next task goes out before the results are filed
+        elif self.queues:
+            # The results go out first (their waiters, queued dependents among them, keep
+            # their turn), then the worker's next task, then the finished task's record.
+            outcome = self.file_results(task, results)
             self.node.on_resources_freed()
-            self.finish_task(task, results)
+            self.close_task(task, *outcome)
             return
         else:
             self.finish_task(task, results)
@@ -538,14 +541,17 @@ class TaskManager:
 
     def finish_task(self, task: Task, results: list) -> None:
         """Store a task's results and drop what it pinned."""
+        self.close_task(task, *self.file_results(task, results))
+
+    def file_results(self, task: Task, results: list) -> tuple[str, tuple[str, str] | None]:
+        """Store a task's results (or send them to its owner); its outcome for close_task."""
         if task.owner is not None:
             if task.gen is not None and results:  # its error is the next item
                 task.gen.produced += 1
                 self.remote.item_to_owner(task, task.gen.produced, results[0])
                 results = []
             self.remote.return_to_owner(task, results, False)
-            self.close_task(task, *_outcome(results, task.task_id))
-            return
+            return _outcome(results, task.task_id)
         if task.gen is not None:
             produced = task.gen.produced
             if results:  # a generator that raised: the error is the next item
@@ -556,7 +562,7 @@ class TaskManager:
         else:
             for i, res in enumerate(results):
                 self._store_result(ids.return_id(task.task_id, i), res, task)
-        self.close_task(task, *_outcome(results, task.task_id))
+        return _outcome(results, task.task_id)
 
     def _store_result(self, oid: bytes, res: tuple, task: Task) -> None:
         if task.gen is not None:
