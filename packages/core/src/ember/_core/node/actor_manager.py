@@ -333,12 +333,7 @@ class ActorManager:
         actor.inflight[task.task_id] = task
         task.worker = actor.worker
         self.task_manager.send_task(actor.worker, "actor_task", task.spec, [], None, [])
-        node = self.node
-        for i in range(task.spec.num_returns):
-            node.hold(task.caller, ids.return_id(task.task_id, i))
-        self.task_manager.tasks[task.task_id] = task
-        for oid in task.pins:
-            node.objects.incref(oid)
+        self.task_manager.record(task)
         return True
 
     def pump_actor(self, actor: Actor) -> None:

@@ -117,12 +117,18 @@ class TaskManager:
             return False
         task.state = QUEUED
         self._run_on(task, w)  # no arguments: nothing to bring into the store
-        for i in range(spec.num_returns):
+        self.record(task)
+        return True
+
+    def record(self, task: Task) -> None:
+        """Enter a task submitted here: its caller holds its returns; it pins what it
+        references until it ends."""
+        node = self.node
+        for i in range(task.spec.num_returns):
             node.hold(task.caller, ids.return_id(task.task_id, i))
         self.tasks[task.task_id] = task
         for oid in task.pins:
             node.objects.incref(oid)
-        return True
 
     def check_feasible(self, request: dict, pg: Any, name: str, affinity: Any = None) -> None:
         """Refuse at the call site only what can never fit its placement group. A request
