@@ -12,7 +12,8 @@ import pickle
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ember._core.node.records import DEAD
+from ember._core.node.records import DEAD, Task
+from ember._core.node.task_history import func_or_class_name
 
 if TYPE_CHECKING:
     from ember._core.node.actor_manager import ActorManager
@@ -22,6 +23,27 @@ if TYPE_CHECKING:
 _FILTER_OPS = ("=", "!=")
 # Metric snapshots of processes that exited are kept (their counters still count), up to:
 _MAX_METRIC_SOURCES = 4096
+
+
+def task_summary(task: Task, node_id: str) -> dict:
+    """A live task of this node as a state-API row."""
+    return {
+        "task_id": task.task_id.hex(),
+        "name": task.name,
+        "func_or_class_name": func_or_class_name(task.name, task.actor is not None),
+        "state": task.state,
+        "type": "ACTOR_TASK" if task.actor is not None else "NORMAL_TASK",
+        "actor_id": task.actor.actor_id.hex() if task.actor is not None else None,
+        "worker_pid": task.worker.pid if task.worker is not None else None,
+        "required_resources": dict(task.resources),
+        "node_id": node_id,
+        "creation_time_ms": int(task.created * 1000),
+        "start_time_ms": int(task.started * 1000) or None,
+        "end_time_ms": int(task.ended * 1000) or None,
+        "pid": task.worker_pid or None,
+        "start_time_us": int(task.started * 1e6) or None,
+        "end_time_us": int(task.ended * 1e6) or None,
+    }
 
 
 def _job_row(job: Any) -> dict:
@@ -107,7 +129,7 @@ class Introspection:
     def op_state(self, caller: int, reply: Any, kind: str) -> list[dict]:
         """Rows for the state API (ember.util.state, `ember list`)."""
         if kind == "tasks":
-            live = [self.task_manager.task_summary(t) for t in self.task_manager.tasks.values()]
+            live = [task_summary(t, self.node.node_id) for t in self.task_manager.tasks.values()]
             return self.task_manager.history.rows() + live
         if kind == "actors":
             return [self.actor_manager.actor_summary(a) for a in self.actor_manager.listed_actors()]
@@ -212,7 +234,7 @@ class Introspection:
                    limit: int) -> dict:
         """Finished tasks (oldest first) then live ones, filtered and cut."""
         done_total, rows = self.task_manager.history.page(filters, offset, limit)
-        live = [self.task_manager.task_summary(t) for t in self.task_manager.tasks.values()]
+        live = [task_summary(t, self.node.node_id) for t in self.task_manager.tasks.values()]
         if filters:
             live = [r for r in live if _matches(r, filters)]
         start = max(0, offset - done_total)

@@ -19,7 +19,7 @@ from ember._core.common.constants import STREAMING
 from ember._core.common.specs import ActorSpec, TaskSpec, copy_spec
 from ember._core.node.records import FAILED, FINISHED, QUEUED, RUNNING, WAITING, GenState, Task
 from ember._core.node.requests import DEFERRED
-from ember._core.node.task_history import TaskHistory, func_or_class_name
+from ember._core.node.task_history import TaskHistory
 from ember._native import StoreFullError
 from ember.exceptions import (
     ObjectStoreFullError,
@@ -763,27 +763,6 @@ class TaskManager:
                     os.kill(task.worker.pid, signal.SIGINT)
                 except ProcessLookupError:
                     pass
-
-    # -- state ------------------------------------------------------------------------
-
-    def task_summary(self, task: Task) -> dict:
-        return {
-            "task_id": task.task_id.hex(),
-            "name": task.name,
-            "func_or_class_name": func_or_class_name(task.name, task.actor is not None),
-            "state": task.state,
-            "type": "ACTOR_TASK" if task.actor is not None else "NORMAL_TASK",
-            "actor_id": task.actor.actor_id.hex() if task.actor is not None else None,
-            "worker_pid": task.worker.pid if task.worker is not None else None,
-            "required_resources": dict(task.resources),
-            "node_id": self.node.node_id,
-            "creation_time_ms": int(task.created * 1000),
-            "start_time_ms": int(task.started * 1000) or None,
-            "end_time_ms": int(task.ended * 1000) or None,
-            "pid": task.worker_pid or None,
-            "start_time_us": int(task.started * 1e6) or None,
-            "end_time_us": int(task.ended * 1e6) or None,
-        }
 
 
 def _outcome(results: list, task_id: bytes = b"") -> tuple[str, tuple[str, str] | None]:
