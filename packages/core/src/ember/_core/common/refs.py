@@ -2,8 +2,9 @@
 
 Each process counts its own live ObjectRef objects per id and tells the node manager only
 on transitions (first ref in this process: ADD; last ref gone: DEL). Events (and
-generators dropped unfinished) are queued, never sent from `__del__`, and flushed in order ahead of the process's next message, so a
-borrowed ref is announced before the container that kept it alive can be released.
+generators dropped unfinished) are queued, never sent from `__del__`, and flushed in
+order ahead of the process's next message, so a borrowed ref is announced before the
+container that kept it alive can be released.
 """
 
 from __future__ import annotations

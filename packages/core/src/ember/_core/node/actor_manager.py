@@ -327,12 +327,8 @@ class ActorManager:
         if (actor is None or actor.state != ALIVE or actor.worker is None or actor.remote_node
                 or actor.submitted or task.deps or task.spec.num_returns < 0):
             return False
-        task.state = RUNNING
-        task.started = time.time()
-        task.worker_pid = actor.pid
-        actor.inflight[task.task_id] = task
-        task.worker = actor.worker
-        self.task_manager.send_task(actor.worker, "actor_task", task.spec, [], None, [])
+        self._admit_call(actor, task)  # a new call: not cancelled, no argument failed
+        self._send_call(actor, task)  # no arguments: nothing to bring into the store
         self.task_manager.record(task)
         return True
 

@@ -85,15 +85,9 @@ class TaskManager:
             task.parent = caller_w.task.task_id
         if self._start_at_once(task):
             return
-        n = spec.num_returns
-        if n == STREAMING:
+        if spec.num_returns == STREAMING:
             task.gen = GenState()
-        else:
-            for i in range(n):
-                self.node.hold(caller, ids.return_id(task.task_id, i))
-        self.tasks[task.task_id] = task
-        for oid in task.pins:
-            self.node.objects.incref(oid)
+        self.record(task)
         self.wait_deps(task, self.task_deps_ready)
 
     def _start_at_once(self, task: Task) -> bool:
@@ -121,10 +115,10 @@ class TaskManager:
         return True
 
     def record(self, task: Task) -> None:
-        """Enter a task submitted here: its caller holds its returns; it pins what it
-        references until it ends."""
+        """Enter a task submitted here: its caller holds its returns (a streaming task's
+        items are held as they come); it pins what it references until it ends."""
         node = self.node
-        for i in range(task.spec.num_returns):
+        for i in range(max(task.spec.num_returns, 0)):
             node.hold(task.caller, ids.return_id(task.task_id, i))
         self.tasks[task.task_id] = task
         for oid in task.pins:
