@@ -281,3 +281,60 @@ def test_calls_with_constant_arguments_run_once_per_execution():
     finally:
         compiled.teardown()
 
+
+
+def test_spinning_channel_reads_take_every_message_in_order(tmp_path):
+    """A reader that spins before sleeping (as a compiled graph's reads do where cores
+    are spare) gets each message once, in order, slot-sized or not, from a writer in
+    another process; closing the channel ends a reader spinning on it."""
+    from ember.experimental.channel import (
+        ChannelClosed,
+        ChannelReader,
+        ChannelWriter,
+        close_channel,
+        create_channel,
+    )
+
+    spec = create_channel(str(tmp_path), "c", slots=4, slot_bytes=64)
+    messages = [str(i).encode() * (1 if i % 7 else 40) for i in range(2000)]
+    reader = ChannelReader(spec, spin_s=1e-3)
+    pid = os.fork()
+    if pid == 0:  # the writer: as fast as the four slots allow
+        try:
+            writer = ChannelWriter(spec)
+            for i, m in enumerate(messages):
+                writer.write(i % 3, m, timeout=30)
+            writer.close()
+        finally:
+            os._exit(0)
+    try:
+        got = [reader.read(timeout=30) for _ in messages]
+    finally:
+        os.waitpid(pid, 0)
+    assert got == [(i % 3, m) for i, m in enumerate(messages)]
+    close_channel(spec)
+    with pytest.raises(ChannelClosed):
+        reader.read(timeout=30)
+    reader.close()
+
+
+def test_a_graph_whose_reads_spin_runs_errors_and_tears_down(monkeypatch):
+    monkeypatch.setenv("EMBER_CGRAPH_SPIN_US", "200")
+    a, b = Worker.remote(), Worker.remote()
+    with InputNode() as inp:
+        dag = b.check.bind(a.inc.bind(inp))
+    compiled = dag.experimental_compile(_buffer_size_bytes=1024)
+    try:
+        assert [ember.get(compiled.execute(i)) for i in range(200)] == \
+            [i + 1 for i in range(200)]
+        with pytest.raises(ValueError, match="negative: -1"):
+            ember.get(compiled.execute(-2))
+        big = list(range(1000))  # over the 1 KiB slot
+        refs = [compiled.execute(i) for i in range(5)]
+        assert ember.get(refs) == [1, 2, 3, 4, 5]
+        with pytest.raises(TypeError):
+            ember.get(compiled.execute(big))
+        assert ember.get(a.count.remote()) == 207  # ordinary calls between executions
+    finally:
+        compiled.teardown()
+    assert not os.path.exists(compiled._dir)

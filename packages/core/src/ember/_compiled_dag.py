@@ -44,6 +44,7 @@ from ember._compiled_loop import (
     dumps,
     start,
 )
+from ember._core.common.spin import spare_cores
 from ember.experimental.channel import (
     ChannelClosed,
     ChannelReader,
@@ -62,6 +63,7 @@ _SUBMIT_TIMEOUT_S = float(os.environ.get("RAY_CGRAPH_submit_timeout", 10))
 _GET_TIMEOUT_S = float(os.environ.get("RAY_CGRAPH_get_timeout", 10))
 _BUFFER_SIZE_BYTES = int(float(os.environ.get("RAY_CGRAPH_buffer_size_bytes", 1e6)))
 _MAX_INFLIGHT = int(os.environ.get("RAY_CGRAPH_max_inflight_executions", 10))
+_DEFAULT_SPIN_S = 100e-6
 _LIVENESS_SLICE_S = 0.2  # only where pidfds are missing: how often pids are checked
 _live: weakref.WeakSet[CompiledDAG] = weakref.WeakSet()
 _atexit_registered = False
@@ -211,12 +213,13 @@ class CompiledDAG:
         # Ready first: a system-group call may otherwise run before the constructor ends.
         _api.get([handles[k].__ray_ready__.remote() for k in keys],
                  timeout=max(self._submit_timeout, 30.0))
+        spin_s = _spin_s(1 + len(keys))
         refs = []
         for k in keys:
             plan = ActorPlan(
                 tuple(TaskPlan(t.index, t.method, t.name, t.args, t.kwargs,
                                tuple(outs[t.index])) for t in tasks[k]),
-                inputs.get(k), tuple(upstream[k].items()), os.getpid())
+                inputs.get(k), tuple(upstream[k].items()), os.getpid(), spin_s)
             refs.append(handles[k].__ray_call__.options(
                 concurrency_group="_ray_system").remote(start, plan))
         pids = _api.get(refs, timeout=max(self._submit_timeout, 30.0))
@@ -227,7 +230,7 @@ class CompiledDAG:
             except (AttributeError, OSError):
                 pass
         watch = tuple(self._pidfds) if len(self._pidfds) == len(self._pids) else ()
-        self._readers = [ChannelReader(s, watch) for s in out_specs]
+        self._readers = [ChannelReader(s, watch, spin_s) for s in out_specs]
         self._writers = [ChannelWriter(inputs[k]) for k in keys if k in inputs]
 
     def _source(self, value: Any, index: dict[int, int]) -> ArgSource:
@@ -416,6 +419,17 @@ class CompiledDAG:
             self.teardown()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+def _spin_s(processes: int) -> float:
+    """How long the graph's channel reads watch for a message before they sleep: 100 µs
+    where this machine has a core for each of the graph's processes and one more (a
+    spinning reader on a busy machine takes the core its writer needs), else none.
+    EMBER_CGRAPH_SPIN_US sets it (0: never spin)."""
+    spin_us = os.environ.get("EMBER_CGRAPH_SPIN_US")
+    if spin_us is not None:
+        return max(0.0, float(spin_us)) * 1e-6
+    return _DEFAULT_SPIN_S if spare_cores() >= processes + 1 else 0.0
 
 
 def _topological(outputs: list) -> list:

@@ -74,6 +74,7 @@ class ActorPlan:
     input: ChannelSpec | None
     upstream: tuple[tuple[int, ChannelSpec], ...]
     driver_pid: int
+    spin_s: float = 0.0  # how long a read watches the channel before it sleeps
 
 
 def dumps(value: Any) -> bytes:
@@ -137,9 +138,9 @@ class _Loop:
         self.writers: list[list[ChannelWriter]] = []
         try:
             if plan.input is not None:  # only this read watches the driver (see run)
-                self.input = ChannelReader(plan.input, watch)
+                self.input = ChannelReader(plan.input, watch, plan.spin_s)
             for index, spec in plan.upstream:
-                self.readers[index] = ChannelReader(spec)
+                self.readers[index] = ChannelReader(spec, spin_s=plan.spin_s)
             self.writers = [[ChannelWriter(s) for s in t.outputs] for t in plan.tasks]
         except BaseException:
             self.close()
