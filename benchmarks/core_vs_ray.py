@@ -354,7 +354,7 @@ def render(res: dict, extras: dict, runtimes: list[str]) -> str:
                      f"{fmt(floor)} | | | the same machine, the same run |")
     for name in rows:
         ref = ""
-        if floor and name in FLOOR_ROWS and name in e:
+        if floor and name in FLOOR_ROWS and "mean" in e.get(name, {}):
             ref = f"{100 * e[name]['mean'] / floor:.0f} % of the IPC floor"
         if name == "single_client_put_gigabytes" and "copy_fresh" in numpy:
             fresh, warm = numpy["copy_fresh"]["mean"], numpy["copyto_preallocated"]["mean"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from ember._core.common import limits
 from ember._core.common.messages import decode, encode
+from ember._core.common.spin import Spinner
 
 _HEADER = struct.Struct("<I")
 # Reads go into a per-connection buffer of this size (recv_into: no allocation per read);
@@ -31,8 +32,11 @@ class FrameTooLarge(ConnectionError):
 class Connection:
     """One end of a framed socket. `send` is thread-safe; `recv*` belong to one reader."""
 
-    def __init__(self, sock: socket.socket, max_frame: int | None = None) -> None:
+    def __init__(self, sock: socket.socket, max_frame: int | None = None,
+                 spinner: Spinner | None = None) -> None:
         self.sock = sock
+        # With a spinner, the blocking reads poll without sleeping first (spin.py).
+        self.spinner = spinner
         self.max_frame = limits.max_frame_bytes() if max_frame is None else max_frame
         self._big: bytearray | None = None  # the frame being read, when large
         self._big_view: memoryview | None = None
@@ -166,6 +170,8 @@ class Connection:
         if msgs:
             return msgs
         poller = self._input_poller()
+        if self.spinner is not None:
+            self.spinner.spin(self.input_ready)
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -187,8 +193,14 @@ class Connection:
             msgs = self._parse()
             if msgs:
                 return msgs
+            if self.spinner is not None:
+                self.spinner.spin(self.input_ready)
             self._input_poller().poll()
             self._read()
+
+    def input_ready(self) -> bool:
+        """Whether the socket has bytes to read now (it does not wait)."""
+        return bool(self._input_poller().poll(0))
 
     def _input_poller(self) -> select.poll:
         if self._poller is None:

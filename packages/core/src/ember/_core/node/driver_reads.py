@@ -10,6 +10,14 @@ also starts the next queued tasks on them), and gives the sockets back before it
 Results that arrive any other way (from a peer, a put, a worker it does not read) ring
 the thread's doorbell, a pipe it polls with the sockets.
 
+Before it sleeps in `poll()` the driver polls without sleeping for up to 100 µs
+(`ember._core.common.spin`, which stops spinning where waits run longer or the core is
+wanted elsewhere): a reply to a short task then finds the driver on its core, so the
+worker's send wakes nobody (on a virtual machine a send that wakes a sleeper costs 10–25
+µs) and the driver reads it at once. Only where the process may use two cores or more;
+`EMBER_SPIN_US` sets the limit (0: never). Workers wait for their next call the same way
+(`framing.Connection`).
+
 Thread-safety: `wait` is called without the node lock held; the lock is taken for each
 step, so the IO loop keeps serving every other socket meanwhile.
 """
@@ -24,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ember._core.common import framing, ids
+from ember._core.common.spin import Spinner, wait_spin_s
 from ember._core.node.pool import DEAD, WorkerHandle
 
 if TYPE_CHECKING:
@@ -77,6 +86,7 @@ class DriverReads:
 
     def __init__(self, node: NodeManager) -> None:
         self.node = node
+        self.spinner = Spinner(wait_spin_s())
 
     def _sources(self, want: set[bytes], mine: dict[int, WorkerHandle]) -> list[WorkerHandle]:
         """The local workers, free for this thread to read, running a task (or holding an
@@ -124,7 +134,7 @@ class DriverReads:
                         self._give_back(mine.pop(wid), poller)
                     for w in mine.values():
                         poller.modify(w.conn.sock, _IN | (_OUT if w.conn.pending else 0))
-                events = poller.poll()
+                events = self.spinner.spin(lambda: poller.poll(0)) or poller.poll()
                 with node.lock:
                     if node.stopped:
                         return

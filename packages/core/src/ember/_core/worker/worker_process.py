@@ -25,6 +25,7 @@ from ember._core.caller.client import BaseClient
 from ember._core.common import framing, ids, messages, procutil, refs, serialization, specs
 from ember._core.common.constants import INLINE_MAX, SYSTEM_GROUP
 from ember._core.common.specs import ActorSpec, TaskSpec
+from ember._core.common.spin import Spinner, wait_spin_s
 
 # A worker shows its idle title once no work came for this long after a task: switching
 # titles costs system calls, which a worker given task after task skips.
@@ -33,7 +34,7 @@ IDLE_TITLE_AFTER_S = 0.001
 
 class WorkerClient(BaseClient):
     def __init__(self, sock: socket.socket, wid: int, store_fd: int, store_size: int) -> None:
-        self.conn = framing.Connection(sock)
+        self.conn = framing.Connection(sock, spinner=Spinner(wait_spin_s()))
         self.wid = wid
         self._store = (store_fd, store_size)
         self._region: Any = None
