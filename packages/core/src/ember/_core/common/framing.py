@@ -32,11 +32,8 @@ class FrameTooLarge(ConnectionError):
 class Connection:
     """One end of a framed socket. `send` is thread-safe; `recv*` belong to one reader."""
 
-    def __init__(self, sock: socket.socket, max_frame: int | None = None,
-                 spinner: Spinner | None = None) -> None:
+    def __init__(self, sock: socket.socket, max_frame: int | None = None) -> None:
         self.sock = sock
-        # With a spinner, the blocking reads poll without sleeping first (spin.py).
-        self.spinner = spinner
         self.max_frame = limits.max_frame_bytes() if max_frame is None else max_frame
         self._big: bytearray | None = None  # the frame being read, when large
         self._big_view: memoryview | None = None
@@ -163,15 +160,16 @@ class Connection:
             return []
         return self._parse()
 
-    def recv_for(self, timeout: float) -> list[Any]:
+    def recv_for(self, timeout: float, spinner: Spinner | None = None) -> list[Any]:
         """Whole frames that arrive within `timeout` seconds on a blocking socket ([] if
-        none did; a frame begun is finished by the next call)."""
+        none did; a frame begun is finished by the next call). With a `spinner`, it
+        polls without sleeping first (spin.py)."""
         msgs = self._parse()
         if msgs:
             return msgs
         poller = self._input_poller()
-        if self.spinner is not None:
-            self.spinner.spin(self.input_ready)
+        if spinner is not None:
+            spinner.spin(self.input_ready)
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -182,8 +180,9 @@ class Connection:
             if msgs:
                 return msgs
 
-    def recv_blocking(self) -> list[Any]:
-        """Block until at least one whole frame is here; return all whole frames.
+    def recv_blocking(self, spinner: Spinner | None = None) -> list[Any]:
+        """Block until at least one whole frame is here; return all whole frames (with a
+        `spinner`, polling without sleeping first).
 
         It waits in poll(), not in recv(): a reader blocked in recv() is woken by every
         read its peer makes of what it sent (the freed send room wakes it), and on many
@@ -193,8 +192,8 @@ class Connection:
             msgs = self._parse()
             if msgs:
                 return msgs
-            if self.spinner is not None:
-                self.spinner.spin(self.input_ready)
+            if spinner is not None:
+                spinner.spin(self.input_ready)
             self._input_poller().poll()
             self._read()
 

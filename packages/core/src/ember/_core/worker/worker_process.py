@@ -34,7 +34,8 @@ IDLE_TITLE_AFTER_S = 0.001
 
 class WorkerClient(BaseClient):
     def __init__(self, sock: socket.socket, wid: int, store_fd: int, store_size: int) -> None:
-        self.conn = framing.Connection(sock, spinner=Spinner(wait_spin_s()))
+        self.conn = framing.Connection(sock)
+        self.spinner = Spinner(wait_spin_s())  # see _recv
         self.wid = wid
         self._store = (store_fd, store_size)
         self._region: Any = None
@@ -221,15 +222,19 @@ class WorkerClient(BaseClient):
         first; while other threads run (and may drop refs) they go out every 0.1 s. With
         none, the worker stays a single thread (Ray's fork support needs that)."""
         self.send(None)
+        alone = threading.active_count() == 1
+        # Poll before sleeping (spin.py) only while no other thread of ours could use the
+        # GIL meanwhile (an async or threaded actor's calls run on other threads).
+        spinner = self.spinner if alone else None
         if self.idle_title is not None:
-            msgs = self.conn.recv_for(IDLE_TITLE_AFTER_S)
+            msgs = self.conn.recv_for(IDLE_TITLE_AFTER_S, spinner)
             if msgs:
                 return msgs
             title, self.idle_title = self.idle_title, None
             if title is not None:
                 procutil.set_title(title)
-        if threading.active_count() == 1:
-            return self.conn.recv_blocking()
+        if alone:
+            return self.conn.recv_blocking(spinner)
         return self.conn.recv_for(0.1)
 
     def _dispatch(self, m: Any) -> None:
