@@ -41,15 +41,20 @@ def test_vtrace_on_policy_equals_lambda_one_returns():
 
 @pytest.mark.timeout(600)
 def test_impala_learns_with_async_env_runner_actors(cluster):
-    algo = _config(IMPALAConfig).env_runners(num_env_runners=2).build_algo()
+    # One pass per batch and a little entropy bonus, as Ray's IMPALA defaults: with four
+    # passes and none, about one run in seven collapsed to a constant action in a single
+    # update (returns 90 -> 9, entropy -> 0.02; V-trace's correction is computed once per
+    # batch, so later passes step without a trust region). 14 of 14 runs learn like this.
+    algo = (_config(IMPALAConfig).env_runners(num_env_runners=2)
+            .training(entropy_coeff=0.01, num_epochs=1).build_algo())
     try:
-        ret = 0.0
+        returns: list[float] = []
         for _ in range(40):
             result = algo.train()
-            ret = result["env_runners"]["episode_return_mean"]
-            if ret >= 100:  # random play scores about 22
+            returns.append(round(result["env_runners"]["episode_return_mean"], 1))
+            if returns[-1] >= 100:  # random play scores about 22
                 break
-        assert ret >= 100, (ret, result["num_env_steps_sampled_lifetime"])
+        assert returns[-1] >= 100, (returns, result["num_env_steps_sampled_lifetime"])
         learner = result["learners"]["default_policy"]
         assert {"policy_loss", "vf_loss", "entropy"} <= set(learner)
         assert result["num_env_steps_trained_lifetime"] > 0
@@ -61,13 +66,13 @@ def test_impala_learns_with_async_env_runner_actors(cluster):
 def test_appo_learns_cartpole_locally():
     algo = _config(APPOConfig).training(use_kl_loss=True).build_algo()
     try:
-        ret = 0.0
+        returns: list[float] = []
         for _ in range(30):
             result = algo.train()
-            ret = result["env_runners"]["episode_return_mean"]
-            if ret >= 150:
+            returns.append(round(result["env_runners"]["episode_return_mean"], 1))
+            if returns[-1] >= 150:
                 break
-        assert ret >= 150, ret
+        assert returns[-1] >= 150, returns
         assert "mean_kl_loss" in result["learners"]["default_policy"]
     finally:
         algo.stop()
