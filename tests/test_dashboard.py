@@ -88,6 +88,7 @@ def test_state_rows_carry_real_times_and_pids(dash):
 
 def test_actors_nodes_workers_and_summaries(dash):
     _, client = dash
+    assert ember.get([square.remote(i) for i in range(30)]) == [i * i for i in range(30)]
     keeper = Keeper.remote()
     assert ember.get(keeper.ping.remote()) == "pong"
     actors = client.get("/api/v0/actors").json()["data"]["result"]

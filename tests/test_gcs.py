@@ -245,6 +245,17 @@ def test_only_the_newest_dead_actor_rows_are_kept(monkeypatch):
                         rows[3].actor_id: "ALIVE"}
         dropped = client.get_actor(rows[0].actor_id)  # callers still learn it is dead
         assert dropped is not None and dropped.state == "DEAD"
+        # The ids of evicted actors are remembered up to 10 × the cap (20 here), oldest
+        # forgotten first: the store does not grow with every actor that ever died.
+        more = [ActorRow(actor_id=bytes([100 + i]) * 16, name="", namespace="",
+                         class_name="A", state="DEAD", owner_node="n1", data=b"")
+                for i in range(25)]
+        for row in more:
+            client.register_actor(row)
+        assert client.get_actor(rows[0].actor_id) is None  # forgotten, as in Ray
+        assert client.get_actor(more[0].actor_id) is None
+        assert [client.get_actor(r.actor_id).state for r in more[5:]] == ["DEAD"] * 20
+        assert len(server.service._evicted) == 20
     finally:
         client.close()
         server.stop()

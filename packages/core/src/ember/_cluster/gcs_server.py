@@ -56,11 +56,13 @@ class ControlStore(pb_grpc.ControlStoreServicer):
         self.jobs = _Table(storage, "job", pb.Job)
         self.pgs = _Table(storage, "pg", pb.PlacementGroup)
         # Dead actors' rows are kept newest first up to a cap, as Ray's GCS keeps them;
-        # an evicted actor's id is remembered so that a lookup still learns it is dead.
+        # the ids of the last 10 × that many evicted actors are remembered, so that a
+        # lookup still learns such an actor is dead (older ones are not found, as in Ray).
         self.dead_kept = limits.dead_actors_kept()
         self._dead: dict[bytes, None] = {k: None for k, a in self.actors.rows.items()
                                          if a.state == "DEAD"}
-        self._evicted: set[bytes] = set()
+        self._evicted: dict[bytes, None] = {}  # oldest first
+        self._evicted_kept = max(1, 10 * self.dead_kept)
         self._evict_dead()
         self.subscribers: list[tuple[set[str], queue.Queue]] = []
         now = time.time()
@@ -221,7 +223,9 @@ class ControlStore(pb_grpc.ControlStoreServicer):
             oldest = next(iter(self._dead))
             del self._dead[oldest]
             self.actors.delete(oldest)
-            self._evicted.add(oldest)
+            self._evicted[oldest] = None
+            if len(self._evicted) > self._evicted_kept:
+                del self._evicted[next(iter(self._evicted))]
 
     def GetNamedActor(self, request: Any, context: Any) -> Any:
         with self.lock:
