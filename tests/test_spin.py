@@ -27,6 +27,12 @@ def test_a_spin_returns_what_ready_returned_once_true():
     assert ready.calls == 50
 
 
+def test_a_yielding_spin_returns_the_same():
+    ready = Ready(after=20)
+    assert Spinner(1.0, yielding=True).spin(ready) == "msg"
+    assert ready.calls == 20
+
+
 def test_a_zero_limit_never_spins():
     ready = Ready()
     assert Spinner(0.0).spin(ready) is None

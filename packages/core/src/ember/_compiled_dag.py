@@ -63,7 +63,7 @@ _SUBMIT_TIMEOUT_S = float(os.environ.get("RAY_CGRAPH_submit_timeout", 10))
 _GET_TIMEOUT_S = float(os.environ.get("RAY_CGRAPH_get_timeout", 10))
 _BUFFER_SIZE_BYTES = int(float(os.environ.get("RAY_CGRAPH_buffer_size_bytes", 1e6)))
 _MAX_INFLIGHT = int(os.environ.get("RAY_CGRAPH_max_inflight_executions", 10))
-_DEFAULT_SPIN_S = 100e-6
+_DEFAULT_SPIN_S = 300e-6
 _LIVENESS_SLICE_S = 0.2  # only where pidfds are missing: how often pids are checked
 _live: weakref.WeakSet[CompiledDAG] = weakref.WeakSet()
 _atexit_registered = False
@@ -213,7 +213,7 @@ class CompiledDAG:
         # Ready first: a system-group call may otherwise run before the constructor ends.
         _api.get([handles[k].__ray_ready__.remote() for k in keys],
                  timeout=max(self._submit_timeout, 30.0))
-        spin_s = _spin_s(1 + len(keys))
+        spin_s = _spin_s()
         refs = []
         for k in keys:
             plan = ActorPlan(
@@ -421,15 +421,14 @@ class CompiledDAG:
             pass
 
 
-def _spin_s(processes: int) -> float:
-    """How long the graph's channel reads watch for a message before they sleep: 100 µs
-    where this machine has a core for each of the graph's processes and one more (a
-    spinning reader on a busy machine takes the core its writer needs), else none.
-    EMBER_CGRAPH_SPIN_US sets it (0: never spin)."""
+def _spin_s() -> float:
+    """How long the graph's channel reads watch for a message before they sleep: 300 µs
+    (yielding the core between looks) where the process may use two cores or more, else
+    none. EMBER_CGRAPH_SPIN_US sets it (0: never spin)."""
     spin_us = os.environ.get("EMBER_CGRAPH_SPIN_US")
     if spin_us is not None:
         return max(0.0, float(spin_us)) * 1e-6
-    return _DEFAULT_SPIN_S if spare_cores() >= processes + 1 else 0.0
+    return _DEFAULT_SPIN_S if spare_cores() >= 2 else 0.0
 
 
 def _topological(outputs: list) -> list:

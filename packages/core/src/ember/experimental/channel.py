@@ -18,12 +18,11 @@ No node-manager round trip and no socket is on the path: a message costs a copy 
 shared memory, one `write()` and, on the reading side, one `poll()` + `read()`.
 
 A reader given `spin_s` first watches the writer's sequence number in the header for up
-to that long before it blocks (`ember._core.common.spin`, which also says when it stops
-trying): a reader still on its core takes the message without being woken, which costs
-10–25 µs a hop on a virtual machine. The writer publishes that number only after its
-doorbell byte, so a reader that saw it reads the byte without blocking. Spinning pays
-only where cores are spare (a compiled graph turns it on when the machine has a core for
-each of its processes and one more).
+to that long before it blocks, yielding its core between looks to any process that wants
+it (`ember._core.common.spin`, which also says when it stops trying): a reader still on
+its core takes the message without being woken, which costs 10–25 µs a hop on a virtual
+machine. The writer publishes that number only after its doorbell byte, so a reader that
+saw it reads the byte without blocking.
 The writer waits for a free slot only if the reader fell `slots` messages behind, which a
 compiled graph's in-flight limit prevents.
 """
@@ -224,7 +223,7 @@ class ChannelReader(_End):
     def __init__(self, spec: ChannelSpec, watch: tuple[int, ...] = (),
                  spin_s: float = 0.0) -> None:
         super().__init__(spec, 0)
-        self._spinner = Spinner(spin_s)
+        self._spinner = Spinner(spin_s, yielding=True)
         self._credits = 0
         self._poll = select.poll()
         self._poll.register(self._bell, select.POLLIN)

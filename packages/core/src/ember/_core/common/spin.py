@@ -6,6 +6,9 @@ it runs. A waiter that expects its answer within microseconds does better to sta
 core and look again. `Spinner.spin(ready)` looks, for up to its limit, and returns what
 `ready()` returned once that is true; the caller then sleeps only if it is not.
 
+A yielding `Spinner` calls `sched_yield()` between looks, so a process that needs the core
+(the writer it waits for, on a machine with fewer cores than spinners) gets it at once.
+
 A spin costs a core, so a `Spinner` stops spinning where it does not pay: after a spin
 that ran out (the answer takes longer than the limit) or that lost its core part way (a
 gap between two looks at the clock: another process wanted it), it skips the next 1, then
@@ -51,12 +54,14 @@ def wait_spin_s() -> float:
 
 
 class Spinner:
-    """Spins of at most `limit_s` seconds (0: never), backing off as the module says."""
+    """Spins of at most `limit_s` seconds (0: never), backing off as the module says;
+    `yielding`: give the core to any other runnable process between looks."""
 
-    __slots__ = ("_backoff", "_skip", "limit_s")
+    __slots__ = ("_backoff", "_skip", "_yield", "limit_s")
 
-    def __init__(self, limit_s: float) -> None:
+    def __init__(self, limit_s: float, yielding: bool = False) -> None:
         self.limit_s = limit_s
+        self._yield = os.sched_yield if yielding else None
         self._skip = 0  # spins left to skip
         self._backoff = 0  # how many the next back-off skips
 
@@ -71,7 +76,10 @@ class Spinner:
         clock = time.perf_counter
         now = clock()
         end = now + self.limit_s
+        give = self._yield
         while True:
+            if give is not None:
+                give()
             got = ready()
             last, now = now, clock()
             if now - last > PREEMPTED_S:  # off core part way: someone else needs it
