@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ember._core.node.cluster_port import Dep, Forwarded
+from ember._core.node.cluster_port import Dep, Forwarded, ForwardFailure
 
 if TYPE_CHECKING:
     from ember._core.node.node_manager import NodeManager
@@ -69,7 +69,7 @@ class ClusterLink:
         self.gcs_out.submit(fn, *args)
 
     def forward(self, address: str, item: Forwarded, deps: Sequence[Dep],
-                on_fail: Callable[[str], None]) -> None:
+                on_fail: Callable[[ForwardFailure], None]) -> None:
         from ember._cluster.protos import node_pb2 as pb
 
         req = pb.ForwardTaskRequest(spec=pickle.dumps(item, protocol=5),
@@ -205,12 +205,17 @@ class _Lane:
                     reply = self.stub.ForwardBatch(
                         pb.ForwardBatchRequest(tasks=[f[1] for f in forwards]),
                         metadata=self.md, timeout=60)
-                    outcomes = [(r.accepted, r.error) for r in reply.replies]
+                    outcomes = [None if r.accepted else ForwardFailure(r.error)
+                                for r in reply.replies]
                 except Exception as e:  # noqa: BLE001 - the peer is unreachable
-                    outcomes = [(False, str(e))] * len(forwards)
-                for (_, _, on_fail), (ok, why) in zip(forwards, outcomes, strict=True):
-                    if not ok:
-                        on_fail(why)
+                    import grpc
+
+                    unreachable = isinstance(e, grpc.RpcError) and \
+                        e.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+                    outcomes = [ForwardFailure(str(e), unreachable)] * len(forwards)
+                for (_, _, on_fail), failure in zip(forwards, outcomes, strict=True):
+                    if failure is not None:
+                        on_fail(failure)
             if results:
                 try:
                     self.stub.TaskResults(pb.TaskResultBatch(results=results),

@@ -31,6 +31,15 @@ class Dep:
     contained: tuple[bytes, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ForwardFailure:
+    """Why a peer did not take forwarded work: the reason, and whether the peer could not
+    be reached at all (its link failed, rather than the peer refusing the work)."""
+
+    why: str
+    unreachable: bool = False
+
+
 class Forwarded(NamedTuple):
     """Work or news for a peer: kind "task", "actor_init" or "actor_task" with its spec;
     "values" (the values of refs that were pending when work was sent); "job_end" with
@@ -124,9 +133,9 @@ class ClusterPort(Protocol):
         ...
 
     def forward(self, address: str, item: Forwarded, deps: Sequence[Dep],
-                on_fail: Callable[[str], None]) -> None:
+                on_fail: Callable[[ForwardFailure], None]) -> None:
         """Send work (a task, an actor, an actor call, values, a job's end) to a peer, in
-        order with everything else sent to it; `on_fail(why)` if it refuses."""
+        order with everything else sent to it; `on_fail(failure)` if it is not taken."""
         ...
 
     def send_result(self, owner_address: str, task_id: bytes, results: Any, retryable: bool,

@@ -135,7 +135,7 @@ class JobTracker:
     def _tell_peers_job_ended(self, job: str) -> None:
         for peer in list(self.remote.peers.values()):
             self.node.cluster.forward(peer.address, Forwarded("job_end", job=job), [],
-                                      lambda _why: None)
+                                      lambda _failure: None)
 
     def job_ended_here(self, spec: TaskSpec | ActorSpec) -> bool:
         """For work forwarded by a peer: True if its job has ended (it is then ended too,

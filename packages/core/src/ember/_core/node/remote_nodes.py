@@ -11,14 +11,14 @@ pulled it in chunks, and is then freed there.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ember._core.common import ids, serialization
 from ember._core.common.constants import STREAMING
 from ember._core.common.specs import ActorSpec, TaskSpec, copy_task
 from ember._core.node.actor_choice import holds_nothing, random_node_with_room
-from ember._core.node.cluster_port import Dep, Forwarded
+from ember._core.node.cluster_port import Dep, Forwarded, ForwardFailure
 from ember._core.node.records import QUEUED, RUNNING, GenState, Task
 from ember._core.node.remote_values import REMOTE_OWNER
 from ember.exceptions import (
@@ -253,14 +253,14 @@ class RemoteNodes:
         assert spec.fn_id is not None
         spec.fn_bytes = self.node.fns[spec.fn_id]
 
-        def failed(why: str) -> None:
+        def failed(failure: ForwardFailure) -> None:
             with self.node.lock:
-                self._forward_failed(task, node_id, why)
+                self._forward_failed(task, node_id)
 
         self.node.cluster.forward(peer.address, Forwarded("task", spec), deps, failed)
         return True
 
-    def _forward_failed(self, task: Task, node_id: str, why: str) -> None:
+    def _forward_failed(self, task: Task, node_id: str) -> None:
         self.queued_remote.discard(task.task_id)
         if self.forwarded.pop(task.task_id, None) is None:
             return
@@ -306,16 +306,17 @@ class RemoteNodes:
         actor.node_id = node_id
         actor.state = ALIVE
         self.directory.actor_moved(actor)
-        self._send_forward(node_id, Forwarded("actor_init", spec), deps, lambda why: self._remote_actor_lost(
-            actor, f"node {node_id} refused it: {why}"))
+        self._send_forward(node_id, Forwarded("actor_init", spec), deps, lambda f: self._remote_actor_lost(
+            actor, f"node {node_id} refused it: {f.why}"))
         self.pump_remote_actor(actor)
 
-    def _send_forward(self, node_id: str, item: Forwarded, deps: list, on_fail: Any) -> None:
+    def _send_forward(self, node_id: str, item: Forwarded, deps: list,
+                      on_fail: Callable[[ForwardFailure], None]) -> None:
         peer = self.peers[node_id]
 
-        def failed(why: str) -> None:
+        def failed(failure: ForwardFailure) -> None:
             with self.node.lock:
-                on_fail(why)
+                on_fail(failure)
 
         self.node.cluster.forward(peer.address, item, deps, failed)
 
@@ -330,16 +331,16 @@ class RemoteNodes:
             task.remote_node = actor.remote_node
             self.forwarded[task.task_id] = task
             self._send_forward(actor.remote_node, Forwarded("actor_task", task.spec), deps,
-                               lambda why, t=task: (
-                self._remote_call_failed(t, why)))
+                               lambda f, t=task: self._remote_call_failed(t, f))
         self.actor_manager.maybe_terminate_idle(actor)
 
-    def _remote_call_failed(self, task: Any, why: str) -> None:
+    def _remote_call_failed(self, task: Any, failure: ForwardFailure) -> None:
+        why = failure.why
         if task.actor is not None and task.actor.proxy:
             self.directory.proxy_call_failed(task, why)
             return
         node_id = task.remote_node
-        if task.actor is not None and "UNAVAILABLE" in why and node_id in self.peers:
+        if task.actor is not None and failure.unreachable and node_id in self.peers:
             # The actor's node does not answer: most likely it died and its death is not
             # known here yet. The call stays in flight, so the node's death requeues it
             # with the actor's restart (as max_task_retries allows); should the node turn
@@ -413,7 +414,7 @@ class RemoteNodes:
 
     def _send_cancel(self, address: str, oid: bytes, force: bool, recursive: bool) -> None:
         item = Forwarded("cancel", object_id=oid, force=force, recursive=recursive)
-        self.node.cluster.forward(address, item, [], lambda _why: None)
+        self.node.cluster.forward(address, item, [], lambda _failure: None)
 
     # -- running tasks for other owners ------------------------------------------------
 

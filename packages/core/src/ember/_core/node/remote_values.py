@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ember._core.common import ids, serialization
-from ember._core.node.cluster_port import Dep, Forwarded
+from ember._core.node.cluster_port import Dep, Forwarded, ForwardFailure
 from ember._core.node.objects import READY
 from ember._native import StoreFullError
 from ember.exceptions import ObjectLostError
@@ -30,7 +30,7 @@ REMOTE_OWNER = -1
 LEND_MIN = 1 << 20
 
 
-def _ignore(_why: str) -> None:
+def _ignore(_failure: ForwardFailure) -> None:
     """Pushed values need no answer: a peer that refuses them is gone."""
 
 
