@@ -26,6 +26,7 @@ from ember._core.node.records import (
     Actor,
     GenState,
     Task,
+    actor_state_row,
     taken_name_message,
 )
 from ember._core.node.requests import DEFERRED
@@ -622,14 +623,10 @@ class ActorManager:
                 (a.state != DEAD or a.actor_id in self.dead_listed)]
 
     def actor_summary(self, actor: Actor) -> dict:
-        return {
-            "actor_id": actor.actor_id.hex(), "class_name": actor.class_name,
-            "state": actor.state, "name": actor.name or "", "namespace": actor.namespace,
-            "pid": actor.pid, "num_restarts": actor.num_restarts,
-            "node_id": actor.node_id or self.node.node_id,
-            "death_cause": actor.death_cause or None,
-            "is_detached": actor.detached, "required_resources": dict(actor.resources),
-        }
+        return actor_state_row(actor.actor_id, actor.class_name, actor.state,
+                               actor.name or "", actor.namespace, actor.pid,
+                               actor.num_restarts, actor.node_id or self.node.node_id,
+                               actor.death_cause, actor.detached, actor.resources)
 
 
 __all__ = ["ActorManager", "DEPENDENCIES_UNREADY", "FAILED", "handle_id"]

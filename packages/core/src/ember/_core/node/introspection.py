@@ -12,7 +12,7 @@ import pickle
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ember._core.node.records import DEAD, Task
+from ember._core.node.records import DEAD, Task, actor_state_row
 from ember._core.node.task_history import func_or_class_name
 
 if TYPE_CHECKING:
@@ -60,12 +60,10 @@ def _stored_actor_row(actor: Any) -> dict:
         data = pickle.loads(actor.data) if actor.data else {}
     except Exception:  # noqa: BLE001 - an older row: the fields below still hold
         data = {}
-    return {"actor_id": actor.actor_id.hex(), "class_name": actor.class_name,
-            "state": actor.state, "name": actor.name, "namespace": actor.namespace,
-            "pid": data.get("pid", 0), "num_restarts": actor.num_restarts,
-            "node_id": actor.node_id, "death_cause": actor.death_cause or None,
-            "is_detached": actor.detached,
-            "required_resources": dict(data.get("resources", {}))}
+    return actor_state_row(actor.actor_id, actor.class_name, actor.state, actor.name,
+                           actor.namespace, data.get("pid", 0), actor.num_restarts,
+                           actor.node_id, actor.death_cause, actor.detached,
+                           data.get("resources", {}))
 
 
 def _matches(row: dict, filters: list[tuple[str, str, Any]]) -> bool:

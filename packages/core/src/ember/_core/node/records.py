@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from ember._core.common.specs import ActorSpec, TaskSpec
@@ -165,3 +166,14 @@ def taken_name_message(name: str | None, namespace: str | None) -> str:
             f"different name or get the existing actor using "
             f"ember.get_actor({name!r}, namespace={namespace!r}).")
 
+
+
+def actor_state_row(actor_id: bytes, class_name: str, state: str, name: str, namespace: str,
+                    pid: int, num_restarts: int, node_id: str, death_cause: str,
+                    is_detached: bool, resources: Mapping[str, float]) -> dict:
+    """One actor as a state-API row (the fields of Ray's ActorState that ember fills),
+    whether the actor lives in this node's table or only in the control store."""
+    return {"actor_id": actor_id.hex(), "class_name": class_name, "state": state,
+            "name": name, "namespace": namespace, "pid": pid, "num_restarts": num_restarts,
+            "node_id": node_id, "death_cause": death_cause or None,
+            "is_detached": is_detached, "required_resources": dict(resources)}
