@@ -44,7 +44,7 @@ from ember._compiled_loop import (
     dumps,
     start,
 )
-from ember._core.common.spin import spare_cores
+from ember._core.common.spin import spin_limit
 from ember.experimental.channel import (
     ChannelClosed,
     ChannelReader,
@@ -63,7 +63,6 @@ _SUBMIT_TIMEOUT_S = float(os.environ.get("RAY_CGRAPH_submit_timeout", 10))
 _GET_TIMEOUT_S = float(os.environ.get("RAY_CGRAPH_get_timeout", 10))
 _BUFFER_SIZE_BYTES = int(float(os.environ.get("RAY_CGRAPH_buffer_size_bytes", 1e6)))
 _MAX_INFLIGHT = int(os.environ.get("RAY_CGRAPH_max_inflight_executions", 10))
-_DEFAULT_SPIN_S = 300e-6
 _LIVENESS_SLICE_S = 0.2  # only where pidfds are missing: how often pids are checked
 _live: weakref.WeakSet[CompiledDAG] = weakref.WeakSet()
 _atexit_registered = False
@@ -213,7 +212,9 @@ class CompiledDAG:
         # Ready first: a system-group call may otherwise run before the constructor ends.
         _api.get([handles[k].__ray_ready__.remote() for k in keys],
                  timeout=max(self._submit_timeout, 30.0))
-        spin_s = _spin_s()
+        # How long channel reads watch for a message (yielding the core) before they
+        # sleep: 300 µs; EMBER_CGRAPH_SPIN_US sets it.
+        spin_s = spin_limit("EMBER_CGRAPH_SPIN_US", 300e-6)
         refs = []
         for k in keys:
             plan = ActorPlan(
@@ -419,16 +420,6 @@ class CompiledDAG:
             self.teardown()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
-
-
-def _spin_s() -> float:
-    """How long the graph's channel reads watch for a message before they sleep: 300 µs
-    (yielding the core between looks) where the process may use two cores or more, else
-    none. EMBER_CGRAPH_SPIN_US sets it (0: never spin)."""
-    spin_us = os.environ.get("EMBER_CGRAPH_SPIN_US")
-    if spin_us is not None:
-        return max(0.0, float(spin_us)) * 1e-6
-    return _DEFAULT_SPIN_S if spare_cores() >= 2 else 0.0
 
 
 def _topological(outputs: list) -> list:

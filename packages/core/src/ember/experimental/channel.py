@@ -5,8 +5,8 @@ node. It is two files in a directory private to the graph (mode 0700, on /dev/sh
 there is one):
 
 - `<name>.buf`, mapped by both sides: a header (the reader's sequence number, a closed
-  flag and the writer's sequence number) and `slots` fixed slots of `slot_bytes` each. The writer copies message `n` into
-  slot `n % slots`; the reader reads it in place. A message larger than a slot goes to a
+  flag and the writer's sequence number) and `slots` fixed slots of `slot_bytes` each.
+  The writer copies message `n` into slot `n % slots`; the reader reads it in place. A message larger than a slot goes to a
   file of its own, `<name>.<sequence number>`, which the slot only flags (the reader
   derives the name, reads and unlinks it).
 - `<name>.bell`, a named FIFO, the doorbell: the writer writes one byte after each
@@ -16,6 +16,8 @@ there is one):
 
 No node-manager round trip and no socket is on the path: a message costs a copy into
 shared memory, one `write()` and, on the reading side, one `poll()` + `read()`.
+The writer waits for a free slot only if the reader fell `slots` messages behind, which a
+compiled graph's in-flight limit prevents.
 
 A reader given `spin_s` first watches the writer's sequence number in the header for up
 to that long before it blocks, yielding its core between looks to any process that wants
@@ -23,8 +25,6 @@ it (`ember._core.common.spin`, which also says when it stops trying): a reader s
 its core takes the message without being woken, which costs 10–25 µs a hop on a virtual
 machine. The writer publishes that number only after its doorbell byte, so a reader that
 saw it reads the byte without blocking.
-The writer waits for a free slot only if the reader fell `slots` messages behind, which a
-compiled graph's in-flight limit prevents.
 """
 
 from __future__ import annotations
@@ -42,9 +42,8 @@ from ember._core.common.spin import Spinner
 __all__ = ["ChannelClosed", "ChannelReader", "ChannelSpec", "ChannelWriter", "PeerDied",
            "close_channel", "create_channel", "new_channel_dir"]
 
-_READ_SEQ = struct.Struct("<Q")  # header: the reader's sequence number; byte 8: closed
-_WRITE_SEQ = struct.Struct("<Q")  # header byte 16: the writer's sequence number
-_WRITE_SEQ_AT = 16
+_SEQ = struct.Struct("<Q")  # header byte 0: the reader's sequence number; 16: the writer's
+_READ_SEQ_AT, _WRITE_SEQ_AT = 0, 16  # byte 8: the closed flag
 _HEADER_BYTES = 64
 _SLOT = struct.Struct("<QB")  # payload length, kind
 _SLOT_HEADER = 16
@@ -187,7 +186,7 @@ class ChannelWriter(_End):
         """Write one message; waits (up to `timeout` s) only while every slot is unread.
         Raises ChannelClosed if the channel is closed, TimeoutError past the timeout."""
         spec = self.spec
-        if self._seq - _READ_SEQ.unpack_from(self._mm, 0)[0] >= spec.slots:
+        if self._seq - _SEQ.unpack_from(self._mm, _READ_SEQ_AT)[0] >= spec.slots:
             self._wait_for_slot(timeout)
         if len(payload) > spec.slot_bytes:
             name = f"{spec.path}.{self._seq}"
@@ -203,12 +202,12 @@ class ChannelWriter(_End):
             os.write(self._bell, b"\0")
         except BlockingIOError:  # the reader has thousands of rings pending already
             pass
-        _WRITE_SEQ.pack_into(self._mm, _WRITE_SEQ_AT, self._seq)  # after the ring
+        _SEQ.pack_into(self._mm, _WRITE_SEQ_AT, self._seq)  # after the ring
 
     def _wait_for_slot(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 1e-5
-        while self._seq - _READ_SEQ.unpack_from(self._mm, 0)[0] >= self.spec.slots:
+        while self._seq - _SEQ.unpack_from(self._mm, _READ_SEQ_AT)[0] >= self.spec.slots:
             if self.closed:
                 raise ChannelClosed(self.spec.path)
             if deadline is not None and time.monotonic() >= deadline:
@@ -237,7 +236,7 @@ class ChannelReader(_End):
         if self._credits == 0 and self._spinner.limit_s:
             # Once the writer's number is past ours its doorbell byte is in the pipe
             # already, so the read below does not block.
-            mm, seq, unpack = self._mm, self._seq, _WRITE_SEQ.unpack_from
+            mm, seq, unpack = self._mm, self._seq, _SEQ.unpack_from
             self._spinner.spin(lambda: unpack(mm, _WRITE_SEQ_AT)[0] > seq)
         while self._credits == 0:
             if timeout is None and not self._watch:  # nothing else to wait for
@@ -248,10 +247,13 @@ class ChannelReader(_End):
             raise ChannelClosed(self.spec.path)
         off = _HEADER_BYTES + (self._seq % self.spec.slots) * self._stride
         n, kind = _SLOT.unpack_from(self._mm, off)
+        if n > self.spec.slot_bytes:  # only a writer that broke the format writes this
+            raise ValueError(f"channel {self.spec.path}: a slot claims {n} bytes, over its "
+                             f"{self.spec.slot_bytes}")
         payload = bytes(self._mv[off + _SLOT_HEADER:off + _SLOT_HEADER + n])
         self._seq += 1
         self._credits -= 1
-        _READ_SEQ.pack_into(self._mm, 0, self._seq)
+        _SEQ.pack_into(self._mm, _READ_SEQ_AT, self._seq)
         if kind & OVERFLOW:
             name = f"{self.spec.path}.{self._seq - 1}"
             with open(name, "rb") as f:

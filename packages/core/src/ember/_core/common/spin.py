@@ -25,16 +25,15 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-__all__ = ["Spinner", "spare_cores", "wait_spin_s"]
+__all__ = ["Spinner", "spin_limit", "wait_spin_s"]
 
 T = TypeVar("T")
 
-WAIT_SPIN_S = 100e-6  # the runtime's waits: a driver in `get`, a worker between tasks
 PREEMPTED_S = 50e-6  # a gap this long between two looks at the clock: the core was lost
 MAX_BACKOFF = 1024
 
 
-def spare_cores() -> int:
+def _cores() -> int:
     """How many cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
@@ -42,15 +41,20 @@ def spare_cores() -> int:
         return os.cpu_count() or 1
 
 
-def wait_spin_s() -> float:
-    """How long a process waiting for its next message (a driver in `get`, a worker or
-    actor between calls) polls before it sleeps: 100 µs where it may use two cores or
-    more, else none (it would only keep its peer off the one core). EMBER_SPIN_US sets
-    it (0: never)."""
-    value = os.environ.get("EMBER_SPIN_US")
+def spin_limit(env_var: str, default_s: float) -> float:
+    """A spin's limit in seconds: `env_var` in µs if set (0: never spin), else
+    `default_s` where the process may use two cores or more, else none (on one core a
+    spinner only keeps its peer off it)."""
+    value = os.environ.get(env_var)
     if value is not None:
         return max(0.0, float(value)) * 1e-6
-    return WAIT_SPIN_S if spare_cores() >= 2 else 0.0
+    return default_s if _cores() >= 2 else 0.0
+
+
+def wait_spin_s() -> float:
+    """How long a process waiting for its next message (a driver in `get`, a worker or
+    actor between calls) polls before it sleeps: 100 µs (EMBER_SPIN_US sets it)."""
+    return spin_limit("EMBER_SPIN_US", 100e-6)
 
 
 class Spinner:

@@ -24,6 +24,7 @@ step, so the IO loop keeps serving every other socket meanwhile.
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import selectors
@@ -117,6 +118,7 @@ class DriverReads:
         mine: dict[int, WorkerHandle] = {}
         poller = select.poll()
         poller.register(bell.r, select.POLLIN)
+        ready = functools.partial(poller.poll, 0)  # what a spin looks at
         try:
             with node.lock:
                 bell_slot.append(bell.w)
@@ -134,7 +136,7 @@ class DriverReads:
                         self._give_back(mine.pop(wid), poller)
                     for w in mine.values():
                         poller.modify(w.conn.sock, _IN | (_OUT if w.conn.pending else 0))
-                events = self.spinner.spin(lambda: poller.poll(0)) or poller.poll()
+                events = self.spinner.spin(ready) or poller.poll()
                 with node.lock:
                     if node.stopped:
                         return
